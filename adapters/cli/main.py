@@ -1,0 +1,272 @@
+"""The `kofu` command line (docs/INTERFACE.md).
+
+Entry points only validate input into commands, call the ledger, and render the
+result. Exit codes: 0 done, 1 refused by a rule, 2 bad input or usage, 3 storage
+unavailable. A refused or bad command writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from adapters.bootstrap import StorageUnavailableError, open_ledger
+from adapters.cli import reads
+from adapters.output import Format, render
+from domain.errors import LedgerError
+from domain.ledger import Ledger, Result
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="kofu",
+    help="kofu (交付): the event-sourced ledger of the long-term-care incentive grants.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="KOFU_DATABASE_URL",
+        help="sqlite:///PATH (default sqlite:///kofu.db) or postgresql://USER@HOST/DB[?schema=S]",
+        show_envvar=True,
+    ),
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+YearOption = Annotated[int, typer.Option("--fiscal-year", "-y", help="Grant year (交付年度).")]
+EntityOption = Annotated[str, typer.Option("--entity", "-e", help="LG code (6 digits).")]
+TierOption = Annotated[str, typer.Option("--tier", help="municipal or prefectural.")]
+
+
+@app.callback()
+def _main(database_url: DatabaseOption = None) -> None:
+    if database_url:
+        os.environ["KOFU_DATABASE_URL"] = database_url
+
+
+def _storage_error(exc: BaseException) -> bool:
+    import psycopg  # noqa: PLC0415
+    from eventsourcing.persistence import InterfaceError, OperationalError  # noqa: PLC0415
+
+    return isinstance(
+        exc,
+        StorageUnavailableError | OperationalError | InterfaceError | psycopg.OperationalError,
+    )
+
+
+def handled(func: Callable[P, R]) -> Callable[P, R]:
+    """Map errors to messages and exit codes."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except LedgerError as exc:
+            kind = "bad input" if exc.exit_code == 2 else "refused"  # noqa: PLR2004
+            err.print(f"kofu: {kind}: {exc}", markup=False, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            if _storage_error(exc):
+                err.print(f"kofu: storage unavailable: {exc}", markup=False)
+                raise typer.Exit(3) from None
+            raise
+
+    return wrapper
+
+
+@contextmanager
+def ledger() -> Iterator[Ledger]:
+    """The configured ledger, closed afterwards."""
+    opened = open_ledger()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def report(result: Result, what: str) -> None:
+    """Print what a write command did."""
+    if result.noop:
+        out.print(f"{what}: nothing new ({result.detail or 'already recorded'})")
+    else:
+        out.print(f"{what}: {result.events} events recorded, last position {result.position}")
+
+
+@app.command()
+@handled
+def init() -> None:
+    """Create or upgrade the storage (safe to run twice)."""
+    with ledger() as opened:
+        from adapters.settings import database  # noqa: PLC0415
+
+        out.print(f"kofu ledger ready: {database().describe()}, {opened.count_events()} events")
+
+
+@app.command()
+@handled
+def load(
+    files: Annotated[list[Path], typer.Argument(help="CSV / YAML / JSON files.")],
+    actor: Annotated[str, typer.Option(help="Who loads the data.")] = "ministry:reference",
+) -> None:
+    """Load reference data: entities, insurers, insured counts, catalogues, programme years."""
+    from adapters.loading import load_reference  # noqa: PLC0415
+
+    with ledger() as opened:
+        for line in load_reference(opened, files, actor, out):
+            out.print(line)
+
+
+@app.command()
+@handled
+def submit(
+    files: Annotated[list[Path], typer.Argument(help="JSON or CSV answer files.")],
+    actor: Annotated[str | None, typer.Option(help="Default: the entity itself.")] = None,
+    received_on: Annotated[
+        str | None, typer.Option("--received-on", help="Date received (YYYY-MM-DD); default today.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+) -> None:
+    """Record self-evaluations (a resubmission inside the window is a revision)."""
+    from adapters.files import read_answers  # noqa: PLC0415
+
+    commands = read_answers(
+        files, {"actor": actor, "received_on": received_on or date.today().isoformat()}
+    )
+    with ledger() as opened, reads.progress(out, "submitting", len(commands)) as advance:
+        result = opened.submit(commands, batch_size=batch_size, progress=advance)
+    report(result, f"submit ({len(commands)} self-evaluations)")
+
+
+@app.command()
+@handled
+def confirm(
+    entity: EntityOption,
+    fiscal_year: YearOption,
+    actor: Annotated[str, typer.Option(help="prefecture:<LG code>")],
+    tier: TierOption = "municipal",
+    on: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")] = None,
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
+) -> None:
+    """A prefecture confirms a municipality's answers."""
+    from adapters.files import validate  # noqa: PLC0415
+    from domain.commands import ConfirmSelfEvaluation  # noqa: PLC0415
+
+    cmd = validate(
+        ConfirmSelfEvaluation,
+        {
+            "entity": entity,
+            "grant_year": fiscal_year,
+            "tier": tier,
+            "actor": actor,
+            "received_on": on or date.today().isoformat(),
+            "idempotency_key": idempotency_key,
+        },
+        "confirm",
+    )
+    with ledger() as opened:
+        report(opened.confirm(cmd), "confirm")
+
+
+@app.command()
+@handled
+def correct(
+    entity: EntityOption,
+    fiscal_year: YearOption,
+    item: Annotated[str, typer.Option(help="Catalogue item code.")],
+    value: Annotated[str, typer.Option(help="New value (true/false or a number).")],
+    reason: Annotated[str, typer.Option(help="Why (修正理由).")],
+    basis: Annotated[str, typer.Option(help="Legal basis or instruction (根拠).")],
+    actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
+    tier: TierOption = "municipal",
+    on: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")] = None,
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
+) -> None:
+    """Record a ministry correction of one answer (after the deadline)."""
+    from adapters.files import validate  # noqa: PLC0415
+    from domain.commands import CorrectAnswer  # noqa: PLC0415
+
+    cmd = validate(
+        CorrectAnswer,
+        {
+            "entity": entity,
+            "grant_year": fiscal_year,
+            "tier": tier,
+            "item": item,
+            "value": value,
+            "reason": reason,
+            "basis": basis,
+            "actor": actor,
+            "received_on": on or date.today().isoformat(),
+            "idempotency_key": idempotency_key,
+        },
+        "correct",
+    )
+    with ledger() as opened:
+        report(opened.correct(cmd), "correct")
+
+
+@app.command("ministry-values")
+@handled
+def ministry_values(
+    files: Annotated[list[Path], typer.Argument(help="CSV files in the answer layout.")],
+    actor: Annotated[str, typer.Option(help="ministry:<id>")],
+    source: Annotated[str, typer.Option(help="Where the values come from (e.g. 介護DB).")],
+    on: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")] = None,
+) -> None:
+    """Import values the ministry computes itself (outcome indicators)."""
+    from adapters.files import read_answers  # noqa: PLC0415
+    from domain.commands import ImportMinistryValues  # noqa: PLC0415
+
+    read = read_answers(files, {"actor": actor, "received_on": on or date.today().isoformat()})
+    commands = [
+        ImportMinistryValues(
+            entity=c.entity,
+            grant_year=c.grant_year,
+            tier=c.tier,
+            values=c.answers,
+            source=source,
+            actor=c.actor,
+            received_on=c.received_on,
+            idempotency_key=c.idempotency_key,
+            origin=c.origin,
+        )
+        for c in read
+    ]
+    with ledger() as opened:
+        report(opened.import_ministry_values(commands), "ministry-values")
+
+
+@app.command()
+@handled
+def demo(
+    fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")] = 2020,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
+) -> None:
+    """Load the reference data and run a whole synthetic national year (SYNTHETIC data)."""
+    from adapters.demo import run_demo  # noqa: PLC0415
+
+    with ledger() as opened:
+        run_demo(opened, fiscal_year, seed, out)
+
+
+reads.register(app, handled, ledger)
+
+
+def main(argv: list[str] | None = None) -> Any:  # noqa: ANN401 - typer's return
+    """Run the command line."""
+    return app(args=argv if argv is not None else sys.argv[1:], prog_name="kofu")

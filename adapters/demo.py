@@ -1,0 +1,1 @@
+"""`kofu demo`: placeholder replaced when the synthetic generator lands."""

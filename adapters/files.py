@@ -1,0 +1,436 @@
+"""Reading input files into domain values and commands, naming the place of errors.
+
+Formats (docs/FORMATS.md has an example of each):
+* CSV (UTF-8, with or without BOM; a header row decides what the file holds):
+  prefectures, municipalities, designated-city wards, insured counts, answers.
+* YAML or JSON documents with a top-level `kind`: `catalogue`, `programme_year`,
+  `insurers`; JSON answers (one object or a list) for `kofu submit`.
+Every error names the file and line (CSV) or the field path (YAML/JSON).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from domain.catalogue import CatalogueSpec
+from domain.codes import insurer_number_for
+from domain.commands import SubmitSelfEvaluation
+from domain.entities import Entity, InsuredCount, InsurerDetails, Membership, WardNumber
+from domain.errors import InvalidInput
+from domain.programme import ProgrammeSpec
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+PREFECTURE_HEADER = ("prefecture_code", "lg_code", "name", "name_kana", "name_en")
+MUNICIPALITY_HEADER = ("prefecture_code", "jis_code", "lg_code", "name", "name_kana")
+WARD_HEADER = ("prefecture_code", "jis_code", "lg_code", "city_name", "ward_name", "name_kana")
+INSURED_HEADER = ("lg_code", "fiscal_year", "category1_insured", "source", "as_of")
+ANSWER_HEADER = ("entity", "grant_year", "tier", "item", "value")
+ANSWER_OPTIONAL = ("received_on", "actor", "idempotency_key")
+
+
+@dataclass
+class Loaded:
+    """Everything read from a set of files, grouped by kind, in dependency order."""
+
+    entities: list[Entity.Details] = field(default_factory=list)
+    wards: list[Ward] = field(default_factory=list)
+    insurers: list[InsurerDetails] = field(default_factory=list)
+    insured: list[tuple[str, InsuredCount]] = field(default_factory=list)
+    catalogues: list[tuple[CatalogueSpec, str | None]] = field(default_factory=list)
+    programmes: list[tuple[ProgrammeSpec, str | None]] = field(default_factory=list)
+
+    def count(self) -> int:
+        """How many records were read."""
+        return sum(
+            len(getattr(self, name))
+            for name in ("entities", "wards", "insurers", "insured", "catalogues", "programmes")
+        )
+
+
+@dataclass(frozen=True)
+class Ward:
+    """A ward (行政区) of a designated city."""
+
+    prefecture_code: str
+    jis_code: str
+    lg_code: str
+    city_name: str
+    ward_name: str
+
+
+def read_text(path: Path) -> str:
+    """The text of a UTF-8 file (a BOM is allowed).
+
+    Raises:
+        InvalidInput: missing, too large, or not UTF-8.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        msg = f"cannot read: {exc.strerror}"
+        raise InvalidInput(msg, field=str(path)) from None
+    if size > MAX_FILE_BYTES:
+        msg = f"{size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit"
+        raise InvalidInput(msg, field=str(path))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"not UTF-8 (byte {exc.start}); save the file as UTF-8 "
+            "(Excel: CSV UTF-8 (コンマ区切り))"
+        )
+        raise InvalidInput(msg, field=str(path)) from None
+    if "\x00" in text:
+        msg = "contains NUL characters; not a text file"
+        raise InvalidInput(msg, field=str(path))
+    return text
+
+
+def _validation_message(error: ValidationError) -> str:
+    parts = []
+    for detail in error.errors()[:5]:
+        where = ".".join(str(p) for p in detail["loc"]) or "(document)"
+        parts.append(f"{where}: {detail['msg']}")
+    more = len(error.errors()) - 5
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def validate(model: type[M], data: object, where: str) -> M:
+    """Validate `data` as `model`, naming `where` (file, file:line) in errors."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc), field=where) from None
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field=f"{where}: {exc.field}") from None
+
+
+def read_csv(path: Path) -> tuple[tuple[str, ...], list[tuple[int, dict[str, str]]]]:
+    """The header and the (line number, row) pairs of a CSV file.
+
+    Raises:
+        InvalidInput: empty, malformed, or a row with the wrong number of cells.
+    """
+    text = read_text(path)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        msg = f"malformed CSV: {exc}"
+        raise InvalidInput(msg, field=str(path)) from None
+    if not rows:
+        msg = "is empty; expected a header row"
+        raise InvalidInput(msg, field=str(path))
+    header = tuple(h.strip() for h in rows[0])
+    if len(set(header)) != len(header):
+        msg = f"header repeats a column: {', '.join(header)}"
+        raise InvalidInput(msg, field=f"{path}:1")
+    records = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            msg = f"has {len(row)} cells, the header has {len(header)}"
+            raise InvalidInput(msg, field=f"{path}:{number}")
+        records.append((number, dict(zip(header, (c.strip() for c in row), strict=True))))
+    return header, records
+
+
+def _csv_kind(header: tuple[str, ...]) -> str | None:
+    columns = set(header)
+    for kind, needed in (
+        ("prefectures", PREFECTURE_HEADER),
+        ("wards", WARD_HEADER),
+        ("municipalities", MUNICIPALITY_HEADER),
+        ("insured", INSURED_HEADER),
+        ("answers", ANSWER_HEADER),
+    ):
+        if set(needed) <= columns:
+            return kind
+    return None
+
+
+def read_document(path: Path) -> Any:  # noqa: ANN401 - a parsed YAML/JSON document
+    """Parse a YAML or JSON file (decimals in JSON stay exact).
+
+    Raises:
+        InvalidInput: the file does not parse.
+    """
+    text = read_text(path)
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text, parse_float=Decimal)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        msg = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise InvalidInput(msg, field=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        msg = f"invalid YAML{where}: {getattr(exc, 'problem', exc)}"
+        raise InvalidInput(msg, field=str(path)) from None
+
+
+def load_files(paths: list[Path]) -> Loaded:
+    """Read reference-data files of any supported kind.
+
+    Raises:
+        InvalidInput: a file is unreadable, of an unknown kind, or has a bad record.
+    """
+    loaded = Loaded()
+    for path in paths:
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            _load_csv(path, loaded)
+        elif suffix in {".yaml", ".yml", ".json"}:
+            _load_document(path, loaded)
+        else:
+            msg = "unsupported file type; expected .csv, .yaml, .yml or .json"
+            raise InvalidInput(msg, field=str(path))
+    return loaded
+
+
+def _load_csv(path: Path, loaded: Loaded) -> None:
+    header, records = read_csv(path)
+    kind = _csv_kind(header)
+    if kind is None or kind == "answers":
+        msg = (
+            "unknown CSV layout (header: "
+            f"{', '.join(header)}); see docs/FORMATS.md for the headers kofu reads"
+            + ("; answers go to `kofu submit`" if kind == "answers" else "")
+        )
+        raise InvalidInput(msg, field=f"{path}:1")
+    for line, row in records:
+        where = f"{path}:{line}"
+        if kind == "prefectures":
+            loaded.entities.append(
+                validate(
+                    Entity.Details,
+                    {
+                        "lg_code": row["lg_code"],
+                        "kind": "prefecture",
+                        "prefecture_code": row["prefecture_code"],
+                        "name": row["name"],
+                        "name_kana": row["name_kana"],
+                    },
+                    where,
+                )
+            )
+        elif kind == "municipalities":
+            _check_jis(row, where)
+            loaded.entities.append(
+                validate(
+                    Entity.Details,
+                    {
+                        "lg_code": row["lg_code"],
+                        "kind": "municipality",
+                        "prefecture_code": row["prefecture_code"],
+                        "name": row["name"],
+                        "name_kana": row["name_kana"],
+                        "special_ward": row["jis_code"].startswith("131"),
+                    },
+                    where,
+                )
+            )
+        elif kind == "wards":
+            _check_jis(row, where)
+            loaded.wards.append(
+                Ward(
+                    row["prefecture_code"],
+                    row["jis_code"],
+                    row["lg_code"],
+                    row["city_name"],
+                    row["ward_name"],
+                )
+            )
+        else:
+            count = validate(
+                InsuredCount,
+                {
+                    "fiscal_year": row["fiscal_year"],
+                    "count": _integer(row["category1_insured"], where),
+                    "source": row["source"],
+                    "as_of": row["as_of"],
+                },
+                where,
+            )
+            validate(Entity.Details, {**_probe(row["lg_code"])}, where)
+            loaded.insured.append((row["lg_code"], count))
+
+
+def _probe(lg_code: str) -> dict[str, str]:
+    # Validates an LG code's digits through the same model as registration.
+    return {
+        "lg_code": lg_code,
+        "kind": "prefecture" if lg_code[2:5] == "000" else "municipality",
+        "prefecture_code": lg_code[:2],
+        "name": "-",
+    }
+
+
+def _integer(text: str, where: str) -> int:
+    cleaned = text.replace(",", "")
+    if not cleaned.isascii() or not cleaned.isdigit():
+        msg = f"category1_insured must be a whole number, got {text!r}"
+        raise InvalidInput(msg, field=where)
+    return int(cleaned)
+
+
+def _check_jis(row: dict[str, str], where: str) -> None:
+    if row["lg_code"][:5] != row["jis_code"]:
+        msg = f"jis_code {row['jis_code']} does not match lg_code {row['lg_code']}"
+        raise InvalidInput(msg, field=where)
+
+
+def _load_document(path: Path, loaded: Loaded) -> None:
+    document = read_document(path)
+    where = str(path)
+    if not isinstance(document, dict) or "kind" not in document:
+        msg = "expected a mapping with a top-level `kind` (catalogue, programme_year, insurers)"
+        raise InvalidInput(msg, field=where)
+    body = dict(document)
+    kind = body.pop("kind")
+    reason = body.pop("reason", None)
+    if kind == "catalogue":
+        loaded.catalogues.append((validate(CatalogueSpec, body, where), reason))
+    elif kind == "programme_year":
+        loaded.programmes.append((validate(ProgrammeSpec, body, where), reason))
+    elif kind == "insurers":
+        items = body.get("insurers")
+        if not isinstance(items, list):
+            msg = "an insurers document has a list `insurers`"
+            raise InvalidInput(msg, field=where)
+        for index, item in enumerate(items):
+            loaded.insurers.append(validate(InsurerDetails, item, f"{where}: insurers.{index}"))
+    else:
+        msg = f"unknown kind {kind!r}; expected catalogue, programme_year or insurers"
+        raise InvalidInput(msg, field=f"{where}: kind")
+
+
+def designated_city_insurers(
+    entities: list[Entity.Details], wards: list[Ward], valid_from: str
+) -> list[InsurerDetails]:
+    """One insurer per 政令指定都市, holding one insurer number per ward.
+
+    The city's own number is built on its JIS code; each ward's on the ward's.
+    """
+    by_city: dict[tuple[str, str], list[Ward]] = {}
+    for ward in wards:
+        by_city.setdefault((ward.prefecture_code, ward.city_name), []).append(ward)
+    insurers = []
+    for entity in entities:
+        city_wards = by_city.get((entity.prefecture_code, entity.name))
+        if entity.kind != "municipality" or not city_wards:
+            continue
+        insurers.append(
+            InsurerDetails(
+                insurer_number=insurer_number_for(entity.lg_code[:5]),
+                kind="designated_city",
+                name=entity.name,
+                prefecture_code=entity.prefecture_code,
+                members=(Membership.model_validate({"lg_code": entity.lg_code, "valid_from": valid_from}),),
+                wards=tuple(
+                    WardNumber(
+                        ward_lg_code=w.lg_code,
+                        ward_name=w.ward_name,
+                        insurer_number=insurer_number_for(w.jis_code),
+                    )
+                    for w in city_wards
+                ),
+            )
+        )
+    return insurers
+
+
+def read_answers(paths: list[Path], defaults: dict[str, Any]) -> list[SubmitSelfEvaluation]:
+    """Read submissions from JSON and CSV files (`defaults` fill missing fields).
+
+    Raises:
+        InvalidInput: a file or a record is malformed.
+    """
+    commands: list[SubmitSelfEvaluation] = []
+    for path in paths:
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            document = read_document(path)
+            records = document if isinstance(document, list) else [document]
+            for index, record in enumerate(records):
+                where = f"{path}: [{index}]" if isinstance(document, list) else str(path)
+                if not isinstance(record, dict):
+                    msg = "each submission is a JSON object"
+                    raise InvalidInput(msg, field=where)
+                commands.append(
+                    validate(
+                        SubmitSelfEvaluation,
+                        {**_defaults_for(record, defaults), **record, "origin": where},
+                        where,
+                    )
+                )
+        elif suffix == ".csv":
+            commands.extend(_answers_from_csv(path, defaults))
+        else:
+            msg = "unsupported file type for answers; expected .json or .csv"
+            raise InvalidInput(msg, field=str(path))
+    return commands
+
+
+def _defaults_for(record: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    filled = {k: v for k, v in defaults.items() if v is not None and k != "actor"}
+    if "actor" not in record:
+        entity = str(record.get("entity", ""))
+        role = "prefecture" if entity[2:5] == "000" else "insurer"
+        filled["actor"] = defaults.get("actor") or f"{role}:{entity}"
+    return filled
+
+
+def _answers_from_csv(path: Path, defaults: dict[str, Any]) -> list[SubmitSelfEvaluation]:
+    header, records = read_csv(path)
+    missing = [c for c in ANSWER_HEADER if c not in header]
+    unknown = [c for c in header if c not in ANSWER_HEADER + ANSWER_OPTIONAL]
+    if missing or unknown:
+        msg = (
+            f"answer CSV needs columns {', '.join(ANSWER_HEADER)} "
+            f"(optional {', '.join(ANSWER_OPTIONAL)}); "
+            + (f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}")
+        )
+        raise InvalidInput(msg, field=f"{path}:1")
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for line, row in records:
+        key = tuple(row.get(c, "") for c in ("entity", "grant_year", "tier", *ANSWER_OPTIONAL))
+        group = groups.get(key)
+        if group is None:
+            group = {
+                **_defaults_for(row, defaults),
+                **{c: row[c] for c in ("entity", "grant_year", "tier")},
+                **{c: row[c] for c in ANSWER_OPTIONAL if row.get(c)},
+                "answers": {},
+                "first": line,
+                "last": line,
+            }
+            groups[key] = group
+        if not row["item"]:
+            msg = "item is empty"
+            raise InvalidInput(msg, field=f"{path}:{line}")
+        if row["item"] in group["answers"]:
+            msg = f"item {row['item']} is answered twice for {row['entity']}"
+            raise InvalidInput(msg, field=f"{path}:{line}")
+        group["answers"][row["item"]] = row["value"]
+        group["last"] = line
+    commands = []
+    for group in groups.values():
+        first, last = group.pop("first"), group.pop("last")
+        where = f"{path}:{first}" if first == last else f"{path}:{first}-{last}"
+        commands.append(validate(SubmitSelfEvaluation, {**group, "origin": where}, where))
+    return commands

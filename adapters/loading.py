@@ -1,0 +1,63 @@
+"""`kofu load`: reference data into the ledger, in dependency order.
+
+Every file is read and validated before anything is written; then entities,
+designated-city insurers (from a wards file), other insurers, insured counts,
+catalogues and programme years are recorded. Loading the same files again is a
+no-op; loading different content for something recorded is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from adapters.cli.reads import progress
+from adapters.files import designated_city_insurers, load_files
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from domain.ledger import Ledger, Result
+
+
+def _line(what: str, result: Result) -> str:
+    if result.noop:
+        return f"{what}: nothing new"
+    return f"{what}: {result.events} events, last position {result.position}"
+
+
+def load_reference(
+    ledger: Ledger, files: list[Path], actor: str, console: Console
+) -> Iterator[str]:
+    """Load files; yield one line per kind of record loaded."""
+    loaded = load_files(files)
+    if loaded.entities:
+        with progress(console, "entities", len(loaded.entities)) as advance:
+            result = ledger.register_entities(loaded.entities, progress=advance)
+        yield _line(f"entities ({len(loaded.entities)})", result)
+    if loaded.wards:
+        cities = designated_city_insurers(ledger.entities(), loaded.wards, "2000-04-01")
+        yield _line(
+            f"designated-city insurers ({len(cities)})", ledger.register_insurers(cities)
+        )
+    if loaded.insurers:
+        yield _line(
+            f"insurers ({len(loaded.insurers)})", ledger.register_insurers(loaded.insurers)
+        )
+    if loaded.insured:
+        yield _line(
+            f"insured counts ({len(loaded.insured)})",
+            ledger.record_insured_counts(loaded.insured, actor),
+        )
+    for spec, reason in loaded.catalogues:
+        yield _line(
+            f"catalogue FY{spec.grant_year} {spec.tier} v{spec.version}",
+            ledger.publish_catalogue(spec, reason),
+        )
+    for programme, reason in loaded.programmes:
+        yield _line(
+            f"programme FY{programme.grant_year}",
+            ledger.define_programme(programme, actor, reason),
+        )

@@ -1,0 +1,101 @@
+"""Rendering rows for people (a table) and for programs (JSON, CSV).
+
+JSON is an array of flat objects (or one object) with snake_case keys; amounts are
+integer yen, codes strings, decimals strings (never floats). CSV cells that a
+spreadsheet would run as a formula are prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+
+class Format(str, Enum):
+    """Output formats of read commands."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def to_json(data: Any) -> str:  # noqa: ANN401 - any JSON-able structure
+    """Serialise rows or an object as JSON (decimals as strings)."""
+    return orjson.dumps(data, default=_plain, option=orjson.OPT_INDENT_2).decode()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(_plain(value))
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """Serialise rows as CSV with a header (formula-like cells neutralised)."""
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(list(rows[0]))
+        for row in rows:
+            writer.writerow([_cell(v) for v in row.values()])
+    return buffer.getvalue()
+
+
+def render(
+    rows: list[dict[str, Any]] | dict[str, Any],
+    fmt: Format,
+    title: str | None = None,
+    console: Console | None = None,
+) -> None:
+    """Print rows in the chosen format."""
+    if fmt is Format.json:
+        sys.stdout.write(to_json(rows) + "\n")
+        return
+    listed = [rows] if isinstance(rows, dict) else rows
+    if fmt is Format.csv:
+        sys.stdout.write(to_csv(listed))
+        return
+    console = console or Console()
+    if not listed:
+        console.print(f"[dim]{title + ': ' if title else ''}nothing to show[/dim]")
+        return
+    table = Table(title=title, show_lines=False)
+    for column in listed[0]:
+        table.add_column(column, overflow="fold")
+    for row in listed:
+        table.add_row(*(_cell(v) for v in row.values()))
+    console.print(table)

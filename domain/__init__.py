@@ -1,0 +1,1 @@
+"""The grants ledger's domain: aggregates, events, rules. No I/O here."""

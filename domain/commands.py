@@ -1,0 +1,96 @@
+"""Commands: what a caller asks the ledger to do, validated before anything is read.
+
+Each command may carry an idempotency key (a repeat with the same content is a
+no-op, with other content refused) and an `origin` (file and line) used only to name
+the place of an error; neither is part of the command's content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date  # noqa: TC003 - pydantic resolves the annotation
+from decimal import Decimal
+from typing import Annotated
+
+import orjson
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from domain.base import Actor, FiscalYear, Text, Tier
+from domain.codes import LgCode
+
+
+def _no_float(value: object) -> object:
+    if isinstance(value, float):
+        msg = f"{value!r} is a binary float; give exact decimals as text"
+        raise ValueError(msg)  # noqa: TRY004 - pydantic wants ValueError
+    return value
+
+
+RawValue = Annotated[bool | int | Decimal | str, BeforeValidator(_no_float)]
+"""An answer as it came from a file; the catalogue item's kind decides its meaning."""
+
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Command(BaseModel):
+    """Base of every command."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    idempotency_key: IdempotencyKey | None = None
+    origin: str | None = Field(default=None, exclude=True)
+
+    def fingerprint(self) -> str:
+        """A hash of the command's content (without its key and origin)."""
+        content = self.model_dump(mode="json", exclude={"idempotency_key", "origin"})
+        data = orjson.dumps(
+            {"command": type(self).__name__, **content}, option=orjson.OPT_SORT_KEYS
+        )
+        return hashlib.sha256(data).hexdigest()
+
+
+class SubmitSelfEvaluation(Command):
+    """Submit (or, once submitted, revise) an entity's answers."""
+
+    entity: LgCode
+    grant_year: FiscalYear
+    tier: Tier
+    answers: dict[str, RawValue] = Field(min_length=1)
+    actor: Actor
+    received_on: date
+
+
+class ConfirmSelfEvaluation(Command):
+    """A prefecture confirms one of its municipalities' answers."""
+
+    entity: LgCode
+    grant_year: FiscalYear
+    tier: Tier = "municipal"
+    actor: Actor
+    received_on: date
+
+
+class ImportMinistryValues(Command):
+    """The ministry records values it computes itself for an entity."""
+
+    entity: LgCode
+    grant_year: FiscalYear
+    tier: Tier
+    values: dict[str, RawValue] = Field(min_length=1)
+    source: Text
+    actor: Actor
+    received_on: date
+
+
+class CorrectAnswer(Command):
+    """Ministry staff correct one answer after the deadline."""
+
+    entity: LgCode
+    grant_year: FiscalYear
+    tier: Tier
+    item: str
+    value: RawValue
+    reason: Text
+    basis: Text
+    actor: Actor
+    received_on: date

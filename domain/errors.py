@@ -1,0 +1,35 @@
+"""The two ways a command is turned away.
+
+`InvalidInput` means the input itself is wrong (exit code 2); `Refused` means the
+input is well-formed but a rule of the domain forbids it (exit code 1). Both carry the
+field (or file and line, added by adapters) that failed, and both are raised before
+anything is written.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of the errors a command reports to its caller."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class InvalidInput(LedgerError):  # noqa: N818 - reads as a verdict, like the exit code
+    """The input is malformed or names something that does not exist."""
+
+    exit_code = 2
+
+
+class Refused(LedgerError):  # noqa: N818
+    """A rule of the domain forbids the command."""
+
+    exit_code = 1

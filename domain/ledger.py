@@ -1,0 +1,660 @@
+"""The application service: one method per command, each all-or-nothing.
+
+Every command validates everything it was given before it writes anything; the
+aggregates it changes (and the receipt of its idempotency key) are saved in one
+transaction. A save that loses a race raises the library's IntegrityError; the
+command then re-reads and re-applies (`_retrying`). Bulk commands (registration,
+submissions) validate the whole batch in memory, then save it in chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+import orjson
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from domain.base import LedgerAggregate, actor_id, actor_role
+from domain.catalogue import Answer, Catalogue, CatalogueSeries, CatalogueSpec
+from domain.commands import (
+    Command,
+    ConfirmSelfEvaluation,
+    CorrectAnswer,
+    ImportMinistryValues,
+    SubmitSelfEvaluation,
+)
+from domain.entities import Entity, InsuredCount, Insurer, InsurerDetails
+from domain.errors import InvalidInput, LedgerError, Refused
+from domain.programme import ProgrammeSpec, ProgrammeYear
+from domain.receipts import CommandReceipt
+from domain.self_evaluation import SelfEvaluation
+
+T = TypeVar("T")
+A = TypeVar("A", bound=LedgerAggregate)
+
+MAX_ATTEMPTS = 10
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command did: events written (0 for a no-op) and the last position."""
+
+    command: str
+    events: int = 0
+    position: int | None = None
+    detail: str = ""
+
+    @property
+    def noop(self) -> bool:
+        """Whether the command changed nothing (a repeat, or nothing new)."""
+        return self.events == 0
+
+
+@dataclass
+class Directory:
+    """What the ledger knows exists, read from its notification log incrementally.
+
+    Only creation events are read, so this costs one pass over new notifications.
+    It lets bulk commands validate without one read per aggregate; a stale
+    directory is safe because saving a "new" aggregate that exists fails.
+    """
+
+    position: int = 0
+    known: set[UUID] = field(default_factory=set)
+    entities: dict[str, Entity.Details] = field(default_factory=dict)
+    self_evaluations: dict[UUID, tuple[str, int, str]] = field(default_factory=dict)
+
+
+def _with_origin(error: LedgerError, origin: str | None) -> LedgerError:
+    if origin and not error.message.startswith(origin):
+        error.message = f"{origin}: {error.message}"
+    return error
+
+
+class Ledger(Application[UUID]):
+    """kofu's ledger of the incentive grants."""
+
+    name = "kofu"
+    log_section_size = 1000
+    # Topics of the creation events that the directory follows.
+    _directory_topics = tuple(
+        get_topic(cls)
+        for cls in (
+            Entity.Registered,
+            Insurer.Registered,
+            SelfEvaluation.Opened,
+            CommandReceipt.Recorded,
+            Catalogue.Published,
+            CatalogueSeries.Started,
+            ProgrammeYear.Defined,
+        )
+    )
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.directory = Directory()
+        self._catalogues: dict[tuple[int, str, int], Catalogue] = {}
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        """The aggregate with this id, or None."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(aggregate, cls):  # pragma: no cover - ids are namespaced
+            msg = f"{aggregate_id} is a {type(aggregate).__name__}, not {cls.__name__}"
+            raise TypeError(msg)
+        return aggregate
+
+    def refresh(self) -> Directory:
+        """Bring the directory up to the end of the notification log."""
+        directory = self.directory
+        entity_topic = get_topic(Entity.Registered)
+        opened_topic = get_topic(SelfEvaluation.Opened)
+        while True:
+            notes = self.recorder.select_notifications(
+                start=directory.position,
+                limit=self.log_section_size,
+                topics=self._directory_topics,
+                inclusive_of_start=False,
+            )
+            if not notes:
+                return directory
+            for note in notes:
+                directory.known.add(note.originator_id)
+                if note.topic == entity_topic:
+                    registered = self.mapper.to_domain_event(note)
+                    assert isinstance(registered, Entity.Registered)  # noqa: S101
+                    directory.entities[registered.lg_code] = _details(registered)
+                elif note.topic == opened_topic:
+                    opened = self.mapper.to_domain_event(note)
+                    assert isinstance(opened, SelfEvaluation.Opened)  # noqa: S101
+                    directory.self_evaluations[note.originator_id] = (
+                        opened.lg_code,
+                        opened.grant_year,
+                        opened.tier,
+                    )
+            directory.position = notes[-1].id
+
+    def entity(self, lg_code: str, field: str = "entity") -> Entity.Details:
+        """The registered details of an entity.
+
+        Raises:
+            InvalidInput: no entity has this LG code.
+        """
+        details = self.directory.entities.get(lg_code)
+        if details is None:
+            details = self.refresh().entities.get(lg_code)
+        if details is None:
+            msg = f"no entity with LG code {lg_code} is registered"
+            raise InvalidInput(msg, field=field)
+        return details
+
+    def entities(self) -> list[Entity.Details]:
+        """Every registered entity, prefectures first, by LG code."""
+        found = self.refresh().entities.values()
+        return sorted(found, key=lambda d: (d.kind != "prefecture", d.lg_code))
+
+    def entity_aggregate(self, lg_code: str) -> Entity:
+        """The entity aggregate (with its insured counts)."""
+        self.entity(lg_code)
+        entity = self.get(Entity.id_for(lg_code), Entity)
+        assert entity is not None  # noqa: S101 - the directory saw it
+        return entity
+
+    def programme(self, grant_year: int) -> ProgrammeYear:
+        """The programme of a grant year.
+
+        Raises:
+            InvalidInput: the year has no programme.
+        """
+        programme = self.get(ProgrammeYear.id_for(grant_year), ProgrammeYear)
+        if programme is None:
+            msg = f"FY{grant_year} has no programme year defined (kofu load it first)"
+            raise InvalidInput(msg, field="grant_year")
+        return programme
+
+    def catalogue(self, grant_year: int, tier: str, version: int | None = None) -> Catalogue:
+        """A catalogue version (the one in force if no version is given).
+
+        Raises:
+            InvalidInput: no such catalogue.
+        """
+        if version is None:
+            series = self.get(CatalogueSeries.id_for(grant_year, tier), CatalogueSeries)
+            version = series.in_force if series else None
+            if version is None:
+                msg = f"no FY{grant_year} {tier} catalogue is published"
+                raise InvalidInput(msg, field="grant_year")
+        key = (grant_year, tier, version)
+        if key not in self._catalogues:
+            found = self.get(Catalogue.id_for(grant_year, tier, version), Catalogue)
+            if found is None:
+                msg = f"FY{grant_year} {tier} catalogue version {version} does not exist"
+                raise InvalidInput(msg, field="version")
+            self._catalogues[key] = found
+        return self._catalogues[key]
+
+    def catalogue_versions(self) -> list[tuple[int, str, int]]:
+        """(grant year, tier, version in force) of every published catalogue series."""
+        self.refresh()
+        found = []
+        for aggregate_id in sorted(self.directory.known):
+            series = self.repository.get(aggregate_id)
+            if isinstance(series, CatalogueSeries) and series.in_force:
+                found.append((series.grant_year, series.tier, series.in_force))
+        return sorted(found)
+
+    def self_evaluation(self, lg_code: str, grant_year: int, tier: str) -> SelfEvaluation:
+        """An entity's self-evaluation.
+
+        Raises:
+            InvalidInput: there is none.
+        """
+        found = self.get(SelfEvaluation.id_for(lg_code, grant_year, tier), SelfEvaluation)
+        if found is None:
+            msg = f"{lg_code} has no FY{grant_year} {tier} self-evaluation"
+            raise InvalidInput(msg, field="entity")
+        return found
+
+    def self_evaluations(self, grant_year: int, tier: str | None = None) -> Iterator[SelfEvaluation]:
+        """Every self-evaluation of a year (and tier), by LG code."""
+        directory = self.refresh()
+        keys = sorted(
+            (key, aggregate_id)
+            for aggregate_id, key in directory.self_evaluations.items()
+            if key[1] == grant_year and (tier is None or key[2] == tier)
+        )
+        for _, aggregate_id in keys:
+            found = self.get(aggregate_id, SelfEvaluation)
+            if found is not None:
+                yield found
+
+    def history(self, aggregate_id: UUID) -> list[LedgerAggregate.Event]:
+        """Every event of one aggregate, oldest first."""
+        return list(self.repository.event_store.get(aggregate_id))
+
+    def count_events(self) -> int:
+        """The position of the newest event (the event count, gaps aside)."""
+        return self.recorder.max_notification_id() or 0
+
+    # ------------------------------------------------------------ mechanics
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        for _ in range(MAX_ATTEMPTS - 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                self.refresh()
+        return attempt()
+
+    def _save(self, command: str, *aggregates: LedgerAggregate) -> Result:
+        pending = [a for a in aggregates if a.pending_events] if aggregates else []
+        if not pending:
+            return Result(command)
+        recordings = self.save(*pending)
+        for aggregate in pending:
+            self.directory.known.add(aggregate.id)
+        return Result(
+            command, events=len(recordings), position=recordings[-1].notification.id
+        )
+
+    def _receipt(self, cmd: Command) -> CommandReceipt | None | Result:
+        """The new receipt to save with `cmd`, None without a key, or a no-op Result.
+
+        Raises:
+            Refused: the key was used for other content.
+        """
+        if cmd.idempotency_key is None:
+            return None
+        fingerprint = cmd.fingerprint()
+        existing = None
+        receipt_id = CommandReceipt.id_for(cmd.idempotency_key)
+        # The caller refreshed the directory; a receipt written since then makes
+        # the save fail, and the retry reads it.
+        if receipt_id in self.directory.known:
+            existing = self.get(receipt_id, CommandReceipt)
+        if existing is None:
+            return CommandReceipt.record(
+                cmd.idempotency_key,
+                type(cmd).__name__,
+                fingerprint,
+                getattr(cmd, "actor", "system:kofu"),
+            )
+        if existing.fingerprint == fingerprint and existing.command == type(cmd).__name__:
+            return Result(type(cmd).__name__, detail="repeat of an idempotent command")
+        msg = (
+            f"idempotency key {cmd.idempotency_key!r} was already used for a "
+            "different command; use a new key"
+        )
+        raise Refused(msg, field="idempotency_key")
+
+    def _self_evaluation(
+        self, lg_code: str, grant_year: int, tier: str, catalogue_version: int
+    ) -> SelfEvaluation:
+        aggregate_id = SelfEvaluation.id_for(lg_code, grant_year, tier)
+        found = None
+        if aggregate_id in self.directory.known:
+            found = self.get(aggregate_id, SelfEvaluation)
+        return found or SelfEvaluation.open(lg_code, grant_year, tier, catalogue_version)
+
+    def _answers(
+        self, catalogue: Catalogue, raw: dict[str, object], *, ministry: bool
+    ) -> dict[str, Answer]:
+        answers = {}
+        for code, value in raw.items():
+            sub_item, indicator = self._item(catalogue, code)
+            if indicator.source == "ministry" and not ministry:
+                msg = (
+                    f"item {code} is computed by the ministry "
+                    "and cannot be answered or changed by the entity"
+                )
+                raise Refused(msg, field=code)
+            if indicator.source == "self" and ministry:
+                msg = f"item {code} is self-reported; the ministry corrects it instead"
+                raise Refused(msg, field=code)
+            answers[code] = sub_item.parse(value)
+        return answers
+
+    def _item(self, catalogue: Catalogue, code: str) -> Any:  # noqa: ANN401
+        try:
+            return catalogue.item(code)
+        except InvalidInput:
+            spec = catalogue.spec
+            for version in range(spec.version - 1, 0, -1):
+                older = self.catalogue(spec.grant_year, spec.tier, version)
+                if code in older.items:
+                    msg = (
+                        f"item {code} was retired in FY{spec.grant_year} {spec.tier} "
+                        f"catalogue version {spec.version}"
+                    )
+                    raise Refused(msg, field=code) from None
+            raise
+
+    def _check_tier(self, details: Entity.Details, tier: str) -> None:
+        expected = "municipal" if details.kind == "municipality" else "prefectural"
+        if tier != expected:
+            msg = f"{details.lg_code} ({details.name}) is a {details.kind}: tier is {expected}"
+            raise InvalidInput(msg, field="tier")
+
+    # ------------------------------------------------------- reference data
+
+    def register_entities(
+        self, entities: Sequence[Entity.Details], batch_size: int = 500, progress: Progress | None = None
+    ) -> Result:
+        """Register prefectures and municipalities; known ones must match exactly."""
+        self.refresh()
+        new = []
+        for details in entities:
+            known = self.directory.entities.get(details.lg_code)
+            if known is None:
+                new.append(Entity.register(details))
+            elif known != details:
+                msg = f"{details.lg_code} is already registered with other details"
+                raise Refused(msg, field="lg_code")
+        return self._save_in_batches("register_entities", new, batch_size, progress)
+
+    def _save_in_batches(
+        self,
+        command: str,
+        aggregates: Sequence[LedgerAggregate],
+        batch_size: int,
+        progress: Progress | None,
+    ) -> Result:
+        total = Result(command)
+        for start in range(0, len(aggregates), batch_size):
+            batch = aggregates[start : start + batch_size]
+            done = self._save(command, *batch)
+            total = Result(
+                command,
+                events=total.events + done.events,
+                position=done.position or total.position,
+            )
+            if progress:
+                progress(len(batch))
+        return total
+
+    def record_insured_counts(
+        self, counts: Sequence[tuple[str, InsuredCount]], actor: str, batch_size: int = 500
+    ) -> Result:
+        """Record 第1号被保険者数 per entity and fiscal year (same record: no-op)."""
+
+        def attempt() -> Result:
+            changed: dict[str, Entity] = {}
+            for lg_code, insured in counts:
+                entity = changed.get(lg_code) or self.entity_aggregate(lg_code)
+                if entity.record_insured(insured, actor):
+                    changed[lg_code] = entity
+            return self._save_in_batches(
+                "record_insured_counts", list(changed.values()), batch_size, None
+            )
+
+        return self._retrying(attempt)
+
+    def register_insurers(self, insurers: Sequence[InsurerDetails]) -> Result:
+        """Register insurers; their member municipalities must be registered."""
+
+        def attempt() -> Result:
+            self.refresh()
+            new = []
+            for details in insurers:
+                for member in details.members:
+                    member_details = self.entity(member.lg_code, field="members")
+                    if member_details.kind != "municipality":
+                        msg = f"insurer member {member.lg_code} is not a municipality"
+                        raise InvalidInput(msg, field="members")
+                if details.kind == "single":
+                    jis = details.members[0].lg_code[:5]
+                    if details.insurer_number[:5] != jis:
+                        msg = (
+                            f"a single-municipality insurer's number is built on its "
+                            f"JIS code {jis}, not {details.insurer_number}"
+                        )
+                        raise InvalidInput(msg, field="insurer_number")
+                existing_id = Insurer.id_for(details.insurer_number)
+                if existing_id in self.directory.known:
+                    existing = self.get(existing_id, Insurer)
+                    if existing and existing.details != details:
+                        msg = f"insurer {details.insurer_number} is registered with other details"
+                        raise Refused(msg, field="insurer_number")
+                    continue
+                new.append(Insurer.register(details))
+            return self._save_in_batches("register_insurers", new, 500, None)
+
+        return self._retrying(attempt)
+
+    def insurers(self) -> list[Insurer]:
+        """Every registered insurer, by number."""
+        self.refresh()
+        found = []
+        for aggregate_id in self.directory.known:
+            aggregate = self.repository.get(aggregate_id)
+            if isinstance(aggregate, Insurer):
+                found.append(aggregate)
+        return sorted(found, key=lambda i: i.details.insurer_number)
+
+    def publish_catalogue(self, spec: CatalogueSpec, reason: str | None = None) -> Result:
+        """Publish a catalogue version (the same content again is a no-op)."""
+        fingerprint = _fingerprint(spec.model_dump(mode="json"))
+
+        def attempt() -> Result:
+            series = self.get(
+                CatalogueSeries.id_for(spec.grant_year, spec.tier), CatalogueSeries
+            ) or CatalogueSeries.start(spec.grant_year, spec.tier)
+            if not series.publish(spec, fingerprint, reason):
+                return Result("publish_catalogue", detail="already published")
+            return self._save("publish_catalogue", series, Catalogue.publish(spec))
+
+        return self._retrying(attempt)
+
+    def define_programme(
+        self, spec: ProgrammeSpec, actor: str, reason: str | None = None
+    ) -> Result:
+        """Define (or amend, with a reason) a grant year's programme."""
+
+        def attempt() -> Result:
+            existing = self.get(ProgrammeYear.id_for(spec.grant_year), ProgrammeYear)
+            if existing is None:
+                return self._save("define_programme", ProgrammeYear.define(spec, actor))
+            existing.amend(spec, reason, actor)
+            return self._save("define_programme", existing)
+
+        return self._retrying(attempt)
+
+    # ------------------------------------------------------------ answers
+
+    def submit(
+        self,
+        commands: Sequence[SubmitSelfEvaluation],
+        batch_size: int = 200,
+        progress: Progress | None = None,
+    ) -> Result:
+        """Submit (or revise) self-evaluations: all are checked before any is saved."""
+        self.refresh()
+        prepared = self._prepare_submissions(commands)
+        try:
+            return self._save_in_batches("submit", prepared, batch_size, progress)
+        except IntegrityError:
+            # Another writer got there first: check everything again, then save.
+            return self._retrying(
+                lambda: self._save_in_batches(
+                    "submit", self._prepare_submissions(commands), batch_size, progress
+                )
+            )
+
+    def _prepare_submissions(
+        self, commands: Iterable[SubmitSelfEvaluation]
+    ) -> list[LedgerAggregate]:
+        touched: dict[UUID, LedgerAggregate] = {}
+        for cmd in commands:
+            try:
+                for aggregate in self._prepare_submission(cmd, touched):
+                    touched[aggregate.id] = aggregate
+            except LedgerError as error:
+                raise _with_origin(error, cmd.origin) from None
+        return list(touched.values())
+
+    def _prepare_submission(
+        self, cmd: SubmitSelfEvaluation, touched: dict[UUID, LedgerAggregate]
+    ) -> list[LedgerAggregate]:
+        details = self.entity(cmd.entity)
+        self._check_tier(details, cmd.tier)
+        role = "insurer" if details.kind == "municipality" else "prefecture"
+        if actor_role(cmd.actor) != role or actor_id(cmd.actor) != cmd.entity:
+            msg = (
+                f"only the entity itself ({role}:{cmd.entity}) may submit its "
+                f"answers, not {cmd.actor}"
+            )
+            raise Refused(msg, field="actor")
+        receipt = self._receipt(cmd)
+        if isinstance(receipt, Result):
+            return []
+        programme = self.programme(cmd.grant_year)
+        programme.check_window(cmd.received_on, "a submission")
+        catalogue = self.catalogue(cmd.grant_year, cmd.tier)
+        answers = self._answers(catalogue, dict(cmd.answers), ministry=False)
+        aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
+        evaluation = touched.get(aggregate_id)
+        if not isinstance(evaluation, SelfEvaluation):
+            evaluation = self._self_evaluation(
+                cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
+            )
+        evaluation.submit(answers, cmd.actor, cmd.received_on)
+        return [evaluation] + ([receipt] if receipt else [])
+
+    def confirm(self, cmd: ConfirmSelfEvaluation) -> Result:
+        """A prefecture confirms a municipality's answers."""
+
+        def attempt() -> Result:
+            self.refresh()
+            details = self.entity(cmd.entity)
+            self._check_tier(details, cmd.tier)
+            if actor_role(cmd.actor) != "prefecture" or actor_id(cmd.actor)[:2] != (
+                details.prefecture_code
+            ):
+                msg = (
+                    f"only the prefecture of {cmd.entity} may confirm its answers, "
+                    f"not {cmd.actor}"
+                )
+                raise Refused(msg, field="actor")
+            receipt = self._receipt(cmd)
+            if isinstance(receipt, Result):
+                return receipt
+            evaluation = self.self_evaluation(cmd.entity, cmd.grant_year, cmd.tier)
+            evaluation.confirm(cmd.actor, cmd.received_on)
+            return self._save("confirm", evaluation, *([receipt] if receipt else []))
+
+        return self._command(cmd, attempt)
+
+    def import_ministry_values(self, commands: Sequence[ImportMinistryValues]) -> Result:
+        """Record ministry-computed values (outcome indicators) for entities."""
+
+        def attempt() -> Result:
+            self.refresh()
+            touched: dict[UUID, LedgerAggregate] = {}
+            for cmd in commands:
+                try:
+                    self._prepare_ministry_values(cmd, touched)
+                except LedgerError as error:
+                    raise _with_origin(error, cmd.origin) from None
+            return self._save_in_batches(
+                "import_ministry_values", list(touched.values()), 200, None
+            )
+
+        return self._retrying(attempt)
+
+    def _prepare_ministry_values(
+        self, cmd: ImportMinistryValues, touched: dict[UUID, LedgerAggregate]
+    ) -> None:
+        details = self.entity(cmd.entity)
+        self._check_tier(details, cmd.tier)
+        if actor_role(cmd.actor) != "ministry":
+            msg = f"only ministry staff import ministry-computed values, not {cmd.actor}"
+            raise Refused(msg, field="actor")
+        receipt = self._receipt(cmd)
+        if isinstance(receipt, Result):
+            return
+        self.programme(cmd.grant_year)
+        catalogue = self.catalogue(cmd.grant_year, cmd.tier)
+        values = self._answers(catalogue, dict(cmd.values), ministry=True)
+        aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
+        evaluation = touched.get(aggregate_id)
+        if not isinstance(evaluation, SelfEvaluation):
+            evaluation = self._self_evaluation(
+                cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
+            )
+        evaluation.import_ministry_values(values, cmd.source, cmd.actor, cmd.received_on)
+        touched[evaluation.id] = evaluation
+        if receipt:
+            touched[receipt.id] = receipt
+
+    def correct(self, cmd: CorrectAnswer) -> Result:
+        """Ministry staff correct one answer after the submission deadline."""
+
+        def attempt() -> Result:
+            self.refresh()
+            details = self.entity(cmd.entity)
+            self._check_tier(details, cmd.tier)
+            if actor_role(cmd.actor) != "ministry":
+                msg = (
+                    f"only ministry staff correct answers, not {cmd.actor}; "
+                    "before the deadline the entity revises its own answers"
+                )
+                raise Refused(msg, field="actor")
+            receipt = self._receipt(cmd)
+            if isinstance(receipt, Result):
+                return receipt
+            programme = self.programme(cmd.grant_year)
+            closes = programme.spec.schedule.submission_closes
+            if cmd.received_on <= closes:
+                msg = (
+                    f"a correction on {cmd.received_on} comes before the deadline "
+                    f"{closes}; until then the entity revises its own answers"
+                )
+                raise Refused(msg, field="received_on")
+            evaluation = self.self_evaluation(cmd.entity, cmd.grant_year, cmd.tier)
+            catalogue = self.catalogue(
+                cmd.grant_year, cmd.tier, evaluation.catalogue_version
+            )
+            sub_item, _ = self._item(catalogue, cmd.item)
+            after = sub_item.parse(cmd.value)
+            evaluation.correct(
+                cmd.item, after, cmd.reason, cmd.basis, cmd.actor, cmd.received_on
+            )
+            return self._save("correct", evaluation, *([receipt] if receipt else []))
+
+        return self._command(cmd, attempt)
+
+    def _command(self, cmd: Command, attempt: Callable[[], Result]) -> Result:
+        try:
+            return self._retrying(attempt)
+        except LedgerError as error:
+            raise _with_origin(error, cmd.origin) from None
+
+
+def _details(event: Entity.Registered) -> Entity.Details:
+    return Entity.Details(
+        lg_code=event.lg_code,
+        kind=event.kind,
+        prefecture_code=event.prefecture_code,
+        name=event.name,
+        name_kana=event.name_kana,
+        special_ward=event.special_ward,
+        designated_city=event.designated_city,
+    )
+
+
+def _fingerprint(content: object) -> str:
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+__all__ = ["Directory", "Ledger", "Result"]
