@@ -50,6 +50,8 @@ class Loaded:
     insured: list[tuple[str, InsuredCount]] = field(default_factory=list)
     catalogues: list[tuple[CatalogueSpec, str | None]] = field(default_factory=list)
     programmes: list[tuple[ProgrammeSpec, str | None]] = field(default_factory=list)
+    origins: dict[int, str] = field(default_factory=dict)
+    """Where each record came from (file or file:line), by the record's id()."""
 
     def count(self) -> int:
         """How many records were read."""
@@ -103,7 +105,8 @@ def _validation_message(error: ValidationError) -> str:
     parts = []
     for detail in error.errors()[:5]:
         where = ".".join(str(p) for p in detail["loc"]) or "(document)"
-        parts.append(f"{where}: {detail['msg']}")
+        message = detail["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
     more = len(error.errors()) - 5
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
@@ -268,6 +271,7 @@ def _load_csv(path: Path, loaded: Loaded) -> None:
             )
             validate(Entity.Details, {**_probe(row["lg_code"])}, where)
             loaded.insured.append((row["lg_code"], count))
+            loaded.origins[id(count)] = where
 
 
 def _probe(lg_code: str) -> dict[str, str]:
@@ -304,9 +308,13 @@ def _load_document(path: Path, loaded: Loaded) -> None:
     kind = body.pop("kind")
     reason = body.pop("reason", None)
     if kind == "catalogue":
-        loaded.catalogues.append((validate(CatalogueSpec, body, where), reason))
+        catalogue = validate(CatalogueSpec, body, where)
+        loaded.catalogues.append((catalogue, reason))
+        loaded.origins[id(catalogue)] = where
     elif kind == "programme_year":
-        loaded.programmes.append((validate(ProgrammeSpec, body, where), reason))
+        programme = validate(ProgrammeSpec, body, where)
+        loaded.programmes.append((programme, reason))
+        loaded.origins[id(programme)] = where
     elif kind == "insurers":
         items = body.get("insurers")
         if not isinstance(items, list):

@@ -8,11 +8,12 @@ no-op; loading different content for something recorded is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from adapters.cli.reads import progress
 from adapters.files import designated_city_insurers, load_files
+from domain.errors import LedgerError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from domain.ledger import Ledger, Result
+
+
+T = TypeVar("T")
 
 
 def _line(what: str, result: Result) -> str:
@@ -46,6 +50,8 @@ def load_reference(
         yield _line(
             f"insurers ({len(loaded.insurers)})", ledger.register_insurers(loaded.insurers)
         )
+    for lg_code, count in loaded.insured:
+        _named(lambda code=lg_code: ledger.entity(code), loaded.origins.get(id(count)))
     if loaded.insured:
         yield _line(
             f"insured counts ({len(loaded.insured)})",
@@ -54,10 +60,26 @@ def load_reference(
     for spec, reason in loaded.catalogues:
         yield _line(
             f"catalogue FY{spec.grant_year} {spec.tier} v{spec.version}",
-            ledger.publish_catalogue(spec, reason),
+            _named(
+                lambda s=spec, r=reason: ledger.publish_catalogue(s, r),
+                loaded.origins.get(id(spec)),
+            ),
         )
     for programme, reason in loaded.programmes:
         yield _line(
             f"programme FY{programme.grant_year}",
-            ledger.define_programme(programme, actor, reason),
+            _named(
+                lambda p=programme, r=reason: ledger.define_programme(p, actor, r),
+                loaded.origins.get(id(programme)),
+            ),
         )
+
+
+def _named(step: Callable[[], T], origin: str | None) -> T:
+    """Run a step, naming the file (and line) of its record in any error."""
+    try:
+        return step()
+    except LedgerError as error:
+        if origin and error.origin is None:
+            error.origin = origin
+        raise

@@ -18,9 +18,11 @@ class LedgerError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.origin: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
+        parts = (self.origin, self.field, self.message)
+        return ": ".join(p for p in parts if p)
 
 
 class InvalidInput(LedgerError):  # noqa: N818 - reads as a verdict, like the exit code

@@ -73,8 +73,8 @@ class Directory:
 
 
 def _with_origin(error: LedgerError, origin: str | None) -> LedgerError:
-    if origin and not error.message.startswith(origin):
-        error.message = f"{origin}: {error.message}"
+    if origin and error.origin is None:
+        error.origin = origin
     return error
 
 

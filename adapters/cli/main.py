@@ -35,7 +35,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
 out = Console()
 
 DatabaseOption = Annotated[
@@ -78,11 +77,11 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except LedgerError as exc:
             kind = "bad input" if exc.exit_code == 2 else "refused"  # noqa: PLR2004
-            err.print(f"kofu: {kind}: {exc}", markup=False, highlight=False)
+            typer.echo(f"kofu: {kind}: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:
             if _storage_error(exc):
-                err.print(f"kofu: storage unavailable: {exc}", markup=False)
+                typer.echo(f"kofu: storage unavailable: {exc}", err=True)
                 raise typer.Exit(3) from None
             raise
 

@@ -107,6 +107,7 @@ def _history_rows(ledger: Ledger, evaluation: SelfEvaluation) -> list[dict[str, 
                 "actor": data.pop("actor", None),
                 "received_on": data.pop("received_on", None),
                 "reason": data.pop("reason", None),
+                "basis": data.pop("basis", None) or data.pop("source", None),
                 "details": _summary(data),
             }
         )
@@ -120,8 +121,7 @@ def _summary(data: dict[str, Any]) -> str:
     if changes:
         text = "; ".join(f"{c['item']}: {_answer(c['before'])} → {_answer(c['after'])}" for c in changes[:5])
         extra = f" (+{len(changes) - 5} more)" if len(changes) > 5 else ""  # noqa: PLR2004
-        rest = {k: v for k, v in data.items() if k not in {"changes", "change"}}
-        return text + extra + (f" {rest}" if rest else "")
+        return text + extra
     return ", ".join(f"{k}={v}" for k, v in data.items())
 
 

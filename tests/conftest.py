@@ -1,0 +1,114 @@
+"""Fixtures: every persistence test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from KOFU_TEST_POSTGRES_URL (default: the machine's server, database
+`test`); each test gets a schema of its own, dropped afterwards. Nothing is skipped:
+if PostgreSQL is down the PostgreSQL half fails (scripts/test starts it first).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from typer.testing import CliRunner
+
+from adapters.bootstrap import open_ledger
+from adapters.cli.main import app
+from adapters.paths import data_dir
+from domain.ledger import Ledger
+
+PG_BASE = os.environ.get(
+    "KOFU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+WORLD_PREFECTURES = ("13", "14")
+
+
+def _drop_schema(schema: str) -> None:
+    conninfo = PG_BASE.split("?")[0]
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty ledger location on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kofu.db'}"
+        return
+    schema = f"kofu_test_{uuid.uuid4().hex[:12]}"
+    yield f"{PG_BASE.split('?')[0]}?schema={schema}"
+    _drop_schema(schema)
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    """A ledger on a fresh database (closed afterwards)."""
+    opened = open_ledger(database_url)
+    yield opened
+    opened.close()
+
+
+class Kofu:
+    """Runs the `kofu` command line in-process against one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str | Path) -> tuple[int, str]:
+        result = self.runner.invoke(
+            app, [str(a) for a in args], env={"KOFU_DATABASE_URL": self.url}
+        )
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.output
+
+    def events(self) -> int:
+        opened = open_ledger(self.url)
+        try:
+            return opened.count_events()
+        finally:
+            opened.close()
+
+
+@pytest.fixture
+def kofu(database_url: str) -> Kofu:
+    """The CLI bound to a fresh database."""
+    return Kofu(database_url)
+
+
+def write_world(folder: Path) -> list[Path]:
+    """Reference files for a small world: Tokyo and Kanagawa, FY2020."""
+    reference = data_dir() / "reference"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in ("prefectures.csv", "municipalities.csv", "designated_city_wards.csv"):
+        with (reference / name).open(encoding="utf-8") as source:
+            rows = list(csv.reader(source))
+        kept = [rows[0]] + [r for r in rows[1:] if r[0] in WORLD_PREFECTURES]
+        target = folder / name
+        with target.open("w", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerows(kept)
+        paths.append(target)
+    paths.append(data_dir() / "programmes" / "fy2020.yaml")
+    paths.extend(
+        data_dir() / "catalogues" / f"fy2020-{tier}-v1.yaml"
+        for tier in ("municipal", "prefectural")
+    )
+    return paths
+
+
+@pytest.fixture
+def world(kofu: Kofu, tmp_path: Path) -> Kofu:
+    """The small world loaded into a fresh database through `kofu load`."""
+    code, output = kofu("load", *write_world(tmp_path / "world"))
+    assert code == 0, output
+    return kofu
