@@ -31,7 +31,9 @@ def prepare_storage(db: Database) -> None:
             autocommit=True,
         ) as conn:
             conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(db.schema))
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(db.schema)
+                )
             )
     except psycopg.OperationalError as exc:
         msg = f"cannot reach {db.describe()}: {str(exc).strip()}"

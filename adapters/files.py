@@ -34,7 +34,14 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 PREFECTURE_HEADER = ("prefecture_code", "lg_code", "name", "name_kana", "name_en")
 MUNICIPALITY_HEADER = ("prefecture_code", "jis_code", "lg_code", "name", "name_kana")
-WARD_HEADER = ("prefecture_code", "jis_code", "lg_code", "city_name", "ward_name", "name_kana")
+WARD_HEADER = (
+    "prefecture_code",
+    "jis_code",
+    "lg_code",
+    "city_name",
+    "ward_name",
+    "name_kana",
+)
 INSURED_HEADER = ("lg_code", "fiscal_year", "category1_insured", "source", "as_of")
 ANSWER_HEADER = ("entity", "grant_year", "tier", "item", "value")
 ANSWER_OPTIONAL = ("received_on", "actor", "idempotency_key")
@@ -57,7 +64,14 @@ class Loaded:
         """How many records were read."""
         return sum(
             len(getattr(self, name))
-            for name in ("entities", "wards", "insurers", "insured", "catalogues", "programmes")
+            for name in (
+                "entities",
+                "wards",
+                "insurers",
+                "insured",
+                "catalogues",
+                "programmes",
+            )
         )
 
 
@@ -147,7 +161,9 @@ def read_csv(path: Path) -> tuple[tuple[str, ...], list[tuple[int, dict[str, str
         if len(row) != len(header):
             msg = f"has {len(row)} cells, the header has {len(header)}"
             raise InvalidInput(msg, field=f"{path}:{number}")
-        records.append((number, dict(zip(header, (c.strip() for c in row), strict=True))))
+        records.append(
+            (number, dict(zip(header, (c.strip() for c in row), strict=True)))
+        )
     return header, records
 
 
@@ -165,7 +181,7 @@ def _csv_kind(header: tuple[str, ...]) -> str | None:
     return None
 
 
-def read_document(path: Path) -> Any:  # noqa: ANN401 - a parsed YAML/JSON document
+def read_document(path: Path) -> Any:
     """Parse a YAML or JSON file (decimals in JSON stay exact).
 
     Raises:
@@ -302,7 +318,10 @@ def _load_document(path: Path, loaded: Loaded) -> None:
     document = read_document(path)
     where = str(path)
     if not isinstance(document, dict) or "kind" not in document:
-        msg = "expected a mapping with a top-level `kind` (catalogue, programme_year, insurers)"
+        msg = (
+            "expected a mapping with a top-level `kind` "
+            "(catalogue, programme_year, insurers)"
+        )
         raise InvalidInput(msg, field=where)
     body = dict(document)
     kind = body.pop("kind")
@@ -321,7 +340,9 @@ def _load_document(path: Path, loaded: Loaded) -> None:
             msg = "an insurers document has a list `insurers`"
             raise InvalidInput(msg, field=where)
         for index, item in enumerate(items):
-            loaded.insurers.append(validate(InsurerDetails, item, f"{where}: insurers.{index}"))
+            loaded.insurers.append(
+                validate(InsurerDetails, item, f"{where}: insurers.{index}")
+            )
     else:
         msg = f"unknown kind {kind!r}; expected catalogue, programme_year or insurers"
         raise InvalidInput(msg, field=f"{where}: kind")
@@ -348,7 +369,11 @@ def designated_city_insurers(
                 kind="designated_city",
                 name=entity.name,
                 prefecture_code=entity.prefecture_code,
-                members=(Membership.model_validate({"lg_code": entity.lg_code, "valid_from": valid_from}),),
+                members=(
+                    Membership.model_validate(
+                        {"lg_code": entity.lg_code, "valid_from": valid_from}
+                    ),
+                ),
                 wards=tuple(
                     WardNumber(
                         ward_lg_code=w.lg_code,
@@ -362,7 +387,9 @@ def designated_city_insurers(
     return insurers
 
 
-def read_answers(paths: list[Path], defaults: dict[str, Any]) -> list[SubmitSelfEvaluation]:
+def read_answers(
+    paths: list[Path], defaults: dict[str, Any]
+) -> list[SubmitSelfEvaluation]:
     """Read submissions from JSON and CSV files (`defaults` fill missing fields).
 
     Raises:
@@ -375,7 +402,9 @@ def read_answers(paths: list[Path], defaults: dict[str, Any]) -> list[SubmitSelf
             document = read_document(path)
             records = document if isinstance(document, list) else [document]
             for index, record in enumerate(records):
-                where = f"{path}: [{index}]" if isinstance(document, list) else str(path)
+                where = (
+                    f"{path}: [{index}]" if isinstance(document, list) else str(path)
+                )
                 if not isinstance(record, dict):
                     msg = "each submission is a JSON object"
                     raise InvalidInput(msg, field=where)
@@ -403,7 +432,9 @@ def _defaults_for(record: dict[str, Any], defaults: dict[str, Any]) -> dict[str,
     return filled
 
 
-def _answers_from_csv(path: Path, defaults: dict[str, Any]) -> list[SubmitSelfEvaluation]:
+def _answers_from_csv(
+    path: Path, defaults: dict[str, Any]
+) -> list[SubmitSelfEvaluation]:
     header, records = read_csv(path)
     missing = [c for c in ANSWER_HEADER if c not in header]
     unknown = [c for c in header if c not in ANSWER_HEADER + ANSWER_OPTIONAL]
@@ -411,12 +442,18 @@ def _answers_from_csv(path: Path, defaults: dict[str, Any]) -> list[SubmitSelfEv
         msg = (
             f"answer CSV needs columns {', '.join(ANSWER_HEADER)} "
             f"(optional {', '.join(ANSWER_OPTIONAL)}); "
-            + (f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}")
+            + (
+                f"missing {', '.join(missing)}"
+                if missing
+                else f"unknown {', '.join(unknown)}"
+            )
         )
         raise InvalidInput(msg, field=f"{path}:1")
     groups: dict[tuple[str, ...], dict[str, Any]] = {}
     for line, row in records:
-        key = tuple(row.get(c, "") for c in ("entity", "grant_year", "tier", *ANSWER_OPTIONAL))
+        key = tuple(
+            row.get(c, "") for c in ("entity", "grant_year", "tier", *ANSWER_OPTIONAL)
+        )
         group = groups.get(key)
         if group is None:
             group = {
@@ -440,5 +477,7 @@ def _answers_from_csv(path: Path, defaults: dict[str, Any]) -> list[SubmitSelfEv
     for group in groups.values():
         first, last = group.pop("first"), group.pop("last")
         where = f"{path}:{first}" if first == last else f"{path}:{first}-{last}"
-        commands.append(validate(SubmitSelfEvaluation, {**group, "origin": where}, where))
+        commands.append(
+            validate(SubmitSelfEvaluation, {**group, "origin": where}, where)
+        )
     return commands

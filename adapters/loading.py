@@ -9,6 +9,7 @@ no-op; loading different content for something recorded is refused.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from adapters.cli.reads import progress
@@ -44,14 +45,16 @@ def load_reference(
     if loaded.wards:
         cities = designated_city_insurers(ledger.entities(), loaded.wards, "2000-04-01")
         yield _line(
-            f"designated-city insurers ({len(cities)})", ledger.register_insurers(cities)
+            f"designated-city insurers ({len(cities)})",
+            ledger.register_insurers(cities),
         )
     if loaded.insurers:
         yield _line(
-            f"insurers ({len(loaded.insurers)})", ledger.register_insurers(loaded.insurers)
+            f"insurers ({len(loaded.insurers)})",
+            ledger.register_insurers(loaded.insurers),
         )
     for lg_code, count in loaded.insured:
-        _named(lambda code=lg_code: ledger.entity(code), loaded.origins.get(id(count)))
+        _named(partial(ledger.entity, lg_code), loaded.origins.get(id(count)))
     if loaded.insured:
         yield _line(
             f"insured counts ({len(loaded.insured)})",
@@ -61,7 +64,7 @@ def load_reference(
         yield _line(
             f"catalogue FY{spec.grant_year} {spec.tier} v{spec.version}",
             _named(
-                lambda s=spec, r=reason: ledger.publish_catalogue(s, r),
+                partial(ledger.publish_catalogue, spec, reason),
                 loaded.origins.get(id(spec)),
             ),
         )
@@ -69,7 +72,7 @@ def load_reference(
         yield _line(
             f"programme FY{programme.grant_year}",
             _named(
-                lambda p=programme, r=reason: ledger.define_programme(p, actor, r),
+                partial(ledger.define_programme, programme, actor, reason),
                 loaded.origins.get(id(programme)),
             ),
         )

@@ -21,11 +21,11 @@ from pydantic import BaseModel
 class CanonicalJSONTranscoder(Transcoder):
     """JSON with sorted keys; pydantic has already reduced values to JSON types."""
 
-    def encode(self, obj: Any) -> bytes:  # noqa: ANN401 - library signature
+    def encode(self, obj: Any) -> bytes:
         """Encode to canonical JSON bytes."""
         return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
-    def decode(self, data: bytes) -> Any:  # noqa: ANN401
+    def decode(self, data: bytes) -> Any:
         """Decode JSON bytes."""
         return orjson.loads(data)
 
@@ -33,7 +33,7 @@ class CanonicalJSONTranscoder(Transcoder):
 class PydanticMapper(Mapper[UUID]):
     """Maps pydantic domain events to stored events and back, with upcasting."""
 
-    def to_stored_event(self, domain_object: Any) -> StoredEvent:  # noqa: ANN401
+    def to_stored_event(self, domain_object: Any) -> StoredEvent:
         """Serialise an event (or snapshot) for storage."""
         if not isinstance(domain_object, BaseModel):
             msg = f"{type(domain_object).__name__} is not a pydantic event"
@@ -56,7 +56,7 @@ class PydanticMapper(Mapper[UUID]):
             state=data,
         )
 
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:  # noqa: ANN401
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
         """Deserialise a stored event, upcasting old versions first."""
         data = stored_event.state
         if self.cipher:

@@ -12,7 +12,7 @@ import io
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output formats of read commands."""
 
     table = "table"
@@ -40,7 +40,7 @@ def _plain(value: object) -> object:
     return value
 
 
-def to_json(data: Any) -> str:  # noqa: ANN401 - any JSON-able structure
+def to_json(data: Any) -> str:
     """Serialise rows or an object as JSON (decimals as strings)."""
     return orjson.dumps(data, default=_plain, option=orjson.OPT_INDENT_2).decode()
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from eventsourcing.utils import get_topic
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.mapper import CanonicalJSONTranscoder, PydanticMapper
 from domain.errors import InvalidInput
-from eventsourcing.utils import get_topic
 
 DEFAULT_URL = "sqlite:///kofu.db"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -48,7 +48,8 @@ class Database:
         """A description without the password."""
         if self.backend == "sqlite":
             return f"SQLite file {self.sqlite_path}"
-        return f"PostgreSQL {self.user}@{self.host}:{self.port}/{self.dbname} schema {self.schema}"
+        where = f"{self.user}@{self.host}:{self.port}/{self.dbname}"
+        return f"PostgreSQL {where} schema {self.schema}"
 
     def env(self) -> dict[str, str]:
         """The eventsourcing environment for the ledger application."""
@@ -96,7 +97,9 @@ def parse_database_url(url: str) -> Database:
     if parts.scheme in {"postgresql", "postgres"}:
         dbname = parts.path.lstrip("/")
         if not parts.hostname or not dbname or not parts.username:
-            msg = f"expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME, got {url!r}"
+            msg = (
+                f"expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME, got {url!r}"
+            )
             raise InvalidInput(msg, field="KOFU_DATABASE_URL")
         schema = parse_qs(parts.query).get("schema", ["public"])[0]
         if not _SCHEMA.fullmatch(schema):

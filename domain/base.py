@@ -9,12 +9,12 @@ mapper in adapters/ applies them on load (docs/ARCHITECTURE.md).
 from __future__ import annotations
 
 import re
-from datetime import datetime  # noqa: TC003 - pydantic resolves the annotation
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from eventsourcing.domain import Aggregate, CanInitAggregate, CanMutateAggregate
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 KOFU_NAMESPACE = uuid5(NAMESPACE_URL, "https://kofu.invalid/")
 
@@ -102,7 +102,7 @@ class LedgerAggregate(Aggregate):
     class Event(DomainEvent, CanMutateAggregate[UUID]):
         """Base event: applying it hands it to the aggregate's `when`."""
 
-        def apply(self, aggregate: Any) -> None:  # noqa: ANN401 - library signature
+        def apply(self, aggregate: Any) -> None:
             """Mutate the aggregate through its `when` method."""
             aggregate.when(self)
 

@@ -14,9 +14,10 @@ A published catalogue is immutable; errata are a new version of the same series.
 
 from __future__ import annotations
 
-from datetime import date  # noqa: TC003 - pydantic resolves the annotation
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self
+from uuid import UUID
 
 from pydantic import Field, model_validator
 
@@ -113,7 +114,7 @@ def _parse_checkbox(raw: object, code: str) -> bool:
 
 
 def _parse_number(raw: object, code: str) -> Decimal:
-    if isinstance(raw, bool) or isinstance(raw, float):
+    if isinstance(raw, bool | float):
         msg = f"number item {code} needs an exact decimal, got {raw!r}"
         raise InvalidInput(msg, field=code)
     if isinstance(raw, int | Decimal):
@@ -154,8 +155,11 @@ class Answer(Value):
 
 
 class Indicator(Value):
-    """評価指標: sub-items summed (`sum`) or alternatives where the best counts (`best`),
-    capped at the indicator's points per grant."""
+    """評価指標: its sub-items summed, or alternatives where the best counts.
+
+    `mode: sum` adds the sub-items' points, `mode: best` takes the best alternative;
+    either way the result is capped at the indicator's points per grant.
+    """
 
     code: Code
     title: Text
@@ -206,7 +210,10 @@ class CatalogueSpec(Value):
         for goal in self.goals:
             for group in goal.groups:
                 for indicator in group.indicators:
-                    for code in (indicator.code, *(s.code for s in indicator.sub_items)):
+                    for code in (
+                        indicator.code,
+                        *(s.code for s in indicator.sub_items),
+                    ):
                         if code in codes:
                             msg = f"code {code} appears twice"
                             raise ValueError(msg)
@@ -239,7 +246,7 @@ class Catalogue(LedgerAggregate):
     TOPIC = "kofu.Catalogue"
 
     class Event(LedgerAggregate.Event):
-        pass
+        """Base of this aggregate's events."""
 
     class Published(Event, LedgerAggregate.Created):
         """The ministry published this catalogue version."""
@@ -247,14 +254,17 @@ class Catalogue(LedgerAggregate):
         TOPIC: ClassVar[str] = "kofu.Catalogue.Published"
         spec: CatalogueSpec
 
-    Created = Published
+    # The alias stops the library from deriving another creation event class.
+    Created = Published  # type: ignore[assignment]
 
-    if TYPE_CHECKING:  # state, set by `when` (annotations here would make it an init arg)
+    if (
+        TYPE_CHECKING
+    ):  # state, set by `when` (annotations here would make it an init arg)
         spec: CatalogueSpec
         items: dict[str, tuple[SubItem, Indicator]]
 
     @staticmethod
-    def id_for(grant_year: int, tier: str, version: int) -> object:
+    def id_for(grant_year: int, tier: str, version: int) -> UUID:
         """The aggregate id of a catalogue version."""
         return stable_id("catalogue", grant_year, tier, version)
 
@@ -298,7 +308,7 @@ class CatalogueSeries(LedgerAggregate):
     TOPIC = "kofu.CatalogueSeries"
 
     class Event(LedgerAggregate.Event):
-        pass
+        """Base of this aggregate's events."""
 
     class Started(Event, LedgerAggregate.Created):
         """The first version of this (grant year, tier) was published."""
@@ -307,7 +317,8 @@ class CatalogueSeries(LedgerAggregate):
         grant_year: FiscalYear
         tier: Tier
 
-    Created = Started
+    # The alias stops the library from deriving another creation event class.
+    Created = Started  # type: ignore[assignment]
 
     class VersionPublished(Event):
         """A version was published and is now in force."""
@@ -318,13 +329,15 @@ class CatalogueSeries(LedgerAggregate):
         fingerprint: str
         reason: str | None = None
 
-    if TYPE_CHECKING:  # state, set by `when` (annotations here would make it an init arg)
+    if (
+        TYPE_CHECKING
+    ):  # state, set by `when` (annotations here would make it an init arg)
         grant_year: int
         tier: str
         versions: dict[int, str]
 
     @staticmethod
-    def id_for(grant_year: int, tier: str) -> object:
+    def id_for(grant_year: int, tier: str) -> UUID:
         """The aggregate id of the series for (grant year, tier)."""
         return stable_id("catalogue-series", grant_year, tier)
 
@@ -343,7 +356,9 @@ class CatalogueSeries(LedgerAggregate):
         """The version in force (the newest published)."""
         return max(self.versions) if self.versions else None
 
-    def publish(self, spec: CatalogueSpec, fingerprint: str, reason: str | None) -> bool:
+    def publish(
+        self, spec: CatalogueSpec, fingerprint: str, reason: str | None
+    ) -> bool:
         """Record a newly published version; False if it is already recorded as is.
 
         Raises:

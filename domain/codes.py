@@ -51,7 +51,8 @@ def lg_code(value: str) -> LgCodeStr:
         msg = f"LG code must be 6 ASCII digits, got {value!r}"
         raise InvalidInput(msg)
     if lg_check_digit(value[:5]) != value[5]:
-        msg = f"LG code {value} fails its check digit (expected {lg_check_digit(value[:5])})"
+        expected = lg_check_digit(value[:5])
+        msg = f"LG code {value} fails its check digit (expected {expected})"
         raise InvalidInput(msg)
     return LgCodeStr(value)
 

@@ -8,7 +8,7 @@ the place of an error; neither is part of the command's content.
 from __future__ import annotations
 
 import hashlib
-from datetime import date  # noqa: TC003 - pydantic resolves the annotation
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 

@@ -40,7 +40,7 @@ class Entity(LedgerAggregate):
     TOPIC = "kofu.Entity"
 
     class Event(LedgerAggregate.Event):
-        pass
+        """Base of this aggregate's events."""
 
     class Registered(Event, LedgerAggregate.Created):
         """The entity entered the registry."""
@@ -54,16 +54,19 @@ class Entity(LedgerAggregate):
         special_ward: bool = False
         designated_city: bool = False
 
-    Created = Registered
+    # The alias stops the library from deriving another creation event class.
+    Created = Registered  # type: ignore[assignment]
 
     class InsuredCountRecorded(Event):
-        """第1号被保険者数 for a fiscal year (a later record replaces an earlier one)."""
+        """第1号被保険者数 for a fiscal year (a later record replaces an earlier)."""
 
         TOPIC: ClassVar[str] = "kofu.Entity.InsuredCountRecorded"
         insured: InsuredCount
         actor: str
 
-    if TYPE_CHECKING:  # state, set by `when` (annotations here would make it an init arg)
+    if (
+        TYPE_CHECKING
+    ):  # state, set by `when` (annotations here would make it an init arg)
         lg_code: str
         kind: str
         prefecture_code: str
@@ -112,20 +115,8 @@ class Entity(LedgerAggregate):
                 raise ValueError(msg)
             return self
 
-    def details(self) -> Entity.Details:
-        """The registered details."""
-        return Entity.Details(
-            lg_code=self.lg_code,
-            kind=self.kind,  # type: ignore[arg-type]
-            prefecture_code=self.prefecture_code,
-            name=self.name,
-            name_kana=self.name_kana,
-            special_ward=self.special_ward,
-            designated_city=self.designated_city,
-        )
-
     def record_insured(self, insured: InsuredCount, actor: str) -> bool:
-        """Record 第1号被保険者数 for a year; False if the same record already stands."""
+        """Record 第1号被保険者数 for a year; False if that record already stands."""
         if self.insured.get(insured.fiscal_year) == insured:
             return False
         self.trigger_event(self.InsuredCountRecorded, insured=insured, actor=actor)
@@ -158,7 +149,9 @@ class Membership(Value):
 
     def valid_on(self, day: date) -> bool:
         """Whether the membership holds on a day."""
-        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+        return self.valid_from <= day and (
+            self.valid_to is None or day <= self.valid_to
+        )
 
 
 class WardNumber(Value):
@@ -209,7 +202,7 @@ class Insurer(LedgerAggregate):
     TOPIC = "kofu.Insurer"
 
     class Event(LedgerAggregate.Event):
-        pass
+        """Base of this aggregate's events."""
 
     class Registered(Event, LedgerAggregate.Created):
         """The insurer entered the registry."""
@@ -217,7 +210,8 @@ class Insurer(LedgerAggregate):
         TOPIC: ClassVar[str] = "kofu.Insurer.Registered"
         details: InsurerDetails
 
-    Created = Registered
+    # The alias stops the library from deriving another creation event class.
+    Created = Registered  # type: ignore[assignment]
 
     class MembershipEnded(Event):
         """A member municipality left the insurer (its membership ends on a day)."""
@@ -227,7 +221,9 @@ class Insurer(LedgerAggregate):
         valid_to: date
         actor: str
 
-    if TYPE_CHECKING:  # state, set by `when` (annotations here would make it an init arg)
+    if (
+        TYPE_CHECKING
+    ):  # state, set by `when` (annotations here would make it an init arg)
         details: InsurerDetails
 
     @staticmethod

@@ -68,6 +68,7 @@ class Directory:
 
     position: int = 0
     known: set[UUID] = field(default_factory=set)
+    by_topic: dict[str, list[UUID]] = field(default_factory=dict)
     entities: dict[str, Entity.Details] = field(default_factory=dict)
     self_evaluations: dict[UUID, tuple[str, int, str]] = field(default_factory=dict)
 
@@ -107,7 +108,7 @@ class Ledger(Application[UUID]):
     def get(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         """The aggregate with this id, or None."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):  # pragma: no cover - ids are namespaced
@@ -130,7 +131,9 @@ class Ledger(Application[UUID]):
             if not notes:
                 return directory
             for note in notes:
-                directory.known.add(note.originator_id)
+                originator_id = UUID(str(note.originator_id))
+                directory.known.add(originator_id)
+                directory.by_topic.setdefault(note.topic, []).append(originator_id)
                 if note.topic == entity_topic:
                     registered = self.mapper.to_domain_event(note)
                     assert isinstance(registered, Entity.Registered)  # noqa: S101
@@ -138,7 +141,7 @@ class Ledger(Application[UUID]):
                 elif note.topic == opened_topic:
                     opened = self.mapper.to_domain_event(note)
                     assert isinstance(opened, SelfEvaluation.Opened)  # noqa: S101
-                    directory.self_evaluations[note.originator_id] = (
+                    directory.self_evaluations[originator_id] = (
                         opened.lg_code,
                         opened.grant_year,
                         opened.tier,
@@ -183,7 +186,9 @@ class Ledger(Application[UUID]):
             raise InvalidInput(msg, field="grant_year")
         return programme
 
-    def catalogue(self, grant_year: int, tier: str, version: int | None = None) -> Catalogue:
+    def catalogue(
+        self, grant_year: int, tier: str, version: int | None = None
+    ) -> Catalogue:
         """A catalogue version (the one in force if no version is given).
 
         Raises:
@@ -199,34 +204,47 @@ class Ledger(Application[UUID]):
         if key not in self._catalogues:
             found = self.get(Catalogue.id_for(grant_year, tier, version), Catalogue)
             if found is None:
-                msg = f"FY{grant_year} {tier} catalogue version {version} does not exist"
+                msg = (
+                    f"FY{grant_year} {tier} catalogue version {version} does not exist"
+                )
                 raise InvalidInput(msg, field="version")
             self._catalogues[key] = found
         return self._catalogues[key]
 
     def catalogue_versions(self) -> list[tuple[int, str, int]]:
         """(grant year, tier, version in force) of every published catalogue series."""
-        self.refresh()
-        found = []
-        for aggregate_id in sorted(self.directory.known):
-            series = self.repository.get(aggregate_id)
-            if isinstance(series, CatalogueSeries) and series.in_force:
-                found.append((series.grant_year, series.tier, series.in_force))
-        return sorted(found)
+        return sorted(
+            (series.grant_year, series.tier, series.in_force)
+            for series in self._all(CatalogueSeries.Started, CatalogueSeries)
+            if series.in_force
+        )
 
-    def self_evaluation(self, lg_code: str, grant_year: int, tier: str) -> SelfEvaluation:
+    def _all(self, created: type[LedgerAggregate.Event], cls: type[A]) -> Iterator[A]:
+        """Every aggregate whose creation event is of class `created`."""
+        for aggregate_id in self.refresh().by_topic.get(get_topic(created), []):
+            found = self.get(aggregate_id, cls)
+            if found is not None:
+                yield found
+
+    def self_evaluation(
+        self, lg_code: str, grant_year: int, tier: str
+    ) -> SelfEvaluation:
         """An entity's self-evaluation.
 
         Raises:
             InvalidInput: there is none.
         """
-        found = self.get(SelfEvaluation.id_for(lg_code, grant_year, tier), SelfEvaluation)
+        found = self.get(
+            SelfEvaluation.id_for(lg_code, grant_year, tier), SelfEvaluation
+        )
         if found is None:
             msg = f"{lg_code} has no FY{grant_year} {tier} self-evaluation"
             raise InvalidInput(msg, field="entity")
         return found
 
-    def self_evaluations(self, grant_year: int, tier: str | None = None) -> Iterator[SelfEvaluation]:
+    def self_evaluations(
+        self, grant_year: int, tier: str | None = None
+    ) -> Iterator[SelfEvaluation]:
         """Every self-evaluation of a year (and tier), by LG code."""
         directory = self.refresh()
         keys = sorted(
@@ -241,7 +259,11 @@ class Ledger(Application[UUID]):
 
     def history(self, aggregate_id: UUID) -> list[LedgerAggregate.Event]:
         """Every event of one aggregate, oldest first."""
-        return list(self.repository.event_store.get(aggregate_id))
+        return [
+            event
+            for event in self.repository.event_store.get(aggregate_id)
+            if isinstance(event, LedgerAggregate.Event)
+        ]
 
     def count_events(self) -> int:
         """The position of the newest event (the event count, gaps aside)."""
@@ -268,7 +290,7 @@ class Ledger(Application[UUID]):
             command, events=len(recordings), position=recordings[-1].notification.id
         )
 
-    def _receipt(self, cmd: Command) -> CommandReceipt | None | Result:
+    def _receipt(self, cmd: Command) -> CommandReceipt | Result | None:
         """The new receipt to save with `cmd`, None without a key, or a no-op Result.
 
         Raises:
@@ -290,7 +312,10 @@ class Ledger(Application[UUID]):
                 fingerprint,
                 getattr(cmd, "actor", "system:kofu"),
             )
-        if existing.fingerprint == fingerprint and existing.command == type(cmd).__name__:
+        if (
+            existing.fingerprint == fingerprint
+            and existing.command == type(cmd).__name__
+        ):
             return Result(type(cmd).__name__, detail="repeat of an idempotent command")
         msg = (
             f"idempotency key {cmd.idempotency_key!r} was already used for a "
@@ -305,7 +330,9 @@ class Ledger(Application[UUID]):
         found = None
         if aggregate_id in self.directory.known:
             found = self.get(aggregate_id, SelfEvaluation)
-        return found or SelfEvaluation.open(lg_code, grant_year, tier, catalogue_version)
+        return found or SelfEvaluation.open(
+            lg_code, grant_year, tier, catalogue_version
+        )
 
     def _answers(
         self, catalogue: Catalogue, raw: dict[str, object], *, ministry: bool
@@ -325,7 +352,7 @@ class Ledger(Application[UUID]):
             answers[code] = sub_item.parse(value)
         return answers
 
-    def _item(self, catalogue: Catalogue, code: str) -> Any:  # noqa: ANN401
+    def _item(self, catalogue: Catalogue, code: str) -> Any:
         try:
             return catalogue.item(code)
         except InvalidInput:
@@ -343,13 +370,19 @@ class Ledger(Application[UUID]):
     def _check_tier(self, details: Entity.Details, tier: str) -> None:
         expected = "municipal" if details.kind == "municipality" else "prefectural"
         if tier != expected:
-            msg = f"{details.lg_code} ({details.name}) is a {details.kind}: tier is {expected}"
+            msg = (
+                f"{details.lg_code} ({details.name}) is a {details.kind}: "
+                f"tier is {expected}"
+            )
             raise InvalidInput(msg, field="tier")
 
     # ------------------------------------------------------- reference data
 
     def register_entities(
-        self, entities: Sequence[Entity.Details], batch_size: int = 500, progress: Progress | None = None
+        self,
+        entities: Sequence[Entity.Details],
+        batch_size: int = 500,
+        progress: Progress | None = None,
     ) -> Result:
         """Register prefectures and municipalities; known ones must match exactly."""
         self.refresh()
@@ -384,7 +417,10 @@ class Ledger(Application[UUID]):
         return total
 
     def record_insured_counts(
-        self, counts: Sequence[tuple[str, InsuredCount]], actor: str, batch_size: int = 500
+        self,
+        counts: Sequence[tuple[str, InsuredCount]],
+        actor: str,
+        batch_size: int = 500,
     ) -> Result:
         """Record 第1号被保険者数 per entity and fiscal year (same record: no-op)."""
 
@@ -424,7 +460,10 @@ class Ledger(Application[UUID]):
                 if existing_id in self.directory.known:
                     existing = self.get(existing_id, Insurer)
                     if existing and existing.details != details:
-                        msg = f"insurer {details.insurer_number} is registered with other details"
+                        msg = (
+                            f"insurer {details.insurer_number} is registered "
+                            "with other details"
+                        )
                         raise Refused(msg, field="insurer_number")
                     continue
                 new.append(Insurer.register(details))
@@ -434,15 +473,12 @@ class Ledger(Application[UUID]):
 
     def insurers(self) -> list[Insurer]:
         """Every registered insurer, by number."""
-        self.refresh()
-        found = []
-        for aggregate_id in self.directory.known:
-            aggregate = self.repository.get(aggregate_id)
-            if isinstance(aggregate, Insurer):
-                found.append(aggregate)
+        found = self._all(Insurer.Registered, Insurer)
         return sorted(found, key=lambda i: i.details.insurer_number)
 
-    def publish_catalogue(self, spec: CatalogueSpec, reason: str | None = None) -> Result:
+    def publish_catalogue(
+        self, spec: CatalogueSpec, reason: str | None = None
+    ) -> Result:
         """Publish a catalogue version (the same content again is a no-op)."""
         fingerprint = _fingerprint(spec.model_dump(mode="json"))
 
@@ -555,7 +591,9 @@ class Ledger(Application[UUID]):
 
         return self._command(cmd, attempt)
 
-    def import_ministry_values(self, commands: Sequence[ImportMinistryValues]) -> Result:
+    def import_ministry_values(
+        self, commands: Sequence[ImportMinistryValues]
+    ) -> Result:
         """Record ministry-computed values (outcome indicators) for entities."""
 
         def attempt() -> Result:
@@ -578,7 +616,9 @@ class Ledger(Application[UUID]):
         details = self.entity(cmd.entity)
         self._check_tier(details, cmd.tier)
         if actor_role(cmd.actor) != "ministry":
-            msg = f"only ministry staff import ministry-computed values, not {cmd.actor}"
+            msg = (
+                f"only ministry staff import ministry-computed values, not {cmd.actor}"
+            )
             raise Refused(msg, field="actor")
         receipt = self._receipt(cmd)
         if isinstance(receipt, Result):
@@ -592,7 +632,9 @@ class Ledger(Application[UUID]):
             evaluation = self._self_evaluation(
                 cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
             )
-        evaluation.import_ministry_values(values, cmd.source, cmd.actor, cmd.received_on)
+        evaluation.import_ministry_values(
+            values, cmd.source, cmd.actor, cmd.received_on
+        )
         touched[evaluation.id] = evaluation
         if receipt:
             touched[receipt.id] = receipt
@@ -654,7 +696,9 @@ def _details(event: Entity.Registered) -> Entity.Details:
 
 
 def _fingerprint(content: object) -> str:
-    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 __all__ = ["Directory", "Ledger", "Result"]

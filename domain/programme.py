@@ -39,7 +39,11 @@ class Schedule(Value):
 
     @model_validator(mode="after")
     def _in_order(self) -> Self:
-        if not self.indicators_issued <= self.submission_opens <= self.submission_closes:
+        if (
+            not self.indicators_issued
+            <= self.submission_opens
+            <= self.submission_closes
+        ):
             msg = "indicators_issued ≤ submission_opens ≤ submission_closes must hold"
             raise ValueError(msg)
         dates = [self.phases[p] for p in PHASES if p in self.phases]
@@ -70,7 +74,9 @@ class ProgrammeSpec(Value):
             raise ValueError(msg)
         for grant, tiers in self.budgets.items():
             if set(self.rules.get(grant, {})) != set(tiers):
-                msg = f"rules must name a rule version for every budgeted tier of {grant}"
+                msg = (
+                    f"rules must name a rule version for every budgeted tier of {grant}"
+                )
                 raise ValueError(msg)
         if set(self.rules) - set(self.budgets):
             msg = "rules name a grant without a budget"
@@ -84,7 +90,7 @@ class ProgrammeYear(LedgerAggregate):
     TOPIC = "kofu.ProgrammeYear"
 
     class Event(LedgerAggregate.Event):
-        pass
+        """Base of this aggregate's events."""
 
     class Defined(Event, LedgerAggregate.Created):
         """The programme of a grant year was defined."""
@@ -93,7 +99,8 @@ class ProgrammeYear(LedgerAggregate):
         spec: ProgrammeSpec
         actor: str
 
-    Created = Defined
+    # The alias stops the library from deriving another creation event class.
+    Created = Defined  # type: ignore[assignment]
 
     class Amended(Event):
         """The programme was amended (budget revision, new schedule...)."""
@@ -103,7 +110,9 @@ class ProgrammeYear(LedgerAggregate):
         reason: Text
         actor: str
 
-    if TYPE_CHECKING:  # state, set by `when` (annotations here would make it an init arg)
+    if (
+        TYPE_CHECKING
+    ):  # state, set by `when` (annotations here would make it an init arg)
         spec: ProgrammeSpec
 
     @staticmethod

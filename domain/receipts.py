@@ -20,7 +20,7 @@ class CommandReceipt(LedgerAggregate):
     TOPIC = "kofu.CommandReceipt"
 
     class Event(LedgerAggregate.Event):
-        pass
+        """Base of this aggregate's events."""
 
     class Recorded(Event, LedgerAggregate.Created):
         """A command with an idempotency key was carried out."""
@@ -31,9 +31,12 @@ class CommandReceipt(LedgerAggregate):
         fingerprint: str
         actor: str
 
-    Created = Recorded
+    # The alias stops the library from deriving another creation event class.
+    Created = Recorded  # type: ignore[assignment]
 
-    if TYPE_CHECKING:  # state, set by `when` (annotations here would make it an init arg)
+    if (
+        TYPE_CHECKING
+    ):  # state, set by `when` (annotations here would make it an init arg)
         key: str
         command: str
         fingerprint: str

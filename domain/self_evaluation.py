@@ -8,7 +8,7 @@ or deleted: every change is an event that keeps the value before and after.
 
 from __future__ import annotations
 
-from datetime import date  # noqa: TC003 - pydantic resolves the annotation
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
@@ -32,7 +32,7 @@ class SelfEvaluation(LedgerAggregate):
     TOPIC = "kofu.SelfEvaluation"
 
     class Event(LedgerAggregate.Event):
-        pass
+        """Base of this aggregate's events."""
 
     class Opened(Event, LedgerAggregate.Created):
         """The first answer arrived (from the entity or from the ministry)."""
@@ -43,7 +43,8 @@ class SelfEvaluation(LedgerAggregate):
         tier: Tier
         catalogue_version: int
 
-    Created = Opened
+    # The alias stops the library from deriving another creation event class.
+    Created = Opened  # type: ignore[assignment]
 
     class Submitted(Event):
         """The entity submitted its answers (調査票の提出)."""
@@ -88,7 +89,9 @@ class SelfEvaluation(LedgerAggregate):
         actor: str
         received_on: date
 
-    if TYPE_CHECKING:  # state, set by `when` (annotations here would make it an init arg)
+    if (
+        TYPE_CHECKING
+    ):  # state, set by `when` (annotations here would make it an init arg)
         lg_code: str
         grant_year: int
         tier: str

@@ -33,24 +33,65 @@ def test_history_shows_submission_revision_confirmation_and_correction(
     world: Kofu, tmp_path: Path
 ) -> None:
     # Given a submission and a revision inside the window
-    first = _answers(tmp_path / "a.json", SHINJUKU, "2019-10-10", **{"I-1-a": True, "II-12-b": "55.5"})
+    first = _answers(
+        tmp_path / "a.json",
+        SHINJUKU,
+        "2019-10-10",
+        **{"I-1-a": True, "II-12-b": "55.5"},
+    )
     assert world("submit", first)[0] == 0
-    second = _answers(tmp_path / "b.json", SHINJUKU, "2019-10-20", **{"I-1-a": True, "II-12-b": "70"})
+    second = _answers(
+        tmp_path / "b.json", SHINJUKU, "2019-10-20", **{"I-1-a": True, "II-12-b": "70"}
+    )
     assert world("submit", second)[0] == 0
-    assert world("confirm", "--entity", SHINJUKU, "--fiscal-year", "2020",
-                 "--actor", f"prefecture:{TOKYO}", "--on", "2019-10-25")[0] == 0
+    assert (
+        world(
+            "confirm",
+            "--entity",
+            SHINJUKU,
+            "--fiscal-year",
+            "2020",
+            "--actor",
+            f"prefecture:{TOKYO}",
+            "--on",
+            "2019-10-25",
+        )[0]
+        == 0
+    )
     # When ministry staff correct an answer after the deadline
     code, output = world(
-        "correct", "--entity", SHINJUKU, "--fiscal-year", "2020", "--item", "I-1-a",
-        "--value", "false", "--reason", "根拠資料に記載なし", "--basis", "老認発1001第1号",
-        "--actor", "ministry:yamada", "--on", "2019-11-15",
+        "correct",
+        "--entity",
+        SHINJUKU,
+        "--fiscal-year",
+        "2020",
+        "--item",
+        "I-1-a",
+        "--value",
+        "false",
+        "--reason",
+        "根拠資料に記載なし",
+        "--basis",
+        "老認発1001第1号",
+        "--actor",
+        "ministry:yamada",
+        "--on",
+        "2019-11-15",
     )
     # Then the history holds every step, in order, with the values before and after
     assert code == 0, output
-    code, output = world("history", "--entity", SHINJUKU, "--fiscal-year", "2020", "--format", "json")
+    code, output = world(
+        "history", "--entity", SHINJUKU, "--fiscal-year", "2020", "--format", "json"
+    )
     assert code == 0, output
     events = json.loads(output)
-    assert [e["event"] for e in events] == ["Opened", "Submitted", "Revised", "Confirmed", "Corrected"]
+    assert [e["event"] for e in events] == [
+        "Opened",
+        "Submitted",
+        "Revised",
+        "Confirmed",
+        "Corrected",
+    ]
     assert events[2]["details"] == "II-12-b: 55.5 → 70"
     assert events[4]["details"] == "I-1-a: true → false"
     assert events[4]["basis"] == "老認発1001第1号"
@@ -58,9 +99,23 @@ def test_history_shows_submission_revision_confirmation_and_correction(
     assert events[4]["reason"] == "根拠資料に記載なし"
 
 
-def test_submissions_list_the_status_of_each_entity(world: Kofu, tmp_path: Path) -> None:
-    assert world("submit", _answers(tmp_path / "a.json", SHINJUKU, "2019-10-10", **{"I-1-a": True}))[0] == 0
-    assert world("submit", _answers(tmp_path / "b.json", YOKOHAMA, "2019-10-11", **{"I-1-a": False}))[0] == 0
+def test_submissions_list_the_status_of_each_entity(
+    world: Kofu, tmp_path: Path
+) -> None:
+    assert (
+        world(
+            "submit",
+            _answers(tmp_path / "a.json", SHINJUKU, "2019-10-10", **{"I-1-a": True}),
+        )[0]
+        == 0
+    )
+    assert (
+        world(
+            "submit",
+            _answers(tmp_path / "b.json", YOKOHAMA, "2019-10-11", **{"I-1-a": False}),
+        )[0]
+        == 0
+    )
     code, output = world("submissions", "--fiscal-year", "2020", "--format", "json")
     assert code == 0, output
     rows = {r["entity"]: r for r in json.loads(output)}
@@ -69,7 +124,9 @@ def test_submissions_list_the_status_of_each_entity(world: Kofu, tmp_path: Path)
     assert rows[SHINJUKU]["status"] == "submitted"
 
 
-def test_loading_the_same_files_twice_records_nothing_new(world: Kofu, tmp_path: Path) -> None:
+def test_loading_the_same_files_twice_records_nothing_new(
+    world: Kofu, tmp_path: Path
+) -> None:
     from tests.conftest import write_world
 
     before = world.events()

@@ -16,7 +16,9 @@ def test_insurer_numbers_match_the_documented_examples() -> None:
     assert insurer_number_for("07522") == "075226"
 
 
-@pytest.mark.parametrize("name", ["prefectures.csv", "municipalities.csv", "designated_city_wards.csv"])
+@pytest.mark.parametrize(
+    "name", ["prefectures.csv", "municipalities.csv", "designated_city_wards.csv"]
+)
 def test_every_shipped_lg_code_passes_its_check_digit(name: str) -> None:
     with (data_dir() / "reference" / name).open(encoding="utf-8") as source:
         rows = list(csv.DictReader(source))
@@ -28,12 +30,22 @@ def test_shipped_reference_data_has_the_published_counts() -> None:
     reference = data_dir() / "reference"
     counts = {
         name: sum(1 for _ in csv.DictReader((reference / name).open(encoding="utf-8")))
-        for name in ("prefectures.csv", "municipalities.csv", "designated_city_wards.csv")
+        for name in (
+            "prefectures.csv",
+            "municipalities.csv",
+            "designated_city_wards.csv",
+        )
     }
-    assert counts == {"prefectures.csv": 47, "municipalities.csv": 1741, "designated_city_wards.csv": 175}
+    assert counts == {
+        "prefectures.csv": 47,
+        "municipalities.csv": 1741,
+        "designated_city_wards.csv": 175,
+    }
 
 
-@pytest.mark.parametrize("value", ["131040", "13104", "1310411", "13104a", "１３１０４１", ""])
+@pytest.mark.parametrize(
+    "value", ["131040", "13104", "1310411", "13104a", "１３１０４１", ""]
+)
 def test_a_malformed_lg_code_is_refused(value: str) -> None:
     with pytest.raises(InvalidInput):
         lg_code(value)
@@ -41,6 +53,8 @@ def test_a_malformed_lg_code_is_refused(value: str) -> None:
 
 def test_an_lg_code_is_not_accepted_as_an_insurer_number() -> None:
     assert lg_code("131041") == "131041"
-    with pytest.raises(InvalidInput, match="insurer number 131041 fails its check digit"):
+    with pytest.raises(
+        InvalidInput, match="insurer number 131041 fails its check digit"
+    ):
         insurer_number("131041")
     assert insurer_number(insurer_number_for("13104")) == "131045"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 from adapters.bootstrap import open_ledger
@@ -77,11 +78,13 @@ def test_concurrent_corrections_are_all_recorded_exactly_once_in_order(
         ledger.close()
     corrections = [e for e in history if isinstance(e, SelfEvaluation.Corrected)]
     values = [e.change.after.number for e in corrections]
-    expected = {Decimal(f"{w}.{n}") for w in range(PROCESSES) for n in range(CORRECTIONS_EACH)}
+    expected = {
+        Decimal(f"{w}.{n}") for w in range(PROCESSES) for n in range(CORRECTIONS_EACH)
+    }
     assert len(values) == PROCESSES * CORRECTIONS_EACH
     assert set(values) == expected
     assert [e.originator_version for e in history] == list(range(1, len(history) + 1))
-    for before, after in zip(corrections, corrections[1:], strict=False):
+    for before, after in pairwise(corrections):
         assert after.change.before == before.change.after
     for w in range(PROCESSES):
         own = [v for v in values if int(v) == w]

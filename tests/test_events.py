@@ -60,10 +60,14 @@ def test_every_event_has_an_explicit_topic_that_is_not_a_module_path() -> None:
 
 def test_decimal_and_date_values_round_trip_exactly_through_storage() -> None:
     entity = Entity.register(
-        Entity.Details(lg_code="131041", kind="municipality", prefecture_code="13", name="新宿区")
+        Entity.Details(
+            lg_code="131041", kind="municipality", prefecture_code="13", name="新宿区"
+        )
     )
     entity.record_insured(
-        InsuredCount(fiscal_year=2020, count=66_123, source="synthetic", as_of=date(2019, 10, 1)),
+        InsuredCount(
+            fiscal_year=2020, count=66_123, source="synthetic", as_of=date(2019, 10, 1)
+        ),
         "ministry:x",
     )
     evaluation = SelfEvaluation.open("131041", 2020, "municipal", 1)

@@ -11,17 +11,18 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
 from adapters.bootstrap import StorageUnavailableError, open_ledger
 from adapters.cli import reads
-from adapters.output import Format, render
+from adapters.output import Format
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
 
@@ -30,7 +31,7 @@ R = TypeVar("R")
 
 app = typer.Typer(
     name="kofu",
-    help="kofu (交付): the event-sourced ledger of the long-term-care incentive grants.",
+    help="kofu (交付): the event-sourced ledger of the care incentive grants.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -47,9 +48,21 @@ DatabaseOption = Annotated[
     ),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-YearOption = Annotated[int, typer.Option("--fiscal-year", "-y", help="Grant year (交付年度).")]
-EntityOption = Annotated[str, typer.Option("--entity", "-e", help="LG code (6 digits).")]
+YearOption = Annotated[
+    int, typer.Option("--fiscal-year", "-y", help="Grant year (交付年度).")
+]
+EntityOption = Annotated[
+    str, typer.Option("--entity", "-e", help="LG code (6 digits).")
+]
 TierOption = Annotated[str, typer.Option("--tier", help="municipal or prefectural.")]
+
+
+JAPAN = ZoneInfo("Asia/Tokyo")
+
+
+def today() -> str:
+    """Today's date in Japan (the default date a document is received on)."""
+    return datetime.now(tz=JAPAN).date().isoformat()
 
 
 @app.callback()
@@ -64,7 +77,10 @@ def _storage_error(exc: BaseException) -> bool:
 
     return isinstance(
         exc,
-        StorageUnavailableError | OperationalError | InterfaceError | psycopg.OperationalError,
+        StorageUnavailableError
+        | OperationalError
+        | InterfaceError
+        | psycopg.OperationalError,
     )
 
 
@@ -103,7 +119,9 @@ def report(result: Result, what: str) -> None:
     if result.noop:
         out.print(f"{what}: nothing new ({result.detail or 'already recorded'})")
     else:
-        out.print(f"{what}: {result.events} events recorded, last position {result.position}")
+        out.print(
+            f"{what}: {result.events} events recorded, last position {result.position}"
+        )
 
 
 @app.command()
@@ -113,16 +131,21 @@ def init() -> None:
     with ledger() as opened:
         from adapters.settings import database  # noqa: PLC0415
 
-        out.print(f"kofu ledger ready: {database().describe()}, {opened.count_events()} events")
+        out.print(
+            f"kofu ledger ready: {database().describe()}, "
+            f"{opened.count_events()} events"
+        )
 
 
 @app.command()
 @handled
 def load(
     files: Annotated[list[Path], typer.Argument(help="CSV / YAML / JSON files.")],
-    actor: Annotated[str, typer.Option(help="Who loads the data.")] = "ministry:reference",
+    actor: Annotated[
+        str, typer.Option(help="Who loads the data.")
+    ] = "ministry:reference",
 ) -> None:
-    """Load reference data: entities, insurers, insured counts, catalogues, programme years."""
+    """Load reference data: entities, insurers, insured counts, catalogues, years."""
     from adapters.loading import load_reference  # noqa: PLC0415
 
     with ledger() as opened:
@@ -134,9 +157,14 @@ def load(
 @handled
 def submit(
     files: Annotated[list[Path], typer.Argument(help="JSON or CSV answer files.")],
-    actor: Annotated[str | None, typer.Option(help="Default: the entity itself.")] = None,
+    actor: Annotated[
+        str | None, typer.Option(help="Default: the entity itself.")
+    ] = None,
     received_on: Annotated[
-        str | None, typer.Option("--received-on", help="Date received (YYYY-MM-DD); default today.")
+        str | None,
+        typer.Option(
+            "--received-on", help="Date received (YYYY-MM-DD); default today."
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
 ) -> None:
@@ -144,9 +172,12 @@ def submit(
     from adapters.files import read_answers  # noqa: PLC0415
 
     commands = read_answers(
-        files, {"actor": actor, "received_on": received_on or date.today().isoformat()}
+        files, {"actor": actor, "received_on": received_on or today()}
     )
-    with ledger() as opened, reads.progress(out, "submitting", len(commands)) as advance:
+    with (
+        ledger() as opened,
+        reads.progress(out, "submitting", len(commands)) as advance,
+    ):
         result = opened.submit(commands, batch_size=batch_size, progress=advance)
     report(result, f"submit ({len(commands)} self-evaluations)")
 
@@ -158,7 +189,9 @@ def confirm(
     fiscal_year: YearOption,
     actor: Annotated[str, typer.Option(help="prefecture:<LG code>")],
     tier: TierOption = "municipal",
-    on: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")] = None,
+    on: Annotated[
+        str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")
+    ] = None,
     idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
 ) -> None:
     """A prefecture confirms a municipality's answers."""
@@ -172,7 +205,7 @@ def confirm(
             "grant_year": fiscal_year,
             "tier": tier,
             "actor": actor,
-            "received_on": on or date.today().isoformat(),
+            "received_on": on or today(),
             "idempotency_key": idempotency_key,
         },
         "confirm",
@@ -192,7 +225,9 @@ def correct(
     basis: Annotated[str, typer.Option(help="Legal basis or instruction (根拠).")],
     actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
     tier: TierOption = "municipal",
-    on: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")] = None,
+    on: Annotated[
+        str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")
+    ] = None,
     idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
 ) -> None:
     """Record a ministry correction of one answer (after the deadline)."""
@@ -210,7 +245,7 @@ def correct(
             "reason": reason,
             "basis": basis,
             "actor": actor,
-            "received_on": on or date.today().isoformat(),
+            "received_on": on or today(),
             "idempotency_key": idempotency_key,
         },
         "correct",
@@ -222,16 +257,22 @@ def correct(
 @app.command("ministry-values")
 @handled
 def ministry_values(
-    files: Annotated[list[Path], typer.Argument(help="CSV files in the answer layout.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV files in the answer layout.")
+    ],
     actor: Annotated[str, typer.Option(help="ministry:<id>")],
-    source: Annotated[str, typer.Option(help="Where the values come from (e.g. 介護DB).")],
-    on: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")] = None,
+    source: Annotated[
+        str, typer.Option(help="Where the values come from (e.g. 介護DB).")
+    ],
+    on: Annotated[
+        str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")
+    ] = None,
 ) -> None:
     """Import values the ministry computes itself (outcome indicators)."""
     from adapters.files import read_answers  # noqa: PLC0415
     from domain.commands import ImportMinistryValues  # noqa: PLC0415
 
-    read = read_answers(files, {"actor": actor, "received_on": on or date.today().isoformat()})
+    read = read_answers(files, {"actor": actor, "received_on": on or today()})
     commands = [
         ImportMinistryValues(
             entity=c.entity,
@@ -256,7 +297,7 @@ def demo(
     fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")] = 2020,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
 ) -> None:
-    """Load the reference data and run a whole synthetic national year (SYNTHETIC data)."""
+    """Load the reference data and run a whole synthetic national year."""
     from adapters.demo import run_demo  # noqa: PLC0415
 
     with ledger() as opened:
@@ -266,6 +307,6 @@ def demo(
 reads.register(app, handled, ledger)
 
 
-def main(argv: list[str] | None = None) -> Any:  # noqa: ANN401 - typer's return
+def main(argv: list[str] | None = None) -> Any:
     """Run the command line."""
     return app(args=argv if argv is not None else sys.argv[1:], prog_name="kofu")

@@ -30,7 +30,9 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output for
 
 
 @contextmanager
-def progress(console: Console, what: str, total: int) -> Iterator[Callable[[int], None]]:
+def progress(
+    console: Console, what: str, total: int
+) -> Iterator[Callable[[int], None]]:
     """A progress bar (shown on a terminal for long work); yields `advance(n)`."""
     bar = Progress(
         TextColumn("{task.description}"),
@@ -46,13 +48,17 @@ def progress(console: Console, what: str, total: int) -> Iterator[Callable[[int]
         yield lambda n: bar.advance(task, n)
 
 
-def _entities(ledger: Ledger, kind: str | None, prefecture: str | None, year: int | None) -> list[dict[str, Any]]:
+def _entities(
+    ledger: Ledger, kind: str | None, prefecture: str | None, year: int | None
+) -> list[dict[str, Any]]:
     bands: tuple[int, ...] | None = None
     if year is not None:
         bands = ledger.programme(year).spec.size_bands
     rows = []
     for details in ledger.entities():
-        if (kind and details.kind != kind) or (prefecture and details.prefecture_code != prefecture):
+        if (kind and details.kind != kind) or (
+            prefecture and details.prefecture_code != prefecture
+        ):
             continue
         row: dict[str, Any] = {
             "entity": details.lg_code,
@@ -64,7 +70,11 @@ def _entities(ledger: Ledger, kind: str | None, prefecture: str | None, year: in
         if year is not None and bands is not None:
             insured = ledger.entity_aggregate(details.lg_code).insured.get(year)
             row["category1_insured"] = insured.count if insured else None
-            row["size_band"] = size_band(insured.count, bands) if insured and details.kind == "municipality" else None
+            row["size_band"] = (
+                size_band(insured.count, bands)
+                if insured and details.kind == "municipality"
+                else None
+            )
             row["insured_source"] = insured.source if insured else None
             row["insured_as_of"] = insured.as_of if insured else None
         rows.append(row)
@@ -98,7 +108,15 @@ def _submission_row(evaluation: SelfEvaluation, ledger: Ledger) -> dict[str, Any
 def _history_rows(ledger: Ledger, evaluation: SelfEvaluation) -> list[dict[str, Any]]:
     rows = []
     for event in ledger.history(evaluation.id):
-        data = event.model_dump(mode="json", exclude={"originator_id", "originator_version", "timestamp", "originator_topic"})
+        data = event.model_dump(
+            mode="json",
+            exclude={
+                "originator_id",
+                "originator_version",
+                "timestamp",
+                "originator_topic",
+            },
+        )
         rows.append(
             {
                 "version": event.originator_version,
@@ -119,7 +137,10 @@ def _summary(data: dict[str, Any]) -> str:
         return f"{len(data['answers'])} answers"
     changes = data.get("changes") or ([data["change"]] if "change" in data else [])
     if changes:
-        text = "; ".join(f"{c['item']}: {_answer(c['before'])} → {_answer(c['after'])}" for c in changes[:5])
+        text = "; ".join(
+            f"{c['item']}: {_answer(c['before'])} → {_answer(c['after'])}"
+            for c in changes[:5]
+        )
         extra = f" (+{len(changes) - 5} more)" if len(changes) > 5 else ""  # noqa: PLR2004
         return text + extra
     return ", ".join(f"{k}={v}" for k, v in data.items())
@@ -143,9 +164,16 @@ def register(
     @app.command()
     @handled
     def entities(
-        kind: Annotated[str | None, typer.Option(help="prefecture or municipality")] = None,
-        prefecture: Annotated[str | None, typer.Option(help="2-digit prefecture code")] = None,
-        fiscal_year: Annotated[int | None, typer.Option("--fiscal-year", "-y", help="Show 第1号被保険者数 and band")] = None,
+        kind: Annotated[
+            str | None, typer.Option(help="prefecture or municipality")
+        ] = None,
+        prefecture: Annotated[
+            str | None, typer.Option(help="2-digit prefecture code")
+        ] = None,
+        fiscal_year: Annotated[
+            int | None,
+            typer.Option("--fiscal-year", "-y", help="Show 第1号被保険者数 and band"),
+        ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """List registered prefectures and municipalities."""
@@ -179,9 +207,20 @@ def register(
             rows = []
             for year, tier, version in opened.catalogue_versions():
                 spec = opened.catalogue(year, tier, version).spec
-                row: dict[str, Any] = {"grant_year": year, "tier": tier, "version": version, "structure": spec.structure}
-                row |= {f"full_marks_{g}": points_in(spec.full_marks, g) for g in GRANTS}
-                row |= {"items": len(spec.sub_items()), "illustrative": spec.illustrative, "title": spec.title}
+                row: dict[str, Any] = {
+                    "grant_year": year,
+                    "tier": tier,
+                    "version": version,
+                    "structure": spec.structure,
+                }
+                row |= {
+                    f"full_marks_{g}": points_in(spec.full_marks, g) for g in GRANTS
+                }
+                row |= {
+                    "items": len(spec.sub_items()),
+                    "illustrative": spec.illustrative,
+                    "title": spec.title,
+                }
                 rows.append(row)
             render(rows, fmt, "catalogues")
 
@@ -205,7 +244,14 @@ def register(
                     "kind": sub.kind,
                     "mode": indicator.mode,
                     "source": indicator.source,
-                    **{f"points_{g}": points_in(sub.points, g) if sub.kind == "checkbox" else max((points_in(t.points, g) for t in sub.thresholds), default=0) for g in GRANTS},
+                    **{
+                        f"points_{g}": points_in(sub.points, g)
+                        if sub.kind == "checkbox"
+                        else max(
+                            (points_in(t.points, g) for t in sub.thresholds), default=0
+                        )
+                        for g in GRANTS
+                    },
                     "title": sub.title,
                 }
                 for goal in spec.goals
@@ -220,7 +266,9 @@ def register(
     def submissions(
         fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
         tier: Annotated[str | None, typer.Option()] = None,
-        prefecture: Annotated[str | None, typer.Option(help="2-digit prefecture code")] = None,
+        prefecture: Annotated[
+            str | None, typer.Option(help="2-digit prefecture code")
+        ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """List the self-evaluations of a grant year and their status."""
@@ -243,6 +291,12 @@ def register(
         """Every event of an entity's self-evaluation, oldest first."""
         with ledger() as opened:
             details = opened.entity(entity)
-            chosen = tier or ("municipal" if details.kind == "municipality" else "prefectural")
+            chosen = tier or (
+                "municipal" if details.kind == "municipality" else "prefectural"
+            )
             evaluation = opened.self_evaluation(entity, fiscal_year, chosen)
-            render(_history_rows(opened, evaluation), fmt, f"{details.name} FY{fiscal_year}")
+            render(
+                _history_rows(opened, evaluation),
+                fmt,
+                f"{details.name} FY{fiscal_year}",
+            )
