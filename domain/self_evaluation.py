@@ -69,6 +69,7 @@ class SelfEvaluation(LedgerAggregate):
         actor: str
         received_on: date
         as_of_version: int
+        """The version of the entity's answers (its last submission or revision)."""
 
     class MinistryValuesImported(Event):
         """The ministry recorded values it computes itself (e.g. 介護DB outcomes)."""
@@ -98,6 +99,7 @@ class SelfEvaluation(LedgerAggregate):
         catalogue_version: int
         answers: dict[str, Answer]
         submitted: bool
+        answers_version: int
         confirmed_version: int | None
 
     @staticmethod
@@ -153,15 +155,20 @@ class SelfEvaluation(LedgerAggregate):
         if not self.submitted:
             msg = f"{self.lg_code} has not submitted its FY{self.grant_year} answers"
             raise Refused(msg, field="entity")
-        if self.confirmed_version == self.version:
+        if self.confirmed:
             return False
         self.trigger_event(
             self.Confirmed,
             actor=actor,
             received_on=received_on,
-            as_of_version=self.version,
+            as_of_version=self.answers_version,
         )
         return True
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the prefecture confirmed the entity's answers as they now stand."""
+        return self.confirmed_version == self.answers_version
 
     def import_ministry_values(
         self, values: dict[str, Answer], source: str, actor: str, received_on: date
@@ -216,14 +223,19 @@ class SelfEvaluation(LedgerAggregate):
                 self.catalogue_version = event.catalogue_version
                 self.answers = {}
                 self.submitted = False
+                self.answers_version = 0
                 self.confirmed_version = None
             case SelfEvaluation.Submitted():
                 self.answers.update(event.answers)
                 self.submitted = True
-            case SelfEvaluation.Revised() | SelfEvaluation.MinistryValuesImported():
+                self.answers_version = event.originator_version
+            case SelfEvaluation.Revised():
+                self.answers.update({c.item: c.after for c in event.changes})
+                self.answers_version = event.originator_version
+            case SelfEvaluation.MinistryValuesImported():
                 self.answers.update({c.item: c.after for c in event.changes})
             case SelfEvaluation.Confirmed():
-                self.confirmed_version = event.as_of_version + 1
+                self.confirmed_version = event.as_of_version
             case SelfEvaluation.Corrected():
                 self.answers[event.change.item] = event.change.after
             case _:  # pragma: no cover

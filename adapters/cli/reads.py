@@ -87,7 +87,7 @@ def _submission_row(evaluation: SelfEvaluation, ledger: Ledger) -> dict[str, Any
     status = "submitted" if evaluation.submitted else "opened"
     if "Revised" in kinds:
         status = "revised"
-    if evaluation.confirmed_version == evaluation.version:
+    if evaluation.confirmed:
         status = "confirmed"
     if "Corrected" in kinds:
         status = "corrected"
