@@ -21,7 +21,9 @@ def test_documented_examples_load_and_submit(world: Kofu) -> None:
     assert rows["131041"]["answered"] == 5
     assert rows["141003"]["answered"] == 3
     assert rows["130001"]["tier"] == "prefectural"
-    code, output = world("entities", "--fiscal-year", "2020", "--prefecture", "14", "--format", "json")
+    code, output = world(
+        "entities", "--fiscal-year", "2020", "--prefecture", "14", "--format", "json"
+    )
     yokohama = next(r for r in json.loads(output) if r["entity"] == "141003")
     assert yokohama["category1_insured"] == 927412
     assert yokohama["size_band"] == 5
