@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -68,6 +69,7 @@ def actor_id(actor: str) -> str:
     return actor.split(":", 1)[1]
 
 
+@lru_cache(maxsize=65_536)
 def stable_id(*parts: object) -> UUID:
     """Derive an aggregate id from its natural key, the same on every machine."""
     return uuid5(KOFU_NAMESPACE, "/".join(str(p) for p in parts))

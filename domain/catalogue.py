@@ -15,7 +15,8 @@ A published catalogue is immutable; errata are a new version of the same series.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalTuple, InvalidOperation
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self
 from uuid import UUID
 
@@ -83,7 +84,7 @@ class SubItem(Value):
             InvalidInput: the value does not fit the item's kind or range.
         """
         if self.kind == "checkbox":
-            return Answer(checked=_parse_checkbox(raw, self.code))
+            return CHECKED if _parse_checkbox(raw, self.code) else UNCHECKED
         number = _parse_number(raw, self.code)
         if self.minimum is not None and number < self.minimum:
             msg = f"{number} is below the minimum {self.minimum} of item {self.code}"
@@ -91,7 +92,17 @@ class SubItem(Value):
         if self.maximum is not None and number > self.maximum:
             msg = f"{number} is above the maximum {self.maximum} of item {self.code}"
             raise InvalidInput(msg, field=self.code)
-        return Answer(number=number)
+        return _number_answer(number.as_tuple())
+
+
+@lru_cache(maxsize=65_536)
+def _number_answer(digits: DecimalTuple) -> Answer:
+    # Keyed by the digits, not the value: 1.0 and 1 are equal but stored apart.
+    # Validated by the caller as an exact, finite decimal; answers are immutable.
+    sign, numerals, exponent = digits
+    return Answer.model_construct(
+        checked=None, number=Decimal((sign, numerals, int(exponent)))
+    )
 
 
 _TRUE = {"true", "1", "yes", "y", "○", "〇", "該当"}
@@ -152,6 +163,10 @@ class Answer(Value):
         if self.checked is not None:
             return "true" if self.checked else "false"
         return str(self.number)
+
+
+CHECKED = Answer(checked=True)
+UNCHECKED = Answer(checked=False)
 
 
 class Indicator(Value):

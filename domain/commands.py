@@ -42,9 +42,16 @@ class Command(BaseModel):
 
     def fingerprint(self) -> str:
         """A hash of the command's content (without its key and origin)."""
-        content = self.model_dump(mode="json", exclude={"idempotency_key", "origin"})
+        content = {
+            name: getattr(self, name)
+            for name in type(self).model_fields
+            if name not in {"idempotency_key", "origin"}
+        }
+        # Same bytes as model_dump(mode="json"): decimals as text, dates ISO.
         data = orjson.dumps(
-            {"command": type(self).__name__, **content}, option=orjson.OPT_SORT_KEYS
+            {"command": type(self).__name__, **content},
+            default=str,
+            option=orjson.OPT_SORT_KEYS,
         )
         return hashlib.sha256(data).hexdigest()
 

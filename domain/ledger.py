@@ -40,6 +40,8 @@ A = TypeVar("A", bound=LedgerAggregate)
 
 MAX_ATTEMPTS = 10
 Progress = Callable[[int], None]
+Memo = dict[tuple[int, str], tuple[ProgrammeYear, Catalogue]]
+"""What a bulk command read once: programme and catalogue per (year, tier)."""
 
 
 @dataclass(frozen=True)
@@ -338,17 +340,12 @@ class Ledger(Application[UUID]):
         self, catalogue: Catalogue, raw: dict[str, object], *, ministry: bool
     ) -> dict[str, Answer]:
         answers = {}
+        items = catalogue.items
         for code, value in raw.items():
-            sub_item, indicator = self._item(catalogue, code)
-            if indicator.source == "ministry" and not ministry:
-                msg = (
-                    f"item {code} is computed by the ministry "
-                    "and cannot be answered or changed by the entity"
-                )
-                raise Refused(msg, field=code)
-            if indicator.source == "self" and ministry:
-                msg = f"item {code} is self-reported; the ministry corrects it instead"
-                raise Refused(msg, field=code)
+            found = items.get(code)
+            sub_item, indicator = found or self._item(catalogue, code)
+            if (indicator.source == "ministry") != ministry:
+                _refuse_source(code, ministry=ministry)
             answers[code] = sub_item.parse(value)
         return answers
 
@@ -366,6 +363,15 @@ class Ledger(Application[UUID]):
                     )
                     raise Refused(msg, field=code) from None
             raise
+
+    def _in_force(
+        self, grant_year: int, tier: str, memo: Memo
+    ) -> tuple[ProgrammeYear, Catalogue]:
+        """The programme and the catalogue in force, read once per bulk command."""
+        key = (grant_year, tier)
+        if key not in memo:
+            memo[key] = (self.programme(grant_year), self.catalogue(grant_year, tier))
+        return memo[key]
 
     def _check_tier(self, details: Entity.Details, tier: str) -> None:
         expected = "municipal" if details.kind == "municipality" else "prefectural"
@@ -531,16 +537,20 @@ class Ledger(Application[UUID]):
         self, commands: Iterable[SubmitSelfEvaluation]
     ) -> list[LedgerAggregate]:
         touched: dict[UUID, LedgerAggregate] = {}
+        memo: Memo = {}
         for cmd in commands:
             try:
-                for aggregate in self._prepare_submission(cmd, touched):
+                for aggregate in self._prepare_submission(cmd, touched, memo):
                     touched[aggregate.id] = aggregate
             except LedgerError as error:
                 raise _with_origin(error, cmd.origin) from None
         return list(touched.values())
 
     def _prepare_submission(
-        self, cmd: SubmitSelfEvaluation, touched: dict[UUID, LedgerAggregate]
+        self,
+        cmd: SubmitSelfEvaluation,
+        touched: dict[UUID, LedgerAggregate],
+        memo: Memo,
     ) -> list[LedgerAggregate]:
         details = self.entity(cmd.entity)
         self._check_tier(details, cmd.tier)
@@ -554,9 +564,8 @@ class Ledger(Application[UUID]):
         receipt = self._receipt(cmd)
         if isinstance(receipt, Result):
             return []
-        programme = self.programme(cmd.grant_year)
+        programme, catalogue = self._in_force(cmd.grant_year, cmd.tier, memo)
         programme.check_window(cmd.received_on, "a submission")
-        catalogue = self.catalogue(cmd.grant_year, cmd.tier)
         answers = self._answers(catalogue, dict(cmd.answers), ministry=False)
         aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
         evaluation = touched.get(aggregate_id)
@@ -599,9 +608,10 @@ class Ledger(Application[UUID]):
         def attempt() -> Result:
             self.refresh()
             touched: dict[UUID, LedgerAggregate] = {}
+            memo: Memo = {}
             for cmd in commands:
                 try:
-                    self._prepare_ministry_values(cmd, touched)
+                    self._prepare_ministry_values(cmd, touched, memo)
                 except LedgerError as error:
                     raise _with_origin(error, cmd.origin) from None
             return self._save_in_batches(
@@ -611,7 +621,10 @@ class Ledger(Application[UUID]):
         return self._retrying(attempt)
 
     def _prepare_ministry_values(
-        self, cmd: ImportMinistryValues, touched: dict[UUID, LedgerAggregate]
+        self,
+        cmd: ImportMinistryValues,
+        touched: dict[UUID, LedgerAggregate],
+        memo: Memo,
     ) -> None:
         details = self.entity(cmd.entity)
         self._check_tier(details, cmd.tier)
@@ -623,8 +636,7 @@ class Ledger(Application[UUID]):
         receipt = self._receipt(cmd)
         if isinstance(receipt, Result):
             return
-        self.programme(cmd.grant_year)
-        catalogue = self.catalogue(cmd.grant_year, cmd.tier)
+        _, catalogue = self._in_force(cmd.grant_year, cmd.tier, memo)
         values = self._answers(catalogue, dict(cmd.values), ministry=True)
         aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
         evaluation = touched.get(aggregate_id)
@@ -681,6 +693,17 @@ class Ledger(Application[UUID]):
             return self._retrying(attempt)
         except LedgerError as error:
             raise _with_origin(error, cmd.origin) from None
+
+
+def _refuse_source(code: str, *, ministry: bool) -> None:
+    if ministry:
+        msg = f"item {code} is self-reported; the ministry corrects it instead"
+    else:
+        msg = (
+            f"item {code} is computed by the ministry "
+            "and cannot be answered or changed by the entity"
+        )
+    raise Refused(msg, field=code)
 
 
 def _details(event: Entity.Registered) -> Entity.Details:
