@@ -1,0 +1,156 @@
+"""Allocation and eligibility rules as versioned data (docs/DOMAIN.md §6).
+
+A rule version is a document in data/rules/<id>.yaml: its `kind` names the pure
+formula (see `domain.allocation`), its `parameters` feed that formula, and its
+`status` says whether the rule is confirmed or a modelling hypothesis. A hypothesis
+must say so in its label; nothing here branches on the year.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, model_validator
+
+from domain.base import FiscalYear, Text, Value
+from domain.catalogue import Code
+from domain.errors import InvalidInput
+
+RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}@[1-9][0-9]{0,3}$")]
+"""`name@version`, e.g. `score_x_insured_share@1`."""
+
+HYPOTHESIS_MARKS = ("仮説", "HYPOTHESIS")
+"""One of these must appear in the label of a rule whose status is hypothesis."""
+
+
+class AdditionalComponent(Value):
+    """An extra allocation (e.g. top outcome performers, FY2024 on; rule not public).
+
+    Off by default. No formula is registered for it yet: `allocate` refuses a rule
+    that switches it on rather than invent one.
+    """
+
+    enabled: bool = False
+    budget_share: Annotated[Decimal, Field(ge=0, le=1)] = Decimal(0)
+    description: str = ""
+
+
+class AllocationParameters(Value):
+    """Parameters of a share-of-budget formula (docs/DOMAIN.md §6).
+
+    Attributes:
+        rounding_unit_yen: each amount is rounded to a multiple of this.
+        rounding: how amounts are rounded (floor only: Σ amounts ≤ budget).
+        weight_by_insured: weight = score × 第1号被保険者数 (true) or score (false).
+        band_weight: which claims' 第1号被保険者数 split the budget across size bands
+            (banded formulas only): the eligible claims, or all claims.
+        redistribute_capped: policy switch for `cap_to_required`: money capped off
+            at the required amount is shared again among the uncapped (true) or
+            left unallocated (false).
+        additional_component: optional extra component, off by default.
+    """
+
+    rounding_unit_yen: Annotated[int, Field(ge=1, strict=True)] = 1000
+    rounding: Literal["floor"] = "floor"
+    weight_by_insured: bool = True
+    band_weight: Literal["eligible_insured", "all_insured"] = "eligible_insured"
+    redistribute_capped: bool = False
+    additional_component: AdditionalComponent = AdditionalComponent()
+
+
+class EligibilityParameters(Value):
+    """Parameters of the 支援交付金 eligibility test (docs/DOMAIN.md §1, §6).
+
+    Attributes:
+        base_year_offset: the base year is the compared year plus this (e.g. -1).
+        spending_categories: codes of the 事業費 categories that count.
+        comparison: `increase` (strictly more) or `no_decrease` (at least equal).
+        adjustment: `per_elderly_when_population_falls` compares spending per
+            elderly person when the elderly population fell (人口動態を加味した調整);
+            `none` always compares totals.
+    """
+
+    base_year_offset: Annotated[int, Field(le=-1, strict=True)] = -1
+    spending_categories: tuple[Code, ...] = Field(min_length=1)
+    comparison: Literal["increase", "no_decrease"] = "increase"
+    adjustment: Literal["per_elderly_when_population_falls", "none"] = (
+        "per_elderly_when_population_falls"
+    )
+
+
+PARAMETERS_BY_KIND: dict[str, type[AllocationParameters | EligibilityParameters]] = {
+    "pooled_share": AllocationParameters,
+    "banded_share": AllocationParameters,
+    "spending_increase": EligibilityParameters,
+}
+"""Known formula kinds and the parameters each takes (formulas: domain.allocation)."""
+
+
+class RuleSpec(Value):
+    """One version of an allocation or eligibility rule (docs/DOMAIN.md §6)."""
+
+    id: RuleId
+    kind: str
+    valid_from: FiscalYear
+    valid_to: FiscalYear | None = None
+    status: Literal["confirmed", "hypothesis"]
+    label: Text
+    description: Text
+    reference: Text
+    parameters: AllocationParameters | EligibilityParameters
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parameters_of_kind(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "kind" not in data:
+            return data
+        model = PARAMETERS_BY_KIND.get(data["kind"])
+        if model is None:
+            msg = (
+                f"unknown kind {data['kind']!r}; known: {', '.join(PARAMETERS_BY_KIND)}"
+            )
+            raise ValueError(msg)
+        raw = data.get("parameters", {})
+        parameters = raw if isinstance(raw, model) else model.model_validate(raw)
+        return {**data, "parameters": parameters}
+
+    @model_validator(mode="after")
+    def _is_consistent(self) -> Self:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            msg = f"valid_to {self.valid_to} precedes valid_from {self.valid_from}"
+            raise ValueError(msg)
+        if self.status == "hypothesis" and not any(
+            mark in self.label for mark in HYPOTHESIS_MARKS
+        ):
+            msg = "a hypothesis rule must say 仮説 or HYPOTHESIS in its label"
+            raise ValueError(msg)
+        return self
+
+    def in_force(self, grant_year: int) -> bool:
+        """Whether this rule version applies to a grant year."""
+        return self.valid_from <= grant_year and (
+            self.valid_to is None or grant_year <= self.valid_to
+        )
+
+    def allocation_parameters(self) -> AllocationParameters:
+        """The parameters of an allocation rule.
+
+        Raises:
+            InvalidInput: this is an eligibility rule.
+        """
+        if not isinstance(self.parameters, AllocationParameters):
+            msg = f"rule {self.id} ({self.kind}) is not an allocation rule"
+            raise InvalidInput(msg, field="rule")
+        return self.parameters
+
+    def eligibility_parameters(self) -> EligibilityParameters:
+        """The parameters of an eligibility rule.
+
+        Raises:
+            InvalidInput: this is an allocation rule.
+        """
+        if not isinstance(self.parameters, EligibilityParameters):
+            msg = f"rule {self.id} ({self.kind}) is not an eligibility rule"
+            raise InvalidInput(msg, field="rule")
+        return self.parameters
