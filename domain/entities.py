@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from domain.base import FiscalYear, LedgerAggregate, Text, Value, stable_id
+from domain.base import FiscalYear, Grant, LedgerAggregate, Text, Value, stable_id
 from domain.codes import InsurerNumber, LgCode
 from domain.errors import Refused
 
@@ -32,6 +32,34 @@ class InsuredCount(Value):
     count: Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
     source: Text
     as_of: date
+
+
+class Expenditure(Value):
+    """事業費: prevention spending of one entity in one fiscal year, by category.
+
+    The 支援交付金 is paid only where this rose against the base year (§1, §6).
+    """
+
+    fiscal_year: FiscalYear
+    spending_yen: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
+        Annotated[int, Field(ge=0, strict=True)],
+    ]
+    source: Text
+    as_of: date
+
+
+class RequiredAmount(Value):
+    """所要見込額: what the entity declares it needs of a grant in a grant year.
+
+    From the expected phase on, the amount is min(draft amount, this) (§4).
+    """
+
+    grant_year: FiscalYear
+    grant: Grant
+    required_yen: Annotated[int, Field(ge=0, strict=True)]
+    source: Text
+    declared_on: date
 
 
 class Entity(LedgerAggregate):
@@ -64,6 +92,20 @@ class Entity(LedgerAggregate):
         insured: InsuredCount
         actor: str
 
+    class ExpenditureRecorded(Event):
+        """事業費 for a fiscal year (a later record replaces an earlier)."""
+
+        TOPIC: ClassVar[str] = "kofu.Entity.ExpenditureRecorded"
+        expenditure: Expenditure
+        actor: str
+
+    class RequiredAmountDeclared(Event):
+        """所要見込額 declared for a grant in a grant year (a later one replaces it)."""
+
+        TOPIC: ClassVar[str] = "kofu.Entity.RequiredAmountDeclared"
+        required: RequiredAmount
+        actor: str
+
     if (
         TYPE_CHECKING
     ):  # state, set by `when` (annotations here would make it an init arg)
@@ -75,6 +117,8 @@ class Entity(LedgerAggregate):
         special_ward: bool
         designated_city: bool
         insured: dict[int, InsuredCount]
+        expenditure: dict[int, Expenditure]
+        required: dict[tuple[int, str], RequiredAmount]
 
     @staticmethod
     def id_for(lg_code: str) -> UUID:
@@ -122,6 +166,22 @@ class Entity(LedgerAggregate):
         self.trigger_event(self.InsuredCountRecorded, insured=insured, actor=actor)
         return True
 
+    def record_expenditure(self, expenditure: Expenditure, actor: str) -> bool:
+        """Record 事業費 for a year; False if that record already stands."""
+        if self.expenditure.get(expenditure.fiscal_year) == expenditure:
+            return False
+        self.trigger_event(
+            self.ExpenditureRecorded, expenditure=expenditure, actor=actor
+        )
+        return True
+
+    def declare_required(self, required: RequiredAmount, actor: str) -> bool:
+        """Record 所要見込額; False if that declaration already stands."""
+        if self.required.get((required.grant_year, required.grant)) == required:
+            return False
+        self.trigger_event(self.RequiredAmountDeclared, required=required, actor=actor)
+        return True
+
     def when(self, event: LedgerAggregate.Event) -> None:
         """Apply an event."""
         match event:
@@ -134,8 +194,15 @@ class Entity(LedgerAggregate):
                 self.special_ward = event.special_ward
                 self.designated_city = event.designated_city
                 self.insured = {}
+                self.expenditure = {}
+                self.required = {}
             case Entity.InsuredCountRecorded():
                 self.insured[event.insured.fiscal_year] = event.insured
+            case Entity.ExpenditureRecorded():
+                self.expenditure[event.expenditure.fiscal_year] = event.expenditure
+            case Entity.RequiredAmountDeclared():
+                required = event.required
+                self.required[required.grant_year, required.grant] = required
             case _:  # pragma: no cover
                 raise NotImplementedError(type(event))
 

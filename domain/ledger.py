@@ -29,14 +29,25 @@ from domain.commands import (
     ImportMinistryValues,
     SubmitSelfEvaluation,
 )
-from domain.entities import Entity, InsuredCount, Insurer, InsurerDetails
+from domain.entities import (
+    Entity,
+    Expenditure,
+    InsuredCount,
+    Insurer,
+    InsurerDetails,
+    RequiredAmount,
+)
 from domain.errors import InvalidInput, LedgerError, Refused
-from domain.programme import ProgrammeSpec, ProgrammeYear
+from domain.programme import PHASES, ProgrammeSpec, ProgrammeYear
+from domain.rulebook import Rule
+from domain.rules import RuleSpec
+from domain.runs import AllocationRun, PhaseRuns
 from domain.receipts import CommandReceipt
 from domain.self_evaluation import SelfEvaluation
 
 T = TypeVar("T")
 A = TypeVar("A", bound=LedgerAggregate)
+V = TypeVar("V")
 
 MAX_ATTEMPTS = 10
 Progress = Callable[[int], None]
@@ -97,6 +108,7 @@ class Ledger(Application[UUID]):
             Catalogue.Published,
             CatalogueSeries.Started,
             ProgrammeYear.Defined,
+            PhaseRuns.Opened,
         )
     )
 
@@ -273,6 +285,10 @@ class Ledger(Application[UUID]):
 
     # ------------------------------------------------------------ mechanics
 
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """Run a read-decide-save attempt, again on a lost race (IntegrityError)."""
+        return self._retrying(attempt)
+
     def _retrying(self, attempt: Callable[[], T]) -> T:
         for _ in range(MAX_ATTEMPTS - 1):
             try:
@@ -441,6 +457,90 @@ class Ledger(Application[UUID]):
             )
 
         return self._retrying(attempt)
+
+    def record_expenditures(
+        self, items: Sequence[tuple[str, Expenditure]], actor: str
+    ) -> Result:
+        """Record 事業費 per entity and fiscal year (same record: no-op)."""
+        return self._record_on_entities(
+            "record_expenditures",
+            items,
+            lambda entity, item: entity.record_expenditure(item, actor),
+        )
+
+    def declare_required_amounts(
+        self, items: Sequence[tuple[str, RequiredAmount]], actor: str
+    ) -> Result:
+        """Record 所要見込額 per entity, grant year and grant (same record: no-op)."""
+        return self._record_on_entities(
+            "declare_required_amounts",
+            items,
+            lambda entity, item: entity.declare_required(item, actor),
+        )
+
+    def _record_on_entities(
+        self,
+        command: str,
+        items: Sequence[tuple[str, V]],
+        record: Callable[[Entity, V], bool],
+    ) -> Result:
+        def attempt() -> Result:
+            changed: dict[str, Entity] = {}
+            for lg_code, item in items:
+                entity = changed.get(lg_code) or self.entity_aggregate(lg_code)
+                if record(entity, item):
+                    changed[lg_code] = entity
+            return self._save_in_batches(command, list(changed.values()), 500, None)
+
+        return self._retrying(attempt)
+
+    def publish_rules(self, specs: Sequence[RuleSpec], actor: str) -> Result:
+        """Record rule versions (the same content again is a no-op)."""
+
+        def attempt() -> Result:
+            new = []
+            for spec in specs:
+                existing = self.get(Rule.id_for(spec.id), Rule)
+                if existing is None:
+                    new.append(Rule.publish(spec, actor))
+                else:
+                    existing.check_same(spec)
+            return self._save("publish_rules", *new)
+
+        return self._retrying(attempt)
+
+    def rule(self, rule_id: str) -> RuleSpec:
+        """A published rule version.
+
+        Raises:
+            InvalidInput: no rule with this id is in the ledger.
+        """
+        found = self.get(Rule.id_for(rule_id), Rule)
+        if found is None:
+            msg = f"rule {rule_id} is not in the ledger (kofu load data/rules/...)"
+            raise InvalidInput(msg, field="rules")
+        return found.spec
+
+    def phase_runs(self, grant_year: int) -> list[PhaseRuns]:
+        """Every phase with runs in a grant year, in cycle order."""
+        found = [
+            p
+            for p in self._all(PhaseRuns.Opened, PhaseRuns)
+            if p.grant_year == grant_year
+        ]
+        return sorted(found, key=lambda p: (PHASES.index(p.phase), p.grant, p.tier))
+
+    def run(self, run_id: str) -> AllocationRun:
+        """A recorded allocation run.
+
+        Raises:
+            InvalidInput: no run has this id.
+        """
+        found = self.get(AllocationRun.id_for(run_id), AllocationRun)
+        if found is None:
+            msg = f"no allocation run {run_id}"
+            raise InvalidInput(msg, field="run")
+        return found
 
     def register_insurers(self, insurers: Sequence[InsurerDetails]) -> Result:
         """Register insurers; their member municipalities must be registered."""

@@ -62,6 +62,13 @@ class ProgrammeSpec(Value):
     budgets: dict[Grant, dict[Tier, Yen]] = Field(min_length=1)
     schedule: Schedule
     rules: dict[Grant, dict[Tier, str]]
+    eligibility: dict[Grant, dict[Tier, str]] = Field(default_factory=dict)
+    """Eligibility rule versions, where a grant is paid only to some (支援)."""
+    adjustment_policy: Literal["refund_or_additional", "settle_next_year"] = (
+        "refund_or_additional"
+    )
+    """After 交付決定, what a changed amount becomes: a refund or an additional
+    grant now, or a settlement in the next year's grant."""
     size_bands: Annotated[tuple[int, ...], Field(min_length=1)]
     hypotheses: tuple[str, ...] = ()
 

@@ -1,0 +1,415 @@
+"""Running a phase: read the inputs, score, determine eligibility, allocate, record.
+
+`run_phase` computes every (grant, tier) of a grant year's programme for one phase
+and records each as an `AllocationRun`, with the `PhaseRuns` it supersedes in, in
+one transaction: no partial run is ever visible. The computation itself is the pure
+functions of `domain.scoring`, `domain.allocation` and `domain.eligibility`; this
+module only gathers their inputs from the ledger and writes down what they used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import orjson
+
+from domain.allocation import (
+    Allocation,
+    CappedAllocation,
+    Claim,
+    Determination,
+    EligibilityInput,
+    allocate,
+    cap_to_required,
+    competition_ranks,
+    determine_eligibility,
+)
+from domain.entities import Entity, size_band
+from domain.errors import InvalidInput, Refused
+from domain.runs import (
+    Adjustment,
+    AllocationRun,
+    EntityResult,
+    PhaseRuns,
+    RunInputs,
+    RunTotals,
+    previous_phase,
+)
+from domain.scoring import score
+
+if TYPE_CHECKING:
+    from domain.catalogue import Catalogue
+    from domain.ledger import Ledger
+    from domain.programme import ProgrammeSpec
+    from domain.rules import RuleSpec
+    from domain.self_evaluation import SelfEvaluation
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What every (grant, tier) of one phase run reads from the ledger."""
+
+    grant_year: int
+    phase: str
+    position: int
+    programme: ProgrammeSpec
+    entities: dict[str, Entity]
+    insurer_of: dict[str, str]
+    evaluations: dict[str, dict[str, SelfEvaluation]]
+
+
+@dataclass(frozen=True)
+class TierRun:
+    """One (grant, tier) of a phase: its rule, catalogue and budget."""
+
+    grant: str
+    tier: str
+    budget_yen: int
+    rule: RuleSpec
+    eligibility: RuleSpec | None
+    catalogue: Catalogue
+
+
+def run_phase(
+    ledger: Ledger, grant_year: int, phase: str, actor: str
+) -> list[AllocationRun]:
+    """Score and allocate every budgeted (grant, tier) of a phase and record the runs.
+
+    Raises:
+        InvalidInput: the year, phase, rule or catalogue is unknown.
+        Refused: the phase comes before its predecessor, is final, or inputs are missing.
+    """
+
+    def attempt() -> list[AllocationRun]:
+        inputs = _read_inputs(ledger, grant_year, phase)
+        recorded: list[AllocationRun] = []
+        phases: list[PhaseRuns] = []
+        for tier_run in _tier_runs(ledger, inputs):
+            phase_runs = _phase_runs(ledger, inputs, tier_run)
+            run = _calculate(ledger, inputs, tier_run, phase_runs, actor)
+            phase_runs.add(run.calculated.run_id, inputs.position, actor)
+            recorded.append(run)
+            phases.append(phase_runs)
+        ledger.save(*recorded, *phases)
+        return recorded
+
+    return ledger.retrying(attempt)
+
+
+def _read_inputs(ledger: Ledger, grant_year: int, phase: str) -> Inputs:
+    programme = ledger.programme(grant_year).spec
+    if phase not in programme.schedule.phases:
+        msg = f"FY{grant_year} has no {phase} phase in its schedule"
+        raise InvalidInput(msg, field="phase")
+    position = ledger.count_events()
+    entities = {
+        d.lg_code: ledger.entity_aggregate(d.lg_code) for d in ledger.entities()
+    }
+    day = programme.schedule.phases[phase]
+    insurer_of = {
+        member: insurer.details.insurer_number
+        for insurer in ledger.insurers()
+        for member in insurer.members_on(day)
+    }
+    evaluations = {
+        tier: {e.lg_code: e for e in ledger.self_evaluations(grant_year, tier)}
+        for tier in ("municipal", "prefectural")
+    }
+    return Inputs(
+        grant_year, phase, position, programme, entities, insurer_of, evaluations
+    )
+
+
+def _tier_runs(ledger: Ledger, inputs: Inputs) -> Iterable[TierRun]:
+    programme = inputs.programme
+    for grant, tiers in programme.budgets.items():
+        for tier, budget in tiers.items():
+            rule = _rule(ledger, programme.rules[grant][tier], inputs.grant_year)
+            eligibility_id = programme.eligibility.get(grant, {}).get(tier)
+            eligibility = (
+                _rule(ledger, eligibility_id, inputs.grant_year)
+                if eligibility_id
+                else None
+            )
+            catalogue = ledger.catalogue(inputs.grant_year, tier)
+            yield TierRun(grant, tier, budget, rule, eligibility, catalogue)
+
+
+def _rule(ledger: Ledger, rule_id: str, grant_year: int) -> RuleSpec:
+    rule = ledger.rule(rule_id)
+    if grant_year < rule.valid_from or (rule.valid_to and grant_year > rule.valid_to):
+        until = f" to FY{rule.valid_to}" if rule.valid_to else ""
+        msg = f"rule {rule_id} is valid from FY{rule.valid_from}{until}, not FY{grant_year}"
+        raise Refused(msg, field="rules")
+    return rule
+
+
+def _phase_runs(ledger: Ledger, inputs: Inputs, run: TierRun) -> PhaseRuns:
+    before = previous_phase(inputs.phase)
+    if before is not None:
+        earlier = ledger.get(
+            PhaseRuns.id_for(inputs.grant_year, run.grant, run.tier, before), PhaseRuns
+        )
+        if earlier is None:
+            msg = (
+                f"FY{inputs.grant_year} {run.grant} {run.tier}: the {before} phase has "
+                f"no run yet; phases run in order"
+            )
+            raise Refused(msg, field="phase")
+    found = ledger.get(
+        PhaseRuns.id_for(inputs.grant_year, run.grant, run.tier, inputs.phase),
+        PhaseRuns,
+    )
+    return found or PhaseRuns.open(inputs.grant_year, run.grant, run.tier, inputs.phase)
+
+
+def _members(inputs: Inputs, tier: str) -> list[Entity]:
+    kind = "municipality" if tier == "municipal" else "prefecture"
+    return [e for code, e in sorted(inputs.entities.items()) if e.kind == kind]
+
+
+def _insured(inputs: Inputs, entity: Entity, year: int) -> tuple[int, date | None]:
+    count = entity.insured.get(year)
+    if count is not None:
+        return count.count, count.as_of
+    if entity.kind == "prefecture":
+        # A prefecture's 第1号被保険者数 is its municipalities' total.
+        parts = [
+            m.insured[year]
+            for m in inputs.entities.values()
+            if m.kind == "municipality"
+            and m.prefecture_code == entity.prefecture_code
+            and year in m.insured
+        ]
+        if parts:
+            return sum(p.count for p in parts), max(p.as_of for p in parts)
+    msg = f"{entity.lg_code} ({entity.name}) has no 第1号被保険者数 for FY{year}"
+    raise Refused(msg, field="category1_insured")
+
+
+def _determinations(
+    inputs: Inputs, run: TierRun, members: list[Entity]
+) -> dict[str, Determination]:
+    if run.eligibility is None:
+        return {}
+    offset = run.eligibility.eligibility_parameters().base_year_offset
+    year, base = inputs.grant_year, inputs.grant_year + offset
+    items = []
+    for entity in members:
+        spent, spent_before = entity.expenditure.get(year), entity.expenditure.get(base)
+        if spent is None or spent_before is None:
+            msg = (
+                f"{entity.lg_code} ({entity.name}) lacks 事業費 for FY{base} or FY{year}, "
+                f"which {run.eligibility.id} compares"
+            )
+            raise Refused(msg, field="expenditure")
+        items.append(
+            EligibilityInput(
+                entity=entity.lg_code,
+                year=year,
+                base_year=base,
+                spending_yen=spent.spending_yen,
+                base_spending_yen=spent_before.spending_yen,
+                elderly=_insured(inputs, entity, year)[0],
+                base_elderly=_insured(inputs, entity, base)[0],
+            )
+        )
+    return {d.entity: d for d in determine_eligibility(run.eligibility, items)}
+
+
+def _claims(
+    inputs: Inputs,
+    run: TierRun,
+    members: list[Entity],
+    determinations: dict[str, Determination],
+) -> tuple[list[Claim], dict[str, tuple[int, int, int, date | None]]]:
+    spec = run.catalogue.spec
+    evaluations = inputs.evaluations[run.tier]
+    bands = inputs.programme.size_bands
+    claims, facts = [], {}
+    for entity in members:
+        evaluation = evaluations.get(entity.lg_code)
+        answers = {
+            k: v
+            for k, v in (evaluation.answers if evaluation else {}).items()
+            if k in run.catalogue.items
+        }
+        sheet = score(spec, answers, run.grant)  # type: ignore[arg-type]
+        insured, as_of = _insured(inputs, entity, inputs.grant_year)
+        determination = determinations.get(entity.lg_code)
+        required = entity.required.get((inputs.grant_year, run.grant))
+        claims.append(
+            Claim(
+                entity=entity.lg_code,
+                score=sheet.total,
+                max_score=sheet.max_total,
+                insured=insured,
+                band=size_band(insured, bands),
+                eligible=determination.eligible if determination else True,
+                required_yen=required.required_yen
+                if required and inputs.phase != "reference"
+                else None,
+            )
+        )
+        facts[entity.lg_code] = (
+            sheet.total,
+            sheet.max_total,
+            evaluation.version if evaluation else 0,
+            as_of,
+        )
+    return claims, facts
+
+
+def _calculate(
+    ledger: Ledger, inputs: Inputs, run: TierRun, phase_runs: PhaseRuns, actor: str
+) -> AllocationRun:
+    members = _members(inputs, run.tier)
+    determinations = _determinations(inputs, run, members)
+    claims, facts = _claims(inputs, run, members, determinations)
+    bands = inputs.programme.size_bands
+    draft = allocate(run.rule, run.budget_yen, claims, bands)
+    capped = None
+    if inputs.phase != "reference":
+        capped = cap_to_required(
+            draft, claims, run.rule.allocation_parameters().redistribute_capped
+        )
+    decided = _decided(ledger, inputs, run)
+    results = _results(
+        inputs, run, members, claims, facts, draft, capped, determinations, decided
+    )
+    allocated = sum(r.amount_yen for r in results)
+    run_id = phase_runs.next_run_id()
+    labels = [run.rule.label] + ([run.eligibility.label] if run.eligibility else [])
+    return AllocationRun.record(
+        run_id=run_id,
+        grant_year=inputs.grant_year,
+        grant=run.grant,
+        tier=run.tier,
+        phase=inputs.phase,
+        sequence=len(phase_runs.runs) + 1,
+        supersedes=phase_runs.current,
+        hypothesis=run.rule.status == "hypothesis"
+        or bool(run.eligibility and run.eligibility.status == "hypothesis"),
+        label=" / ".join(labels),
+        rule=run.rule,
+        inputs=RunInputs(
+            ledger_position=inputs.position,
+            catalogue_version=run.catalogue.spec.version,
+            rule_id=run.rule.id,
+            rule_status=run.rule.status,
+            parameters_sha256=_sha256(run.rule.parameters.model_dump(mode="json")),
+            insured_sha256=_sha256(sorted((c.entity, c.insured) for c in claims)),
+            insured_as_of=tuple(
+                sorted({f[3] for f in facts.values() if f[3] is not None})
+            ),
+            budget_yen=run.budget_yen,
+            size_bands=bands,
+            eligibility_rule_id=run.eligibility.id if run.eligibility else None,
+        ),
+        totals=RunTotals(
+            allocated_yen=allocated,
+            remainder_yen=run.budget_yen - allocated,
+            capped_off_yen=capped.capped_off_yen if capped else 0,
+            redistributed_yen=capped.redistributed_yen if capped else 0,
+            adjustments_yen=sum(r.adjustment_yen or 0 for r in results),
+        ),
+        results=tuple(results),
+        determinations=tuple(determinations.values()),
+        actor=actor,
+    )
+
+
+def _decided(ledger: Ledger, inputs: Inputs, run: TierRun) -> dict[str, int] | None:
+    if inputs.phase != "settlement":
+        return None
+    decision = ledger.get(
+        PhaseRuns.id_for(inputs.grant_year, run.grant, run.tier, "decision"), PhaseRuns
+    )
+    assert decision is not None and decision.current  # noqa: S101 - checked in phase order
+    found = ledger.get(AllocationRun.id_for(decision.current), AllocationRun)
+    assert found is not None  # noqa: S101
+    return {r.entity: r.amount_yen for r in found.calculated.results}
+
+
+def _results(
+    inputs: Inputs,
+    run: TierRun,
+    members: list[Entity],
+    claims: list[Claim],
+    facts: dict[str, tuple[int, int, int, date | None]],
+    draft: Allocation,
+    capped: CappedAllocation | None,
+    determinations: dict[str, Determination],
+    decided: dict[str, int] | None,
+) -> list[EntityResult]:
+    amounts = capped.amounts if capped else draft.amounts
+    cut = {c.entity: c.capped_off_yen for c in capped.caps} if capped else {}
+    shares = {s.entity: s for s in draft.shares}
+    by_claim = {c.entity: c for c in claims}
+    tier_ranks = competition_ranks({c.entity: c.score for c in claims})
+    band_ranks: dict[str, int] = {}
+    if run.tier == "municipal":
+        for band in {c.band for c in claims}:
+            band_ranks |= competition_ranks(
+                {c.entity: c.score for c in claims if c.band == band}
+            )
+    results = []
+    for entity in members:
+        code = entity.lg_code
+        total, max_total, version, as_of = facts[code]
+        claim, share, determination = (
+            by_claim[code],
+            shares[code],
+            determinations.get(code),
+        )
+        adjustment_yen, adjustment = _adjustment(inputs, decided, code, amounts[code])
+        results.append(
+            EntityResult(
+                entity=code,
+                name=entity.name,
+                insurer_number=inputs.insurer_of.get(code),
+                score=total,
+                max_score=max_total,
+                evaluation_version=version,
+                insured=claim.insured,
+                insured_as_of=as_of,
+                size_band=claim.band if run.tier == "municipal" else None,
+                eligible=claim.eligible,
+                eligibility_reason=determination.reason if determination else None,
+                share_numerator=share.numerator,
+                share_denominator=share.denominator,
+                pool_budget_yen=share.pool_budget_yen,
+                draft_yen=draft.amounts[code],
+                required_yen=claim.required_yen,
+                capped_off_yen=cut.get(code, 0),
+                amount_yen=amounts[code],
+                rank_in_tier=tier_ranks[code],
+                rank_in_band=band_ranks.get(code),
+                decided_yen=decided.get(code) if decided is not None else None,
+                adjustment_yen=adjustment_yen,
+                adjustment=adjustment,
+            )
+        )
+    return results
+
+
+def _adjustment(
+    inputs: Inputs, decided: dict[str, int] | None, code: str, amount: int
+) -> tuple[int | None, Adjustment | None]:
+    if decided is None:
+        return None, None
+    difference = amount - decided.get(code, 0)
+    if difference == 0:
+        return 0, None
+    if inputs.programme.adjustment_policy == "settle_next_year":
+        return difference, "settle_next_year"
+    return difference, "additional" if difference > 0 else "refund"
+
+
+def _sha256(content: object) -> str:
+    data = orjson.dumps(content, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(data).hexdigest()
