@@ -10,15 +10,20 @@ new: every command carries an idempotency key derived from the seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rich.panel import Panel
 from rich.table import Table
 
+from adapters.cli.allocations import print_runs
 from adapters.cli.reads import progress
 from adapters.files import designated_city_insurers, load_files
 from adapters.paths import data_dir
-from adapters.synthetic import synthesise_nation, synthesise_year
+from adapters.rules import load_rules
+from adapters.synthetic import synthesise_finances, synthesise_nation, synthesise_year
+from domain.allocating import run_phase
+from domain.commands import CorrectAnswer
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -97,7 +102,13 @@ def run_demo(ledger: Ledger, fiscal_year: int, seed: int, console: Console) -> T
     tally.add(
         f"programme FY{fiscal_year}", 1, ledger.define_programme(programme, DEMO_ACTOR)
     )
-    nation = synthesise_nation(loaded.entities, loaded.wards, [fiscal_year], seed)
+    tally.add(
+        "allocation rules",
+        len(rules := list(load_rules().values())),
+        ledger.publish_rules(rules, DEMO_ACTOR),
+    )
+    years = [fiscal_year - 1, fiscal_year]
+    nation = synthesise_nation(loaded.entities, loaded.wards, years, seed)
     cities = designated_city_insurers(loaded.entities, loaded.wards, "2000-04-01")
     insurers = nation.insurers or cities
     tally.add(
@@ -115,8 +126,103 @@ def run_demo(ledger: Ledger, fiscal_year: int, seed: int, console: Console) -> T
     }
     year = synthesise_year(loaded.entities, insured, catalogues, programme, seed)
     _record_year(ledger, year, tally, console)
+    by_year = {
+        y: {code: c.count for code, c in nation.insured if c.fiscal_year == y}
+        for y in years
+    }
+    categories = _categories(programme)
+    finances = synthesise_finances(
+        loaded.entities, by_year, fiscal_year, list(programme.budgets), categories, seed
+    )
+    tally.add(
+        "事業費 (synthetic)",
+        len(finances.expenditures),
+        ledger.record_expenditures(finances.expenditures, DEMO_ACTOR),
+    )
+    tally.add(
+        "所要見込額 (synthetic)",
+        len(finances.required),
+        ledger.declare_required_amounts(finances.required, DEMO_ACTOR),
+    )
     _print(console, tally, ledger)
+    _run_phases(ledger, programme, catalogues["municipal"], seed, console)
     return tally
+
+
+def _categories(programme: ProgrammeSpec) -> list[str]:
+    rules = load_rules()
+    found: list[str] = []
+    for tiers in programme.eligibility.values():
+        for rule_id in tiers.values():
+            found += rules[rule_id].eligibility_parameters().spending_categories
+    return sorted(set(found))
+
+
+def _run_phases(
+    ledger: Ledger,
+    programme: ProgrammeSpec,
+    catalogue: CatalogueSpec,
+    seed: int,
+    console: Console,
+) -> None:
+    """Run every phase in order, with corrections after 交付見込額 and 交付決定.
+
+    The corrections show a changed next run and a settlement adjustment.
+    """
+    year = programme.grant_year
+    corrections = {"expected": 1, "decision": 2}
+    recorded = []
+    for phase in programme.schedule.phases:
+        phase_runs = [
+            p for p in ledger.phase_runs(year) if p.phase == phase and p.current
+        ]
+        if phase_runs:
+            continue  # recorded by an earlier run of the demo, with its correction
+        recorded += run_phase(ledger, year, phase, "ministry:kofu-demo")
+        if phase in corrections:
+            _story_correction(
+                ledger, programme, catalogue, phase, corrections[phase], seed
+            )
+    if recorded:
+        print_runs(recorded, f"FY{year} allocation runs recorded", console)
+    console.print(f"ledger now holds {ledger.count_events():,} events")
+
+
+def _story_correction(
+    ledger: Ledger,
+    programme: ProgrammeSpec,
+    catalogue: CatalogueSpec,
+    phase: str,
+    number: int,
+    seed: int,
+) -> None:
+    """A ministry correction of 新宿区's first promotion checkbox after a phase."""
+    entity = "131041"
+    evaluation = ledger.self_evaluation(entity, programme.grant_year, "municipal")
+    item = next(
+        code
+        for code, (sub, indicator) in catalogue.sub_items().items()
+        if sub.kind == "checkbox"
+        and indicator.source == "self"
+        and sub.points.get("promotion", 0) > 0
+    )
+    current = evaluation.answers.get(item)
+    value = not (current.checked if current else False)
+    day = programme.schedule.phases[phase] + timedelta(days=3)  # type: ignore[index]
+    ledger.correct(
+        CorrectAnswer(
+            entity=entity,
+            grant_year=programme.grant_year,
+            tier="municipal",
+            item=item,
+            value=value,
+            reason=f"【合成】{phase} 公表後の確認で調査票の誤りが判明 (demo {number})",
+            basis="老認発 (synthetic instruction)",
+            actor="ministry:kofu-demo",
+            received_on=day,
+            idempotency_key=f"demo:{seed}:{programme.grant_year}:story-correction:{number}",
+        )
+    )
 
 
 def _record_year(ledger: Ledger, year: object, tally: Tally, console: Console) -> None:

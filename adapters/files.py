@@ -2,7 +2,8 @@
 
 Formats (docs/FORMATS.md has an example of each):
 * CSV (UTF-8, with or without BOM; a header row decides what the file holds):
-  prefectures, municipalities, designated-city wards, insured counts, answers.
+  prefectures, municipalities, designated-city wards, insured counts, spending
+  (事業費, one row per category), required amounts (所要見込額), answers.
 * YAML or JSON documents with a top-level `kind`: `catalogue`, `programme_year`,
   `insurers`; JSON answers (one object or a list) for `kofu submit`.
 Every error names the file and line (CSV) or the field path (YAML/JSON).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +26,15 @@ from pydantic import BaseModel, ValidationError
 from domain.catalogue import CatalogueSpec
 from domain.codes import insurer_number_for
 from domain.commands import SubmitSelfEvaluation
-from domain.entities import Entity, InsuredCount, InsurerDetails, Membership, WardNumber
+from domain.entities import (
+    Entity,
+    Expenditure,
+    InsuredCount,
+    InsurerDetails,
+    Membership,
+    RequiredAmount,
+    WardNumber,
+)
 from domain.errors import InvalidInput
 from domain.programme import ProgrammeSpec
 
@@ -43,6 +53,22 @@ WARD_HEADER = (
     "name_kana",
 )
 INSURED_HEADER = ("lg_code", "fiscal_year", "category1_insured", "source", "as_of")
+EXPENDITURE_HEADER = (
+    "lg_code",
+    "fiscal_year",
+    "category",
+    "spending_yen",
+    "source",
+    "as_of",
+)
+REQUIRED_HEADER = (
+    "lg_code",
+    "grant_year",
+    "grant",
+    "required_yen",
+    "source",
+    "declared_on",
+)
 ANSWER_HEADER = ("entity", "grant_year", "tier", "item", "value")
 ANSWER_OPTIONAL = ("received_on", "actor", "idempotency_key")
 
@@ -55,6 +81,8 @@ class Loaded:
     wards: list[Ward] = field(default_factory=list)
     insurers: list[InsurerDetails] = field(default_factory=list)
     insured: list[tuple[str, InsuredCount]] = field(default_factory=list)
+    expenditures: list[tuple[str, Expenditure]] = field(default_factory=list)
+    required: list[tuple[str, RequiredAmount]] = field(default_factory=list)
     catalogues: list[tuple[CatalogueSpec, str | None]] = field(default_factory=list)
     programmes: list[tuple[ProgrammeSpec, str | None]] = field(default_factory=list)
     origins: dict[int, str] = field(default_factory=dict)
@@ -69,6 +97,8 @@ class Loaded:
                 "wards",
                 "insurers",
                 "insured",
+                "expenditures",
+                "required",
                 "catalogues",
                 "programmes",
             )
@@ -167,18 +197,34 @@ def read_csv(path: Path) -> tuple[tuple[str, ...], list[tuple[int, dict[str, str
     return header, records
 
 
+CSV_LAYOUTS = (
+    ("prefectures", PREFECTURE_HEADER),
+    ("wards", WARD_HEADER),
+    ("municipalities", MUNICIPALITY_HEADER),
+    ("insured", INSURED_HEADER),
+    ("expenditures", EXPENDITURE_HEADER),
+    ("required", REQUIRED_HEADER),
+    ("answers", ANSWER_HEADER),
+)
+"""CSV kinds by the columns they need, in the order a header is matched."""
+
+
 def _csv_kind(header: tuple[str, ...]) -> str | None:
     columns = set(header)
-    for kind, needed in (
-        ("prefectures", PREFECTURE_HEADER),
-        ("wards", WARD_HEADER),
-        ("municipalities", MUNICIPALITY_HEADER),
-        ("insured", INSURED_HEADER),
-        ("answers", ANSWER_HEADER),
-    ):
+    for kind, needed in CSV_LAYOUTS:
         if set(needed) <= columns:
             return kind
     return None
+
+
+def _nearest_layout(header: tuple[str, ...]) -> str:
+    """A hint naming the missing columns of the layout the header comes closest to."""
+    columns = set(header)
+    kind, needed = max(CSV_LAYOUTS, key=lambda layout: len(columns & set(layout[1])))
+    missing = [c for c in needed if c not in columns]
+    if len(missing) * 2 > len(needed):
+        return ""
+    return f"; the {kind} layout also needs {', '.join(missing)}"
 
 
 def read_document(path: Path) -> Any:
@@ -229,8 +275,15 @@ def _load_csv(path: Path, loaded: Loaded) -> None:
             "unknown CSV layout (header: "
             f"{', '.join(header)}); see docs/FORMATS.md for the headers kofu reads"
             + ("; answers go to `kofu submit`" if kind == "answers" else "")
+            + ("" if kind else _nearest_layout(header))
         )
         raise InvalidInput(msg, field=f"{path}:1")
+    if kind == "expenditures":
+        _load_expenditures(path, records, loaded)
+        return
+    if kind == "required":
+        _load_required(path, records, loaded)
+        return
     for line, row in records:
         where = f"{path}:{line}"
         if kind == "prefectures":
@@ -279,15 +332,108 @@ def _load_csv(path: Path, loaded: Loaded) -> None:
                 InsuredCount,
                 {
                     "fiscal_year": row["fiscal_year"],
-                    "count": _integer(row["category1_insured"], where),
+                    "count": _integer(row, "category1_insured", where),
                     "source": row["source"],
                     "as_of": row["as_of"],
                 },
                 where,
             )
-            validate(Entity.Details, {**_probe(row["lg_code"])}, where)
+            _check_lg_code(row["lg_code"], where)
             loaded.insured.append((row["lg_code"], count))
             loaded.origins[id(count)] = where
+
+
+def _load_expenditures(
+    path: Path, records: list[tuple[int, dict[str, str]]], loaded: Loaded
+) -> None:
+    """事業費 in long form: one row per category, one record per entity and year.
+
+    Rows of one entity and fiscal year are combined into one `Expenditure`; they must
+    share `source` and `as_of`, and name each category once.
+    """
+    groups: dict[tuple[str, int], tuple[Expenditure, dict[str, int]]] = {}
+    for line, row in records:
+        where = f"{path}:{line}"
+        part = validate(
+            Expenditure,
+            {
+                "fiscal_year": row["fiscal_year"],
+                "spending_yen": {row["category"]: _integer(row, "spending_yen", where)},
+                "source": row["source"],
+                "as_of": row["as_of"],
+            },
+            where,
+        )
+        _check_lg_code(row["lg_code"], where)
+        key = (row["lg_code"], part.fiscal_year)
+        if key not in groups:
+            groups[key] = (part, {row["category"]: line})
+            continue
+        first, lines = groups[key]
+        what = f"FY{part.fiscal_year} spending of {row['lg_code']}"
+        if row["category"] in lines:
+            msg = (
+                f"{what} names category {row['category']} twice "
+                f"(first on line {lines[row['category']]})"
+            )
+            raise InvalidInput(msg, field=where)
+        if (part.source, part.as_of) != (first.source, first.as_of):
+            msg = (
+                f"{what} has another source or as_of than on line "
+                f"{min(lines.values())}; one record per entity and fiscal year"
+            )
+            raise InvalidInput(msg, field=where)
+        lines[row["category"]] = line
+        spending = {**first.spending_yen, **part.spending_yen}
+        groups[key] = (first.model_copy(update={"spending_yen": spending}), lines)
+    for (lg_code, _), (combined, lines) in groups.items():
+        where = _lines(path, sorted(lines.values()))
+        record = validate(Expenditure, combined.model_dump(), where)
+        loaded.expenditures.append((lg_code, record))
+        loaded.origins[id(record)] = where
+
+
+def _load_required(
+    path: Path, records: list[tuple[int, dict[str, str]]], loaded: Loaded
+) -> None:
+    """所要見込額: one row per entity, grant year and grant."""
+    seen: dict[tuple[str, int, str], int] = {}
+    for line, row in records:
+        where = f"{path}:{line}"
+        required = validate(
+            RequiredAmount,
+            {
+                "grant_year": row["grant_year"],
+                "grant": row["grant"],
+                "required_yen": _integer(row, "required_yen", where),
+                "source": row["source"],
+                "declared_on": row["declared_on"],
+            },
+            where,
+        )
+        _check_lg_code(row["lg_code"], where)
+        key = (row["lg_code"], required.grant_year, required.grant)
+        if key in seen:
+            msg = (
+                f"the FY{required.grant_year} {required.grant} required amount of "
+                f"{row['lg_code']} is declared twice (first: line {seen[key]})"
+            )
+            raise InvalidInput(msg, field=where)
+        seen[key] = line
+        loaded.required.append((row["lg_code"], required))
+        loaded.origins[id(required)] = where
+
+
+def _lines(path: Path, lines: list[int]) -> str:
+    """`file:line`, or `file:first-last` for a record read from several rows."""
+    if len(lines) == 1:
+        return f"{path}:{lines[0]}"
+    return f"{path}:{lines[0]}-{lines[-1]}"
+
+
+def _check_lg_code(lg_code: str, where: str) -> None:
+    """Validate an LG code's digits as registration does, naming `where`."""
+    validate(Entity.Details, {**_probe(lg_code)}, where)
 
 
 def _probe(lg_code: str) -> dict[str, str]:
@@ -300,12 +446,16 @@ def _probe(lg_code: str) -> dict[str, str]:
     }
 
 
-def _integer(text: str, where: str) -> int:
-    cleaned = text.replace(",", "")
-    if not cleaned.isascii() or not cleaned.isdigit():
-        msg = f"category1_insured must be a whole number, got {text!r}"
+_WHOLE_NUMBER = re.compile(r"[0-9]+|[0-9]{1,3}(,[0-9]{3})+")
+
+
+def _integer(row: dict[str, str], column: str, where: str) -> int:
+    """A whole number ≥ 0 from a cell; commas only as thousands separators."""
+    text = row[column]
+    if not _WHOLE_NUMBER.fullmatch(text):
+        msg = f"{column} must be a whole number, got {text!r}"
         raise InvalidInput(msg, field=where)
-    return int(cleaned)
+    return int(text.replace(",", ""))
 
 
 def _check_jis(row: dict[str, str], where: str) -> None:

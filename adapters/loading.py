@@ -2,8 +2,9 @@
 
 Every file is read and validated before anything is written; then entities,
 designated-city insurers (from a wards file), other insurers, insured counts,
-catalogues and programme years are recorded. Loading the same files again is a
-no-op; loading different content for something recorded is refused.
+spending (事業費), required amounts (所要見込額), catalogues and programme years are
+recorded. Loading the same files again is a no-op; loading different content for
+something recorded is refused.
 """
 
 from __future__ import annotations
@@ -59,6 +60,20 @@ def load_reference(
         yield _line(
             f"insured counts ({len(loaded.insured)})",
             ledger.record_insured_counts(loaded.insured, actor),
+        )
+    for lg_code, expenditure in loaded.expenditures:
+        _named(partial(ledger.entity, lg_code), loaded.origins.get(id(expenditure)))
+    if loaded.expenditures:
+        yield _line(
+            f"spending records ({len(loaded.expenditures)})",
+            ledger.record_expenditures(loaded.expenditures, actor),
+        )
+    for lg_code, required in loaded.required:
+        _named(partial(ledger.entity, lg_code), loaded.origins.get(id(required)))
+    if loaded.required:
+        yield _line(
+            f"required amounts ({len(loaded.required)})",
+            ledger.declare_required_amounts(loaded.required, actor),
         )
     for spec, reason in loaded.catalogues:
         yield _line(

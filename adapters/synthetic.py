@@ -17,13 +17,31 @@ What the data reproduces [published] (docs/DOMAIN.md §3, §5):
 What is modelled [hypothesis]:
 * bands 3 / 4 / 5 split 569 / 115 / 75; typical sizes by kind (designated city,
   special ward, city, town, village);
-* each municipality's own trend around +0.5 %/year, kept inside its band;
+* each municipality's own trend around +0.5 %/year, kept inside its band, except
+  rural decline: 17 % of all municipalities, drawn from the small ones (bands 1
+  and 2), lose elderly people (about -1.2 %/year); with the few whose drawn trend
+  is below zero, about a fifth of the municipalities have fewer insured than the
+  year before, while the national total still rises about 0.4-0.5 %/year;
 * `as_of` of a fiscal year's count is 1 October of the calendar year before it
   (when the survey of that grant year runs);
 * 35 unions of 3-9 consecutive towns and villages in a county (JIS third digit ≥ 3)
   of one prefecture, named after the first member's area, numbered
   `<prefecture><8><serial>` + check digit (no real JIS code has 8 there);
-* dates, and the rates of revision (8 %), confirmation (60 %) and correction (2 %).
+* dates, and the rates of revision (8 %), confirmation (60 %) and correction (2 %);
+* spending (事業費) of every municipality and prefecture in the grant year and the
+  year before, per counted category: 3,000-12,000 yen per category-1 insured person
+  and category in the base year; 15 % of entities spend less in the grant year than
+  in the base year, the others more. Of the entities whose insured count fell, half
+  spend less in total but more per insured person (the demographic adjustment
+  decides their eligibility); other decreases come with less spending per person.
+  `as_of`: the base year's figure is its initial budget (当初予算), as of 31 March
+  before that fiscal year began; the grant year's figure is the estimate reported
+  in the survey, as of 1 October of the year before (like the insured counts);
+* required amounts (所要見込額): about 24 municipalities ([published] 24 of 1,741 in
+  FY2024), chosen among those with at least 1,000 insured, declare for every grant
+  30-150 yen per insured person (50,000-3,000,000 yen, whole thousands): below
+  their draft amount as a rule. Declared on 10 December of the year before the
+  grant year (between the reference and expected phases).
 """
 
 from __future__ import annotations
@@ -45,9 +63,19 @@ from domain.commands import (
     RawValue,
     SubmitSelfEvaluation,
 )
-from domain.entities import Entity, InsuredCount, InsurerDetails, Membership, size_band
+from domain.entities import (
+    Entity,
+    Expenditure,
+    InsuredCount,
+    InsurerDetails,
+    Membership,
+    RequiredAmount,
+    size_band,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from domain.base import Tier
     from domain.catalogue import CatalogueSpec, SubItem
     from domain.programme import ProgrammeSpec
@@ -63,6 +91,10 @@ BASE_YEAR = 2022
 NATIONAL_TOTAL = 35_850_000  # [published] FY2022
 ANNUAL_TREND = 0.005  # [hypothesis] national +0.5 %/year
 TREND_SPREAD = 0.003
+DECLINE_SHARE = 0.17  # [hypothesis] share of municipalities set on a decline
+DECLINING_BANDS = (1, 2)  # ... chosen among the small ones (rural decline)
+DECLINE_TREND = (-0.012, 0.005)  # mean and spread of their yearly change
+DECLINE_LIMITS = (-0.03, -0.004)
 LARGEST_LG = "141003"  # Yokohama
 LARGEST_COUNT = 950_000  # [published] ≈ FY2022
 SMALLEST_COUNT = 30
@@ -96,6 +128,17 @@ REVISION_RATE = 0.08
 CONFIRMATION_RATE = 0.60
 CORRECTION_RATE = 0.02
 CHANGES_PER_REVISION = (1, 3)
+SPENDING_PER_INSURED = (3_000.0, 12_000.0)  # yen per person and category, base year
+SPENDING_RISE = (1.005, 1.12)  # grant year / base year, total, where it rises
+SPENDING_FALL = (0.88, 0.99)  # ... where it falls
+SPENDING_DECREASE_SHARE = 0.15
+ADJUSTED_SHARE = 0.5  # of those whose insured fell: total down, per person up
+CATEGORY_NOISE = 0.03
+REQUIRED_COUNT = 24  # [published] FY2024: 24 of 1,741 needed less than their draft
+REQUIRED_MIN_INSURED = 1_000
+REQUIRED_PER_INSURED = (30.0, 150.0)
+REQUIRED_YEN = (50_000, 3_000_000)
+REQUIRED_STEP = 1_000
 MINISTRY_ACTOR = "ministry:mhlw-db"
 STAFF = ("rouken-suishin01", "rouken-suishin02", "rouken-hoken03")
 TENTH = Decimal("0.1")
@@ -247,13 +290,7 @@ def _insured_by_year(
 ) -> list[tuple[str, InsuredCount]]:
     """Counts per fiscal year: each municipality's trend, kept inside its band."""
     counts, bands = base
-    rng = _rng(seed, "trend")
-    trend = {
-        code: ANNUAL_TREND
-        if code == LARGEST_LG
-        else rng.gauss(ANNUAL_TREND, TREND_SPREAD)
-        for code in sorted(counts)
-    }
+    trend = _trends(bands, seed)
     source = (
         f"{SYNTHETIC}: kofu demo seed {seed} (modelled on published national facts)"
     )
@@ -271,6 +308,23 @@ def _insured_by_year(
             if e.kind == "prefecture"
         )
     return result
+
+
+def _trends(bands: dict[str, int], seed: int) -> dict[str, float]:
+    """Each municipality's yearly change; a share of the small ones decline."""
+    rng = _rng(seed, "trend")
+    trend = {
+        code: ANNUAL_TREND
+        if code == LARGEST_LG
+        else rng.gauss(ANNUAL_TREND, TREND_SPREAD)
+        for code in sorted(bands)
+    }
+    small = sorted(c for c, band in bands.items() if band in DECLINING_BANDS)
+    rng = _rng(seed, "decline")
+    wanted = min(len(small), round(DECLINE_SHARE * len(bands)))
+    for code in rng.sample(small, wanted):
+        trend[code] = _clamp(rng.gauss(*DECLINE_TREND), *DECLINE_LIMITS)
+    return trend
 
 
 def _insured(year: int, count: int, source: str) -> InsuredCount:
@@ -399,6 +453,190 @@ def _place(
         if not any(e.lg_code in taken for e in run):
             return run
     return None
+
+
+# ------------------------------------------------------------------ finances
+
+
+@dataclass(frozen=True)
+class Finances:
+    """Spending (事業費) by fiscal year and required amounts (所要見込額)."""
+
+    expenditures: list[tuple[str, Expenditure]]
+    required: list[tuple[str, RequiredAmount]]
+
+
+@dataclass(frozen=True)
+class _People:
+    """An entity's category-1 insured in the base year and the grant year."""
+
+    base: int
+    now: int
+
+    @property
+    def fell(self) -> bool:
+        return 0 < self.now < self.base
+
+
+def synthesise_finances(
+    entities: list[Entity.Details],
+    insured_by_year: dict[int, dict[str, int]],
+    grant_year: int,
+    grants: Sequence[str],
+    categories: Sequence[str],
+    seed: int,
+    *,
+    declared_on: date | None = None,
+) -> Finances:
+    """Spending of every entity in `grant_year` - 1 and `grant_year`; required amounts.
+
+    `insured_by_year` (fiscal year to LG code to category-1 insured) must hold both
+    years for every entity. `declared_on` defaults to 10 December of the year before
+    the grant year.
+
+    Raises:
+        ValueError: no categories, an entity without an insured count, or an
+            unknown grant (a pydantic `ValidationError`).
+    """
+    if not categories:
+        msg = "synthetic spending needs at least one category"
+        raise ValueError(msg)
+    targets = sorted(entities, key=lambda e: e.lg_code)
+    people = {
+        e.lg_code: _People(
+            _people(insured_by_year, grant_year - 1, e.lg_code),
+            _people(insured_by_year, grant_year, e.lg_code),
+        )
+        for e in targets
+    }
+    direction = _directions(people, grant_year, seed)
+    source = f"{SYNTHETIC}: 事業費, kofu demo seed {seed} (not a published figure)"
+    expenditures: list[tuple[str, Expenditure]] = []
+    for code in sorted(people):
+        base, now = _spending(
+            people[code], direction[code], categories, (seed, grant_year, code)
+        )
+        for year, amounts in ((grant_year - 1, base), (grant_year, now)):
+            as_of = min(date(year, 3, 31), date(grant_year - 1, 10, 1))
+            expenditures.append(
+                (
+                    code,
+                    Expenditure(
+                        fiscal_year=year,
+                        spending_yen=dict(zip(categories, amounts, strict=True)),
+                        source=source,
+                        as_of=as_of,
+                    ),
+                )
+            )
+    day = declared_on or date(grant_year - 1, 12, 10)
+    required = _required(targets, people, (grant_year, grants, day), seed)
+    return Finances(expenditures, required)
+
+
+def _people(insured_by_year: dict[int, dict[str, int]], year: int, code: str) -> int:
+    count = insured_by_year.get(year, {}).get(code)
+    if count is None:
+        msg = f"no FY{year} category-1 insured count for {code}"
+        raise ValueError(msg)
+    return count
+
+
+def _directions(
+    people: dict[str, _People], grant_year: int, seed: int
+) -> dict[str, str]:
+    """`rise`, `fall` or `adjusted` (total down, per person up) per entity.
+
+    Exactly SPENDING_DECREASE_SHARE of the entities spend less (where there are enough
+    to choose from); half of those whose insured fell are `adjusted`.
+    """
+    rng = _rng(seed, grant_year, "spending direction")
+    codes = sorted(people)
+    fell = [c for c in codes if people[c].fell]
+    decreasing = round(SPENDING_DECREASE_SHARE * len(codes))
+    adjusted = rng.sample(fell, min(decreasing, round(ADJUSTED_SHARE * len(fell))))
+    others = [c for c in codes if c not in set(adjusted)]
+    falling = rng.sample(others, min(len(others), decreasing - len(adjusted)))
+    direction = dict.fromkeys(codes, "rise")
+    direction.update(dict.fromkeys(adjusted, "adjusted"))
+    direction.update(dict.fromkeys(falling, "fall"))
+    return direction
+
+
+def _spending(
+    people: _People, direction: str, categories: Sequence[str], key: tuple[object, ...]
+) -> tuple[list[int], list[int]]:
+    """Spending per category in the base year and the grant year (whole yen)."""
+    rng = _rng(*key, "spending")
+    base = [
+        round(max(people.base, 1) * rng.uniform(*SPENDING_PER_INSURED))
+        for _ in categories
+    ]
+    total = _new_total(sum(base), people, direction, rng)
+    weights = [amount * max(0.0, rng.gauss(1, CATEGORY_NOISE)) for amount in base]
+    return base, _split(total, weights)
+
+
+def _new_total(before: int, people: _People, direction: str, rng: random.Random) -> int:
+    """The grant year's total; exact integer bounds keep each direction true."""
+    if direction == "rise":
+        return max(before + 1, round(before * rng.uniform(*SPENDING_RISE)))
+    if direction == "adjusted":
+        # less in total, more per person: base·now < total·base_people < before·base
+        low = before * people.now // people.base + 1
+        high = before - 1
+        return low + round((high - low) * rng.uniform(0.2, 0.8))
+    # less in total and (where fewer people) less per person too
+    total = round(before * rng.uniform(*SPENDING_FALL))
+    per_person_cap = (before * people.now - 1) // max(people.base, 1)
+    return max(0, min(total, before - 1, per_person_cap))
+
+
+def _split(total: int, weights: list[float]) -> list[int]:
+    """`total` in whole yen split by `weights` (largest remainders get the rest)."""
+    weight = sum(weights)
+    if weight <= 0:
+        weights, weight = [1.0] * len(weights), float(len(weights))
+    shares = [total * w / weight for w in weights]
+    parts = [math.floor(share) for share in shares]
+    order = sorted(range(len(parts)), key=lambda i: parts[i] - shares[i])
+    for index in order[: total - sum(parts)]:
+        parts[index] += 1
+    return parts
+
+
+def _required(
+    targets: list[Entity.Details],
+    people: dict[str, _People],
+    year: tuple[int, Sequence[str], date],
+    seed: int,
+) -> list[tuple[str, RequiredAmount]]:
+    """About REQUIRED_COUNT municipalities declare a small 所要見込額 for each grant."""
+    grant_year, grants, declared_on = year
+    municipal = [e.lg_code for e in targets if e.kind == "municipality"]
+    candidates = [c for c in municipal if people[c].now >= REQUIRED_MIN_INSURED]
+    wanted = min(
+        len(candidates), max(1, round(REQUIRED_COUNT * len(municipal) / NATION_SIZE))
+    )
+    rng = _rng(seed, grant_year, "required")
+    chosen = sorted(rng.sample(candidates, wanted))
+    source = f"{SYNTHETIC}: 所要見込額, kofu demo seed {seed} (not a published figure)"
+    result = []
+    for code in chosen:
+        for grant in grants:
+            drawn = people[code].now * rng.uniform(*REQUIRED_PER_INSURED)
+            amount = int(_clamp(drawn, *REQUIRED_YEN)) // REQUIRED_STEP * REQUIRED_STEP
+            required = RequiredAmount.model_validate(
+                {
+                    "grant_year": grant_year,
+                    "grant": grant,  # validated: a known grant
+                    "required_yen": amount,
+                    "source": source,
+                    "declared_on": declared_on,
+                }
+            )
+            result.append((code, required))
+    return result
 
 
 # ------------------------------------------------------------------ the survey year

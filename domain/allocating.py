@@ -81,7 +81,7 @@ def run_phase(
 
     Raises:
         InvalidInput: the year, phase, rule or catalogue is unknown.
-        Refused: the phase comes before its predecessor, is final, or inputs are missing.
+        Refused: the phase precedes its predecessor, is final, or lacks inputs.
     """
 
     def attempt() -> list[AllocationRun]:
@@ -143,7 +143,10 @@ def _rule(ledger: Ledger, rule_id: str, grant_year: int) -> RuleSpec:
     rule = ledger.rule(rule_id)
     if grant_year < rule.valid_from or (rule.valid_to and grant_year > rule.valid_to):
         until = f" to FY{rule.valid_to}" if rule.valid_to else ""
-        msg = f"rule {rule_id} is valid from FY{rule.valid_from}{until}, not FY{grant_year}"
+        msg = (
+            f"rule {rule_id} is valid from FY{rule.valid_from}{until}, "
+            f"not FY{grant_year}"
+        )
         raise Refused(msg, field="rules")
     return rule
 
@@ -203,8 +206,8 @@ def _determinations(
         spent, spent_before = entity.expenditure.get(year), entity.expenditure.get(base)
         if spent is None or spent_before is None:
             msg = (
-                f"{entity.lg_code} ({entity.name}) lacks 事業費 for FY{base} or FY{year}, "
-                f"which {run.eligibility.id} compares"
+                f"{entity.lg_code} ({entity.name}) lacks 事業費 for FY{base} or "
+                f"FY{year}, which {run.eligibility.id} compares"
             )
             raise Refused(msg, field="expenditure")
         items.append(
@@ -329,7 +332,9 @@ def _decided(ledger: Ledger, inputs: Inputs, run: TierRun) -> dict[str, int] | N
     decision = ledger.get(
         PhaseRuns.id_for(inputs.grant_year, run.grant, run.tier, "decision"), PhaseRuns
     )
-    assert decision is not None and decision.current  # noqa: S101 - checked in phase order
+    # Phases run in order, so a settlement always has a decision before it.
+    assert decision is not None  # noqa: S101
+    assert decision.current  # noqa: S101
     found = ledger.get(AllocationRun.id_for(decision.current), AllocationRun)
     assert found is not None  # noqa: S101
     return {r.entity: r.amount_yen for r in found.calculated.results}

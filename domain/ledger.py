@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -39,10 +40,10 @@ from domain.entities import (
 )
 from domain.errors import InvalidInput, LedgerError, Refused
 from domain.programme import PHASES, ProgrammeSpec, ProgrammeYear
+from domain.receipts import CommandReceipt
 from domain.rulebook import Rule
 from domain.rules import RuleSpec
 from domain.runs import AllocationRun, PhaseRuns
-from domain.receipts import CommandReceipt
 from domain.self_evaluation import SelfEvaluation
 
 T = TypeVar("T")
@@ -529,6 +530,46 @@ class Ledger(Application[UUID]):
             if p.grant_year == grant_year
         ]
         return sorted(found, key=lambda p: (PHASES.index(p.phase), p.grant, p.tier))
+
+    def run_positions(self, phase_runs: PhaseRuns) -> list[tuple[str, int]]:
+        """(run id, ledger position at which it was recorded) of a phase's runs."""
+        found: list[tuple[str, int]] = []
+        start = 0
+        topic = get_topic(PhaseRuns.RunAdded)
+        while True:
+            notes = self.recorder.select_notifications(
+                start=start,
+                limit=self.log_section_size,
+                topics=(topic,),
+                inclusive_of_start=False,
+            )
+            if not notes:
+                return found
+            for note in notes:
+                if UUID(str(note.originator_id)) == phase_runs.id:
+                    added = self.mapper.to_domain_event(note)
+                    assert isinstance(added, PhaseRuns.RunAdded)  # noqa: S101
+                    found.append((added.run_id, note.id))
+            start = notes[-1].id
+
+    def position_at(self, moment: datetime) -> int:
+        """The last ledger position recorded at or before a moment (0 if none)."""
+        low, high = 0, self.count_events()
+        # Invariant: the event at `low` (if any) was recorded at or before `moment`;
+        # every position above `high` after it. Positions may have gaps.
+        while low < high:
+            middle = (low + high + 1) // 2
+            notes = self.recorder.select_notifications(start=middle, limit=1)
+            if not notes:
+                high = middle - 1
+                continue
+            event = self.mapper.to_domain_event(notes[0])
+            assert isinstance(event, LedgerAggregate.Event)  # noqa: S101
+            if event.timestamp <= moment:
+                low = notes[0].id
+            else:
+                high = middle - 1
+        return low
 
     def run(self, run_id: str) -> AllocationRun:
         """A recorded allocation run.

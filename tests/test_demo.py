@@ -1,30 +1,262 @@
-"""The README's main job: `kofu demo` records a whole synthetic year, once."""
+"""The README's main job: `kofu demo` records a whole synthetic FY2020 cycle, once.
+
+One demo per backend (module scope) serves every assertion below: the national
+cycle through every phase, the correction after the expected amount that changes
+the next run, the final decision, the settlement's adjustments, as-of reads.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
-from tests.conftest import Kofu
+import pytest
+
+from tests.conftest import PG_BASE, Kofu, _drop_schema
+
+SHINJUKU = "131041"
+INTERFACE_FIELDS = {
+    "run_id",
+    "fiscal_year",
+    "grant",
+    "tier",
+    "phase",
+    "entity",
+    "insurer_number",
+    "name",
+    "score",
+    "max_score",
+    "category1_insured",
+    "size_band",
+    "eligible",
+    "amount_yen",
+}
 
 
-def test_demo_records_a_national_year_and_a_rerun_records_nothing(kofu: Kofu) -> None:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Kofu, str]]:
+    folder: Path = tmp_path_factory.mktemp("demo")
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'kofu.db'}"
+    else:
+        schema = f"kofu_demo_{abs(hash(str(folder))) % 10**8}"
+        url = f"{PG_BASE.split('?')[0]}?schema={schema}"
+    kofu = Kofu(url)
     code, output = kofu("demo", "--fiscal-year", "2020", "--seed", "1")
     assert code == 0, output
+    yield kofu, output
+    if schema:
+        _drop_schema(schema)
+
+
+def _json(kofu: Kofu, *args: str) -> list[dict[str, object]]:
+    code, output = kofu(*args, "--format", "json")
+    assert code == 0, output
+    return json.loads(output)
+
+
+def test_demo_says_its_data_is_synthetic_and_its_rules_hypotheses(
+    demo: tuple[Kofu, str],
+) -> None:
+    _, output = demo
     assert "SYNTHETIC" in output
-    events = kofu.events()
-    assert events > 15_000
-    code, output = kofu("submissions", "--fiscal-year", "2020", "--format", "json")
-    rows = json.loads(output)
+    assert "HYPOTHESIS" in output
+
+
+def test_every_municipality_and_prefecture_submitted(demo: tuple[Kofu, str]) -> None:
+    kofu, _ = demo
+    rows = _json(kofu, "submissions", "--fiscal-year", "2020")
     assert len(rows) == 1741 + 47
-    statuses = {r["status"] for r in rows}
-    assert {"submitted", "confirmed", "corrected"} <= statuses
-    code, output = kofu("insurers", "--format", "json")
-    insurers = json.loads(output)
+    assert {"submitted", "revised", "confirmed", "corrected"} <= {
+        r["status"] for r in rows
+    }
+    insurers = _json(kofu, "insurers")
     assert len(insurers) == 1571
-    assert sum(i["synthetic"] for i in insurers) == 35
+    assert sum(bool(i["synthetic"]) for i in insurers) == 35
+
+
+def test_every_phase_is_run_and_totals_equal_the_budget_minus_the_remainder(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    runs = _json(kofu, "runs", "--fiscal-year", "2020")
+    assert len(runs) == 5 * 4
+    for run in runs:
+        assert run["allocated_yen"] + run["remainder_yen"] == run["budget_yen"]
+        assert 0 <= run["remainder_yen"] < run["budget_yen"] // 100
+        assert run["hypothesis"] is True
+    budgets = {(r["grant"], r["tier"]): r["budget_yen"] for r in runs}
+    assert budgets == {
+        ("promotion", "municipal"): 19_000_000_000,
+        ("promotion", "prefectural"): 1_000_000_000,
+        ("effort_support", "municipal"): 19_000_000_000,
+        ("effort_support", "prefectural"): 1_000_000_000,
+    }
+    rows = _json(kofu, "allocations", "--fiscal-year", "2020", "--phase", "decision")
+    assert len(rows) == 2 * (1741 + 47)
+    assert set(rows[0]) >= INTERFACE_FIELDS
+    for (grant, tier), budget in budgets.items():
+        paid = sum(
+            r["amount_yen"] for r in rows if (r["grant"], r["tier"]) == (grant, tier)
+        )
+        run = next(
+            r for r in runs if r["run_id"] == f"FY2020-{grant}-{tier}-decision-1"
+        )
+        assert paid == budget - run["remainder_yen"]
+    assert all(r["amount_yen"] % 1000 == 0 for r in rows)
+    ineligible = [r for r in rows if not r["eligible"]]
+    assert ineligible
+    assert all(
+        r["grant"] == "effort_support" and r["amount_yen"] == 0 for r in ineligible
+    )
+
+
+def test_a_correction_after_the_expected_amount_changes_the_next_run(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    expected = {
+        r["entity"]: r
+        for r in _json(
+            kofu,
+            "allocations",
+            "-y",
+            "2020",
+            "--phase",
+            "expected",
+            "--grant",
+            "promotion",
+            "--tier",
+            "municipal",
+        )
+    }
+    provisional = {
+        r["entity"]: r
+        for r in _json(
+            kofu,
+            "allocations",
+            "-y",
+            "2020",
+            "--phase",
+            "provisional",
+            "--grant",
+            "promotion",
+            "--tier",
+            "municipal",
+        )
+    }
+    assert expected[SHINJUKU]["score"] != provisional[SHINJUKU]["score"]
+    assert expected[SHINJUKU]["amount_yen"] != provisional[SHINJUKU]["amount_yen"]
+    band = expected[SHINJUKU]["size_band"]
+    others_changed = [
+        e
+        for e, row in expected.items()
+        if e != SHINJUKU
+        and row["size_band"] == band
+        and row["amount_yen"] != provisional[e]["amount_yen"]
+    ]
+    assert others_changed  # through the shares
+    history = _json(kofu, "history", "--entity", SHINJUKU, "--fiscal-year", "2020")
+    assert any(
+        h["event"] == "Corrected" and "expected" in (h["reason"] or "") for h in history
+    )
+
+
+def test_the_decision_is_final_and_the_settlement_records_adjustments(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    before = kofu.events()
+    code, output = kofu("allocate", "--fiscal-year", "2020", "--phase", "decision")
+    assert code == 1
+    assert "is final" in output
+    assert kofu.events() == before
+    settlement = _json(
+        kofu,
+        "allocations",
+        "-y",
+        "2020",
+        "--phase",
+        "settlement",
+        "--grant",
+        "promotion",
+        "--tier",
+        "municipal",
+    )
+    decision = {
+        r["entity"]: r
+        for r in _json(
+            kofu,
+            "allocations",
+            "-y",
+            "2020",
+            "--phase",
+            "decision",
+            "--grant",
+            "promotion",
+            "--tier",
+            "municipal",
+        )
+    }
+    shinjuku = next(r for r in settlement if r["entity"] == SHINJUKU)
+    assert (
+        shinjuku["adjustment_yen"]
+        == shinjuku["amount_yen"] - decision[SHINJUKU]["amount_yen"]
+        != 0
+    )
+    assert shinjuku["adjustment"] in {"refund", "additional"}
+    assert all(
+        r["adjustment_yen"] == r["amount_yen"] - decision[r["entity"]]["amount_yen"]
+        for r in settlement
+    )
+
+
+def test_allocations_can_be_read_as_they_stood_at_a_past_position(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    runs = _json(kofu, "runs", "--fiscal-year", "2020")
+    assert runs
+    current = _json(
+        kofu, "allocations", "-y", "2020", "--grant", "promotion", "--tier", "municipal"
+    )
+    assert {r["phase"] for r in current} == {"settlement"}
+    # Positions before the first run: nothing was allocated yet.
+    assert _json(kofu, "allocations", "-y", "2020", "--as-of", "1") == []
+    code, output = kofu("allocations", "-y", "2020", "--as-of", "yesterday")
+    assert code == 2
+    assert "--as-of" in output
+
+
+def test_rerunning_an_open_phase_supersedes_without_erasing(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    code, output = kofu(
+        "allocate", "--fiscal-year", "2020", "--phase", "reference", "--format", "json"
+    )
+    assert code == 0, output
+    rerun = json.loads(output)
+    assert {r["supersedes"] for r in rerun} == {
+        f"FY2020-{g}-{t}-reference-1"
+        for g in ("promotion", "effort_support")
+        for t in ("municipal", "prefectural")
+    }
+    runs = {r["run_id"] for r in _json(kofu, "runs", "--fiscal-year", "2020")}
+    assert "FY2020-promotion-municipal-reference-1" in runs
+    assert "FY2020-promotion-municipal-reference-2" in runs
+
+
+def test_a_rerun_of_the_demo_records_nothing(demo: tuple[Kofu, str]) -> None:
+    kofu, _ = demo
+    before = kofu.events()
     code, output = kofu("demo", "--fiscal-year", "2020", "--seed", "1")
     assert code == 0, output
-    assert kofu.events() == events
+    assert kofu.events() == before
 
 
 def test_demo_refuses_a_year_that_is_not_shipped(kofu: Kofu) -> None:

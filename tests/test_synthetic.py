@@ -138,6 +138,29 @@ def test_other_years_follow_a_gentle_upward_trend(reference, nation):
         assert 1.0 < later / earlier < 1.02  # two years apart: about +1 %
 
 
+@pytest.mark.parametrize("grant_year", [2020, 2024])
+def test_a_fifth_of_municipalities_mostly_small_lose_insured_in_a_year_yet_the_total_rises(
+    reference, grant_year
+):
+    years = [grant_year - 1, grant_year]
+    pair = synthesise_nation(reference.entities, reference.wards, years, SEED)
+    before, after = (_counts(pair, y) for y in years)
+    municipal = _municipal(reference)
+    fell = [lg for lg in municipal if after[lg] < before[lg]]
+    assert 0.15 <= len(fell) / len(municipal) <= 0.25
+    small = [lg for lg in fell if size_band(before[lg], BOUNDS) <= 2]
+    assert len(small) >= 0.75 * len(fell)
+    growth = sum(after[lg] for lg in municipal) / sum(before[lg] for lg in municipal)
+    assert 1.002 < growth < 1.008
+    for counts in (before, after):
+        bands = Counter(size_band(counts[lg], BOUNDS) for lg in municipal)
+        assert (bands[1], bands[2], bands[3] + bands[4] + bands[5]) == (447, 535, 759)
+    assert all(
+        size_band(before[lg], BOUNDS) == size_band(after[lg], BOUNDS)
+        for lg in municipal
+    )
+
+
 def test_largest_insurer_is_yokohama_with_about_950_thousand(reference, nation):
     counts = _counts(nation, 2022)
     largest = max(_municipal(reference), key=lambda lg: counts[lg])

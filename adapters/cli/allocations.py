@@ -1,0 +1,247 @@
+"""`kofu allocate`, `kofu allocations`, `kofu runs`: phases, amounts, recorded runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from adapters.output import Format, render
+from domain.errors import InvalidInput
+from domain.programme import PHASES
+from domain.runs import AllocationRun, PhaseRuns
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+HYPOTHESIS_NOTE = (
+    "HYPOTHESIS (仮説): this run uses a rule that is not the published official "
+    "formula; see its label and reference."
+)
+
+
+def summary_rows(runs: list[AllocationRun]) -> list[dict[str, Any]]:
+    """One line per run: totals and the rule label."""
+    rows = []
+    for run in runs:
+        c = run.calculated
+        rows.append(
+            {
+                "run_id": c.run_id,
+                "grant": c.grant,
+                "tier": c.tier,
+                "entities": len(c.results),
+                "paid": sum(r.amount_yen > 0 for r in c.results),
+                "budget_yen": c.inputs.budget_yen,
+                "allocated_yen": c.totals.allocated_yen,
+                "remainder_yen": c.totals.remainder_yen,
+                "capped_off_yen": c.totals.capped_off_yen,
+                "adjustments_yen": c.totals.adjustments_yen,
+                "supersedes": c.supersedes,
+                "hypothesis": c.hypothesis,
+                "rule": c.label,
+            }
+        )
+    return rows
+
+
+_TABLE_COLUMNS = (
+    "run_id",
+    "paid",
+    "budget_yen",
+    "allocated_yen",
+    "remainder_yen",
+    "capped_off_yen",
+    "adjustments_yen",
+)
+
+
+def print_runs(runs: list[AllocationRun], title: str, console: Console) -> None:
+    """A compact table of runs for people, then each rule label once."""
+    rows = [
+        {
+            k: (f"{v:,}" if isinstance(v, int) and k.endswith("_yen") else v)
+            for k, v in row.items()
+            if k in _TABLE_COLUMNS
+        }
+        for row in summary_rows(runs)
+    ]
+    for row, run in zip(rows, runs, strict=True):
+        row["paid"] = f"{row['paid']}/{len(run.calculated.results)}"
+    render(rows, Format.table, title, console)
+    for label in sorted({run.calculated.label for run in runs}):
+        console.print(f"  rule: {label}", highlight=False)
+    if any(run.calculated.hypothesis for run in runs):
+        console.print(f"[yellow]{HYPOTHESIS_NOTE}[/yellow]")
+
+
+def position_as_of(ledger: Ledger, as_of: str) -> int:
+    """A ledger position, or the last position recorded at or before a time.
+
+    Raises:
+        InvalidInput: neither a whole number nor an ISO date/time.
+    """
+    if as_of.isdigit():
+        return int(as_of)
+    try:
+        moment = datetime.fromisoformat(as_of)
+    except ValueError:
+        msg = f"--as-of takes a position (a whole number) or an ISO time, got {as_of!r}"
+        raise InvalidInput(msg, field="--as-of") from None
+    if moment.tzinfo is None:
+        msg = "--as-of time needs a time zone, e.g. 2019-12-27T18:00+09:00"
+        raise InvalidInput(msg, field="--as-of")
+    return ledger.position_at(moment)
+
+
+def current_runs(
+    ledger: Ledger,
+    grant_year: int,
+    grant: str | None,
+    tier: str | None,
+    phase: str | None,
+    position: int | None,
+) -> list[AllocationRun]:
+    """The run in force per (grant, tier): of `phase`, else of the latest phase run."""
+    chosen: dict[tuple[str, str], tuple[int, str]] = {}
+    for phase_runs in ledger.phase_runs(grant_year):
+        if (grant and phase_runs.grant != grant) or (tier and phase_runs.tier != tier):
+            continue
+        if phase and phase_runs.phase != phase:
+            continue
+        run_id = _run_as_of(ledger, phase_runs, position)
+        if run_id is None:
+            continue
+        order = PHASES.index(phase_runs.phase)
+        key = (phase_runs.grant, phase_runs.tier)
+        if key not in chosen or chosen[key][0] < order:
+            chosen[key] = (order, run_id)
+    return [ledger.run(run_id) for _, (_, run_id) in sorted(chosen.items())]
+
+
+def _run_as_of(
+    ledger: Ledger, phase_runs: PhaseRuns, position: int | None
+) -> str | None:
+    if position is None:
+        return phase_runs.current
+    added = ledger.run_positions(phase_runs)
+    earlier = [run_id for run_id, at in added if at <= position]
+    return earlier[-1] if earlier else None
+
+
+def allocation_rows(runs: list[AllocationRun]) -> list[dict[str, Any]]:
+    """One row per entity of each run (docs/INTERFACE.md)."""
+    return [
+        {
+            "run_id": c.run_id,
+            "fiscal_year": c.grant_year,
+            "grant": c.grant,
+            "tier": c.tier,
+            "phase": c.phase,
+            "entity": r.entity,
+            "insurer_number": r.insurer_number,
+            "name": r.name,
+            "score": r.score,
+            "max_score": r.max_score,
+            "category1_insured": r.insured,
+            "size_band": r.size_band,
+            "eligible": r.eligible,
+            "rank_in_tier": r.rank_in_tier,
+            "rank_in_band": r.rank_in_band,
+            "draft_yen": r.draft_yen,
+            "required_yen": r.required_yen,
+            "amount_yen": r.amount_yen,
+            "adjustment_yen": r.adjustment_yen,
+            "adjustment": r.adjustment,
+            "rule_status": c.inputs.rule_status,
+            "hypothesis": c.hypothesis,
+        }
+        for run in runs
+        for c in (run.calculated,)
+        for r in c.results
+    ]
+
+
+def register(
+    app: typer.Typer,
+    handled: Callable[[Callable[..., None]], Callable[..., None]],
+    ledger: Callable[[], AbstractContextManager[Ledger]],
+    console: Console,
+) -> None:
+    """Add the allocation commands to the CLI."""
+
+    @app.command()
+    @handled
+    def allocate(
+        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        phase: Annotated[str, typer.Option(help=f"One of: {', '.join(PHASES)}.")],
+        actor: Annotated[
+            str, typer.Option(help="ministry:<staff id>")
+        ] = "ministry:kofu",
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Score and allocate a phase (both grants, both tiers); record the runs."""
+        from domain.allocating import run_phase  # noqa: PLC0415
+
+        if phase not in PHASES:
+            msg = f"phase must be one of {', '.join(PHASES)}, got {phase!r}"
+            raise InvalidInput(msg, field="--phase")
+        with ledger() as opened:
+            runs = run_phase(opened, fiscal_year, phase, actor)
+        title = f"FY{fiscal_year} {phase}: runs recorded"
+        if fmt is Format.table:
+            print_runs(runs, title, console)
+        else:
+            render(summary_rows(runs), fmt, title)
+
+    @app.command()
+    @handled
+    def allocations(
+        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        grant: Annotated[
+            str | None, typer.Option(help="promotion or effort_support")
+        ] = None,
+        tier: Annotated[
+            str | None, typer.Option(help="municipal or prefectural")
+        ] = None,
+        phase: Annotated[
+            str | None, typer.Option(help="Default: the latest phase run.")
+        ] = None,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of", help="A ledger position or an ISO time (with zone)."
+            ),
+        ] = None,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Allocations in force (or as they stood at a past position or time)."""
+        with ledger() as opened:
+            position = position_as_of(opened, as_of) if as_of else None
+            runs = current_runs(opened, fiscal_year, grant, tier, phase, position)
+            render(allocation_rows(runs), fmt, f"FY{fiscal_year} allocations")
+        if fmt is Format.table and any(r.calculated.hypothesis for r in runs):
+            console.print(f"[yellow]{HYPOTHESIS_NOTE}[/yellow]")
+
+    @app.command()
+    @handled
+    def runs(
+        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Every recorded run of a grant year, superseded ones included."""
+        with ledger() as opened:
+            recorded = [
+                opened.run(run_id)
+                for phase_runs in opened.phase_runs(fiscal_year)
+                for run_id in phase_runs.runs
+            ]
+            if fmt is Format.table:
+                print_runs(recorded, f"FY{fiscal_year} runs", console)
+            else:
+                render(summary_rows(recorded), fmt, f"FY{fiscal_year} runs")
