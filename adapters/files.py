@@ -37,6 +37,7 @@ from domain.entities import (
 )
 from domain.errors import InvalidInput
 from domain.programme import ProgrammeSpec
+from domain.rules import RuleSpec
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -85,6 +86,7 @@ class Loaded:
     required: list[tuple[str, RequiredAmount]] = field(default_factory=list)
     catalogues: list[tuple[CatalogueSpec, str | None]] = field(default_factory=list)
     programmes: list[tuple[ProgrammeSpec, str | None]] = field(default_factory=list)
+    rules: list[RuleSpec] = field(default_factory=list)
     origins: dict[int, str] = field(default_factory=dict)
     """Where each record came from (file or file:line), by the record's id()."""
 
@@ -101,6 +103,7 @@ class Loaded:
                 "required",
                 "catalogues",
                 "programmes",
+                "rules",
             )
         )
 
@@ -473,6 +476,11 @@ def _load_document(path: Path, loaded: Loaded) -> None:
             "(catalogue, programme_year, insurers)"
         )
         raise InvalidInput(msg, field=where)
+    if _is_rule(document):
+        rule = validate(RuleSpec, document, where)
+        loaded.rules.append(rule)
+        loaded.origins[id(rule)] = where
+        return
     body = dict(document)
     kind = body.pop("kind")
     reason = body.pop("reason", None)
@@ -494,8 +502,16 @@ def _load_document(path: Path, loaded: Loaded) -> None:
                 validate(InsurerDetails, item, f"{where}: insurers.{index}")
             )
     else:
-        msg = f"unknown kind {kind!r}; expected catalogue, programme_year or insurers"
+        msg = (
+            f"unknown kind {kind!r}; expected catalogue, programme_year, insurers "
+            "or a rule (a document with id, kind, valid_from and status)"
+        )
         raise InvalidInput(msg, field=f"{where}: kind")
+
+
+def _is_rule(document: dict[str, Any]) -> bool:
+    # A rule version's `kind` names its formula; it is known by its other keys.
+    return {"id", "valid_from", "status", "parameters"} <= set(document)
 
 
 def designated_city_insurers(

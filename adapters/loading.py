@@ -75,6 +75,12 @@ def load_reference(
             f"required amounts ({len(loaded.required)})",
             ledger.declare_required_amounts(loaded.required, actor),
         )
+    if loaded.rules:
+        first = loaded.origins.get(id(loaded.rules[0]))
+        yield _line(
+            f"rules ({len(loaded.rules)})",
+            _named(partial(ledger.publish_rules, loaded.rules, actor), first),
+        )
     for spec, reason in loaded.catalogues:
         yield _line(
             f"catalogue FY{spec.grant_year} {spec.tier} v{spec.version}",

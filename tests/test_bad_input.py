@@ -463,6 +463,31 @@ CASES = [
         ),
     ),
     Case(
+        "rule with an unknown formula",
+        2,
+        "unknown kind 'lottery'; known: pooled_share",
+        text_file(
+            (Path(__file__).parents[1] / "data/rules/score_x_insured_share@1.yaml")
+            .read_text(encoding="utf-8")
+            .replace("kind: pooled_share", "kind: lottery"),
+            "r.yaml",
+        ),
+    ),
+    Case(
+        "hypothesis rule not labelled as one",
+        2,
+        "HYPOTHESIS",
+        text_file(
+            (
+                Path(__file__).parents[1]
+                / "data/rules/banded_score_x_insured_share@1.yaml"
+            )
+            .read_text(encoding="utf-8")
+            .replace("【仮説 HYPOTHESIS】", ""),
+            "r.yaml",
+        ),
+    ),
+    Case(
         "unsupported database URL",
         2,
         "KOFU_DATABASE_URL must start",
