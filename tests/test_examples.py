@@ -11,8 +11,18 @@ EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
 def test_documented_examples_load_and_submit(world: Kofu) -> None:
-    code, output = world("load", EXAMPLES / "insured.csv", EXAMPLES / "insurers.yaml")
+    code, output = world(
+        "load",
+        EXAMPLES / "insured.csv",
+        EXAMPLES / "insurers.yaml",
+        EXAMPLES / "expenditure.csv",
+        EXAMPLES / "required.csv",
+    )
     assert code == 0, output
+    assert "insured counts (2)" in output
+    assert "insurers (1)" in output
+    assert "spending records (4): 4 events" in output
+    assert "required amounts (4): 4 events" in output
     code, output = world("submit", EXAMPLES / "answers.json", EXAMPLES / "answers.csv")
     assert code == 0, output
     assert "3 self-evaluations" in output
