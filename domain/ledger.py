@@ -131,6 +131,12 @@ class Ledger(Application[UUID]):
             raise TypeError(msg)
         return aggregate
 
+    def _require(self, aggregate_id: UUID, cls: type[A], msg: str, field: str) -> A:
+        found = self.get(aggregate_id, cls)
+        if found is None:
+            raise InvalidInput(msg, field=field)
+        return found
+
     def refresh(self) -> Directory:
         """Bring the directory up to the end of the notification log."""
         directory = self.directory
@@ -195,11 +201,10 @@ class Ledger(Application[UUID]):
         Raises:
             InvalidInput: the year has no programme.
         """
-        programme = self.get(ProgrammeYear.id_for(grant_year), ProgrammeYear)
-        if programme is None:
-            msg = f"FY{grant_year} has no programme year defined (kofu load it first)"
-            raise InvalidInput(msg, field="grant_year")
-        return programme
+        msg = f"FY{grant_year} has no programme year defined (kofu load it first)"
+        return self._require(
+            ProgrammeYear.id_for(grant_year), ProgrammeYear, msg, "grant_year"
+        )
 
     def catalogue(
         self, grant_year: int, tier: str, version: int | None = None
@@ -249,13 +254,13 @@ class Ledger(Application[UUID]):
         Raises:
             InvalidInput: there is none.
         """
-        found = self.get(
-            SelfEvaluation.id_for(lg_code, grant_year, tier), SelfEvaluation
+        msg = f"{lg_code} has no FY{grant_year} {tier} self-evaluation"
+        return self._require(
+            SelfEvaluation.id_for(lg_code, grant_year, tier),
+            SelfEvaluation,
+            msg,
+            "entity",
         )
-        if found is None:
-            msg = f"{lg_code} has no FY{grant_year} {tier} self-evaluation"
-            raise InvalidInput(msg, field="entity")
-        return found
 
     def self_evaluations(
         self, grant_year: int, tier: str | None = None
@@ -516,11 +521,8 @@ class Ledger(Application[UUID]):
         Raises:
             InvalidInput: no rule with this id is in the ledger.
         """
-        found = self.get(Rule.id_for(rule_id), Rule)
-        if found is None:
-            msg = f"rule {rule_id} is not in the ledger (kofu load data/rules/...)"
-            raise InvalidInput(msg, field="rules")
-        return found.spec
+        msg = f"rule {rule_id} is not in the ledger (kofu load data/rules/...)"
+        return self._require(Rule.id_for(rule_id), Rule, msg, "rules").spec
 
     def phase_runs(self, grant_year: int) -> list[PhaseRuns]:
         """Every phase with runs in a grant year, in cycle order."""
@@ -577,11 +579,8 @@ class Ledger(Application[UUID]):
         Raises:
             InvalidInput: no run has this id.
         """
-        found = self.get(AllocationRun.id_for(run_id), AllocationRun)
-        if found is None:
-            msg = f"no allocation run {run_id}"
-            raise InvalidInput(msg, field="run")
-        return found
+        msg = f"no allocation run {run_id}"
+        return self._require(AllocationRun.id_for(run_id), AllocationRun, msg, "run")
 
     def register_insurers(self, insurers: Sequence[InsurerDetails]) -> Result:
         """Register insurers; their member municipalities must be registered."""
