@@ -13,15 +13,9 @@ class StorageUnavailableError(Exception):
     """The database cannot be reached (exit code 3)."""
 
 
-def prepare_storage(db: Database) -> None:
-    """Create what the library will not: the PostgreSQL schema (idempotent)."""
-    if db.backend == "sqlite":
-        assert db.sqlite_path is not None  # noqa: S101
-        if db.sqlite_path.parent and not db.sqlite_path.parent.exists():
-            db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        return
+def _connect(db: Database) -> psycopg.Connection[tuple[object, ...]]:
     try:
-        with psycopg.connect(
+        return psycopg.connect(
             host=db.host,
             port=db.port,
             user=db.user,
@@ -29,23 +23,51 @@ def prepare_storage(db: Database) -> None:
             dbname=db.dbname,
             connect_timeout=10,
             autocommit=True,
-        ) as conn:
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                    sql.Identifier(db.schema)
-                )
-            )
+        )
     except psycopg.OperationalError as exc:
         msg = f"cannot reach {db.describe()}: {str(exc).strip()}"
         raise StorageUnavailableError(msg) from exc
 
 
 def open_ledger(url: str | None = None) -> Ledger:
-    """The ledger on the database named by `url` or `KOFU_DATABASE_URL`."""
+    """The ledger on the database named by `url` or `KOFU_DATABASE_URL`.
+
+    Creates what is missing: the PostgreSQL schema (the library never creates one)
+    and the library's tables. PostgreSQL's `CREATE ... IF NOT EXISTS` fails when
+    several processes run it at once ("tuple concurrently updated"), so there the
+    creation runs under an advisory lock, and only when the events table is missing.
+    """
     db = database(url)
-    prepare_storage(db)
+    if db.backend == "sqlite":
+        assert db.sqlite_path is not None  # noqa: S101
+        db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return _construct(db, db.env())
+    lock = f"kofu:{db.schema}"
+    with _connect(db) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock,))
+        try:
+            found = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL",
+                (f"{sql.Identifier(db.schema).as_string(conn)}.kofu_events",),
+            ).fetchone()
+            missing = not (found and found[0])
+            if missing:
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        sql.Identifier(db.schema)
+                    )
+                )
+            ledger = _construct(db, db.env() | {"CREATE_TABLE": "n"})
+            if missing:
+                ledger.recorder.create_table()  # type: ignore[attr-defined]
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock,))
+    return ledger
+
+
+def _construct(db: Database, env: dict[str, str]) -> Ledger:
     try:
-        return Ledger(env=db.env())
+        return Ledger(env=env)
     except Exception as exc:
         if _is_unavailable(exc):
             msg = f"cannot reach {db.describe()}: {exc}"
