@@ -68,8 +68,17 @@ def _shipped(
     return loaded.programmes[0][0], catalogues
 
 
-def run_demo(ledger: Ledger, fiscal_year: int, seed: int, console: Console) -> Tally:
-    """Record the reference data and a synthetic national year; print a summary."""
+def run_demo(
+    ledger: Ledger,
+    fiscal_year: int,
+    seed: int,
+    console: Console,
+    prefectures: set[str] | None = None,
+) -> Tally:
+    """Record the reference data and a synthetic national year; print a summary.
+
+    `prefectures` (2-digit codes) limits the demo to a few prefectures (for tests).
+    """
     programme, catalogues = _shipped(fiscal_year)
     console.print(
         Panel(
@@ -89,6 +98,11 @@ def run_demo(ledger: Ledger, fiscal_year: int, seed: int, console: Console) -> T
             reference / "designated_city_wards.csv",
         ]
     )
+    if prefectures:
+        loaded.entities = [
+            e for e in loaded.entities if e.prefecture_code in prefectures
+        ]
+        loaded.wards = [w for w in loaded.wards if w.prefecture_code in prefectures]
     with progress(console, "entities", len(loaded.entities)) as advance:
         tally.add(
             "entities (real)",

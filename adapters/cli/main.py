@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from adapters.bootstrap import StorageUnavailableError, open_ledger
-from adapters.cli import allocations, reads
+from adapters.cli import allocations, projections, reads
 from adapters.output import Format
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
@@ -306,6 +306,7 @@ def demo(
 
 reads.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
+projections.register(app, handled, ledger, out)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,138 @@
+"""`kofu projections status|rebuild|follow` and `kofu audit`: the read models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, suppress
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import typer
+from eventsourcing.persistence import IntegrityError
+from rich.console import Console
+
+from adapters.cli.allocations import position_as_of
+from adapters.cli.reads import progress
+from adapters.output import Format, render
+from adapters.projecting import catch_up, follow, open_store, rebuild
+from adapters.read_store import ReadStore, view_name
+from projections.read_models import TABLES
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def fresh_store(ledger: Ledger) -> ReadStore:
+    """The read store, caught up with the ledger before a read.
+
+    SQLite cannot follow live, so reads catch up on demand. If a follower is
+    projecting at the same moment, the library refuses this runner's duplicate
+    position; the follower's rows are then read as they are.
+    """
+    store = open_store(ledger)
+    with suppress(IntegrityError):
+        catch_up(ledger, store)
+    return store
+
+
+def register(
+    app: typer.Typer,
+    handled: Callable[[Callable[..., None]], Callable[..., None]],
+    ledger: Callable[[], AbstractContextManager[Ledger]],
+    console: Console,
+) -> None:
+    """Add the read-model commands to the CLI."""
+    group = typer.Typer(
+        help="Read models for downstream readers.", no_args_is_help=True
+    )
+    app.add_typer(group, name="projections")
+
+    @group.command("status")
+    @handled
+    def status(fmt: FormatOption = Format.table) -> None:
+        """How far each read model has projected the ledger."""
+        with ledger() as opened:
+            store = open_store(opened)
+            head = opened.count_events()
+            position = store.position()
+            rows = [
+                {
+                    "view": view_name(table),
+                    "generation": store.generation,
+                    "position": position,
+                    "ledger_position": head,
+                    "behind": head - position,
+                    "rows": store.count(table.name),
+                }
+                for table in TABLES
+            ]
+            render(rows, fmt, "read models")
+
+    @group.command("rebuild")
+    @handled
+    def rebuild_command(
+        batch: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
+    ) -> None:
+        """Rebuild every read model from position 0 beside the live one, then switch."""
+        with ledger() as opened:
+            total = opened.count_events()
+            with progress(console, "rebuilding read models", total) as advance:
+                store = rebuild(opened, batch=batch, progress=advance)
+            console.print(
+                f"read models rebuilt to position {store.position()} "
+                f"(generation {store.generation})"
+            )
+
+    @group.command("follow")
+    @handled
+    def follow_command(
+        interval: Annotated[float, typer.Option(min=0.05, max=60)] = 0.5,
+    ) -> None:
+        """Keep the read models up to date as events are recorded (Ctrl-C stops)."""
+        with ledger() as opened:
+            store = open_store(opened)
+            console.print(f"following from position {store.position()}")
+            try:
+                follow(
+                    opened,
+                    store,
+                    interval=interval,
+                    on_batch=lambda n: console.print(
+                        f"+{n} events → position {store.position()}"
+                    ),
+                )
+            except KeyboardInterrupt:
+                console.print(f"stopped at position {store.position()}")
+
+    @app.command()
+    @handled
+    def audit(
+        entity: Annotated[str, typer.Option("--entity", "-e")],
+        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        as_of: Annotated[
+            str | None,
+            typer.Option("--as-of", help="A ledger position or an ISO time."),
+        ] = None,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """The audit trail of one entity and year: every event, in ledger order."""
+        with ledger() as opened:
+            opened.entity(entity)
+            up_to = position_as_of(opened, as_of) if as_of else None
+            store = fresh_store(opened)
+            rows = store.rows(
+                "audit_trail",
+                {"entity": entity, "grant_year": fiscal_year},
+                ["position"],
+                up_to,
+            )
+            render(
+                [_flat(r) for r in rows], fmt, f"audit trail {entity} FY{fiscal_year}"
+            )
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    details = orjson.loads(row.pop("details") or "{}")
+    return row | {k: v for k, v in details.items() if k not in row}

@@ -1,0 +1,414 @@
+"""Read-model tables on SQLite and PostgreSQL, tracked with the library's recorders.
+
+Each batch of row changes is written in the same transaction as the view's
+tracking position (`_insert_tracking` of the library's tracking recorder), and the
+library refuses a position that is not newer: a second runner on the same view,
+or a replay after a restart, fails instead of counting twice.
+
+Blue-green: the tables of a generation are `proj_<table>_v<version>_g<n>`; readers
+query the stable views `kofu_<table>_v<version>`, which are switched to a new
+generation in one transaction once it has caught up (`kofu projections rebuild`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg import sql
+
+from projections.read_models import (
+    TABLES,
+    VERSION,
+    Change,
+    Delete,
+    Table,
+    Upsert,
+    plain,
+)
+
+_SQL_TYPES = {
+    "sqlite": {
+        "integer": "INTEGER",
+        "text": "TEXT",
+        "boolean": "INTEGER",
+        "timestamp": "TEXT",
+    },
+    "postgres": {
+        "integer": "BIGINT",
+        "text": "TEXT",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMPTZ",
+    },
+}
+
+
+def table_name(table: Table, generation: int) -> str:
+    """The physical table of a generation."""
+    return f"proj_{table.name}_v{VERSION}_g{generation}"
+
+
+def view_name(table: Table) -> str:
+    """The stable name readers query."""
+    return f"kofu_{table.name}_v{VERSION}"
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return value
+
+
+class ReadStore(ABC):
+    """The read-model tables of one ledger, on its own database."""
+
+    backend: str
+    placeholder: str
+
+    @property
+    def tracking_key(self) -> str:
+        """The name under which this generation tracks its position."""
+        return f"kofu:read_models_v{VERSION}_g{self.generation}"
+
+    generation: int
+
+    # ----------------------------------------------------------- abstract
+
+    @abstractmethod
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A cursor in a transaction that commits on success."""
+
+    @abstractmethod
+    def track(self, cursor: Any, position: int) -> None:
+        """Record the position in the same transaction (library recorder)."""
+
+    @abstractmethod
+    def position(self) -> int:
+        """The last position this generation has projected."""
+
+    @abstractmethod
+    def clear_tracking(self, cursor: Any, generation: int) -> None:
+        """Forget a generation's position."""
+
+    def quote(self, name: str) -> str:
+        """A quoted identifier."""
+        return '"' + name.replace('"', '""') + '"'
+
+    # ------------------------------------------------------------ schema
+
+    def _create_statements(self, generation: int) -> list[str]:
+        types = _SQL_TYPES[self.backend]
+        statements = []
+        for table in TABLES:
+            columns = ", ".join(
+                f"{self.quote(c.name)} {types[c.kind]}" for c in table.columns
+            )
+            key = ", ".join(self.quote(k) for k in table.key)
+            statements.append(
+                "CREATE TABLE IF NOT EXISTS "
+                f"{self.quote(table_name(table, generation))} "
+                f"({columns}, PRIMARY KEY ({key}))"
+            )
+        statements.append(
+            "CREATE TABLE IF NOT EXISTS kofu_projection_generation "
+            "(version INTEGER PRIMARY KEY, generation INTEGER NOT NULL)"
+        )
+        return statements
+
+    def _select_generation(self) -> str:
+        return (
+            "SELECT generation FROM kofu_projection_generation "
+            f"WHERE version = {self.placeholder}"
+        )
+
+    def current_generation(self) -> int | None:
+        """The generation the stable views show (None before the first build)."""
+        with self.cursor() as cursor:
+            cursor.execute(self._create_statements(1)[-1])
+            cursor.execute(self._select_generation(), (VERSION,))
+            row = cursor.fetchone()
+        return None if row is None else int(_first(row))
+
+    def open(self) -> None:
+        """Create the current generation's tables and views if missing."""
+        current = self.current_generation()
+        if current is None:
+            self.generation = 1
+            self.switch_to(1)
+        else:
+            self.generation = current
+            with self.cursor() as cursor:
+                for statement in self._create_statements(current):
+                    cursor.execute(statement)
+
+    def prepare(self, generation: int) -> None:
+        """Create (empty) tables for a new generation, beside the live one."""
+        with self.cursor() as cursor:
+            for table in TABLES:
+                cursor.execute(
+                    f"DROP TABLE IF EXISTS {self.quote(table_name(table, generation))}"
+                )
+            for statement in self._create_statements(generation):
+                cursor.execute(statement)
+            self.clear_tracking(cursor, generation)
+        self.generation = generation
+
+    def switch_to(self, generation: int) -> None:
+        """Point the stable views at a generation, in one transaction."""
+        old = None
+        with self.cursor() as cursor:
+            for statement in self._create_statements(generation):
+                cursor.execute(statement)
+            cursor.execute(self._select_generation(), (VERSION,))
+            row = cursor.fetchone()
+            old = None if row is None else int(_first(row))
+            for table in TABLES:
+                cursor.execute(f"DROP VIEW IF EXISTS {self.quote(view_name(table))}")
+                cursor.execute(
+                    f"CREATE VIEW {self.quote(view_name(table))} AS "
+                    f"SELECT * FROM {self.quote(table_name(table, generation))}"
+                )
+            cursor.execute(
+                "DELETE FROM kofu_projection_generation WHERE version = "
+                + self.placeholder,
+                (VERSION,),
+            )
+            cursor.execute(
+                "INSERT INTO kofu_projection_generation VALUES "
+                f"({self.placeholder}, {self.placeholder})",
+                (VERSION, generation),
+            )
+            if old is not None and old != generation:
+                for table in TABLES:
+                    cursor.execute(
+                        f"DROP TABLE IF EXISTS {self.quote(table_name(table, old))}"
+                    )
+                self.clear_tracking(cursor, old)
+        self.generation = generation
+
+    # ------------------------------------------------------------- writes
+
+    def apply(self, changes: Sequence[Change], position: int) -> None:
+        """Write a batch of changes and the new position in one transaction."""
+        with self.cursor() as cursor:
+            self.track(cursor, position)
+            for group in _runs(changes):
+                first = group[0]
+                if isinstance(first, Delete):
+                    for change in group:
+                        assert isinstance(change, Delete)  # noqa: S101
+                        self._delete(cursor, change)
+                else:
+                    self._upsert(cursor, [c for c in group if isinstance(c, Upsert)])
+
+    def _delete(self, cursor: Any, change: Delete) -> None:
+        table = _table(change.table)
+        where = " AND ".join(
+            f"{self.quote(k)} = {self.placeholder}" for k in change.where
+        )
+        cursor.execute(
+            f"DELETE FROM {self.quote(table_name(table, self.generation))} "
+            f"WHERE {where}",
+            [plain(v) for v in change.where.values()],
+        )
+
+    def _upsert(self, cursor: Any, changes: list[Upsert]) -> None:
+        table = _table(changes[0].table)
+        name = self.quote(table_name(table, self.generation))
+        columns = [c.name for c in table.columns]
+        adds = set(changes[0].add)
+        updates = ", ".join(
+            self._update(name, self.quote(c), add=c in adds)
+            for c in columns
+            if c not in table.key
+        )
+        statement = (
+            f"INSERT INTO {name} ({', '.join(self.quote(c) for c in columns)}) "
+            f"VALUES ({', '.join([self.placeholder] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(self.quote(k) for k in table.key)}) "
+            f"DO UPDATE SET {updates}"
+        )
+        rows = [
+            [self._value(_cell(change.row.get(c))) for c in columns]
+            for change in changes
+        ]
+        cursor.executemany(statement, rows)
+
+    @staticmethod
+    def _update(table: str, column: str, *, add: bool) -> str:
+        # Counters add up; other columns keep their value when the change has none.
+        if add:
+            return f"{column} = {table}.{column} + excluded.{column}"
+        return f"{column} = COALESCE(excluded.{column}, {table}.{column})"
+
+    def _value(self, value: object) -> object:
+        return plain(value) if self.backend == "sqlite" else value
+
+    # -------------------------------------------------------------- reads
+
+    def rows(
+        self,
+        table: str,
+        where: dict[str, object],
+        order: Sequence[str],
+        up_to: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows of a read model (through its stable view), in a given order."""
+        spec = _table(table)
+        clauses = [f"{self.quote(k)} = {self.placeholder}" for k in where]
+        values: list[object] = [plain(v) for v in where.values()]
+        if up_to is not None:
+            clauses.append(f"position <= {self.placeholder}")
+            values.append(up_to)
+        condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        ordering = ", ".join(self.quote(o) for o in order)
+        with self.cursor() as cursor:
+            cursor.execute(
+                f"SELECT * FROM {self.quote(view_name(spec))}{condition} "
+                f"ORDER BY {ordering}",
+                values,
+            )
+            found = cursor.fetchall()
+        names = [c.name for c in spec.columns]
+        flags = {c.name for c in spec.columns if c.kind == "boolean"}
+        return [
+            {
+                name: bool(value) if name in flags and value is not None else value
+                for name, value in zip(names, _values(row, names), strict=True)
+            }
+            for row in found
+        ]
+
+    def count(self, table: str) -> int:
+        """How many rows a read model has."""
+        with self.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {self.quote(view_name(_table(table)))}"
+            )
+            return int(_first(cursor.fetchone()))
+
+
+def _first(row: Any) -> Any:
+    if isinstance(row, dict):
+        return next(iter(row.values()))
+    return row[0]
+
+
+def _values(row: Any, names: list[str]) -> list[Any]:
+    if isinstance(row, dict):
+        return [row[n] for n in names]
+    return list(row)
+
+
+def _table(name: str) -> Table:
+    return next(t for t in TABLES if t.name == name)
+
+
+def _runs(changes: Sequence[Change]) -> Iterator[list[Change]]:
+    """Consecutive changes of the same kind and table (order kept)."""
+    group: list[Change] = []
+    for change in changes:
+        if group and (
+            type(change) is not type(group[0]) or change.table != group[0].table
+        ):
+            yield group
+            group = []
+        group.append(change)
+    if group:
+        yield group
+
+
+class SQLiteReadStore(SQLiteTrackingRecorder, ReadStore):
+    """Read models in the ledger's SQLite file (the library's `tracking` table)."""
+
+    backend = "sqlite"
+    placeholder = "?"
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__(datastore)
+        self.create_table()
+        self.generation = 1
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A cursor in a committing transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            yield cursor
+
+    def track(self, cursor: Any, position: int) -> None:
+        """Record the position (refused by the library unless it is newer)."""
+        self._insert_tracking(cursor, Tracking(self.tracking_key, position))
+
+    def position(self) -> int:
+        """The last projected position."""
+        return self.max_tracking_id(self.tracking_key) or 0
+
+    def clear_tracking(self, cursor: Any, generation: int) -> None:
+        """Forget a generation's position."""
+        cursor.execute(
+            "DELETE FROM tracking WHERE application_name = ?",
+            (f"kofu:read_models_v{VERSION}_g{generation}",),
+        )
+
+
+class PostgresReadStore(PostgresTrackingRecorder, ReadStore):
+    """Read models in the ledger's PostgreSQL schema."""
+
+    backend = "postgres"
+    placeholder = "%s"
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(
+            datastore, tracking_table_name=f"kofu_read_models_v{VERSION}_tracking"
+        )
+        self.create_table()
+        self.generation = 1
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A cursor in a committing transaction, on the ledger's schema."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                sql.SQL("SET LOCAL search_path TO {}").format(
+                    sql.Identifier(self.datastore.schema)
+                )
+            )
+            yield cursor
+
+    def track(self, cursor: Any, position: int) -> None:
+        """Record the position (refused by the library unless it is newer)."""
+        self._insert_tracking(cursor, Tracking(self.tracking_key, position))
+
+    def position(self) -> int:
+        """The last projected position."""
+        return self.max_tracking_id(self.tracking_key) or 0
+
+    def clear_tracking(self, cursor: Any, generation: int) -> None:
+        """Forget a generation's position."""
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE application_name = %s").format(
+                sql.Identifier(self.datastore.schema, self.tracking_table_name)
+            ),
+            (f"kofu:read_models_v{VERSION}_g{generation}",),
+        )
+
+
+def read_store(datastore: object) -> ReadStore:
+    """The read store on the same database as a ledger's recorder."""
+    store: ReadStore
+    if isinstance(datastore, SQLiteDatastore):
+        store = SQLiteReadStore(datastore)
+    elif isinstance(datastore, PostgresDatastore):
+        store = PostgresReadStore(datastore)
+    else:  # pragma: no cover
+        msg = f"no read store for {type(datastore).__name__}"
+        raise TypeError(msg)
+    store.open()
+    return store

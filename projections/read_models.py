@@ -1,0 +1,366 @@
+"""Read models: what each ledger event changes in the tables downstream readers query.
+
+Pure: an event and its ledger position in, row changes out. The adapters apply the
+changes of a whole batch of events, and the view's tracking position, in one
+transaction (adapters/read_store.py), so every event is projected exactly once.
+The same function serves the incremental path and a rebuild from position 0,
+which is why the two produce identical tables.
+
+Tables (version 1; a new version gets new table names and is built beside the old):
+
+* `allocations`: the run in force per (grant year, grant, tier, phase, entity);
+* `audit_trail`: every event that touched an entity, in ledger order;
+* `submission_status`: per (grant year, tier, entity): how far its answers got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from domain.base import LedgerAggregate
+from domain.entities import Entity, Insurer
+from domain.runs import AllocationRun
+from domain.self_evaluation import SelfEvaluation
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a read-model table (`kind`: text, integer, boolean, timestamp)."""
+
+    name: str
+    kind: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A read-model table: its columns and primary key."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+
+ALLOCATIONS = Table(
+    "allocations",
+    "The allocation run in force per (grant year, grant, tier, phase), "
+    "one row per entity.",
+    (
+        Column("grant_year", "integer", "交付年度"),
+        Column("grant", "text", "promotion (推進) or effort_support (支援)"),
+        Column("tier", "text", "municipal (市町村分) or prefectural (都道府県分)"),
+        Column(
+            "phase", "text", "reference, expected, provisional, decision, settlement"
+        ),
+        Column("entity", "text", "LG code (全国地方公共団体コード)"),
+        Column(
+            "run_id",
+            "text",
+            "the run in force, e.g. FY2020-promotion-municipal-expected-2",
+        ),
+        Column("position", "integer", "ledger position of the run"),
+        Column(
+            "insurer_number", "text", "保険者番号 of the insurer the entity belongs to"
+        ),
+        Column("name", "text", "entity name"),
+        Column("score", "integer", "得点"),
+        Column("max_score", "integer", "配点 (full marks)"),
+        Column("category1_insured", "integer", "第1号被保険者数 used"),
+        Column("size_band", "integer", "規模区分 (municipal tier only)"),
+        Column("eligible", "boolean", "交付対象 (支援: eligibility)"),
+        Column("amount_yen", "integer", "amount in yen"),
+        Column("draft_yen", "integer", "amount before the cap at 所要見込額"),
+        Column("rank_in_tier", "integer", "competition rank within the tier"),
+        Column("rank_in_band", "integer", "competition rank within the band"),
+        Column(
+            "adjustment_yen", "integer", "settlement: amount minus the decided amount"
+        ),
+        Column("hypothesis", "boolean", "the run used a rule labelled HYPOTHESIS"),
+    ),
+    ("grant_year", "grant", "tier", "phase", "entity"),
+)
+
+AUDIT_TRAIL = Table(
+    "audit_trail",
+    "Every event that touched an entity, in ledger order "
+    "(one row per event and entity).",
+    (
+        Column("position", "integer", "ledger position (notification id)"),
+        Column("entity", "text", "LG code"),
+        Column("grant_year", "integer", "交付年度 (null for registry events)"),
+        Column("recorded_at", "timestamp", "when the event was recorded (UTC)"),
+        Column("event", "text", "event type, e.g. SelfEvaluation.Corrected"),
+        Column("actor", "text", "who issued the command"),
+        Column("reason", "text", "reason given, where there is one"),
+        Column(
+            "details", "text", "the event's own fields as JSON (before/after values)"
+        ),
+    ),
+    ("position", "entity"),
+)
+
+SUBMISSION_STATUS = Table(
+    "submission_status",
+    "How far each entity's answers got, per (grant year, tier, entity).",
+    (
+        Column("grant_year", "integer", "交付年度"),
+        Column("tier", "text", "municipal or prefectural"),
+        Column("entity", "text", "LG code"),
+        Column("prefecture_code", "text", "2-digit prefecture code"),
+        Column("status", "text", "opened, submitted, revised, confirmed, corrected"),
+        Column("submitted", "boolean", "answers submitted by the entity"),
+        Column("revisions", "integer", "revisions inside the window"),
+        Column("confirmations", "integer", "prefecture confirmations"),
+        Column("corrections", "integer", "ministry corrections"),
+        Column("ministry_imports", "integer", "ministry-computed value imports"),
+        Column("last_position", "integer", "ledger position of the latest event"),
+        Column("last_recorded_at", "timestamp", "when the latest event was recorded"),
+    ),
+    ("grant_year", "tier", "entity"),
+)
+
+TABLES = (ALLOCATIONS, AUDIT_TRAIL, SUBMISSION_STATUS)
+COUNTERS = ("revisions", "confirmations", "corrections", "ministry_imports")
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """Insert a row, or update it by key; `add` columns are added to, not replaced."""
+
+    table: str
+    row: Mapping[str, object]
+    add: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete the rows whose columns equal `where`."""
+
+    table: str
+    where: Mapping[str, object]
+
+
+Change = Upsert | Delete
+
+
+def _unknown(aggregate_id: object) -> Any:
+    msg = f"no creation event seen for {aggregate_id}"
+    raise LookupError(msg)
+
+
+@dataclass
+class Context:
+    """What the projection remembers between events.
+
+    Filled from creation events as they pass; a runner that starts mid-stream
+    gives lookups that read the same immutable facts from the ledger.
+    """
+
+    evaluations: dict[object, tuple[str, int, str]] = field(default_factory=dict)
+    entities: dict[object, str] = field(default_factory=dict)
+    find_evaluation: Callable[[object], tuple[str, int, str]] = _unknown
+    find_entity: Callable[[object], str] = _unknown
+
+    def evaluation(self, aggregate_id: object) -> tuple[str, int, str]:
+        """(LG code, grant year, tier) of a self-evaluation."""
+        if aggregate_id not in self.evaluations:
+            self.evaluations[aggregate_id] = self.find_evaluation(aggregate_id)
+        return self.evaluations[aggregate_id]
+
+    def entity(self, aggregate_id: object) -> str:
+        """The LG code of an entity aggregate."""
+        if aggregate_id not in self.entities:
+            self.entities[aggregate_id] = self.find_entity(aggregate_id)
+        return self.entities[aggregate_id]
+
+
+def changes(
+    event: LedgerAggregate.Event, position: int, context: Context
+) -> list[Change]:
+    """The row changes one event makes (none for events no read model shows)."""
+    match event:
+        case AllocationRun.Calculated():
+            return _allocation(event, position)
+        case SelfEvaluation.Event():
+            return _self_evaluation(event, position, context)
+        case Entity.Event() | Insurer.Event():
+            return _registry(event, position, context)
+        case _:
+            return []
+
+
+def _allocation(run: AllocationRun.Calculated, position: int) -> list[Change]:
+    key = {
+        "grant_year": run.grant_year,
+        "grant": run.grant,
+        "tier": run.tier,
+        "phase": run.phase,
+    }
+    found: list[Change] = [Delete("allocations", key)]
+    trail: list[Change] = []
+    for result in run.results:
+        found.append(
+            Upsert(
+                "allocations",
+                key
+                | {
+                    "entity": result.entity,
+                    "run_id": run.run_id,
+                    "position": position,
+                    "insurer_number": result.insurer_number,
+                    "name": result.name,
+                    "score": result.score,
+                    "max_score": result.max_score,
+                    "category1_insured": result.insured,
+                    "size_band": result.size_band,
+                    "eligible": result.eligible,
+                    "amount_yen": result.amount_yen,
+                    "draft_yen": result.draft_yen,
+                    "rank_in_tier": result.rank_in_tier,
+                    "rank_in_band": result.rank_in_band,
+                    "adjustment_yen": result.adjustment_yen,
+                    "hypothesis": run.hypothesis,
+                },
+            )
+        )
+        trail.append(
+            _trail(
+                position,
+                result.entity,
+                run.grant_year,
+                run,
+                "AllocationRun.Calculated",
+                {
+                    "run_id": run.run_id,
+                    "phase": run.phase,
+                    "grant": run.grant,
+                    "score": result.score,
+                    "amount_yen": result.amount_yen,
+                    "adjustment_yen": result.adjustment_yen,
+                    "hypothesis": run.hypothesis,
+                },
+            )
+        )
+    return found + trail
+
+
+_STATUS = {
+    "Opened": "opened",
+    "Submitted": "submitted",
+    "Revised": "revised",
+    "Confirmed": "confirmed",
+    "Corrected": "corrected",
+}
+_COUNTED = {
+    "Revised": "revisions",
+    "Confirmed": "confirmations",
+    "Corrected": "corrections",
+    "MinistryValuesImported": "ministry_imports",
+}
+
+
+def _self_evaluation(
+    event: SelfEvaluation.Event, position: int, context: Context
+) -> list[Change]:
+    if isinstance(event, SelfEvaluation.Opened):
+        context.evaluations[event.originator_id] = (
+            event.lg_code,
+            event.grant_year,
+            event.tier,
+        )
+    lg_code, grant_year, tier = context.evaluation(event.originator_id)
+    name = type(event).__name__
+    row: dict[str, object] = {
+        "grant_year": grant_year,
+        "tier": tier,
+        "entity": lg_code,
+        "prefecture_code": lg_code[:2],
+        "last_position": position,
+        "last_recorded_at": event.timestamp,
+    } | dict.fromkeys(COUNTERS, 0)
+    if name in _STATUS:
+        row["status"] = _STATUS[name]
+    if isinstance(event, SelfEvaluation.Opened):
+        row |= {"status": "opened", "submitted": False}
+    if isinstance(event, SelfEvaluation.Submitted):
+        row["submitted"] = True
+    if name in _COUNTED:
+        row[_COUNTED[name]] = 1
+    details = _fields(event)
+    return [
+        Upsert("submission_status", row, add=COUNTERS),
+        _trail(position, lg_code, grant_year, event, f"SelfEvaluation.{name}", details),
+    ]
+
+
+def _registry(
+    event: LedgerAggregate.Event, position: int, context: Context
+) -> list[Change]:
+    details = _fields(event)
+    name = f"{type(event).__qualname__}"
+    if isinstance(event, Entity.Registered):
+        context.entities[event.originator_id] = event.lg_code
+    if isinstance(event, Entity.Event):
+        lg_code = context.entity(event.originator_id)
+        return [_trail(position, lg_code, _year_of(event), event, name, details)]
+    members = [m["lg_code"] for m in details.get("details", {}).get("members", [])]
+    if isinstance(event, Insurer.MembershipEnded):
+        members = [event.lg_code]
+    return [_trail(position, code, None, event, name, details) for code in members]
+
+
+def _year_of(event: LedgerAggregate.Event) -> int | None:
+    for name in ("insured", "expenditure"):
+        value = getattr(event, name, None)
+        if value is not None:
+            return int(value.fiscal_year)
+    required = getattr(event, "required", None)
+    return int(required.grant_year) if required is not None else None
+
+
+def _fields(event: LedgerAggregate.Event) -> dict[str, Any]:
+    return event.model_dump(
+        mode="json",
+        exclude={
+            "originator_id",
+            "originator_version",
+            "timestamp",
+            "originator_topic",
+        },
+    )
+
+
+def _trail(
+    position: int,
+    entity: str,
+    grant_year: int | None,
+    event: LedgerAggregate.Event,
+    name: str,
+    details: dict[str, Any],
+) -> Upsert:
+    return Upsert(
+        "audit_trail",
+        {
+            "position": position,
+            "entity": entity,
+            "grant_year": grant_year,
+            "recorded_at": event.timestamp,
+            "event": name,
+            "actor": details.pop("actor", None),
+            "reason": details.pop("reason", None),
+            "details": details,
+        },
+    )
+
+
+def plain(value: object) -> object:
+    """A value as stored: timestamps ISO 8601 text, everything else unchanged."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
