@@ -1,0 +1,151 @@
+"""Benchmark: rebuilding every read model vs reading the raw notification log (issue 4).
+
+Builds a synthetic history in a fresh PostgreSQL schema (or the URL given): the
+demo's FY2020 and FY2024 years (entities, submissions, corrections, every phase),
+then rounds of revisions by every entity until the ledger holds --events events.
+At half of that and at the whole, it measures in the same run:
+
+* the raw read rate: `select_notifications` pages of 1,000, no decoding;
+* the rebuild rate: `kofu projections rebuild` (decode, changes, batched writes,
+  one tracking update per batch, blue-green switch).
+
+    .venv/bin/python scripts/bench_projections.py --events 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from rich.console import Console
+
+from adapters.bootstrap import open_ledger
+from adapters.demo import run_demo
+from adapters.projecting import rebuild
+from domain.commands import SubmitSelfEvaluation
+from domain.ledger import Ledger
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def raw_read(ledger: Ledger) -> tuple[int, float]:
+    start, count, begun = 0, 0, time.perf_counter()
+    while True:
+        notes = ledger.recorder.select_notifications(
+            start=start, limit=1000, inclusive_of_start=False
+        )
+        if not notes:
+            return count, time.perf_counter() - begun
+        count += len(notes)
+        start = notes[-1].id
+
+
+def pump(ledger: Ledger, target: int, console: Console) -> None:
+    """Rounds of one-item revisions by every municipality until `target` events."""
+    programme = ledger.programme(2020).spec
+    catalogue = ledger.catalogue(2020, "municipal").spec
+    items = [
+        c
+        for c, (s, i) in catalogue.sub_items().items()
+        if s.kind == "checkbox" and i.source == "self"
+    ]
+    entities = [e.lg_code for e in ledger.entities() if e.kind == "municipality"]
+    day = programme.schedule.submission_opens + timedelta(days=20)
+    round_ = 0
+    while ledger.count_events() < target:
+        item = items[round_ % len(items)]
+        value = round_ % 2 == 0
+        commands = [
+            SubmitSelfEvaluation(
+                entity=e,
+                grant_year=2020,
+                tier="municipal",
+                answers={item: value},
+                actor=f"insurer:{e}",
+                received_on=day,
+            )
+            for e in entities
+        ]
+        ledger.submit(commands, batch_size=500)
+        round_ += 1
+        if round_ % 20 == 0:
+            console.print(f"  {ledger.count_events():,} events")
+
+
+def measure(ledger: Ledger) -> dict[str, float]:
+    events, read_s = raw_read(ledger)
+    begun = time.perf_counter()
+    rebuild(ledger, batch=1000)
+    rebuild_s = time.perf_counter() - begun
+    return {
+        "events": events,
+        "raw_read_s": round(read_s, 2),
+        "raw_read_per_s": round(events / read_s),
+        "rebuild_s": round(rebuild_s, 2),
+        "rebuild_per_s": round(events / rebuild_s),
+        "ratio": round(read_s / rebuild_s, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, default=Path("out/bench_projections.json"))
+    args = parser.parse_args()
+    console = Console()
+    schema = f"kofu_bench_{uuid.uuid4().hex[:10]}"
+    url = f"{args.url.split('?')[0]}?schema={schema}"
+    ledger = open_ledger(url)
+    try:
+        quiet = Console(quiet=True)
+        run_demo(ledger, 2024, 1, quiet)
+        run_demo(ledger, 2020, 1, quiet)
+        results = []
+        for target in (args.events // 2, args.events):
+            pump(ledger, target, console)
+            result = measure(ledger)
+            results.append(result)
+            console.print(
+                f"{result['events']:,} events: raw read {result['raw_read_per_s']:,}/s, "
+                f"rebuild {result['rebuild_per_s']:,}/s ({result['rebuild_s']} s), "
+                f"ratio {result['ratio']}"
+            )
+        growth = results[1]["rebuild_s"] / results[0]["rebuild_s"]
+        event_growth = results[1]["events"] / results[0]["events"]
+        console.print(f"events x{event_growth:.2f} → rebuild time x{growth:.2f}")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": {
+                        "python": platform.python_version(),
+                        "platform": platform.platform(),
+                    },
+                    "results": results,
+                    "time_growth": round(growth, 3),
+                    "event_growth": round(event_growth, 3),
+                },
+                indent=2,
+            )
+        )
+        console.print(f"wrote {args.json}")
+    finally:
+        ledger.close()
+        with psycopg.connect(args.url.split("?")[0], autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema))
+            )
+
+
+if __name__ == "__main__":
+    main()
