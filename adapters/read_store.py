@@ -312,17 +312,23 @@ def _table(name: str) -> Table:
 
 
 def _runs(changes: Sequence[Change]) -> Iterator[list[Change]]:
-    """Consecutive changes of the same kind and table (order kept)."""
-    group: list[Change] = []
+    """The changes per table, each table's in their order, cut where the kind changes.
+
+    Tables are independent of each other, so only the order within a table matters;
+    grouping by table turns a batch into a few `executemany` calls.
+    """
+    by_table: dict[str, list[Change]] = {}
     for change in changes:
-        if group and (
-            type(change) is not type(group[0]) or change.table != group[0].table
-        ):
+        by_table.setdefault(change.table, []).append(change)
+    for table_changes in by_table.values():
+        group: list[Change] = []
+        for change in table_changes:
+            if group and type(change) is not type(group[0]):
+                yield group
+                group = []
+            group.append(change)
+        if group:
             yield group
-            group = []
-        group.append(change)
-    if group:
-        yield group
 
 
 class SQLiteReadStore(SQLiteTrackingRecorder, ReadStore):

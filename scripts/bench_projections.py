@@ -58,10 +58,10 @@ def pump(ledger: Ledger, target: int, console: Console) -> None:
     ]
     entities = [e.lg_code for e in ledger.entities() if e.kind == "municipality"]
     day = programme.schedule.submission_opens + timedelta(days=20)
-    round_ = 0
+    round_ = idle = 0
     while ledger.count_events() < target:
         item = items[round_ % len(items)]
-        value = round_ % 2 == 0
+        value = (round_ // len(items)) % 2 == 0  # each pass flips every item
         commands = [
             SubmitSelfEvaluation(
                 entity=e,
@@ -73,7 +73,10 @@ def pump(ledger: Ledger, target: int, console: Console) -> None:
             )
             for e in entities
         ]
-        ledger.submit(commands, batch_size=500)
+        idle = idle + 1 if ledger.submit(commands, batch_size=500).noop else 0
+        if idle > 2 * len(items):
+            msg = f"{idle} rounds in a row recorded nothing"
+            raise RuntimeError(msg)
         round_ += 1
         if round_ % 20 == 0:
             console.print(f"  {ledger.count_events():,} events")
@@ -116,7 +119,8 @@ def main() -> None:
             result = measure(ledger)
             results.append(result)
             console.print(
-                f"{result['events']:,} events: raw read {result['raw_read_per_s']:,}/s, "
+                f"{result['events']:,} events: "
+                f"raw read {result['raw_read_per_s']:,}/s, "
                 f"rebuild {result['rebuild_per_s']:,}/s ({result['rebuild_s']} s), "
                 f"ratio {result['ratio']}"
             )
