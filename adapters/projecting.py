@@ -81,7 +81,7 @@ def catch_up(
             event = ledger.mapper.to_domain_event(note)
             assert isinstance(event, LedgerAggregate.Event)  # noqa: S101
             found += changes(event, note.id, context)
-        store.apply(found, notes[-1].id)
+        store.apply(found, position, notes[-1].id)
         position = notes[-1].id
         if progress:
             progress(len(notes))

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import sql
@@ -90,6 +90,17 @@ class ReadStore(ABC):
         """Record the position in the same transaction (library recorder)."""
 
     @abstractmethod
+    def _lock_position(self, cursor: Any) -> int:
+        """The tracked position, with the tracking row locked until commit."""
+
+    def _start_tracking(self) -> None:
+        # The row must exist for `_lock_position` to lock it.
+        with self.cursor() as cursor:
+            if self._lock_position(cursor) == 0:
+                with suppress(IntegrityError):
+                    self.track(cursor, 0)
+
+    @abstractmethod
     def position(self) -> int:
         """The last position this generation has projected."""
 
@@ -147,6 +158,7 @@ class ReadStore(ABC):
             with self.cursor() as cursor:
                 for statement in self._create_statements(current):
                     cursor.execute(statement)
+        self._start_tracking()
 
     def prepare(self, generation: int) -> None:
         """Create (empty) tables for a new generation, beside the live one."""
@@ -159,6 +171,7 @@ class ReadStore(ABC):
                 cursor.execute(statement)
             self.clear_tracking(cursor, generation)
         self.generation = generation
+        self._start_tracking()
 
     def switch_to(self, generation: int) -> None:
         """Point the stable views at a generation, in one transaction."""
@@ -195,9 +208,25 @@ class ReadStore(ABC):
 
     # ------------------------------------------------------------- writes
 
-    def apply(self, changes: Sequence[Change], position: int) -> None:
-        """Write a batch of changes and the new position in one transaction."""
+    def apply(self, changes: Sequence[Change], start: int, position: int) -> None:
+        """Write a batch (events after `start` up to `position`) in one transaction.
+
+        The library's tracking refuses a position that is not newer; that alone
+        lets a runner that read more commit after one that read less, applying the
+        overlap twice. So the batch also checks, under a lock on the tracking row,
+        that the position is still the `start` it read from (compare-and-set).
+
+        Raises:
+            IntegrityError: another runner moved the position first.
+        """
         with self.cursor() as cursor:
+            current = self._lock_position(cursor)
+            if current != start:
+                msg = (
+                    f"{self.tracking_key} is at {current}, not {start}: another "
+                    "runner is projecting; this batch was not applied"
+                )
+                raise IntegrityError(msg)
             self.track(cursor, position)
             for group in _runs(changes):
                 first = group[0]
@@ -356,6 +385,20 @@ class SQLiteReadStore(SQLiteTrackingRecorder, ReadStore):
         """The last projected position."""
         return self.max_tracking_id(self.tracking_key) or 0
 
+    def _lock_position(self, cursor: Any) -> int:
+        # A no-op write takes SQLite's write lock, so the read below stays true.
+        cursor.execute(
+            "UPDATE tracking SET notification_id = notification_id "
+            "WHERE application_name = ?",
+            (self.tracking_key,),
+        )
+        cursor.execute(
+            "SELECT notification_id FROM tracking WHERE application_name = ?",
+            (self.tracking_key,),
+        )
+        row = cursor.fetchone()
+        return 0 if row is None else int(_first(row))
+
     def clear_tracking(self, cursor: Any, generation: int) -> None:
         """Forget a generation's position."""
         cursor.execute(
@@ -395,6 +438,16 @@ class PostgresReadStore(PostgresTrackingRecorder, ReadStore):
     def position(self) -> int:
         """The last projected position."""
         return self.max_tracking_id(self.tracking_key) or 0
+
+    def _lock_position(self, cursor: Any) -> int:
+        cursor.execute(
+            sql.SQL(
+                "SELECT notification_id FROM {} WHERE application_name = %s FOR UPDATE"
+            ).format(sql.Identifier(self.datastore.schema, self.tracking_table_name)),
+            (self.tracking_key,),
+        )
+        row = cursor.fetchone()
+        return 0 if row is None else int(_first(row))
 
     def clear_tracking(self, cursor: Any, generation: int) -> None:
         """Forget a generation's position."""

@@ -236,3 +236,25 @@ def test_audit_command_reads_the_trail_in_ledger_order(
     code, output = world("projections", "status", "--format", "json")
     assert code == 0
     assert all(row["behind"] == 0 for row in json.loads(output))
+
+
+def test_a_runner_that_read_from_an_old_position_cannot_commit_a_longer_batch(
+    ledger: Ledger, database_url: str
+) -> None:
+    # Given two runners that both read the read models at the same position
+    run_demo(ledger, 2020, 5, Console(quiet=True), prefectures={"13"})
+    first = open_store(ledger)
+    start = first.position()
+    other = open_ledger(database_url)
+    second = open_store(other)
+    assert second.position() == start
+    # When the first commits a short batch
+    first.apply([], start, start + 3)
+    # Then the second's batch from the same start is refused, shorter or longer
+    # (the library's "newer position" check alone would accept the longer one).
+    with pytest.raises(IntegrityError):
+        second.apply([], start, start + 2)
+    with pytest.raises(IntegrityError):
+        second.apply([], start, start + 50)
+    assert second.position() == start + 3
+    other.close()
