@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from adapters.read_store import ReadStore, read_store
 from domain.base import LedgerAggregate
+from domain.catalogue import Answer, CatalogueSpec
 from domain.entities import Entity
 from domain.self_evaluation import SelfEvaluation
 from projections.read_models import Change, Context, changes
@@ -32,11 +33,21 @@ Progress = Callable[[int], None]
 def context_for(ledger: Ledger) -> Context:
     """A projection context whose lookups read immutable facts from the ledger."""
 
-    def evaluation(aggregate_id: object) -> tuple[str, int, str]:
+    def evaluation(aggregate_id: object) -> tuple[str, int, str, int]:
         found = ledger.get(_uuid(aggregate_id), SelfEvaluation)
         if found is None:
             raise LookupError(aggregate_id)
-        return found.lg_code, found.grant_year, found.tier
+        return found.lg_code, found.grant_year, found.tier, found.catalogue_version
+
+    def answers(aggregate_id: object, version: int) -> dict[str, Answer]:
+        # The answers as they stood before the event being projected.
+        found: object = ledger.repository.get(_uuid(aggregate_id), version=version)
+        if not isinstance(found, SelfEvaluation):
+            raise TypeError(aggregate_id)
+        return dict(found.answers)
+
+    def catalogue(grant_year: int, tier: str, version: int) -> CatalogueSpec:
+        return ledger.catalogue(grant_year, tier, version).spec
 
     def entity(aggregate_id: object) -> str:
         found = ledger.get(_uuid(aggregate_id), Entity)
@@ -44,7 +55,12 @@ def context_for(ledger: Ledger) -> Context:
             raise LookupError(aggregate_id)
         return found.lg_code
 
-    return Context(find_evaluation=evaluation, find_entity=entity)
+    return Context(
+        find_evaluation=evaluation,
+        find_entity=entity,
+        find_answers=answers,
+        find_catalogue=catalogue,
+    )
 
 
 def _uuid(value: object) -> UUID:

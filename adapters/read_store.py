@@ -184,9 +184,14 @@ class ReadStore(ABC):
             old = None if row is None else int(_first(row))
             for table in TABLES:
                 cursor.execute(f"DROP VIEW IF EXISTS {self.quote(view_name(table))}")
+                derived = "".join(
+                    f", {expression} AS {self.quote(column.name)}"
+                    for column, expression in table.derived
+                )
                 cursor.execute(
                     f"CREATE VIEW {self.quote(view_name(table))} AS "
-                    f"SELECT * FROM {self.quote(table_name(table, generation))}"
+                    f"SELECT *{derived} "
+                    f"FROM {self.quote(table_name(table, generation))}"
                 )
             cursor.execute(
                 "DELETE FROM kofu_projection_generation WHERE version = "
@@ -305,7 +310,7 @@ class ReadStore(ABC):
                 values,
             )
             found = cursor.fetchall()
-        names = [c.name for c in spec.columns]
+        names = [c.name for c in spec.columns] + [c.name for c, _ in spec.derived]
         flags = {c.name for c in spec.columns if c.kind == "boolean"}
         return [
             {

@@ -21,9 +21,11 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.base import LedgerAggregate
+from domain.catalogue import Answer, Catalogue, CatalogueSpec
 from domain.entities import Entity, Insurer
 from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
+from projections.scores import score_changes, tables
 
 VERSION = 1
 
@@ -45,6 +47,8 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
+    derived: tuple[tuple[Column, str], ...] = ()
+    """Columns the read view computes (column, SQL expression), e.g. ranks."""
 
 
 ALLOCATIONS = Table(
@@ -125,7 +129,8 @@ SUBMISSION_STATUS = Table(
     ("grant_year", "tier", "entity"),
 )
 
-TABLES = (ALLOCATIONS, AUDIT_TRAIL, SUBMISSION_STATUS)
+ITEM_SCORES, SCORES = tables(Column, Table)
+TABLES = (ALLOCATIONS, AUDIT_TRAIL, SUBMISSION_STATUS, ITEM_SCORES, SCORES)
 COUNTERS = ("revisions", "confirmations", "corrections", "ministry_imports")
 
 
@@ -149,8 +154,8 @@ class Delete:
 Change = Upsert | Delete
 
 
-def _unknown(aggregate_id: object) -> Any:
-    msg = f"no creation event seen for {aggregate_id}"
+def _unknown(*key: Any) -> Any:
+    msg = f"no creation event seen for {key}"
     raise LookupError(msg)
 
 
@@ -162,16 +167,33 @@ class Context:
     gives lookups that read the same immutable facts from the ledger.
     """
 
-    evaluations: dict[object, tuple[str, int, str]] = field(default_factory=dict)
+    evaluations: dict[object, tuple[str, int, str, int]] = field(default_factory=dict)
     entities: dict[object, str] = field(default_factory=dict)
-    find_evaluation: Callable[[object], tuple[str, int, str]] = _unknown
+    answers: dict[object, dict[str, Answer]] = field(default_factory=dict)
+    catalogues: dict[tuple[int, str, int], CatalogueSpec] = field(default_factory=dict)
+    find_evaluation: Callable[[object], tuple[str, int, str, int]] = _unknown
     find_entity: Callable[[object], str] = _unknown
+    find_answers: Callable[[object, int], dict[str, Answer]] = _unknown
+    find_catalogue: Callable[[int, str, int], CatalogueSpec] = _unknown
 
-    def evaluation(self, aggregate_id: object) -> tuple[str, int, str]:
-        """(LG code, grant year, tier) of a self-evaluation."""
+    def evaluation(self, aggregate_id: object) -> tuple[str, int, str, int]:
+        """(LG code, grant year, tier, catalogue version) of a self-evaluation."""
         if aggregate_id not in self.evaluations:
             self.evaluations[aggregate_id] = self.find_evaluation(aggregate_id)
         return self.evaluations[aggregate_id]
+
+    def current_answers(self, aggregate_id: object, version: int) -> dict[str, Answer]:
+        """The answers of a self-evaluation as they stood at `version`."""
+        if aggregate_id not in self.answers:
+            self.answers[aggregate_id] = dict(self.find_answers(aggregate_id, version))
+        return self.answers[aggregate_id]
+
+    def catalogue(self, grant_year: int, tier: str, version: int) -> CatalogueSpec:
+        """A catalogue version (immutable)."""
+        key = (grant_year, tier, version)
+        if key not in self.catalogues:
+            self.catalogues[key] = self.find_catalogue(grant_year, tier, version)
+        return self.catalogues[key]
 
     def entity(self, aggregate_id: object) -> str:
         """The LG code of an entity aggregate."""
@@ -191,6 +213,10 @@ def changes(
             return _self_evaluation(event, position, context)
         case Entity.Event() | Insurer.Event():
             return _registry(event, position, context)
+        case Catalogue.Published():
+            spec = event.spec
+            context.catalogues[spec.grant_year, spec.tier, spec.version] = spec
+            return []
         case _:
             return []
 
@@ -273,8 +299,10 @@ def _self_evaluation(
             event.lg_code,
             event.grant_year,
             event.tier,
+            event.catalogue_version,
         )
-    lg_code, grant_year, tier = context.evaluation(event.originator_id)
+        context.answers[event.originator_id] = {}
+    lg_code, grant_year, tier, version = context.evaluation(event.originator_id)
     name = type(event).__name__
     row: dict[str, object] = {
         "grant_year": grant_year,
@@ -293,10 +321,32 @@ def _self_evaluation(
     if name in _COUNTED:
         row[_COUNTED[name]] = 1
     details = _fields(event)
-    return [
+    found: list[Change] = [
         Upsert("submission_status", row, add=COUNTERS),
         _trail(position, lg_code, grant_year, event, f"SelfEvaluation.{name}", details),
     ]
+    changed = _changed_answers(event)
+    if changed:
+        answers = context.current_answers(
+            event.originator_id, event.originator_version - 1
+        )
+        answers.update(changed)
+        spec = context.catalogue(grant_year, tier, version)
+        key = (lg_code, grant_year, tier)
+        found += score_changes(spec, key, answers, changed, position)
+    return found
+
+
+def _changed_answers(event: SelfEvaluation.Event) -> dict[str, Answer]:
+    match event:
+        case SelfEvaluation.Submitted():
+            return dict(event.answers)
+        case SelfEvaluation.Revised() | SelfEvaluation.MinistryValuesImported():
+            return {c.item: c.after for c in event.changes}
+        case SelfEvaluation.Corrected():
+            return {event.change.item: event.change.after}
+        case _:
+            return {}
 
 
 def _registry(

@@ -53,6 +53,10 @@ def render() -> str:
         lines += [
             f"| `{c.name}` | {TYPES[c.kind]} | {c.description} |" for c in table.columns
         ]
+        lines += [
+            f"| `{c.name}` | {TYPES[c.kind]} | {c.description} (computed by the view) |"
+            for c, _ in table.derived
+        ]
     return "\n".join(lines) + "\n"
 
 

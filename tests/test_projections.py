@@ -98,6 +98,31 @@ def test_views_built_live_while_commands_run_equal_a_rebuild_from_zero(
         "AllocationRun.Calculated",
         "Entity.Registered",
     } <= events
+    # The score read model agrees with the scores the last allocation run computed
+    scores = {(r["grant"], r["entity"]): r for r in rows["scores"]}
+    assert len(scores) == 2 * 97
+    settled = [r for r in rows["allocations"] if r["phase"] == "settlement"]
+    assert settled
+    for allocation in settled:
+        assert (
+            scores[allocation["grant"], allocation["entity"]]["total"]
+            == allocation["score"]
+        )
+    for row in rows["scores"]:
+        better = sum(
+            1
+            for other in rows["scores"]
+            if (other["grant"], other["tier"]) == (row["grant"], row["tier"])
+            and other["total"] > row["total"]
+        )
+        assert row["rank"] == better + 1
+    items = [
+        r
+        for r in rows["item_scores"]
+        if r["entity"] == "131041" and r["grant"] == "promotion"
+    ]
+    assert len(items) > 50
+    assert sum(r["points"] for r in items) >= scores["promotion", "131041"]["total"]
 
 
 WORKER = textwrap.dedent(

@@ -1,0 +1,115 @@
+"""The item-level score table: points per entity, grant and sub-item, and totals.
+
+The shape of the ministry's national results file (one row per entity, one column
+per sub-item, totals and ranks) is a pivot of these rows; ranks are computed by the
+read view (`RANK()`, competition ranking: ties share the better rank), so a change
+of one entity's score never rewrites the others' rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from domain.catalogue import Answer, CatalogueSpec
+from domain.scoring import item_points, score
+
+if TYPE_CHECKING:
+    from projections.read_models import Change, Column, Table
+
+
+RANK_BY_TOTAL = (
+    'RANK() OVER (PARTITION BY "grant_year", "tier", "grant" ORDER BY "total" DESC)'
+)
+
+
+def tables(column: type[Column], table: type[Table]) -> tuple[Table, Table]:
+    """The two score tables (built here to keep their shape next to their logic)."""
+    key = (
+        column("grant_year", "integer", "交付年度"),
+        column("tier", "text", "municipal or prefectural"),
+        column("grant", "text", "promotion or effort_support"),
+        column("entity", "text", "LG code"),
+    )
+    items = table(
+        "item_scores",
+        "Points per entity, grant and sub-item (枝番), before the indicator, group and "
+        "goal caps: the columns of the ministry's national results file.",
+        (
+            *key,
+            column("item", "text", "sub-item code of the catalogue"),
+            column("points", "integer", "points earned by the answer as it stands"),
+            column("position", "integer", "ledger position of the answer's event"),
+        ),
+        ("grant_year", "tier", "grant", "entity", "item"),
+    )
+    totals = table(
+        "scores",
+        "Total score per entity and grant as the answers stand (caps applied), "
+        "with its competition rank within the tier and grant.",
+        (
+            *key,
+            column("catalogue_version", "integer", "catalogue version scored"),
+            column("total", "integer", "得点 (capped at every level)"),
+            column("max_total", "integer", "配点 (full marks)"),
+            column("position", "integer", "ledger position of the latest answer event"),
+        ),
+        ("grant_year", "tier", "grant", "entity"),
+        derived=(
+            (
+                column(
+                    "rank",
+                    "integer",
+                    "competition rank within tier and grant (1 = best)",
+                ),
+                RANK_BY_TOTAL,
+            ),
+        ),
+    )
+    return items, totals
+
+
+def score_changes(
+    spec: CatalogueSpec,
+    key: tuple[str, int, str],
+    answers: dict[str, Answer],
+    changed: Iterable[str],
+    position: int,
+) -> list[Change]:
+    """Rows for the changed items and the new totals of one entity."""
+    from projections.read_models import Upsert  # noqa: PLC0415 - avoids a cycle
+
+    lg_code, grant_year, tier = key
+    items = spec.sub_items()
+    known = {code: answer for code, answer in answers.items() if code in items}
+    found: list[Change] = []
+    for grant in spec.grants:
+        base = {
+            "grant_year": grant_year,
+            "tier": tier,
+            "grant": grant,
+            "entity": lg_code,
+        }
+        for code in changed:
+            if code in items:
+                points = item_points(items[code][0], known.get(code), grant)
+                found.append(
+                    Upsert(
+                        "item_scores",
+                        base | {"item": code, "points": points, "position": position},
+                    )
+                )
+        sheet = score(spec, known, grant)
+        found.append(
+            Upsert(
+                "scores",
+                base
+                | {
+                    "catalogue_version": spec.version,
+                    "total": sheet.total,
+                    "max_total": sheet.max_total,
+                    "position": position,
+                },
+            )
+        )
+    return found
