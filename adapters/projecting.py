@@ -10,9 +10,14 @@ writer at a time.
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.read_store import ReadStore, read_store
 from domain.base import LedgerAggregate
@@ -70,8 +75,15 @@ def _uuid(value: object) -> UUID:
 
 
 def open_store(ledger: Ledger) -> ReadStore:
-    """The read store beside the ledger (same database)."""
-    return read_store(ledger.recorder.datastore)  # type: ignore[attr-defined]
+    """The read store beside the ledger (same database).
+
+    A store whose tables were built by another shape of the read models is
+    rebuilt beside the live one first (blue-green), then switched.
+    """
+    store = read_store(ledger.recorder.datastore)  # type: ignore[attr-defined]
+    if store.stale:
+        return rebuild(ledger, store=store)
+    return store
 
 
 def catch_up(
@@ -104,11 +116,33 @@ def catch_up(
     return position
 
 
+@contextmanager
+def as_of(ledger: Ledger, position: int) -> Iterator[ReadStore]:
+    """Every read model as it stood at a past position, built aside.
+
+    The events up to `position` are projected into a temporary SQLite file (the
+    read models do not depend on the ledger's backend), so the live views are
+    never touched; the file is deleted afterwards.
+    """
+    with tempfile.TemporaryDirectory(prefix="kofu-as-of-") as folder:
+        datastore = SQLiteDatastore(str(Path(folder) / "as_of.db"))
+        store = read_store(datastore)
+        try:
+            catch_up(ledger, store, stop=position, context=context_for(ledger))
+            yield store
+        finally:
+            datastore.close()
+
+
 def rebuild(
-    ledger: Ledger, *, batch: int = BATCH, progress: Progress | None = None
+    ledger: Ledger,
+    *,
+    batch: int = BATCH,
+    progress: Progress | None = None,
+    store: ReadStore | None = None,
 ) -> ReadStore:
     """Build a new generation from position 0 beside the live one, then switch to it."""
-    store = open_store(ledger)
+    store = store or open_store(ledger)
     live = store.generation
     store.prepare(live + 1)
     catch_up(ledger, store, batch=batch, progress=progress, context=Context())

@@ -12,6 +12,7 @@ generation in one transaction once it has caught up (`kofu projections rebuild`)
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -49,6 +50,10 @@ _SQL_TYPES = {
 }
 
 
+SHAPE = hashlib.sha256(repr(TABLES).encode()).hexdigest()
+"""A fingerprint of every table's definition: a changed shape means a rebuild."""
+
+
 def table_name(table: Table, generation: int) -> str:
     """The physical table of a generation."""
     return f"proj_{table.name}_v{VERSION}_g{generation}"
@@ -77,6 +82,7 @@ class ReadStore(ABC):
         return f"kofu:read_models_v{VERSION}_g{self.generation}"
 
     generation: int
+    stale: bool = False
 
     # ----------------------------------------------------------- abstract
 
@@ -128,37 +134,44 @@ class ReadStore(ABC):
                 f"({columns}, PRIMARY KEY ({key}))"
             )
         statements.append(
-            "CREATE TABLE IF NOT EXISTS kofu_projection_generation "
-            "(version INTEGER PRIMARY KEY, generation INTEGER NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS kofu_read_model_generation "
+            "(version INTEGER PRIMARY KEY, generation INTEGER NOT NULL, shape TEXT)"
         )
         return statements
 
     def _select_generation(self) -> str:
         return (
-            "SELECT generation FROM kofu_projection_generation "
+            "SELECT generation, shape FROM kofu_read_model_generation "
             f"WHERE version = {self.placeholder}"
         )
 
-    def current_generation(self) -> int | None:
-        """The generation the stable views show (None before the first build)."""
+    def current_generation(self) -> tuple[int, str | None] | None:
+        """The generation the stable views show and its tables' shape (None: none)."""
         with self.cursor() as cursor:
             cursor.execute(self._create_statements(1)[-1])
             cursor.execute(self._select_generation(), (VERSION,))
             row = cursor.fetchone()
-        return None if row is None else int(_first(row))
+        if row is None:
+            return None
+        generation, shape = _values(row, ["generation", "shape"])
+        return int(generation), shape
 
     def open(self) -> None:
-        """Create the current generation's tables and views if missing."""
+        """Open the live generation; a first one is created empty.
+
+        If the tables' shape changed since the live generation was built (a new
+        kofu), `stale` is set: the caller rebuilds beside it and switches.
+        """
         current = self.current_generation()
+        self.stale = False
         if current is None:
-            self.generation = 1
+            self.prepare(1)
             self.switch_to(1)
-        else:
-            self.generation = current
-            with self.cursor() as cursor:
-                for statement in self._create_statements(current):
-                    cursor.execute(statement)
-        self._start_tracking()
+            return
+        self.generation, shape = current
+        self.stale = shape != SHAPE
+        if not self.stale:
+            self._start_tracking()
 
     def prepare(self, generation: int) -> None:
         """Create (empty) tables for a new generation, beside the live one."""
@@ -194,14 +207,14 @@ class ReadStore(ABC):
                     f"FROM {self.quote(table_name(table, generation))}"
                 )
             cursor.execute(
-                "DELETE FROM kofu_projection_generation WHERE version = "
+                "DELETE FROM kofu_read_model_generation WHERE version = "
                 + self.placeholder,
                 (VERSION,),
             )
             cursor.execute(
-                "INSERT INTO kofu_projection_generation VALUES "
-                f"({self.placeholder}, {self.placeholder})",
-                (VERSION, generation),
+                "INSERT INTO kofu_read_model_generation VALUES "
+                f"({self.placeholder}, {self.placeholder}, {self.placeholder})",
+                (VERSION, generation, SHAPE),
             )
             if old is not None and old != generation:
                 for table in TABLES:

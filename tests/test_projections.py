@@ -283,3 +283,78 @@ def test_a_runner_that_read_from_an_old_position_cannot_commit_a_longer_batch(
         second.apply([], start, start + 50)
     assert second.position() == start + 3
     other.close()
+
+
+def test_status_and_scores_read_live_or_as_of_a_past_position(
+    world: Kofu, tmp_path: Any
+) -> None:
+    answers = tmp_path / "a.json"
+    answers.write_text(
+        json.dumps(
+            {
+                "entity": "131041",
+                "grant_year": 2020,
+                "tier": "municipal",
+                "received_on": "2019-10-10",
+                "answers": {"I-1-a": True, "II-12-b": "70"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert world("submit", answers)[0] == 0
+    before_correction = world.events()
+    code, output = world(
+        "correct",
+        "--entity",
+        "131041",
+        "--fiscal-year",
+        "2020",
+        "--item",
+        "I-1-a",
+        "--value",
+        "false",
+        "--reason",
+        "誤り",
+        "--basis",
+        "通知",
+        "--actor",
+        "ministry:x",
+        "--on",
+        "2019-11-11",
+    )
+    assert code == 0, output
+    live = json.loads(world("status", "-y", "2020", "--format", "json")[1])
+    assert [(r["entity"], r["status"], r["corrections"]) for r in live] == [
+        ("131041", "corrected", 1)
+    ]
+    past = json.loads(
+        world(
+            "status",
+            "-y",
+            "2020",
+            "--as-of",
+            str(before_correction),
+            "--format",
+            "json",
+        )[1]
+    )
+    assert [(r["entity"], r["status"], r["corrections"]) for r in past] == [
+        ("131041", "submitted", 0)
+    ]
+    now = json.loads(world("scores", "-y", "2020", "--items", "--format", "json")[1])
+    then = json.loads(
+        world(
+            "scores",
+            "-y",
+            "2020",
+            "--items",
+            "--as-of",
+            str(before_correction),
+            "--format",
+            "json",
+        )[1]
+    )
+    assert now[0]["I-1-a"] == 0
+    assert then[0]["I-1-a"] > 0
+    assert then[0]["total"] - now[0]["total"] == then[0]["I-1-a"]
+    assert now[0]["rank"] == 1

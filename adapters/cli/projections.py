@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -14,7 +14,7 @@ from rich.console import Console
 from adapters.cli.allocations import position_as_of
 from adapters.cli.reads import progress
 from adapters.output import Format, render
-from adapters.projecting import catch_up, follow, open_store, rebuild
+from adapters.projecting import as_of, catch_up, follow, open_store, rebuild
 from adapters.read_store import ReadStore, view_name
 from projections.read_models import TABLES
 
@@ -35,6 +35,47 @@ def fresh_store(ledger: Ledger) -> ReadStore:
     with suppress(IntegrityError):
         catch_up(ledger, store)
     return store
+
+
+@contextmanager
+def reading(ledger: Ledger, as_of_text: str | None) -> Iterator[ReadStore]:
+    """The live read models, or all of them as they stood at a past point."""
+    if as_of_text is None:
+        yield fresh_store(ledger)
+        return
+    with as_of(ledger, position_as_of(ledger, as_of_text)) as store:
+        yield store
+
+
+def score_rows(
+    ledger: Ledger, store: ReadStore, where: dict[str, object], items: bool
+) -> list[dict[str, Any]]:
+    """Totals with ranks, and with `items` one column per sub-item (results file)."""
+    names = {d.lg_code: d.name for d in ledger.entities()}
+    rows = [
+        {
+            "rank": r["rank"],
+            "entity": r["entity"],
+            "name": names.get(r["entity"], ""),
+            "total": r["total"],
+            "max_total": r["max_total"],
+            "catalogue_version": r["catalogue_version"],
+        }
+        for r in store.rows("scores", where, ["rank", "entity"])
+    ]
+    if not items or not rows:
+        return rows
+    spec = ledger.catalogue(
+        int(str(where["grant_year"])), str(where["tier"]), rows[0]["catalogue_version"]
+    ).spec
+    points: dict[str, dict[str, int]] = {}
+    for r in store.rows("item_scores", where, ["entity", "item"]):
+        points.setdefault(r["entity"], {})[r["item"]] = r["points"]
+    codes = list(spec.sub_items())
+    return [
+        row | {code: points.get(row["entity"], {}).get(code, 0) for code in codes}
+        for row in rows
+    ]
 
 
 def register(
@@ -105,6 +146,57 @@ def register(
                 )
             except KeyboardInterrupt:
                 console.print(f"stopped at position {store.position()}")
+
+    @app.command("status")
+    @handled
+    def status_board(
+        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        tier: Annotated[str | None, typer.Option()] = None,
+        prefecture: Annotated[str | None, typer.Option(help="2-digit code")] = None,
+        as_of: Annotated[
+            str | None,
+            typer.Option("--as-of", help="A ledger position or an ISO time."),
+        ] = None,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """The submission status board: submitted, revised, confirmed, corrected."""
+        where: dict[str, object] = {"grant_year": fiscal_year}
+        if tier:
+            where["tier"] = tier
+        if prefecture:
+            where["prefecture_code"] = prefecture
+        with ledger() as opened, reading(opened, as_of) as store:
+            rows = store.rows("submission_status", where, ["tier", "entity"])
+            render(rows, fmt, f"FY{fiscal_year} submission status")
+
+    @app.command()
+    @handled
+    def scores(
+        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        grant: Annotated[
+            str, typer.Option(help="promotion or effort_support")
+        ] = "promotion",
+        tier: Annotated[
+            str, typer.Option(help="municipal or prefectural")
+        ] = "municipal",
+        items: Annotated[
+            bool, typer.Option("--items", help="One column per sub-item.")
+        ] = False,
+        as_of: Annotated[
+            str | None,
+            typer.Option("--as-of", help="A ledger position or an ISO time."),
+        ] = None,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Scores as the answers stand, ranked (the national results table)."""
+        where: dict[str, object] = {
+            "grant_year": fiscal_year,
+            "tier": tier,
+            "grant": grant,
+        }
+        with ledger() as opened, reading(opened, as_of) as store:
+            rows = score_rows(opened, store, where, items)
+            render(rows, fmt, f"FY{fiscal_year} {grant} {tier} scores")
 
     @app.command()
     @handled
