@@ -22,7 +22,14 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from domain.base import LedgerAggregate, actor_id, actor_role
-from domain.catalogue import Answer, Catalogue, CatalogueSeries, CatalogueSpec
+from domain.catalogue import (
+    CHECKED,
+    UNCHECKED,
+    Answer,
+    Catalogue,
+    CatalogueSeries,
+    CatalogueSpec,
+)
 from domain.commands import (
     Command,
     ConfirmSelfEvaluation,
@@ -368,7 +375,13 @@ class Ledger(Application[UUID]):
             sub_item, indicator = found or self._item(catalogue, code)
             if (indicator.source == "ministry") != ministry:
                 _refuse_source(code, ministry=ministry)
-            answers[code] = sub_item.parse(value)
+            # Fast path for the commonest answer; everything else is parsed in full.
+            if value is True and sub_item.kind == "checkbox":
+                answers[code] = CHECKED
+            elif value is False and sub_item.kind == "checkbox":
+                answers[code] = UNCHECKED
+            else:
+                answers[code] = sub_item.parse(value)
         return answers
 
     def _item(self, catalogue: Catalogue, code: str) -> Any:
