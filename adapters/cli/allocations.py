@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from adapters.integrity import Chain
 from adapters.output import Format, render
 from domain.errors import InvalidInput
 from domain.programme import PHASES
@@ -193,6 +194,9 @@ def register(
             raise InvalidInput(msg, field="--phase")
         with ledger() as opened:
             runs = run_phase(opened, fiscal_year, phase, actor)
+            if phase in {"decision", "settlement"}:
+                # Seal the history at every binding decision.
+                Chain(opened).extend(sealed_for=f"FY{fiscal_year} {phase}")
         title = f"FY{fiscal_year} {phase}: runs recorded"
         if fmt is Format.table:
             print_runs(runs, title, console)

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from adapters.bootstrap import StorageUnavailableError, open_ledger
 from adapters.cli import allocations, projections, reads
+from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
 from adapters.output import Format
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
@@ -106,10 +107,15 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def ledger() -> Iterator[Ledger]:
-    """The configured ledger, closed afterwards."""
+    """The configured ledger, closed afterwards.
+
+    After a command that succeeded, the tamper-evidence chain is extended over
+    whatever it recorded (`kofu verify` checks it).
+    """
     opened = open_ledger()
     try:
         yield opened
+        Chain(opened).extend()
     finally:
         opened.close()
 
@@ -131,9 +137,11 @@ def init() -> None:
     with ledger() as opened:
         from adapters.settings import database  # noqa: PLC0415
 
+        protected = protect(opened)
         out.print(
             f"kofu ledger ready: {database().describe()}, "
             f"{opened.count_events()} events"
+            + ("; event rows protected from UPDATE/DELETE" if protected else "")
         )
 
 
@@ -302,6 +310,43 @@ def demo(
 
     with ledger() as opened:
         run_demo(opened, fiscal_year, seed, out)
+
+
+@app.command()
+@handled
+def verify(
+    export: Annotated[
+        Path | None, typer.Option(help="Write the checkpoints to this file.")
+    ] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="Check against an exported checkpoint file.")
+    ] = None,
+) -> None:
+    """Check the stored history for tampering (exit 1 names the first position)."""
+    expected = read_checkpoints(against) if against else None
+    opened = open_ledger()
+    try:
+        chain = Chain(opened)
+        finding, checked = chain.verify(expected)
+        if finding is not None:
+            typer.echo(
+                f"kofu: TAMPERED at position {finding.position} ({finding.kind}): "
+                f"{finding.detail}; {checked} events verified before it",
+                err=True,
+            )
+            raise typer.Exit(1)
+        # An export seals a checkpoint at the head, so it covers everything now.
+        head = chain.extend(sealed_for="export" if export else None)
+        typer.echo(
+            f"intact: {checked} events verified; chain sealed to position {head}"
+        )
+        if export:
+            digest = export_checkpoints(chain, export)
+            typer.echo(
+                f"checkpoints written to {export}; keep its SHA-256 apart: {digest}"
+            )
+    finally:
+        opened.close()
 
 
 reads.register(app, handled, ledger)

@@ -1,0 +1,366 @@
+"""Tamper evidence: a hash chain over the stored events, in notification order.
+
+Each stored event (its notification id, originator id and version, topic and state
+bytes, exactly as the recorder returns them) is linked to the hash before it:
+
+    h(0) = SHA-256("kofu ledger chain v1")
+    h(n) = SHA-256(h(previous) ‖ id ‖ originator_id ‖ version ‖ topic ‖ state)
+
+The chain is kept in `kofu_chain` (one hash per position) and extended after every
+command; checkpoints (`kofu_chain_checkpoints`) are written every
+`CHECKPOINT_EVERY` events and at every allocation decision. `verify` recomputes
+the chain from the events and names the first position where history was modified,
+deleted, inserted or reordered. A chain kept in the same database cannot prove the
+database was not rewritten wholesale, so checkpoints export to a small file whose
+own SHA-256 an outside party keeps; `verify --against FILE` checks the ledger
+against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+from psycopg import sql
+
+from domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from eventsourcing.persistence import Notification
+
+    from domain.ledger import Ledger
+
+GENESIS = hashlib.sha256(b"kofu ledger chain v1").hexdigest()
+CHECKPOINT_EVERY = 1000
+PAGE = 1000
+
+
+def link(previous: str, note: Notification) -> str:
+    """The chain hash of one stored event after `previous`."""
+    digest = hashlib.sha256(bytes.fromhex(previous))
+    digest.update(note.id.to_bytes(8, "big"))
+    digest.update(str(note.originator_id).encode())
+    digest.update(int(note.originator_version).to_bytes(8, "big"))
+    digest.update(note.topic.encode() + b"\x00")
+    state = note.state
+    # A row rewritten by hand may come back as text; hash what it now says.
+    digest.update(state if isinstance(state, bytes) else str(state).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The first place where the stored history differs from its chain."""
+
+    position: int
+    kind: str  # modified | deleted | inserted | checkpoint
+    detail: str
+
+
+class Chain:
+    """The chain tables in the ledger's own database."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
+        self.postgres = isinstance(self.datastore, PostgresDatastore)
+        if not self.postgres and not isinstance(self.datastore, SQLiteDatastore):
+            msg = "tamper evidence needs SQLite or PostgreSQL"
+            raise TypeError(msg)
+        self.p = "%s" if self.postgres else "?"
+        with self._cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS kofu_chain "
+                "(position BIGINT PRIMARY KEY, hash TEXT NOT NULL)"
+            )
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS kofu_chain_checkpoints "
+                "(position BIGINT PRIMARY KEY, hash TEXT NOT NULL, "
+                "sealed_for TEXT NOT NULL, recorded_at TEXT NOT NULL)"
+            )
+
+    def _cursor(self) -> Any:
+        return _Transaction(self)
+
+    def head(self) -> tuple[int, str]:
+        """The last chained position and its hash (0 and the genesis if none)."""
+        with self._cursor() as cursor:
+            cursor.execute(
+                "SELECT position, hash FROM kofu_chain ORDER BY position DESC LIMIT 1"
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return 0, GENESIS
+        position, digest = _pair(row)
+        return int(position), str(digest)
+
+    def extend(self, sealed_for: str | None = None) -> int:
+        """Chain every event recorded since the head, checkpoint as due; the head."""
+        position, digest = self.head()
+        last_checkpoint = self._last_checkpoint()
+        while True:
+            notes = self.ledger.recorder.select_notifications(
+                start=position, limit=PAGE, inclusive_of_start=False
+            )
+            if not notes:
+                break
+            rows = []
+            for note in notes:
+                digest = link(digest, note)
+                rows.append((note.id, digest))
+            with self._cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO kofu_chain VALUES ({self.p}, {self.p})", rows
+                )
+                for note_id, note_digest in rows:
+                    if note_id - last_checkpoint >= CHECKPOINT_EVERY:
+                        self._checkpoint(cursor, note_id, note_digest, "interval")
+                        last_checkpoint = note_id
+            position = notes[-1].id
+        if sealed_for and position:
+            with self._cursor() as cursor:
+                self._checkpoint(cursor, position, digest, sealed_for)
+        return position
+
+    def _last_checkpoint(self) -> int:
+        with self._cursor() as cursor:
+            cursor.execute("SELECT MAX(position) FROM kofu_chain_checkpoints")
+            row = cursor.fetchone()
+        value = _first(row) if row is not None else None
+        return int(value) if value is not None else 0
+
+    def _checkpoint(
+        self, cursor: Any, position: int, digest: str, sealed_for: str
+    ) -> None:
+        now = datetime.now(tz=UTC).isoformat()
+        cursor.execute(
+            f"DELETE FROM kofu_chain_checkpoints WHERE position = {self.p}", (position,)
+        )
+        cursor.execute(
+            "INSERT INTO kofu_chain_checkpoints VALUES "
+            f"({self.p}, {self.p}, {self.p}, {self.p})",
+            (position, digest, sealed_for, now),
+        )
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Every checkpoint, oldest first."""
+        with self._cursor() as cursor:
+            cursor.execute(
+                "SELECT position, hash, sealed_for, recorded_at "
+                "FROM kofu_chain_checkpoints ORDER BY position"
+            )
+            found = cursor.fetchall()
+        names = ["position", "hash", "sealed_for", "recorded_at"]
+        return [dict(zip(names, _row(r, names), strict=True)) for r in found]
+
+    def _stored(self) -> Iterator[tuple[int, str]]:
+        position = -1
+        while True:
+            with self._cursor() as cursor:
+                cursor.execute(
+                    "SELECT position, hash FROM kofu_chain "
+                    f"WHERE position > {self.p} ORDER BY position LIMIT {PAGE}",
+                    (position,),
+                )
+                rows = [_pair(r) for r in cursor.fetchall()]
+            if not rows:
+                return
+            for row_position, digest in rows:
+                yield int(row_position), str(digest)
+            position = int(rows[-1][0])
+
+    def _events(self) -> Iterator[Notification]:
+        start = 0
+        while True:
+            notes = self.ledger.recorder.select_notifications(
+                start=start, limit=PAGE, inclusive_of_start=False
+            )
+            if not notes:
+                return
+            yield from notes
+            start = notes[-1].id
+
+    def verify(
+        self, expected: dict[int, str] | None = None
+    ) -> tuple[Finding | None, int]:
+        """Recompute the chain: the first finding (None: intact), events checked."""
+        stored = self._stored()
+        chained = next(stored, None)
+        digest, checked = GENESIS, 0
+        hashes: dict[int, str] = {}
+        events = self._events()
+        note = next(events, None)
+        while note is not None and chained is not None:
+            if chained[0] < note.id:
+                return _deleted(chained[0]), checked
+            if chained[0] > note.id:
+                return _inserted(note.id), checked
+            following = next(events, None)
+            linked = link(digest, note)
+            if linked != chained[1]:
+                # An extra event pushes the rest along: the next one links instead.
+                shifted = following is not None and (
+                    link(digest, _at(following, note.id)) == chained[1]
+                )
+                return (_inserted if shifted else _modified)(note.id), checked
+            digest, checked = linked, checked + 1
+            if expected is not None and note.id in expected:
+                hashes[note.id] = digest
+            chained, note = next(stored, None), following
+        if chained is not None:
+            return _deleted(chained[0]), checked
+        # Events after the last chained position are newer than the last seal.
+        return self._check_points(expected, hashes), checked
+
+    def _check_points(
+        self, expected: dict[int, str] | None, hashes: dict[int, str]
+    ) -> Finding | None:
+        chain = dict(self._stored())
+        for point in self.checkpoints():
+            if chain.get(point["position"]) != point["hash"]:
+                return Finding(
+                    point["position"],
+                    "checkpoint",
+                    "the chain no longer matches its checkpoint",
+                )
+        for position, digest in sorted((expected or {}).items()):
+            if hashes.get(position) != digest:
+                return Finding(
+                    position,
+                    "checkpoint",
+                    "the ledger differs from the exported checkpoint",
+                )
+        return None
+
+
+class _Transaction:
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.context: Any = None
+
+    def __enter__(self) -> Any:
+        self.context = self.chain.datastore.transaction(commit=True)
+        cursor = self.context.__enter__()
+        if self.chain.postgres:
+            cursor.execute(
+                sql.SQL("SET LOCAL search_path TO {}").format(
+                    sql.Identifier(self.chain.datastore.schema)
+                )
+            )
+        return cursor
+
+    def __exit__(self, *exc: object) -> None:
+        self.context.__exit__(*exc)
+
+
+def _deleted(position: int) -> Finding:
+    return Finding(position, "deleted", f"the event at position {position} is gone")
+
+
+def _inserted(position: int) -> Finding:
+    return Finding(
+        position, "inserted", f"an event was inserted at position {position}"
+    )
+
+
+def _modified(position: int) -> Finding:
+    return Finding(
+        position,
+        "modified",
+        f"the event at position {position} differs from what was chained "
+        "(modified, or swapped with another)",
+    )
+
+
+def _at(note: Notification, position: int) -> Notification:
+    # The same stored event as if it sat at `position` (to test for a shift).
+    return type(note)(
+        id=position,
+        originator_id=note.originator_id,
+        originator_version=note.originator_version,
+        topic=note.topic,
+        state=note.state,
+    )
+
+
+def _first(row: Any) -> Any:
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+
+def _row(row: Any, names: list[str]) -> list[Any]:
+    return [row[n] for n in names] if isinstance(row, dict) else list(row)
+
+
+def _pair(row: Any) -> tuple[Any, Any]:
+    values = _row(row, ["position", "hash"])
+    return values[0], values[1]
+
+
+def export_checkpoints(chain: Chain, path: Path) -> str:
+    """Write the checkpoints to a file; return the file's SHA-256 to keep elsewhere."""
+    content = orjson.dumps(
+        {
+            "chain": "kofu ledger chain v1",
+            "genesis": GENESIS,
+            "checkpoints": chain.checkpoints(),
+        },
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
+    )
+    path.write_bytes(content)
+    return hashlib.sha256(content).hexdigest()
+
+
+def read_checkpoints(path: Path) -> dict[int, str]:
+    """Positions and hashes from an exported checkpoint file.
+
+    Raises:
+        InvalidInput: not such a file.
+    """
+    try:
+        document = orjson.loads(path.read_bytes())
+        return {int(p["position"]): str(p["hash"]) for p in document["checkpoints"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f"not a kofu checkpoint file: {exc}"
+        raise InvalidInput(msg, field=str(path)) from None
+
+
+_EVENTS = "{schema}.kofu_events"
+PROTECT_SQL = (
+    (
+        "CREATE OR REPLACE FUNCTION {schema}.kofu_forbid_change() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+        "'kofu: stored events are immutable (% on %)', TG_OP, TG_TABLE_NAME; END $$"
+    ),
+    f"DROP TRIGGER IF EXISTS kofu_events_immutable ON {_EVENTS}",
+    (
+        "CREATE TRIGGER kofu_events_immutable BEFORE UPDATE OR DELETE "
+        f"ON {_EVENTS} FOR EACH ROW EXECUTE FUNCTION {{schema}}.kofu_forbid_change()"
+    ),
+    f"DROP TRIGGER IF EXISTS kofu_events_no_truncate ON {_EVENTS}",
+    (
+        "CREATE TRIGGER kofu_events_no_truncate BEFORE TRUNCATE "
+        f"ON {_EVENTS} FOR EACH STATEMENT "
+        "EXECUTE FUNCTION {schema}.kofu_forbid_change()"
+    ),
+    f"REVOKE UPDATE, DELETE, TRUNCATE ON {_EVENTS} FROM PUBLIC",
+)
+
+
+def protect(ledger: Ledger) -> bool:
+    """On PostgreSQL, forbid UPDATE, DELETE and TRUNCATE of event rows (idempotent)."""
+    datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
+    if not isinstance(datastore, PostgresDatastore):
+        return False
+    schema = sql.Identifier(datastore.schema).as_string(None)
+    with datastore.transaction(commit=True) as cursor:
+        for statement in PROTECT_SQL:
+            cursor.execute(statement.replace("{schema}", schema))
+    return True
