@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -116,14 +117,21 @@ class Chain:
             for note in notes:
                 digest = link(digest, note)
                 rows.append((note.id, digest))
-            with self._cursor() as cursor:
-                cursor.executemany(
-                    f"INSERT INTO kofu_chain VALUES ({self.p}, {self.p})", rows
-                )
-                for note_id, note_digest in rows:
-                    if note_id - last_checkpoint >= CHECKPOINT_EVERY:
-                        self._checkpoint(cursor, note_id, note_digest, "interval")
-                        last_checkpoint = note_id
+            try:
+                with self._cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO kofu_chain VALUES ({self.p}, {self.p})", rows
+                    )
+                    for note_id, note_digest in rows:
+                        if note_id - last_checkpoint >= CHECKPOINT_EVERY:
+                            self._checkpoint(cursor, note_id, note_digest, "interval")
+                            last_checkpoint = note_id
+            except IntegrityError:
+                # Another process chained these positions first (the same hashes:
+                # the chain is a function of the events); continue from its head.
+                position, digest = self.head()
+                last_checkpoint = self._last_checkpoint()
+                continue
             position = notes[-1].id
         if sealed_for and position:
             with self._cursor() as cursor:
