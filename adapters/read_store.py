@@ -54,6 +54,11 @@ SHAPE = hashlib.sha256(repr(TABLES).encode()).hexdigest()
 """A fingerprint of every table's definition: a changed shape means a rebuild."""
 
 
+def tracking_key(generation: int) -> str:
+    """The name under which a generation tracks its position."""
+    return f"kofu:read_models_v{VERSION}_g{generation}"
+
+
 def table_name(table: Table, generation: int) -> str:
     """The physical table of a generation."""
     return f"proj_{table.name}_v{VERSION}_g{generation}"
@@ -79,7 +84,7 @@ class ReadStore(ABC):
     @property
     def tracking_key(self) -> str:
         """The name under which this generation tracks its position."""
-        return f"kofu:read_models_v{VERSION}_g{self.generation}"
+        return tracking_key(self.generation)
 
     generation: int
     stale: bool = False
@@ -91,9 +96,17 @@ class ReadStore(ABC):
     def cursor(self) -> Iterator[Any]:
         """A cursor in a transaction that commits on success."""
 
-    @abstractmethod
     def track(self, cursor: Any, position: int) -> None:
-        """Record the position in the same transaction (library recorder)."""
+        """Record the position (refused by the library unless it is newer)."""
+        self._insert_tracking(cursor, Tracking(self.tracking_key, position))
+
+    def _insert_tracking(self, cursor: Any, tracking: Tracking) -> None:
+        # Provided by the library's tracking recorder that each store subclasses.
+        raise NotImplementedError
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        """Provided by the library's tracking recorder that each store subclasses."""
+        raise NotImplementedError
 
     @abstractmethod
     def _lock_position(self, cursor: Any) -> int:
@@ -106,9 +119,9 @@ class ReadStore(ABC):
                 with suppress(IntegrityError):
                     self.track(cursor, 0)
 
-    @abstractmethod
     def position(self) -> int:
         """The last position this generation has projected."""
+        return self.max_tracking_id(self.tracking_key) or 0
 
     @abstractmethod
     def clear_tracking(self, cursor: Any, generation: int) -> None:
@@ -395,14 +408,6 @@ class SQLiteReadStore(SQLiteTrackingRecorder, ReadStore):
         with self.datastore.transaction(commit=True) as cursor:
             yield cursor
 
-    def track(self, cursor: Any, position: int) -> None:
-        """Record the position (refused by the library unless it is newer)."""
-        self._insert_tracking(cursor, Tracking(self.tracking_key, position))
-
-    def position(self) -> int:
-        """The last projected position."""
-        return self.max_tracking_id(self.tracking_key) or 0
-
     def _lock_position(self, cursor: Any) -> int:
         # A no-op write takes SQLite's write lock, so the read below stays true.
         cursor.execute(
@@ -421,7 +426,7 @@ class SQLiteReadStore(SQLiteTrackingRecorder, ReadStore):
         """Forget a generation's position."""
         cursor.execute(
             "DELETE FROM tracking WHERE application_name = ?",
-            (f"kofu:read_models_v{VERSION}_g{generation}",),
+            (tracking_key(generation),),
         )
 
 
@@ -449,14 +454,6 @@ class PostgresReadStore(PostgresTrackingRecorder, ReadStore):
             )
             yield cursor
 
-    def track(self, cursor: Any, position: int) -> None:
-        """Record the position (refused by the library unless it is newer)."""
-        self._insert_tracking(cursor, Tracking(self.tracking_key, position))
-
-    def position(self) -> int:
-        """The last projected position."""
-        return self.max_tracking_id(self.tracking_key) or 0
-
     def _lock_position(self, cursor: Any) -> int:
         cursor.execute(
             sql.SQL(
@@ -473,7 +470,7 @@ class PostgresReadStore(PostgresTrackingRecorder, ReadStore):
             sql.SQL("DELETE FROM {} WHERE application_name = %s").format(
                 sql.Identifier(self.datastore.schema, self.tracking_table_name)
             ),
-            (f"kofu:read_models_v{VERSION}_g{generation}",),
+            (tracking_key(generation),),
         )
 
 
