@@ -266,3 +266,51 @@ def test_demo_refuses_a_year_that_is_not_shipped(kofu: Kofu) -> None:
         "no shipped programme and catalogues for FY2031; shipped: 2020, 2024" in output
     )
     assert kofu.events() == 0
+
+
+def test_explain_shows_each_items_points_the_event_that_set_it_and_the_formula(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    code, output = kofu(
+        "explain",
+        "--entity",
+        SHINJUKU,
+        "--fiscal-year",
+        "2020",
+        "--grant",
+        "promotion",
+        "--phase",
+        "settlement",
+        "--format",
+        "json",
+    )
+    assert code == 0, output
+    found = json.loads(output)
+    allocation = next(
+        r
+        for r in _json(
+            kofu,
+            "allocations",
+            "-y",
+            "2020",
+            "--phase",
+            "settlement",
+            "--grant",
+            "promotion",
+            "--tier",
+            "municipal",
+        )
+        if r["entity"] == SHINJUKU
+    )
+    assert found["amount_yen"] == allocation["amount_yen"]
+    assert found["score"] == allocation["score"]
+    assert f"= {allocation['draft_yen']:,} yen" in found["formula"]
+    assert sum(i["points"] for i in found["items"]) >= found["score"]
+    corrected = [i for i in found["items"] if i.get("set_by_event") == "Corrected"]
+    assert corrected
+    assert all(
+        i["set_by_actor"] == "ministry:kofu-demo" and i["set_by_reason"]
+        for i in corrected
+    )
+    assert found["hypothesis"] is True

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from adapters.bootstrap import StorageUnavailableError, open_ledger
-from adapters.cli import allocations, projections, reads
+from adapters.cli import allocations, explain, projections, reads
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
 from adapters.output import Format
 from domain.errors import LedgerError
@@ -352,6 +352,7 @@ def verify(
 reads.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
 projections.register(app, handled, ledger, out)
+explain.register(app, handled, ledger, out)
 
 
 def main(argv: list[str] | None = None) -> Any:
