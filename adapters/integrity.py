@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
     from domain.ledger import Ledger
+    from domain.runs import AllocationRun
 
 GENESIS = hashlib.sha256(b"kofu ledger chain v1").hexdigest()
 CHECKPOINT_EVERY = 1000
@@ -102,6 +103,17 @@ class Chain:
             return 0, GENESIS
         position, digest = _pair(row)
         return int(position), str(digest)
+
+    def hash_at(self, position: int) -> str | None:
+        """The chain hash at a position (None if it is not chained)."""
+        if position == 0:
+            return GENESIS
+        with self._cursor() as cursor:
+            cursor.execute(
+                f"SELECT hash FROM kofu_chain WHERE position = {self.p}", (position,)
+            )
+            row = cursor.fetchone()
+        return None if row is None else str(_first(row))
 
     def extend(self, sealed_for: str | None = None) -> int:
         """Chain every event recorded since the head, checkpoint as due; the head."""
@@ -372,3 +384,21 @@ def protect(ledger: Ledger) -> bool:
         for statement in PROTECT_SQL:
             cursor.execute(statement.replace("{schema}", schema))
     return True
+
+
+def record_phase(
+    ledger: Ledger, grant_year: int, phase: str, actor: str
+) -> list[AllocationRun]:
+    """Run a phase with its receipt (the chain hash of the prefix it read).
+
+    The chain is extended first, so the run records the hash of the exact ledger
+    prefix it read; decisions and settlements are sealed with a checkpoint.
+    """
+    from domain.allocating import run_phase  # noqa: PLC0415 - keeps imports light
+
+    chain = Chain(ledger)
+    chain.extend()
+    runs = run_phase(ledger, grant_year, phase, actor, chain.hash_at)
+    if phase in {"decision", "settlement"}:
+        chain.extend(sealed_for=f"FY{grant_year} {phase}")
+    return runs

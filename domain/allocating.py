@@ -10,13 +10,14 @@ module only gathers their inputs from the ledger and writes down what they used.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 import orjson
 
+from domain import __version__
 from domain.allocation import (
     Allocation,
     CappedAllocation,
@@ -37,6 +38,7 @@ from domain.runs import (
     PhaseRuns,
     RunInputs,
     RunTotals,
+    output_hash,
     previous_phase,
 )
 from domain.scoring import score
@@ -60,6 +62,7 @@ class Inputs:
     entities: dict[str, Entity]
     insurer_of: dict[str, str]
     evaluations: dict[str, dict[str, SelfEvaluation]]
+    ledger_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,11 @@ class TierRun:
 
 
 def run_phase(
-    ledger: Ledger, grant_year: int, phase: str, actor: str
+    ledger: Ledger,
+    grant_year: int,
+    phase: str,
+    actor: str,
+    prefix_hash: Callable[[int], str | None] | None = None,
 ) -> list[AllocationRun]:
     """Score and allocate every budgeted (grant, tier) of a phase and record the runs.
 
@@ -85,19 +92,35 @@ def run_phase(
     """
 
     def attempt() -> list[AllocationRun]:
-        inputs = _read_inputs(ledger, grant_year, phase)
-        recorded: list[AllocationRun] = []
-        phases: list[PhaseRuns] = []
-        for tier_run in _tier_runs(ledger, inputs):
-            phase_runs = _phase_runs(ledger, inputs, tier_run)
-            run = _calculate(ledger, inputs, tier_run, phase_runs, actor)
-            phase_runs.add(run.calculated.run_id, inputs.position, actor)
-            recorded.append(run)
-            phases.append(phase_runs)
+        recorded, phases = calculate_phase(
+            ledger, grant_year, phase, actor, prefix_hash
+        )
         ledger.save(*recorded, *phases)
         return recorded
 
     return ledger.retrying(attempt)
+
+
+def calculate_phase(
+    ledger: Ledger,
+    grant_year: int,
+    phase: str,
+    actor: str,
+    prefix_hash: Callable[[int], str | None] | None = None,
+) -> tuple[list[AllocationRun], list[PhaseRuns]]:
+    """The runs of a phase, calculated from the ledger as it stands, not saved."""
+    inputs = _read_inputs(ledger, grant_year, phase)
+    if prefix_hash is not None:
+        inputs = replace(inputs, ledger_sha256=prefix_hash(inputs.position))
+    recorded: list[AllocationRun] = []
+    phases: list[PhaseRuns] = []
+    for tier_run in _tier_runs(ledger, inputs):
+        phase_runs = _phase_runs(ledger, inputs, tier_run)
+        run = _calculate(ledger, inputs, tier_run, phase_runs, actor)
+        phase_runs.add(run.calculated.run_id, inputs.position, actor)
+        recorded.append(run)
+        phases.append(phase_runs)
+    return recorded, phases
 
 
 def _read_inputs(ledger: Ledger, grant_year: int, phase: str) -> Inputs:
@@ -312,16 +335,23 @@ def _calculate(
             budget_yen=run.budget_yen,
             size_bands=bands,
             eligibility_rule_id=run.eligibility.id if run.eligibility else None,
+            ledger_sha256=inputs.ledger_sha256,
+            code_version=f"kofu {__version__}",
         ),
-        totals=RunTotals(
-            allocated_yen=allocated,
-            remainder_yen=run.budget_yen - allocated,
-            capped_off_yen=capped.capped_off_yen if capped else 0,
-            redistributed_yen=capped.redistributed_yen if capped else 0,
-            adjustments_yen=sum(r.adjustment_yen or 0 for r in results),
+        totals=(
+            totals := RunTotals(
+                allocated_yen=allocated,
+                remainder_yen=run.budget_yen - allocated,
+                capped_off_yen=capped.capped_off_yen if capped else 0,
+                redistributed_yen=capped.redistributed_yen if capped else 0,
+                adjustments_yen=sum(r.adjustment_yen or 0 for r in results),
+            )
         ),
         results=tuple(results),
         determinations=tuple(determinations.values()),
+        output_sha256=output_hash(
+            tuple(results), totals, tuple(determinations.values())
+        ),
         actor=actor,
     )
 

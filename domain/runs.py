@@ -11,9 +11,12 @@ supersedes the earlier one without erasing it (`PhaseRuns`). After the decision
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar, Literal
 from uuid import UUID
+
+import orjson
 
 from domain.allocation import Determination
 from domain.base import FiscalYear, Grant, LedgerAggregate, Tier, Value, stable_id
@@ -66,6 +69,9 @@ class RunInputs(Value):
     budget_yen: int
     size_bands: tuple[int, ...]
     eligibility_rule_id: str | None = None
+    ledger_sha256: str | None = None
+    """The tamper-evidence chain hash at `ledger_position`: the prefix read."""
+    code_version: str = ""
 
 
 class RunTotals(Value):
@@ -76,6 +82,22 @@ class RunTotals(Value):
     capped_off_yen: int
     redistributed_yen: int
     adjustments_yen: int = 0
+
+
+def output_hash(
+    results: tuple[EntityResult, ...],
+    totals: RunTotals,
+    determinations: tuple[Determination, ...],
+) -> str:
+    """The hash of a run's canonical output (what a replay must reproduce)."""
+    content = {
+        "results": [r.model_dump(mode="json") for r in results],
+        "totals": totals.model_dump(mode="json"),
+        "determinations": [d.model_dump(mode="json") for d in determinations],
+    }
+    return hashlib.sha256(
+        orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 def run_id_for(
@@ -111,6 +133,8 @@ class AllocationRun(LedgerAggregate):
         totals: RunTotals
         results: tuple[EntityResult, ...]
         determinations: tuple[Determination, ...] = ()
+        output_sha256: str = ""
+        """SHA-256 of the canonical results, totals and determinations."""
         actor: str
 
     # The alias stops the library from deriving another creation event class.

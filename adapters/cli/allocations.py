@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from adapters.integrity import Chain
+from adapters.integrity import record_phase
 from adapters.output import Format, render
 from domain.errors import InvalidInput
 from domain.programme import PHASES
@@ -187,16 +187,11 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """Score and allocate a phase (both grants, both tiers); record the runs."""
-        from domain.allocating import run_phase  # noqa: PLC0415
-
         if phase not in PHASES:
             msg = f"phase must be one of {', '.join(PHASES)}, got {phase!r}"
             raise InvalidInput(msg, field="--phase")
         with ledger() as opened:
-            runs = run_phase(opened, fiscal_year, phase, actor)
-            if phase in {"decision", "settlement"}:
-                # Seal the history at every binding decision.
-                Chain(opened).extend(sealed_for=f"FY{fiscal_year} {phase}")
+            runs = record_phase(opened, fiscal_year, phase, actor)
         title = f"FY{fiscal_year} {phase}: runs recorded"
         if fmt is Format.table:
             print_runs(runs, title, console)
@@ -231,6 +226,35 @@ def register(
             render(allocation_rows(runs), fmt, f"FY{fiscal_year} allocations")
         if fmt is Format.table and any(r.calculated.hypothesis for r in runs):
             console.print(f"[yellow]{HYPOTHESIS_NOTE}[/yellow]")
+
+    @app.command()
+    @handled
+    def replay(
+        run_id: Annotated[
+            str, typer.Argument(help="e.g. FY2020-promotion-municipal-expected-1")
+        ],
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Recompute a recorded run from the ledger prefix it read, and compare."""
+        from adapters.replay import replay as replay_run  # noqa: PLC0415
+
+        with ledger() as opened:
+            outcome = replay_run(opened, opened.run(run_id))
+        summary = {
+            "run_id": outcome.run_id,
+            "ledger_position": outcome.position,
+            "ledger_sha256": outcome.ledger_sha256,
+            "recorded_ledger_sha256": outcome.recorded_ledger_sha256,
+            "recorded_output_sha256": outcome.recorded_sha256,
+            "replayed_output_sha256": outcome.replayed_sha256,
+            "same": outcome.same,
+            "differences": len(outcome.differences),
+        }
+        render(summary if fmt is not Format.table else [summary], fmt, "replay")
+        if outcome.differences and fmt is Format.table:
+            render(outcome.differences[:50], fmt, "differences (first 50)")
+        if not outcome.same:
+            raise typer.Exit(1)
 
     @app.command()
     @handled

@@ -1,0 +1,88 @@
+"""Replay receipts: a recorded run recomputes to the same hashes; a changed past does not."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from adapters.bootstrap import open_ledger
+from adapters.demo import run_demo
+from domain.ledger import Ledger
+from tests.conftest import PG_BASE, Kofu, _drop_schema
+from tests.test_integrity import tamper
+
+RUN = "FY2020-promotion-municipal-expected-1"
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    opened = open_ledger(database_url)
+    run_demo(opened, 2020, 11, Console(quiet=True), prefectures={"13"})
+    yield opened
+    opened.close()
+
+
+@pytest.mark.usefixtures("ledger")
+def test_a_recorded_run_replays_to_the_same_output_and_ledger_hash(
+    database_url: str,
+) -> None:
+    kofu = Kofu(database_url)
+    code, output = kofu("replay", RUN, "--format", "json")
+    assert code == 0, output
+    outcome = json.loads(output)
+    assert outcome["same"] is True
+    assert outcome["replayed_output_sha256"] == outcome["recorded_output_sha256"]
+    assert outcome["ledger_sha256"] == outcome["recorded_ledger_sha256"] is not None
+    assert outcome["differences"] == 0
+
+
+def test_a_run_whose_past_was_rewritten_does_not_replay(
+    ledger: Ledger, database_url: str
+) -> None:
+    # An answer of a scored self-evaluation is rewritten in the stored events.
+    run = ledger.run(RUN).calculated
+    target = next(r for r in run.results if r.score > 0)
+    rewrite = (
+        "UPDATE EVENTS SET state = CAST(replace(CAST(state AS TEXT), '\"checked\":true', '\"checked\":false') AS BLOB) "
+        "WHERE topic = 'kofu.SelfEvaluation.Submitted' AND ID <= {p}"
+        if database_url.startswith("sqlite")
+        else "UPDATE EVENTS SET state = convert_to(replace(convert_from(state, 'UTF8'), '\"checked\":true', '\"checked\":false'), 'UTF8') "
+        "WHERE topic = 'kofu.SelfEvaluation.Submitted' AND ID <= {p}"
+    )
+    tamper(database_url, [rewrite.format(p=run.inputs.ledger_position)])
+    code, output = Kofu(database_url)("replay", RUN, "--format", "json")
+    assert code == 1, output
+    outcome = json.loads(output)
+    assert outcome["same"] is False
+    assert outcome["ledger_sha256"] != outcome["recorded_ledger_sha256"]
+    assert outcome["replayed_output_sha256"] != outcome["recorded_output_sha256"]
+    assert outcome["differences"] > 0
+    assert target.entity
+
+
+def test_the_same_history_gives_the_same_output_hash_on_sqlite_and_postgres(
+    tmp_path: Path,
+) -> None:
+    schema = f"kofu_test_{uuid.uuid4().hex[:12]}"
+    urls = [
+        f"sqlite:///{tmp_path / 'a.db'}",
+        f"{PG_BASE.split('?')[0]}?schema={schema}",
+    ]
+    hashes = []
+    try:
+        for url in urls:
+            opened = open_ledger(url)
+            run_demo(opened, 2020, 11, Console(quiet=True), prefectures={"13"})
+            hashes.append(opened.run(RUN).calculated.output_sha256)
+            code, output = Kofu(url)("replay", RUN, "--format", "json")
+            assert code == 0, output
+            assert json.loads(output)["replayed_output_sha256"] == hashes[-1]
+            opened.close()
+    finally:
+        _drop_schema(schema)
+    assert hashes[0] == hashes[1]
