@@ -314,3 +314,47 @@ def test_explain_shows_each_items_points_the_event_that_set_it_and_the_formula(
         for i in corrected
     )
     assert found["hypothesis"] is True
+
+
+def test_diff_attributes_each_change_so_that_it_adds_up(demo: tuple[Kofu, str]) -> None:
+    kofu, _ = demo
+    rows = _json(
+        kofu,
+        "diff",
+        "FY2020-promotion-municipal-expected-1",
+        "FY2020-promotion-municipal-provisional-1",
+    )
+    assert rows
+    parts = (
+        "budget_yen",
+        "insured_yen",
+        "own_score_yen",
+        "others_yen",
+        "rounding_caps_eligibility_yen",
+    )
+    for row in rows:
+        assert (
+            sum(row[p] for p in parts)
+            == row["change_yen"]
+            == row["amount_b_yen"] - row["amount_a_yen"]
+        )
+        assert (
+            abs(row["rounding_caps_eligibility_yen"]) < 1000 or row["own_events"] == ""
+        )
+    shinjuku = next(r for r in rows if r["entity"] == SHINJUKU)
+    assert shinjuku["own_score_yen"] != 0
+    assert "Corrected" in shinjuku["own_events"]
+    others = [r for r in rows if r["entity"] != SHINJUKU and r["change_yen"]]
+    assert others
+    assert all(
+        r["own_score_yen"] == 0 and r["own_events"] == ""
+        for r in others
+        if r["score_a"] == r["score_b"]
+    )
+    code, output = kofu(
+        "diff",
+        "FY2020-promotion-municipal-expected-1",
+        "FY2020-effort_support-municipal-expected-1",
+    )
+    assert code == 2
+    assert "same grant year, grant and tier" in output

@@ -256,6 +256,20 @@ def register(
         if not outcome.same:
             raise typer.Exit(1)
 
+    @app.command("diff")
+    @handled
+    def diff_command(
+        run_a: Annotated[str, typer.Argument(help="The earlier run.")],
+        run_b: Annotated[str, typer.Argument(help="The later run.")],
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """What changed per entity between two runs, attributed so it adds up."""
+        from adapters.diff import diff  # noqa: PLC0415
+
+        with ledger() as opened:
+            rows = diff(opened, opened.run(run_a), opened.run(run_b))
+        render(rows, fmt, f"{run_a} → {run_b}")
+
     @app.command()
     @handled
     def runs(
