@@ -64,11 +64,13 @@ def attribute(a: EntityResult, b: EntityResult, by_insured: bool) -> dict[str, i
 
 
 def _own_events(
-    ledger: Ledger, run: AllocationRun, a: EntityResult, b: EntityResult
+    ledger: Ledger,
+    calculated: AllocationRun.Calculated,
+    a: EntityResult,
+    b: EntityResult,
 ) -> list[str]:
     if a.evaluation_version == b.evaluation_version:
         return []
-    calculated = run.calculated
     evaluation_id = SelfEvaluation.id_for(
         a.entity, calculated.grant_year, calculated.tier
     )
@@ -86,14 +88,13 @@ def _own_events(
 
 
 def diff(
-    ledger: Ledger, run_a: AllocationRun, run_b: AllocationRun
+    ledger: Ledger, a_run: AllocationRun.Calculated, b_run: AllocationRun.Calculated
 ) -> list[dict[str, Any]]:
     """Per entity: score and yen change between two runs of one grant and tier.
 
     Raises:
         InvalidInput: the runs are of different grant years, grants or tiers.
     """
-    a_run, b_run = run_a.calculated, run_b.calculated
     if (a_run.grant_year, a_run.grant, a_run.tier) != (
         b_run.grant_year,
         b_run.grant,
@@ -122,7 +123,7 @@ def diff(
                 "amount_b_yen": b.amount_yen,
                 "change_yen": change,
                 **parts,
-                "own_events": "; ".join(_own_events(ledger, run_b, a, b)),
+                "own_events": "; ".join(_own_events(ledger, b_run, a, b)),
                 "rule_changed": a_run.rule.id != b_run.rule.id
                 or a_run.inputs.parameters_sha256 != b_run.inputs.parameters_sha256,
             }

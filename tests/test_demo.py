@@ -358,3 +358,63 @@ def test_diff_attributes_each_change_so_that_it_adds_up(demo: tuple[Kofu, str]) 
     )
     assert code == 2
     assert "same grant year, grant and tier" in output
+
+
+def test_what_if_without_a_correction_writes_nothing_and_undoes_its_effect(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    trail = _json(kofu, "audit", "--entity", SHINJUKU, "--fiscal-year", "2020")
+    first = next(
+        t
+        for t in trail
+        if t["event"] == "SelfEvaluation.Corrected"
+        and "expected" in (t["reason"] or "")
+    )
+    before = kofu.events()
+    code, output = kofu(
+        "what-if",
+        "FY2020-promotion-municipal-provisional-1",
+        "--without-correction",
+        str(first["position"]),
+        "--format",
+        "json",
+    )
+    assert code == 0, output
+    found = json.loads(output)
+    assert kofu.events() == before
+    expected = next(
+        r
+        for r in _json(
+            kofu,
+            "allocations",
+            "-y",
+            "2020",
+            "--phase",
+            "expected",
+            "--grant",
+            "promotion",
+            "--tier",
+            "municipal",
+        )
+        if r["entity"] == SHINJUKU
+    )
+    shinjuku = next(r for r in found["diff"] if r["entity"] == SHINJUKU)
+    assert shinjuku["amount_b_yen"] == expected["amount_yen"]
+    assert "what-if" in shinjuku["own_events"]
+    code, output = kofu(
+        "what-if",
+        "FY2020-promotion-municipal-provisional-1",
+        "--without-correction",
+        "3",
+    )
+    assert code == 2
+    assert "is not a correction" in output
+    code, output = kofu(
+        "what-if",
+        "FY2020-promotion-municipal-expected-1",
+        "--rule",
+        "score_x_insured_share@1",
+    )
+    assert code == 1
+    assert "valid from FY2018 to FY2019" in output

@@ -267,8 +267,55 @@ def register(
         from adapters.diff import diff  # noqa: PLC0415
 
         with ledger() as opened:
-            rows = diff(opened, opened.run(run_a), opened.run(run_b))
+            rows = diff(
+                opened, opened.run(run_a).calculated, opened.run(run_b).calculated
+            )
         render(rows, fmt, f"{run_a} → {run_b}")
+
+    @app.command("what-if")
+    @handled
+    def what_if_command(
+        run_id: Annotated[str, typer.Argument(help="The recorded run.")],
+        without_correction: Annotated[
+            int | None,
+            typer.Option(
+                "--without-correction", help="Ledger position of a correction to undo."
+            ),
+        ] = None,
+        rule: Annotated[str | None, typer.Option(help="Another rule version.")] = None,
+        at: Annotated[
+            str | None, typer.Option(help="Another ledger position or ISO time.")
+        ] = None,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Recompute a run without a correction, under another rule or position.
+
+        Nothing is written: the ledger prefix is copied into memory.
+        """
+        from adapters.whatif import what_if  # noqa: PLC0415
+
+        with ledger() as opened:
+            position = position_as_of(opened, at) if at else None
+            again, rows = what_if(
+                opened,
+                opened.run(run_id),
+                without=without_correction,
+                rule=rule,
+                at=position,
+            )
+        summary = {
+            "run_id": f"what-if of {run_id}",
+            "budget_yen": again.inputs.budget_yen,
+            "allocated_yen": again.totals.allocated_yen,
+            "remainder_yen": again.totals.remainder_yen,
+            "rule": again.label,
+            "changed_entities": len(rows),
+        }
+        if fmt is Format.json:
+            render({"what_if": summary, "diff": rows}, fmt)
+            return
+        render([summary], fmt, "what-if (not recorded)")
+        render(rows, fmt, "diff against the recorded run")
 
     @app.command()
     @handled
