@@ -418,3 +418,51 @@ def test_what_if_without_a_correction_writes_nothing_and_undoes_its_effect(
     )
     assert code == 1
     assert "valid from FY2018 to FY2019" in output
+
+
+def test_sensitivity_gives_yen_per_point_and_flags_corrections_over_a_threshold(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    code, output = kofu(
+        "sensitivity",
+        "FY2020-effort_support-municipal-settlement-1",
+        "--threshold",
+        "0",
+        "--format",
+        "json",
+    )
+    assert code == 0, output
+    found = json.loads(output)
+    allocations = {
+        r["entity"]: r
+        for r in _json(
+            kofu,
+            "allocations",
+            "-y",
+            "2020",
+            "--phase",
+            "settlement",
+            "--grant",
+            "effort_support",
+            "--tier",
+            "municipal",
+        )
+    }
+    for row in found["entities"]:
+        if not allocations[row["entity"]]["eligible"]:
+            assert row["yen_per_point"] == 0
+        elif allocations[row["entity"]]["amount_yen"]:
+            assert row["yen_per_point"] > 0
+    assert found["flagged"]
+    assert all(
+        f["actor"].startswith("ministry:") and f["reason"] for f in found["flagged"]
+    )
+    code, output = kofu(
+        "sensitivity",
+        "FY2020-effort_support-municipal-settlement-1",
+        "--threshold",
+        "lots",
+    )
+    assert code == 2
+    assert "--threshold" in output

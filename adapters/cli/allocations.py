@@ -272,6 +272,33 @@ def register(
             )
         render(rows, fmt, f"{run_a} → {run_b}")
 
+    @app.command("sensitivity")
+    @handled
+    def sensitivity_command(
+        run_id: Annotated[str, typer.Argument(help="The recorded run.")],
+        threshold: Annotated[
+            str, typer.Option(help="Flag corrections moving more than this share.")
+        ] = "0.0001",
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Yen per score point per entity; corrections that moved a lot of money."""
+        from fractions import Fraction  # noqa: PLC0415
+
+        from adapters.sensitivity import sensitivity  # noqa: PLC0415
+
+        try:
+            share = Fraction(threshold)
+        except (ValueError, ZeroDivisionError):
+            msg = f"--threshold takes a share such as 0.0001, got {threshold!r}"
+            raise InvalidInput(msg, field="--threshold") from None
+        with ledger() as opened:
+            found = sensitivity(opened, opened.run(run_id), share)
+        if fmt is Format.json:
+            render(found, fmt)
+            return
+        render(found["flagged"], fmt, f"corrections moving > {threshold} of the budget")
+        render(found["entities"], fmt, "yen per score point")
+
     @app.command("what-if")
     @handled
     def what_if_command(

@@ -1,0 +1,111 @@
+"""`kofu sensitivity RUN`: yen per point, and the corrections that moved a lot.
+
+For an entity with weight w = score × insured (or the score) in a pool of budget P
+and total weight W, one more point changes its draft from P·w/W to P·w'/W' with
+w' = w + n and W' = W + n (n = its insured, or 1): the yen per point, computed
+exactly with fractions and shown in whole yen. A sub-item's sensitivity is its
+points times that. A correction is flagged when |Δscore| × yen per point exceeds
+`threshold` of the tier's budget.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from domain.self_evaluation import SelfEvaluation
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
+    from domain.runs import AllocationRun, EntityResult
+
+
+def yen_per_point(result: EntityResult, by_insured: bool) -> Fraction:
+    """The exact change in the draft amount for one more point of score."""
+    if not result.eligible or not result.share_denominator:
+        return Fraction(0)
+    step = result.insured if by_insured else 1
+    pool, weight, total = (
+        result.pool_budget_yen,
+        result.share_numerator,
+        result.share_denominator,
+    )
+    return Fraction(pool * (weight + step), total + step) - Fraction(
+        pool * weight, total
+    )
+
+
+def sensitivity(
+    ledger: Ledger, run: AllocationRun, threshold: Fraction
+) -> dict[str, Any]:
+    """Yen per point for every entity, and the corrections that moved the most."""
+    calculated = run.calculated
+    by_insured = calculated.rule.allocation_parameters().weight_by_insured
+    per_point = {r.entity: yen_per_point(r, by_insured) for r in calculated.results}
+    entities = [
+        {
+            "entity": r.entity,
+            "name": r.name,
+            "score": r.score,
+            "yen_per_point": round(per_point[r.entity]),
+        }
+        for r in calculated.results
+    ]
+    limit = threshold * calculated.inputs.budget_yen
+    flagged = []
+    for result in calculated.results:
+        if not result.evaluation_version:
+            continue
+        evaluation_id = SelfEvaluation.id_for(
+            result.entity, calculated.grant_year, calculated.tier
+        )
+        history = ledger.history(evaluation_id)[: result.evaluation_version]
+        spec = ledger.catalogue(
+            calculated.grant_year, calculated.tier, calculated.inputs.catalogue_version
+        ).spec
+        items = spec.sub_items()
+        for event in history:
+            if (
+                not isinstance(event, SelfEvaluation.Corrected)
+                or event.change.item not in items
+            ):
+                continue
+            moved = (
+                _points(items[event.change.item][0], event, calculated.grant)
+                * per_point[result.entity]
+            )
+            if abs(moved) > limit:
+                flagged.append(
+                    {
+                        "entity": result.entity,
+                        "item": event.change.item,
+                        "version": event.originator_version,
+                        "actor": event.actor,
+                        "reason": event.reason,
+                        "yen_moved_approx": round(moved),
+                        "share_of_budget_percent": _percent(
+                            abs(moved), calculated.inputs.budget_yen
+                        ),
+                    }
+                )
+    return {
+        "run_id": calculated.run_id,
+        "threshold": str(threshold),
+        "entities": entities,
+        "flagged": flagged,
+    }
+
+
+def _percent(part: Fraction, whole: int) -> str:
+    # Exact to the last shown digit: no float.
+    value = Decimal(part.numerator) * 100 / (Decimal(part.denominator) * whole)
+    return str(value.quantize(Decimal("0.000001")))
+
+
+def _points(item: Any, event: SelfEvaluation.Corrected, grant: str) -> int:
+    from domain.scoring import item_points  # noqa: PLC0415
+
+    after = item_points(item, event.change.after, grant)  # type: ignore[arg-type]
+    before = item_points(item, event.change.before, grant)  # type: ignore[arg-type]
+    return after - before
