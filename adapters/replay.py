@@ -82,26 +82,46 @@ def prefix_ledger(ledger: Ledger, position: int) -> tuple[Ledger, str]:
 
 def replay(ledger: Ledger, run: AllocationRun) -> Replay:
     """Recompute a recorded run and compare."""
-    recorded = run.calculated
-    position = recorded.inputs.ledger_position
-    copy, prefix_sha256 = prefix_ledger(ledger, position)
-    try:
-        runs, _ = calculate_phase(
-            copy, recorded.grant_year, recorded.phase, recorded.actor
+    return replay_many(ledger, [run])[0]
+
+
+def replay_many(ledger: Ledger, runs: list[AllocationRun]) -> list[Replay]:
+    """Recompute recorded runs; runs of one phase read at one position share a copy."""
+    groups: dict[tuple[int, str, int], list[AllocationRun]] = {}
+    for run in runs:
+        c = run.calculated
+        groups.setdefault((c.grant_year, c.phase, c.inputs.ledger_position), []).append(
+            run
         )
-    finally:
-        copy.close()
-    again = next(r.calculated for r in runs if r.calculated.run_id == recorded.run_id)
-    replayed = output_hash(again.results, again.totals, again.determinations)
-    return Replay(
-        run_id=recorded.run_id,
-        position=position,
-        recorded_sha256=recorded.output_sha256,
-        replayed_sha256=replayed,
-        ledger_sha256=prefix_sha256,
-        recorded_ledger_sha256=recorded.inputs.ledger_sha256,
-        differences=_differences(recorded.results, again.results),
-    )
+    outcomes = []
+    for (grant_year, phase, position), members in groups.items():
+        copy, prefix_sha256 = prefix_ledger(ledger, position)
+        try:
+            again = {
+                r.calculated.run_id: r.calculated
+                for r in calculate_phase(
+                    copy, grant_year, phase, members[0].calculated.actor
+                )[0]
+            }
+        finally:
+            copy.close()
+        for run in members:
+            recorded = run.calculated
+            replayed = again[recorded.run_id]
+            outcomes.append(
+                Replay(
+                    run_id=recorded.run_id,
+                    position=position,
+                    recorded_sha256=recorded.output_sha256,
+                    replayed_sha256=output_hash(
+                        replayed.results, replayed.totals, replayed.determinations
+                    ),
+                    ledger_sha256=prefix_sha256,
+                    recorded_ledger_sha256=recorded.inputs.ledger_sha256,
+                    differences=_differences(recorded.results, replayed.results),
+                )
+            )
+    return outcomes
 
 
 def _differences(recorded: Any, replayed: Any) -> list[dict[str, Any]]:

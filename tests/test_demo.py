@@ -466,3 +466,15 @@ def test_sensitivity_gives_yen_per_point_and_flags_corrections_over_a_threshold(
     )
     assert code == 2
     assert "--threshold" in output
+
+
+def test_every_run_of_the_national_year_replays_to_its_receipt(
+    demo: tuple[Kofu, str],
+) -> None:
+    kofu, _ = demo
+    code, output = kofu("replay", "--fiscal-year", "2020", "--format", "json")
+    assert code == 0, output
+    rows = json.loads(output)
+    assert len(rows) >= 20
+    assert all(r["same"] and r["differences"] == 0 for r in rows)
+    assert all(r["ledger_sha256"] == r["recorded_ledger_sha256"] for r in rows)

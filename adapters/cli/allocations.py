@@ -231,29 +231,51 @@ def register(
     @handled
     def replay(
         run_id: Annotated[
-            str, typer.Argument(help="e.g. FY2020-promotion-municipal-expected-1")
-        ],
+            str | None,
+            typer.Argument(help="e.g. FY2020-promotion-municipal-expected-1"),
+        ] = None,
+        fiscal_year: Annotated[
+            int | None, typer.Option("--fiscal-year", "-y", help="Every run of a year.")
+        ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
-        """Recompute a recorded run from the ledger prefix it read, and compare."""
-        from adapters.replay import replay as replay_run  # noqa: PLC0415
+        """Recompute recorded runs from the ledger prefix each read, and compare."""
+        from adapters.replay import replay_many  # noqa: PLC0415
 
+        if (run_id is None) == (fiscal_year is None):
+            msg = "give one RUN or --fiscal-year (every run of that year)"
+            raise InvalidInput(msg, field="RUN")
         with ledger() as opened:
-            outcome = replay_run(opened, opened.run(run_id))
-        summary = {
-            "run_id": outcome.run_id,
-            "ledger_position": outcome.position,
-            "ledger_sha256": outcome.ledger_sha256,
-            "recorded_ledger_sha256": outcome.recorded_ledger_sha256,
-            "recorded_output_sha256": outcome.recorded_sha256,
-            "replayed_output_sha256": outcome.replayed_sha256,
-            "same": outcome.same,
-            "differences": len(outcome.differences),
-        }
-        render(summary if fmt is not Format.table else [summary], fmt, "replay")
-        if outcome.differences and fmt is Format.table:
-            render(outcome.differences[:50], fmt, "differences (first 50)")
-        if not outcome.same:
+            runs = (
+                [opened.run(run_id)]
+                if run_id
+                else [
+                    opened.run(r)
+                    for phase_runs in opened.phase_runs(int(str(fiscal_year)))
+                    for r in phase_runs.runs
+                ]
+            )
+            outcomes = replay_many(opened, runs)
+        rows = [
+            {
+                "run_id": o.run_id,
+                "ledger_position": o.position,
+                "ledger_sha256": o.ledger_sha256,
+                "recorded_ledger_sha256": o.recorded_ledger_sha256,
+                "recorded_output_sha256": o.recorded_sha256,
+                "replayed_output_sha256": o.replayed_sha256,
+                "same": o.same,
+                "differences": len(o.differences),
+            }
+            for o in outcomes
+        ]
+        render(rows[0] if run_id and fmt is Format.json else rows, fmt, "replay")
+        differences = [
+            d | {"run_id": o.run_id} for o in outcomes for d in o.differences
+        ]
+        if differences and fmt is Format.table:
+            render(differences[:50], fmt, "differences (first 50)")
+        if not all(o.same for o in outcomes):
             raise typer.Exit(1)
 
     @app.command("diff")
