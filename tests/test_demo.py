@@ -478,3 +478,41 @@ def test_every_run_of_the_national_year_replays_to_its_receipt(
     assert len(rows) >= 20
     assert all(r["same"] and r["differences"] == 0 for r in rows)
     assert all(r["ledger_sha256"] == r["recorded_ledger_sha256"] for r in rows)
+
+
+def test_the_audit_dossier_bundles_trail_explanations_receipts_and_a_manifest(
+    demo: tuple[Kofu, str], tmp_path: Path
+) -> None:
+    import hashlib
+
+    from adapters.dossier import era
+
+    kofu, _ = demo
+    folder = tmp_path / "dossier"
+    code, output = kofu(
+        "dossier", "--entity", SHINJUKU, "--fiscal-year", "2020", "--out", folder
+    )
+    assert code == 0, output
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["verified"] is True
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    explanations = json.loads(
+        (folder / "explanations.json").read_text(encoding="utf-8")
+    )
+    assert {(x["phase"], x["grant"]) for x in explanations} == {
+        (p, g)
+        for p in ("reference", "expected", "provisional", "decision", "settlement")
+        for g in ("promotion", "effort_support")
+    }
+    receipts = json.loads((folder / "receipts.json").read_text(encoding="utf-8"))
+    assert all(r["ledger_sha256"] and r["output_sha256"] for r in receipts)
+    html = (folder / "index.html").read_text(encoding="utf-8")
+    assert "令和2年度" in html
+    assert "【仮説 HYPOTHESIS】" in html
+    assert "新宿区" in html
+    assert (era(2019), era(2020), era(2018)) == (
+        "令和元年度",
+        "令和2年度",
+        "平成30年度",
+    )

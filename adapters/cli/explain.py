@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -194,6 +195,23 @@ def register(
     console: Console,
 ) -> None:
     """Add `kofu explain` to the CLI."""
+
+    @app.command()
+    @handled
+    def dossier(
+        entity: Annotated[str, typer.Option("--entity", "-e")],
+        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        out: Annotated[Path, typer.Option(help="Folder to write the dossier into.")],
+    ) -> None:
+        """Export one entity's year for auditors: HTML and a JSON/CSV bundle."""
+        from adapters.dossier import write_dossier  # noqa: PLC0415
+
+        with ledger() as opened:
+            manifest = write_dossier(opened, entity, fiscal_year, out)
+        typer.echo(
+            f"dossier written to {out} ({len(manifest['files'])} files and "
+            f"manifest.json); {manifest['verification']}"
+        )
 
     @app.command()
     @handled

@@ -1,0 +1,163 @@
+"""`kofu dossier`: one entity's year for an auditor, as HTML and a JSON/CSV bundle.
+
+The bundle holds the audit trail, the explanation of each phase's amount (both
+grants), the receipts of the runs explained, and a manifest: the SHA-256 of every
+file, the verification of the whole history and the chain hash at its head, so the
+bundle can be checked later without kofu.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from adapters.cli.allocations import current_runs
+from adapters.cli.explain import explanation
+from adapters.integrity import Chain
+from adapters.output import to_csv
+from adapters.projecting import catch_up, open_store
+from domain.base import GRANTS
+from domain.programme import PHASES
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
+
+PHASE_JA = {
+    "reference": "参考値",
+    "expected": "交付見込額",
+    "provisional": "内示",
+    "decision": "交付決定",
+    "settlement": "額の確定",
+}
+GRANT_JA = {
+    "promotion": "保険者機能強化推進交付金",
+    "effort_support": "介護保険保険者努力支援交付金",
+}
+
+
+REIWA_FIRST = 2019
+"""令和元年度 = fiscal year 2019 (the era began on 1 May 2019, within FY2019)."""
+
+
+def era(year: int) -> str:
+    """令和N年度 for a fiscal year (平成 before 2019)."""
+    if year >= REIWA_FIRST:
+        number = year - REIWA_FIRST + 1
+        return f"令和{'元' if number == 1 else number}年度"
+    return f"平成{year - 1988}年度"
+
+
+def write_dossier(
+    ledger: Ledger, lg_code: str, year: int, folder: Path
+) -> dict[str, Any]:
+    """Write the dossier into `folder`; return its manifest."""
+    details = ledger.entity(lg_code)
+    tier = "municipal" if details.kind == "municipality" else "prefectural"
+    chain = Chain(ledger)
+    finding, checked = chain.verify()
+    head = chain.extend() if finding is None else checked
+    store = open_store(ledger)
+    catch_up(ledger, store)
+    trail = store.rows(
+        "audit_trail", {"entity": lg_code, "grant_year": year}, ["position"]
+    )
+    explanations, receipts = [], []
+    for phase in PHASES:
+        for grant in GRANTS:
+            for run in current_runs(ledger, year, grant, tier, phase, None):
+                explanations.append(explanation(ledger, run, lg_code))
+                inputs = run.calculated.inputs
+                receipts.append(
+                    {
+                        "run_id": run.calculated.run_id,
+                        "ledger_position": inputs.ledger_position,
+                        "ledger_sha256": inputs.ledger_sha256,
+                        "rule_id": inputs.rule_id,
+                        "parameters_sha256": inputs.parameters_sha256,
+                        "code_version": inputs.code_version,
+                        "output_sha256": run.calculated.output_sha256,
+                    }
+                )
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "trail.json": orjson.dumps(trail, default=str, option=orjson.OPT_INDENT_2),
+        "trail.csv": to_csv(trail).encode(),
+        "explanations.json": orjson.dumps(
+            explanations, default=str, option=orjson.OPT_INDENT_2
+        ),
+        "receipts.json": orjson.dumps(receipts, option=orjson.OPT_INDENT_2),
+    }
+    if finding is None:
+        verification = (
+            f"intact: {checked} events verified, "
+            f"chain hash at {head}: {chain.hash_at(head)}"
+        )
+    else:
+        verification = (
+            f"TAMPERED at position {finding.position} ({finding.kind}): "
+            f"{finding.detail}"
+        )
+    files["index.html"] = _html(
+        details,
+        year,
+        trail,
+        explanations,
+        receipts,
+        verification,
+        finding is None,
+        head,
+    ).encode()
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    manifest = {
+        "entity": lg_code,
+        "grant_year": year,
+        "generated_at": datetime.now(tz=UTC).isoformat(),
+        "verified": finding is None,
+        "verification": verification,
+        "chain_head": head,
+        "chain_head_sha256": chain.hash_at(head) if finding is None else None,
+        "files": {
+            name: hashlib.sha256(content).hexdigest() for name, content in files.items()
+        },
+    }
+    (folder / "manifest.json").write_bytes(
+        orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
+    )
+    return manifest
+
+
+def _html(
+    details: Any,
+    year: int,
+    trail: list[dict[str, Any]],
+    explanations: list[dict[str, Any]],
+    receipts: list[dict[str, Any]],
+    verification: str,
+    verified: bool,
+    head: int,
+) -> str:
+    environment = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+    return environment.get_template("dossier.html.j2").render(
+        entity=details,
+        year=year,
+        era=era(year),
+        trail=trail,
+        explanations=explanations,
+        receipts=receipts,
+        verification=verification,
+        verified=verified,
+        head=head,
+        hypothesis=any(x["hypothesis"] for x in explanations),
+        generated_at=datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        phase_ja=PHASE_JA,
+        grant_ja=GRANT_JA,
+    )
