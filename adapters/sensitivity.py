@@ -14,6 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from domain.catalogue import points_in
+from domain.errors import InvalidInput
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
@@ -95,6 +97,36 @@ def sensitivity(
         "entities": entities,
         "flagged": flagged,
     }
+
+
+def item_sensitivity(
+    ledger: Ledger, run: AllocationRun, entity: str
+) -> list[dict[str, Any]]:
+    """For one entity: each sub-item's points at stake in the run's grant, in yen."""
+    calculated = run.calculated
+    result = next((r for r in calculated.results if r.entity == entity), None)
+    if result is None:
+        msg = f"{entity} is not in run {calculated.run_id}"
+        raise InvalidInput(msg, field="--entity")
+    by_insured = calculated.rule.allocation_parameters().weight_by_insured
+    per_point = yen_per_point(result, by_insured)
+    spec = ledger.catalogue(
+        calculated.grant_year, calculated.tier, calculated.inputs.catalogue_version
+    ).spec
+    rows = []
+    for code, (item, _) in spec.sub_items().items():
+        stakes = [points_in(item.points, calculated.grant)]
+        stakes += [points_in(t.points, calculated.grant) for t in item.thresholds]
+        if max(stakes):
+            rows.append(
+                {
+                    "item": code,
+                    "points": max(stakes),
+                    "yen_approx": round(max(stakes) * per_point),
+                    "title": item.title,
+                }
+            )
+    return rows
 
 
 def _percent(part: Fraction, whole: int) -> str:

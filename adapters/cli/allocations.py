@@ -301,12 +301,19 @@ def register(
         threshold: Annotated[
             str, typer.Option(help="Flag corrections moving more than this share.")
         ] = "0.0001",
+        entity: Annotated[
+            str | None,
+            typer.Option("--entity", "-e", help="Yen per sub-item of one entity."),
+        ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Yen per score point per entity; corrections that moved a lot of money."""
         from fractions import Fraction  # noqa: PLC0415
 
-        from adapters.sensitivity import sensitivity  # noqa: PLC0415
+        from adapters.sensitivity import (  # noqa: PLC0415
+            item_sensitivity,
+            sensitivity,
+        )
 
         try:
             share = Fraction(threshold)
@@ -315,9 +322,13 @@ def register(
             raise InvalidInput(msg, field="--threshold") from None
         with ledger() as opened:
             found = sensitivity(opened, opened.run(run_id), share)
+            if entity:
+                found["items"] = item_sensitivity(opened, opened.run(run_id), entity)
         if fmt is Format.json:
             render(found, fmt)
             return
+        if entity:
+            render(found["items"], fmt, f"{entity}: yen at stake per sub-item")
         render(found["flagged"], fmt, f"corrections moving > {threshold} of the budget")
         render(found["entities"], fmt, "yen per score point")
 
