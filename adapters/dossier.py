@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from adapters.cli.allocations import current_runs
 from adapters.cli.explain import explanation
 from adapters.integrity import Chain
-from adapters.output import to_csv
+from adapters.output import templates, to_csv
 from adapters.projecting import catch_up, open_store
 from domain.base import GRANTS
 from domain.programme import PHASES
@@ -102,15 +101,15 @@ def write_dossier(
             f"TAMPERED at position {finding.position} ({finding.kind}): "
             f"{finding.detail}"
         )
-    files["index.html"] = _html(
+    files["index.html"] = page(
         details,
         year,
-        trail,
-        explanations,
-        receipts,
-        verification,
-        finding is None,
-        head,
+        explanations=explanations,
+        verification=verification,
+        verified=finding is None,
+        trail=trail,
+        receipts=receipts,
+        head=head,
     ).encode()
     for name, content in files.items():
         (folder / name).write_bytes(content)
@@ -132,32 +131,34 @@ def write_dossier(
     return manifest
 
 
-def _html(
+def page(
     details: Any,
     year: int,
-    trail: list[dict[str, Any]],
+    *,
     explanations: list[dict[str, Any]],
-    receipts: list[dict[str, Any]],
     verification: str,
     verified: bool,
-    head: int,
+    trail: list[dict[str, Any]] | None = None,
+    receipts: list[dict[str, Any]] | None = None,
+    head: int | None = None,
 ) -> str:
-    environment = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-    )
-    return environment.get_template("dossier.html.j2").render(
-        entity=details,
-        year=year,
-        era=era(year),
-        trail=trail,
-        explanations=explanations,
-        receipts=receipts,
-        verification=verification,
-        verified=verified,
-        head=head,
-        hypothesis=any(x["hypothesis"] for x in explanations),
-        generated_at=datetime.now(tz=UTC).isoformat(timespec="seconds"),
-        phase_ja=PHASE_JA,
-        grant_ja=GRANT_JA,
+    """The printable HTML page (also `kofu explain --format html`)."""
+    return (
+        templates()
+        .get_template("dossier.html.j2")
+        .render(
+            entity=details,
+            year=year,
+            era=era(year),
+            trail=trail or [],
+            explanations=explanations,
+            receipts=receipts or [],
+            verification=verification,
+            verified=verified,
+            head=head,
+            hypothesis=any(x["hypothesis"] for x in explanations),
+            generated_at=datetime.now(tz=UTC).isoformat(timespec="seconds"),
+            phase_ja=PHASE_JA,
+            grant_ja=GRANT_JA,
+        )
     )

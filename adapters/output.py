@@ -13,10 +13,12 @@ import sys
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import orjson
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
@@ -27,6 +29,7 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -75,6 +78,20 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+def templates() -> Environment:
+    """The HTML templates shipped with kofu (autoescaped)."""
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+
+
+def to_html(rows: list[dict[str, Any]], title: str) -> str:
+    """Rows as a standalone HTML page (a table), for reading and printing."""
+    plain = [{k: _cell(v) for k, v in row.items()} for row in rows]
+    return templates().get_template("table.html.j2").render(title=title, rows=plain)
+
+
 def render(
     rows: list[dict[str, Any]] | dict[str, Any],
     fmt: Format,
@@ -88,6 +105,9 @@ def render(
     listed = [rows] if isinstance(rows, dict) else rows
     if fmt is Format.csv:
         sys.stdout.write(to_csv(listed))
+        return
+    if fmt is Format.html:
+        sys.stdout.write(to_html(listed, title or "kofu"))
         return
     console = console or Console()
     if not listed:

@@ -143,3 +143,11 @@ def test_designated_cities_are_one_insurer_with_a_number_per_ward(world: Kofu) -
     assert yokohama["kind"] == "designated_city"
     assert yokohama["wards"] == 18
     assert yokohama["members"] == YOKOHAMA
+
+
+def test_read_commands_render_html_tables_with_escaped_cells(world: Kofu) -> None:
+    code, output = world("entities", "--prefecture", "13", "--format", "html")
+    assert code == 0, output
+    assert output.lstrip().startswith("<!DOCTYPE html>")
+    assert "<td>新宿区</td>" in output
+    assert output.count("<tr>") == 1 + 63

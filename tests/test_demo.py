@@ -314,6 +314,23 @@ def test_explain_shows_each_items_points_the_event_that_set_it_and_the_formula(
         for i in corrected
     )
     assert found["hypothesis"] is True
+    code, html = kofu(
+        "explain",
+        "--entity",
+        SHINJUKU,
+        "--fiscal-year",
+        "2020",
+        "--grant",
+        "promotion",
+        "--phase",
+        "settlement",
+        "--format",
+        "html",
+    )
+    assert code == 0, html
+    assert html.lstrip().startswith("<!DOCTYPE html>")
+    assert f"{allocation['amount_yen']:,} 円" in html
+    assert "令和2年度" in html
 
 
 def test_diff_attributes_each_change_so_that_it_adds_up(demo: tuple[Kofu, str]) -> None:

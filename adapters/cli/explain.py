@@ -237,5 +237,17 @@ def register(
             found = explanation(opened, runs[0], entity)
         if fmt is Format.table:
             _print(console, found)
+        elif fmt is Format.html:
+            from adapters.dossier import page  # noqa: PLC0415
+
+            typer.echo(
+                page(
+                    details,
+                    fiscal_year,
+                    explanations=[found],
+                    verification="history not checked here: `kofu verify` checks it",
+                    verified=False,
+                )
+            )
         else:
             render(found if fmt is Format.json else found["items"], fmt)
