@@ -15,15 +15,11 @@ At half of that and at the whole, it measures in the same run:
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from benchlib import DEFAULT_URL, fresh_schema, raw_read, write_result
 from rich.console import Console
 
 from adapters.bootstrap import open_ledger
@@ -31,20 +27,6 @@ from adapters.demo import run_demo
 from adapters.projecting import rebuild
 from domain.commands import SubmitSelfEvaluation
 from domain.ledger import Ledger
-
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def raw_read(ledger: Ledger) -> tuple[int, float]:
-    start, count, begun = 0, 0, time.perf_counter()
-    while True:
-        notes = ledger.recorder.select_notifications(
-            start=start, limit=1000, inclusive_of_start=False
-        )
-        if not notes:
-            return count, time.perf_counter() - begun
-        count += len(notes)
-        start = notes[-1].id
 
 
 def pump(ledger: Ledger, target: int, console: Console) -> None:
@@ -106,49 +88,37 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("out/bench_projections.json"))
     args = parser.parse_args()
     console = Console()
-    schema = f"kofu_bench_{uuid.uuid4().hex[:10]}"
-    url = f"{args.url.split('?')[0]}?schema={schema}"
-    ledger = open_ledger(url)
-    try:
-        quiet = Console(quiet=True)
-        run_demo(ledger, 2024, 1, quiet)
-        run_demo(ledger, 2020, 1, quiet)
-        results = []
-        for target in (args.events // 2, args.events):
-            pump(ledger, target, console)
-            result = measure(ledger)
-            results.append(result)
-            console.print(
-                f"{result['events']:,} events: "
-                f"raw read {result['raw_read_per_s']:,}/s, "
-                f"rebuild {result['rebuild_per_s']:,}/s ({result['rebuild_s']} s), "
-                f"ratio {result['ratio']}"
-            )
-        growth = results[1]["rebuild_s"] / results[0]["rebuild_s"]
-        event_growth = results[1]["events"] / results[0]["events"]
-        console.print(f"events x{event_growth:.2f} → rebuild time x{growth:.2f}")
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": {
-                        "python": platform.python_version(),
-                        "platform": platform.platform(),
-                    },
-                    "results": results,
-                    "time_growth": round(growth, 3),
-                    "event_growth": round(event_growth, 3),
-                },
-                indent=2,
-            )
-        )
-        console.print(f"wrote {args.json}")
-    finally:
-        ledger.close()
-        with psycopg.connect(args.url.split("?")[0], autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema))
-            )
+    results = []
+    with fresh_schema(args.url) as url:
+        ledger = open_ledger(url)
+        try:
+            quiet = Console(quiet=True)
+            run_demo(ledger, 2024, 1, quiet)
+            run_demo(ledger, 2020, 1, quiet)
+            for target in (args.events // 2, args.events):
+                pump(ledger, target, console)
+                result = measure(ledger)
+                results.append(result)
+                console.print(
+                    f"{result['events']:,} events: "
+                    f"raw read {result['raw_read_per_s']:,}/s, "
+                    f"rebuild {result['rebuild_per_s']:,}/s ({result['rebuild_s']} s), "
+                    f"ratio {result['ratio']}"
+                )
+        finally:
+            ledger.close()
+    growth = results[1]["rebuild_s"] / results[0]["rebuild_s"]
+    event_growth = results[1]["events"] / results[0]["events"]
+    console.print(f"events x{event_growth:.2f} → rebuild time x{growth:.2f}")
+    write_result(
+        args.json,
+        {
+            "results": results,
+            "time_growth": round(growth, 3),
+            "event_growth": round(event_growth, 3),
+        },
+    )
+    console.print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,23 @@ def demo(
     yield kofu, output
     if schema:
         _drop_schema(schema)
+
+
+def _allocations(kofu: Kofu, phase: str, grant: str = "promotion") -> dict[str, Any]:
+    """The municipal allocations of a phase and grant, by entity."""
+    rows = _json(
+        kofu,
+        "allocations",
+        "-y",
+        "2020",
+        "--phase",
+        phase,
+        "--grant",
+        grant,
+        "--tier",
+        "municipal",
+    )
+    return {str(r["entity"]): r for r in rows}
 
 
 def _json(kofu: Kofu, *args: str) -> list[dict[str, object]]:
@@ -119,36 +137,8 @@ def test_a_correction_after_the_expected_amount_changes_the_next_run(
     demo: tuple[Kofu, str],
 ) -> None:
     kofu, _ = demo
-    expected = {
-        r["entity"]: r
-        for r in _json(
-            kofu,
-            "allocations",
-            "-y",
-            "2020",
-            "--phase",
-            "expected",
-            "--grant",
-            "promotion",
-            "--tier",
-            "municipal",
-        )
-    }
-    provisional = {
-        r["entity"]: r
-        for r in _json(
-            kofu,
-            "allocations",
-            "-y",
-            "2020",
-            "--phase",
-            "provisional",
-            "--grant",
-            "promotion",
-            "--tier",
-            "municipal",
-        )
-    }
+    expected = _allocations(kofu, "expected", "promotion")
+    provisional = _allocations(kofu, "provisional", "promotion")
     assert expected[SHINJUKU]["score"] != provisional[SHINJUKU]["score"]
     assert expected[SHINJUKU]["amount_yen"] != provisional[SHINJUKU]["amount_yen"]
     band = expected[SHINJUKU]["size_band"]
@@ -175,33 +165,8 @@ def test_the_decision_is_final_and_the_settlement_records_adjustments(
     assert code == 1
     assert "is final" in output
     assert kofu.events() == before
-    settlement = _json(
-        kofu,
-        "allocations",
-        "-y",
-        "2020",
-        "--phase",
-        "settlement",
-        "--grant",
-        "promotion",
-        "--tier",
-        "municipal",
-    )
-    decision = {
-        r["entity"]: r
-        for r in _json(
-            kofu,
-            "allocations",
-            "-y",
-            "2020",
-            "--phase",
-            "decision",
-            "--grant",
-            "promotion",
-            "--tier",
-            "municipal",
-        )
-    }
+    settlement = list(_allocations(kofu, "settlement", "promotion").values())
+    decision = _allocations(kofu, "decision", "promotion")
     shinjuku = next(r for r in settlement if r["entity"] == SHINJUKU)
     assert (
         shinjuku["adjustment_yen"]
@@ -287,22 +252,7 @@ def test_explain_shows_each_items_points_the_event_that_set_it_and_the_formula(
     )
     assert code == 0, output
     found = json.loads(output)
-    allocation = next(
-        r
-        for r in _json(
-            kofu,
-            "allocations",
-            "-y",
-            "2020",
-            "--phase",
-            "settlement",
-            "--grant",
-            "promotion",
-            "--tier",
-            "municipal",
-        )
-        if r["entity"] == SHINJUKU
-    )
+    allocation = _allocations(kofu, "settlement", "promotion")[SHINJUKU]
     assert found["amount_yen"] == allocation["amount_yen"]
     assert found["score"] == allocation["score"]
     assert f"= {allocation['draft_yen']:,} yen" in found["formula"]
@@ -400,22 +350,7 @@ def test_what_if_without_a_correction_writes_nothing_and_undoes_its_effect(
     assert code == 0, output
     found = json.loads(output)
     assert kofu.events() == before
-    expected = next(
-        r
-        for r in _json(
-            kofu,
-            "allocations",
-            "-y",
-            "2020",
-            "--phase",
-            "expected",
-            "--grant",
-            "promotion",
-            "--tier",
-            "municipal",
-        )
-        if r["entity"] == SHINJUKU
-    )
+    expected = _allocations(kofu, "expected", "promotion")[SHINJUKU]
     shinjuku = next(r for r in found["diff"] if r["entity"] == SHINJUKU)
     assert shinjuku["amount_b_yen"] == expected["amount_yen"]
     assert "what-if" in shinjuku["own_events"]
@@ -451,21 +386,7 @@ def test_sensitivity_gives_yen_per_point_and_flags_corrections_over_a_threshold(
     )
     assert code == 0, output
     found = json.loads(output)
-    allocations = {
-        r["entity"]: r
-        for r in _json(
-            kofu,
-            "allocations",
-            "-y",
-            "2020",
-            "--phase",
-            "settlement",
-            "--grant",
-            "effort_support",
-            "--tier",
-            "municipal",
-        )
-    }
+    allocations = _allocations(kofu, "settlement", "effort_support")
     for row in found["entities"]:
         if not allocations[row["entity"]]["eligible"]:
             assert row["yen_per_point"] == 0
