@@ -295,10 +295,12 @@ class ReadStore(ABC):
             f"ON CONFLICT ({', '.join(self.quote(k) for k in table.key)}) "
             f"DO UPDATE SET {updates}"
         )
-        rows = [
-            [self._value(_cell(change.row.get(c))) for c in columns]
-            for change in changes
-        ]
+        rows = [[change.row.get(c) for c in columns] for change in changes]
+        # Only columns that can hold a timestamp or a structure need converting.
+        for index, column in enumerate(table.columns):
+            if column.kind == "timestamp" or column.name == "details":
+                for row in rows:
+                    row[index] = self._value(_cell(row[index]))
         cursor.executemany(statement, rows)
 
     @staticmethod
