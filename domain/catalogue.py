@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, DecimalTuple, InvalidOperation
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self
 from uuid import UUID
 
@@ -246,6 +246,11 @@ class CatalogueSpec(Value):
 
     def sub_items(self) -> dict[str, tuple[SubItem, Indicator]]:
         """Every answerable item by code, with the indicator it belongs to."""
+        return self._item_index
+
+    @cached_property
+    def _item_index(self) -> dict[str, tuple[SubItem, Indicator]]:
+        # Computed once per (immutable) catalogue; callers only read it.
         return {
             sub.code: (sub, indicator)
             for goal in self.goals

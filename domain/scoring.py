@@ -105,7 +105,8 @@ def score(
         raise InvalidInput(msg, field=unknown[0])
     tally = _Tally(grant, answers)
     total = sum(_goal_points(goal, tally) for goal in spec.goals)
-    return ScoreSheet(
+    # Built from values computed here, of the declared types: no need to re-validate.
+    return ScoreSheet.model_construct(
         grant=grant,
         total=total,
         max_total=points_in(spec.full_marks, grant),
