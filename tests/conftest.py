@@ -27,6 +27,7 @@ PG_BASE = os.environ.get(
     "KOFU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 WORLD_PREFECTURES = ("13", "14")
+SHINJUKU = "131041"
 
 
 def _drop_schema(schema: str) -> None:
@@ -112,3 +113,31 @@ def world(kofu: Kofu, tmp_path: Path) -> Kofu:
     code, output = kofu("load", *write_world(tmp_path / "world"))
     assert code == 0, output
     return kofu
+
+
+def submission(**overrides: object) -> dict[str, object]:
+    """A valid FY2020 submission by 新宿区 (fields overridable)."""
+    base: dict[str, object] = {
+        "entity": SHINJUKU,
+        "grant_year": 2020,
+        "tier": "municipal",
+        "received_on": "2019-10-10",
+        "answers": {"I-1-a": True},
+    }
+    base.update(overrides)
+    return base
+
+
+def correction(**overrides: str) -> list[str]:
+    """`kofu correct` arguments for a valid ministry correction (overridable)."""
+    options = {
+        "--entity": SHINJUKU,
+        "--fiscal-year": "2020",
+        "--item": "I-1-a",
+        "--value": "false",
+        "--reason": "根拠資料なし",
+        "--basis": "老認発第1号",
+        "--actor": "ministry:yamada",
+        "--on": "2019-11-15",
+    } | overrides
+    return ["correct", *[x for pair in options.items() for x in pair]]

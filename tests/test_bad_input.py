@@ -14,38 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_BASE, Kofu, _drop_schema, write_world
+from tests.conftest import (
+    PG_BASE,
+    SHINJUKU,
+    Kofu,
+    _drop_schema,
+    correction,
+    submission,
+    write_world,
+)
 
-SHINJUKU = "131041"
 CHIYODA = "131016"
 TOKYO = "130001"
 KANAGAWA = "140007"
-
-
-def submission(**overrides: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "entity": SHINJUKU,
-        "grant_year": 2020,
-        "tier": "municipal",
-        "received_on": "2019-10-10",
-        "answers": {"I-1-a": True},
-    }
-    base.update(overrides)
-    return base
-
-
-def correction(**overrides: str) -> list[str]:
-    options = {
-        "--entity": SHINJUKU,
-        "--fiscal-year": "2020",
-        "--item": "I-1-a",
-        "--value": "false",
-        "--reason": "根拠資料なし",
-        "--basis": "老認発第1号",
-        "--actor": "ministry:yamada",
-        "--on": "2019-11-15",
-    } | overrides
-    return ["correct", *[x for pair in options.items() for x in pair]]
 
 
 @dataclass(frozen=True)

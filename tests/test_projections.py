@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Self
 
 import pytest
@@ -26,7 +27,7 @@ from adapters.projecting import catch_up, follow, open_store, rebuild
 from adapters.read_store import ReadStore
 from domain.ledger import Ledger
 from projections.read_models import TABLES
-from tests.conftest import Kofu
+from tests.conftest import Kofu, correction, submission
 
 WORLD = {"13", "14"}
 
@@ -192,43 +193,33 @@ def test_concurrent_writers_are_projected_exactly_once_and_a_second_runner_is_re
     )
 
 
+def submit_then_correct(world: Kofu, folder: Path, answers: dict[str, object]) -> int:
+    """新宿区 submits `answers`, then the ministry corrects I-1-a to false.
+
+    Returns the ledger position just before the correction.
+    """
+    path = folder / "a.json"
+    path.write_text(json.dumps(submission(answers=answers)), encoding="utf-8")
+    assert world("submit", path)[0] == 0
+    before = world.events()
+    code, output = world(
+        *correction(
+            **{
+                "--reason": "誤り",
+                "--basis": "通知",
+                "--actor": "ministry:x",
+                "--on": "2019-11-11",
+            }
+        )
+    )
+    assert code == 0, output
+    return before
+
+
 def test_audit_command_reads_the_trail_in_ledger_order(
     world: Kofu, tmp_path: Any
 ) -> None:
-    answers = tmp_path / "a.json"
-    answers.write_text(
-        json.dumps(
-            {
-                "entity": "131041",
-                "grant_year": 2020,
-                "tier": "municipal",
-                "received_on": "2019-10-10",
-                "answers": {"I-1-a": True},
-            }
-        ),
-        encoding="utf-8",
-    )
-    assert world("submit", answers)[0] == 0
-    code, output = world(
-        "correct",
-        "--entity",
-        "131041",
-        "--fiscal-year",
-        "2020",
-        "--item",
-        "I-1-a",
-        "--value",
-        "false",
-        "--reason",
-        "誤り",
-        "--basis",
-        "通知",
-        "--actor",
-        "ministry:x",
-        "--on",
-        "2019-11-11",
-    )
-    assert code == 0, output
+    submit_then_correct(world, tmp_path, {"I-1-a": True})
     code, output = world(
         "audit", "--entity", "131041", "--fiscal-year", "2020", "--format", "json"
     )
@@ -288,41 +279,9 @@ def test_a_runner_that_read_from_an_old_position_cannot_commit_a_longer_batch(
 def test_status_and_scores_read_live_or_as_of_a_past_position(
     world: Kofu, tmp_path: Any
 ) -> None:
-    answers = tmp_path / "a.json"
-    answers.write_text(
-        json.dumps(
-            {
-                "entity": "131041",
-                "grant_year": 2020,
-                "tier": "municipal",
-                "received_on": "2019-10-10",
-                "answers": {"I-1-a": True, "II-12-b": "70"},
-            }
-        ),
-        encoding="utf-8",
+    before_correction = submit_then_correct(
+        world, tmp_path, {"I-1-a": True, "II-12-b": "70"}
     )
-    assert world("submit", answers)[0] == 0
-    before_correction = world.events()
-    code, output = world(
-        "correct",
-        "--entity",
-        "131041",
-        "--fiscal-year",
-        "2020",
-        "--item",
-        "I-1-a",
-        "--value",
-        "false",
-        "--reason",
-        "誤り",
-        "--basis",
-        "通知",
-        "--actor",
-        "ministry:x",
-        "--on",
-        "2019-11-11",
-    )
-    assert code == 0, output
     live = json.loads(world("status", "-y", "2020", "--format", "json")[1])
     assert [(r["entity"], r["status"], r["corrections"]) for r in live] == [
         ("131041", "corrected", 1)
