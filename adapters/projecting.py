@@ -12,22 +12,30 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.utils import get_topic
+from psycopg import sql
 
 from adapters.read_store import ReadStore, read_store
 from domain.base import LedgerAggregate
-from domain.catalogue import Answer, CatalogueSpec
-from domain.entities import Entity
+from domain.catalogue import Answer, Catalogue, CatalogueSpec
+from domain.entities import Entity, Insurer
+from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
-from projections.read_models import Change, Context, changes
+from projections.fold import Folded
+from projections.read_models import Change, Context, Recorded, changes, flush
 
 if TYPE_CHECKING:
     from uuid import UUID
+
+    from eventsourcing.persistence import Notification
 
     from domain.ledger import Ledger
 
@@ -86,6 +94,56 @@ def open_store(ledger: Ledger) -> ReadStore:
     return store
 
 
+def _shown_topics() -> tuple[dict[str, str], frozenset[str]]:
+    """Self-evaluation topics (read from stored JSON) and the others to decode."""
+    evaluation = {
+        get_topic(cls): cls.__name__
+        for cls in vars(SelfEvaluation).values()
+        if isinstance(cls, type) and issubclass(cls, SelfEvaluation.Event)
+        if cls is not SelfEvaluation.Event
+    }
+    others = {get_topic(AllocationRun.Calculated), get_topic(Catalogue.Published)}
+    for aggregate in (Entity, Insurer):
+        others |= {
+            get_topic(cls)
+            for cls in vars(aggregate).values()
+            if isinstance(cls, type) and issubclass(cls, aggregate.Event)
+        }
+    return evaluation, frozenset(others)
+
+
+SELF_EVALUATION_TOPICS, DECODED_TOPICS = _shown_topics()
+
+
+def recorded_events(
+    ledger: Ledger, notes: Sequence[Notification]
+) -> Iterator[tuple[int, LedgerAggregate.Event | Recorded]]:
+    """The events of a page that a read model shows, with their positions.
+
+    Self-evaluation events (the bulk of a ledger) are read from their stored JSON;
+    the rest are decoded (and upcast) by the ledger's mapper; events no read model
+    shows (receipts, rules, programmes) are skipped unread.
+    """
+    mapper = ledger.mapper
+    plain_json = mapper.cipher is None and mapper.compressor is None
+    for note in notes:
+        name = SELF_EVALUATION_TOPICS.get(note.topic)
+        if name is not None and plain_json:
+            state = orjson.loads(note.state)
+            if "class_version" not in state:
+                yield (
+                    note.id,
+                    Recorded.from_state(
+                        name, note.originator_id, note.originator_version, state
+                    ),
+                )
+                continue
+        if name is not None or note.topic in DECODED_TOPICS:
+            event = mapper.to_domain_event(note)
+            assert isinstance(event, LedgerAggregate.Event)  # noqa: S101
+            yield note.id, event
+
+
 def catch_up(
     ledger: Ledger,
     store: ReadStore,
@@ -94,10 +152,17 @@ def catch_up(
     stop: int | None = None,
     progress: Progress | None = None,
     context: Context | None = None,
+    bulk: bool = False,
 ) -> int:
-    """Project every event after the store's position (up to `stop`); return it."""
+    """Project every event after the store's position (up to `stop`); return it.
+
+    Each page of `batch` events is written with its tracking position in one
+    transaction. With `bulk` (a generation being built from empty tables), the
+    pages are folded in memory and written once at the end (`Folded`, COPY).
+    """
     context = context or context_for(ledger)
-    position = store.position()
+    begun = position = store.position()
+    folded = Folded() if bulk else None
     while stop is None or position < stop:
         notes = ledger.recorder.select_notifications(
             start=position, limit=batch, stop=stop, inclusive_of_start=False
@@ -105,14 +170,18 @@ def catch_up(
         if not notes:
             break
         found: list[Change] = []
-        for note in notes:
-            event = ledger.mapper.to_domain_event(note)
-            assert isinstance(event, LedgerAggregate.Event)  # noqa: S101
-            found += changes(event, note.id, context)
-        store.apply(found, position, notes[-1].id)
+        for at, event in recorded_events(ledger, notes):
+            found += changes(event, at, context)
+        if folded is None:
+            store.apply(found + flush(context), position, notes[-1].id)
+        else:
+            folded.apply(found)  # totals once, at the end: the same final rows
         position = notes[-1].id
         if progress:
             progress(len(notes))
+    if folded is not None and position != begun:
+        folded.apply(flush(context))
+        store.load(folded, begun, position)
     return position
 
 
@@ -128,7 +197,9 @@ def as_of(ledger: Ledger, position: int) -> Iterator[ReadStore]:
         datastore = SQLiteDatastore(str(Path(folder) / "as_of.db"))
         store = read_store(datastore)
         try:
-            catch_up(ledger, store, stop=position, context=context_for(ledger))
+            catch_up(
+                ledger, store, stop=position, context=context_for(ledger), bulk=True
+            )
             yield store
         finally:
             datastore.close()
@@ -145,7 +216,9 @@ def rebuild(
     store = store or open_store(ledger)
     live = store.generation
     store.prepare(live + 1)
-    catch_up(ledger, store, batch=batch, progress=progress, context=Context())
+    catch_up(
+        ledger, store, batch=batch, progress=progress, context=Context(), bulk=True
+    )
     # Events recorded during the build: catch up, then switch in one transaction.
     catch_up(ledger, store, batch=batch, progress=progress)
     store.switch_to(live + 1)
@@ -160,10 +233,34 @@ def follow(
     until: Callable[[], bool] | None = None,
     on_batch: Progress | None = None,
 ) -> None:
-    """Keep projecting new events as they are recorded (poll every `interval` s)."""
+    """Keep projecting new events as they are recorded.
+
+    On PostgreSQL the follower LISTENs to the NOTIFY the library's recorder sends
+    with every commit, so it wakes as soon as events are recorded (and at least
+    every `interval` s); SQLite cannot notify, so there it polls every `interval` s.
+    """
     context = context_for(ledger)
-    while until is None or not until():
-        before = store.position()
-        after = catch_up(ledger, store, context=context, progress=on_batch)
-        if after == before:
-            time.sleep(interval)
+    with _wake_ups(ledger, interval) as wait:
+        while until is None or not until():
+            before = store.position()
+            after = catch_up(ledger, store, context=context, progress=on_batch)
+            if after == before:
+                wait()
+
+
+@contextmanager
+def _wake_ups(ledger: Ledger, interval: float) -> Iterator[Callable[[], None]]:
+    """A function that returns when new events may have been recorded."""
+    recorder = ledger.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        yield lambda: time.sleep(interval)
+        return
+    # Listening before the first catch-up: a commit in between is not missed.
+    with recorder.datastore.get_connection() as conn:
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name)))
+
+        def wait() -> None:
+            for _ in conn.notifies(timeout=interval, stop_after=1):
+                pass
+
+        yield wait

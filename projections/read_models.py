@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.base import LedgerAggregate
-from domain.catalogue import Answer, Catalogue, CatalogueSpec
+from domain.catalogue import CHECKED, UNCHECKED, Answer, Catalogue, CatalogueSpec
 from domain.entities import Entity, Insurer
 from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
-from projections.scores import score_changes, tables
+from projections.scores import item_changes, tables, total_changes
 
 VERSION = 1
 
@@ -49,6 +49,8 @@ class Table:
     key: tuple[str, ...]
     derived: tuple[tuple[Column, str], ...] = ()
     """Columns the read view computes (column, SQL expression), e.g. ranks."""
+    indexes: tuple[tuple[str, ...], ...] = ()
+    """Secondary indexes (column lists) for the queries readers make."""
 
 
 ALLOCATIONS = Table(
@@ -107,6 +109,7 @@ AUDIT_TRAIL = Table(
         ),
     ),
     ("position", "entity"),
+    indexes=(("entity", "grant_year", "position"),),
 )
 
 SUBMISSION_STATUS = Table(
@@ -132,19 +135,21 @@ SUBMISSION_STATUS = Table(
 ITEM_SCORES, SCORES = tables(Column, Table)
 TABLES = (ALLOCATIONS, AUDIT_TRAIL, SUBMISSION_STATUS, ITEM_SCORES, SCORES)
 COUNTERS = ("revisions", "confirmations", "corrections", "ministry_imports")
+_NO_COUNTS = dict.fromkeys(COUNTERS, 0)
 
 
-@dataclass(frozen=True)
-class Upsert:
-    """Insert a row, or update it by key; `add` columns are added to, not replaced."""
+class Upsert(NamedTuple):
+    """Insert a row, or update it by key; `add` columns are added to, not replaced.
+
+    (Named tuples: a rebuild makes millions of these.)
+    """
 
     table: str
     row: Mapping[str, object]
     add: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Delete:
+class Delete(NamedTuple):
     """Delete the rows whose columns equal `where`."""
 
     table: str
@@ -157,6 +162,17 @@ Change = Upsert | Delete
 def _unknown(*key: Any) -> Any:
     msg = f"no creation event seen for {key}"
     raise LookupError(msg)
+
+
+@dataclass(slots=True)
+class Dirty:
+    """What changed in a self-evaluation since the last flush."""
+
+    spec: CatalogueSpec
+    position: int
+    """The ledger position of its latest answer event."""
+    items: dict[str, int]
+    """The sub-items changed, with the position of their latest change."""
 
 
 @dataclass
@@ -175,12 +191,15 @@ class Context:
     find_entity: Callable[[object], str] = _unknown
     find_answers: Callable[[object, int], dict[str, Answer]] = _unknown
     find_catalogue: Callable[[int, str, int], CatalogueSpec] = _unknown
+    rescore: dict[object, Dirty] = field(default_factory=dict)
+    """Self-evaluations whose answers changed since the last `flush`."""
 
     def evaluation(self, aggregate_id: object) -> tuple[str, int, str, int]:
         """(LG code, grant year, tier, catalogue version) of a self-evaluation."""
-        if aggregate_id not in self.evaluations:
-            self.evaluations[aggregate_id] = self.find_evaluation(aggregate_id)
-        return self.evaluations[aggregate_id]
+        found = self.evaluations.get(aggregate_id)
+        if found is None:
+            found = self.evaluations[aggregate_id] = self.find_evaluation(aggregate_id)
+        return found
 
     def current_answers(self, aggregate_id: object, version: int) -> dict[str, Answer]:
         """The answers of a self-evaluation as they stood at `version`."""
@@ -203,10 +222,15 @@ class Context:
 
 
 def changes(
-    event: LedgerAggregate.Event, position: int, context: Context
+    event: LedgerAggregate.Event | Recorded, position: int, context: Context
 ) -> list[Change]:
-    """The row changes one event makes (none for events no read model shows)."""
+    """The row changes one event makes (none for events no read model shows).
+
+    Score totals are left to `flush`, called at the end of every batch.
+    """
     match event:
+        case Recorded():
+            return _self_evaluation(event, position, context)
         case AllocationRun.Calculated():
             return _allocation(event, position)
         case SelfEvaluation.Event():
@@ -260,7 +284,7 @@ def _allocation(run: AllocationRun.Calculated, position: int) -> list[Change]:
                 position,
                 result.entity,
                 run.grant_year,
-                run,
+                run.timestamp,
                 "AllocationRun.Calculated",
                 {
                     "run_id": run.run_id,
@@ -289,62 +313,154 @@ _COUNTED = {
     "Corrected": "corrections",
     "MinistryValuesImported": "ministry_imports",
 }
+_META = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "class_version",
+    }
+)
+
+
+class Recorded(NamedTuple):
+    """A self-evaluation event as the read models need it: its stored JSON fields.
+
+    The bulk of a ledger is self-evaluation events; reading them from the stored
+    JSON (which is the event's `model_dump(mode="json")`, docs/ARCHITECTURE.md)
+    instead of re-validating each into a pydantic model is what makes a rebuild
+    fast. A decoded event gives the same facts (`recorded`), so both paths write
+    the same rows.
+    """
+
+    name: str
+    originator_id: object
+    originator_version: int
+    timestamp: datetime
+    details: dict[str, Any]
+    """The event's own fields as JSON values (no ids, version, time or topic)."""
+
+    @classmethod
+    def from_state(
+        cls, name: str, originator_id: object, version: int, state: dict[str, Any]
+    ) -> Recorded:
+        """From a stored event's decoded JSON (current class version; taken over)."""
+        stamp = state.pop("timestamp")
+        for key in _META.intersection(state):
+            del state[key]
+        return cls(
+            name,
+            originator_id,
+            version,
+            datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp,
+            state,
+        )
+
+
+def recorded(event: SelfEvaluation.Event) -> Recorded:
+    """The facts of a decoded self-evaluation event."""
+    return Recorded(
+        type(event).__name__,
+        event.originator_id,
+        event.originator_version,
+        event.timestamp,
+        _fields(event),
+    )
 
 
 def _self_evaluation(
-    event: SelfEvaluation.Event, position: int, context: Context
+    event: SelfEvaluation.Event | Recorded, position: int, context: Context
 ) -> list[Change]:
-    if isinstance(event, SelfEvaluation.Opened):
-        context.evaluations[event.originator_id] = (
-            event.lg_code,
-            event.grant_year,
-            event.tier,
-            event.catalogue_version,
+    facts = event if isinstance(event, Recorded) else recorded(event)
+    details, name = facts.details, facts.name
+    if name == "Opened":
+        context.evaluations[facts.originator_id] = (
+            details["lg_code"],
+            details["grant_year"],
+            details["tier"],
+            details["catalogue_version"],
         )
-        context.answers[event.originator_id] = {}
-    lg_code, grant_year, tier, version = context.evaluation(event.originator_id)
-    name = type(event).__name__
+        context.answers[facts.originator_id] = {}
+    lg_code, grant_year, tier, version = context.evaluation(facts.originator_id)
     row: dict[str, object] = {
         "grant_year": grant_year,
         "tier": tier,
         "entity": lg_code,
         "prefecture_code": lg_code[:2],
         "last_position": position,
-        "last_recorded_at": event.timestamp,
-    } | dict.fromkeys(COUNTERS, 0)
+        "last_recorded_at": facts.timestamp,
+        **_NO_COUNTS,
+    }
     if name in _STATUS:
         row["status"] = _STATUS[name]
-    if isinstance(event, SelfEvaluation.Opened):
-        row |= {"status": "opened", "submitted": False}
-    if isinstance(event, SelfEvaluation.Submitted):
+    if name == "Opened":
+        row["submitted"] = False
+    if name == "Submitted":
         row["submitted"] = True
     if name in _COUNTED:
         row[_COUNTED[name]] = 1
-    details = _fields(event)
+    changed = _changed_answers(name, details)
     found: list[Change] = [
         Upsert("submission_status", row, add=COUNTERS),
-        _trail(position, lg_code, grant_year, event, f"SelfEvaluation.{name}", details),
+        _trail(
+            position,
+            lg_code,
+            grant_year,
+            facts.timestamp,
+            f"SelfEvaluation.{name}",
+            details,
+        ),
     ]
-    changed = _changed_answers(event)
     if changed:
         answers = context.current_answers(
-            event.originator_id, event.originator_version - 1
+            facts.originator_id, facts.originator_version - 1
         )
         answers.update(changed)
-        spec = context.catalogue(grant_year, tier, version)
-        key = (lg_code, grant_year, tier)
-        found += score_changes(spec, key, answers, changed, position)
+        dirty = context.rescore.get(facts.originator_id)
+        if dirty is None:
+            spec = context.catalogue(grant_year, tier, version)
+            dirty = context.rescore[facts.originator_id] = Dirty(spec, position, {})
+        dirty.position = position
+        dirty.items.update(dict.fromkeys(changed, position))
     return found
 
 
-def _changed_answers(event: SelfEvaluation.Event) -> dict[str, Answer]:
-    match event:
-        case SelfEvaluation.Submitted():
-            return dict(event.answers)
-        case SelfEvaluation.Revised() | SelfEvaluation.MinistryValuesImported():
-            return {c.item: c.after for c in event.changes}
-        case SelfEvaluation.Corrected():
-            return {event.change.item: event.change.after}
+def flush(context: Context) -> list[Change]:
+    """The item points and totals of the self-evaluations changed since the last flush.
+
+    Points and totals depend only on the answers as they stand, so they are
+    computed once per batch for each self-evaluation that changed, each row with
+    the position of the latest event that changed it: the same rows whichever way
+    the events were batched.
+    """
+    found: list[Change] = []
+    for aggregate_id, dirty in context.rescore.items():
+        lg_code, grant_year, tier, _ = context.evaluation(aggregate_id)
+        answers = context.answers[aggregate_id]
+        key = (lg_code, grant_year, tier)
+        found += item_changes(dirty.spec, key, answers, dirty.items)
+        found += total_changes(dirty.spec, key, answers, dirty.position)
+    context.rescore.clear()
+    return found
+
+
+def _answer(value: dict[str, Any]) -> Answer:
+    checked = value.get("checked")
+    if value.get("number") is None and checked is not None:
+        return CHECKED if checked else UNCHECKED
+    return Answer.model_validate(value)
+
+
+def _changed_answers(name: str, details: dict[str, Any]) -> dict[str, Answer]:
+    match name:
+        case "Submitted":
+            return {k: _answer(v) for k, v in details["answers"].items()}
+        case "Revised" | "MinistryValuesImported":
+            return {c["item"]: _answer(c["after"]) for c in details["changes"]}
+        case "Corrected":
+            change = details["change"]
+            return {change["item"]: _answer(change["after"])}
         case _:
             return {}
 
@@ -358,11 +474,15 @@ def _registry(
         context.entities[event.originator_id] = event.lg_code
     if isinstance(event, Entity.Event):
         lg_code = context.entity(event.originator_id)
-        return [_trail(position, lg_code, _year_of(event), event, name, details)]
+        return [
+            _trail(position, lg_code, _year_of(event), event.timestamp, name, details)
+        ]
     members = [m["lg_code"] for m in details.get("details", {}).get("members", [])]
     if isinstance(event, Insurer.MembershipEnded):
         members = [event.lg_code]
-    return [_trail(position, code, None, event, name, details) for code in members]
+    return [
+        _trail(position, code, None, event.timestamp, name, details) for code in members
+    ]
 
 
 def _year_of(event: LedgerAggregate.Event) -> int | None:
@@ -390,7 +510,7 @@ def _trail(
     position: int,
     entity: str,
     grant_year: int | None,
-    event: LedgerAggregate.Event,
+    recorded_at: datetime,
     name: str,
     details: dict[str, Any],
 ) -> Upsert:
@@ -400,7 +520,7 @@ def _trail(
             "position": position,
             "entity": entity,
             "grant_year": grant_year,
-            "recorded_at": event.timestamp,
+            "recorded_at": recorded_at,
             "event": name,
             "actor": details.pop("actor", None),
             "reason": details.pop("reason", None),

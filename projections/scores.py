@@ -8,7 +8,7 @@ of one entity's score never rewrites the others' rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from domain.catalogue import Answer, CatalogueSpec
@@ -69,41 +69,58 @@ def tables(column: type[Column], table: type[Table]) -> tuple[Table, Table]:
     return items, totals
 
 
-def score_changes(
+def _base(key: tuple[str, int, str], grant: str) -> dict[str, object]:
+    lg_code, grant_year, tier = key
+    return {"grant_year": grant_year, "tier": tier, "grant": grant, "entity": lg_code}
+
+
+def item_changes(
     spec: CatalogueSpec,
     key: tuple[str, int, str],
-    answers: dict[str, Answer],
-    changed: Iterable[str],
-    position: int,
+    answers: Mapping[str, Answer],
+    changed: Mapping[str, int],
 ) -> list[Change]:
-    """Rows for the changed items and the new totals of one entity."""
+    """Rows for the changed sub-items (with their positions) in every grant."""
     from projections.read_models import Upsert  # noqa: PLC0415 - avoids a cycle
 
-    lg_code, grant_year, tier = key
+    items = spec.sub_items()
+    found: list[Change] = []
+    for grant in spec.grants:
+        base = _base(key, grant)
+        found += [
+            Upsert(
+                "item_scores",
+                {
+                    **base,
+                    "item": code,
+                    "points": item_points(items[code][0], answers.get(code), grant),
+                    "position": position,
+                },
+            )
+            for code, position in changed.items()
+            if code in items
+        ]
+    return found
+
+
+def total_changes(
+    spec: CatalogueSpec,
+    key: tuple[str, int, str],
+    answers: Mapping[str, Answer],
+    position: int,
+) -> list[Change]:
+    """The totals of one entity in every grant, as its answers stand."""
+    from projections.read_models import Upsert  # noqa: PLC0415 - avoids a cycle
+
     items = spec.sub_items()
     known = {code: answer for code, answer in answers.items() if code in items}
     found: list[Change] = []
     for grant in spec.grants:
-        base = {
-            "grant_year": grant_year,
-            "tier": tier,
-            "grant": grant,
-            "entity": lg_code,
-        }
-        for code in changed:
-            if code in items:
-                points = item_points(items[code][0], known.get(code), grant)
-                found.append(
-                    Upsert(
-                        "item_scores",
-                        base | {"item": code, "points": points, "position": position},
-                    )
-                )
         sheet = score(spec, known, grant)
         found.append(
             Upsert(
                 "scores",
-                base
+                _base(key, grant)
                 | {
                     "catalogue_version": spec.version,
                     "total": sheet.total,

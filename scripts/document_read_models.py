@@ -45,7 +45,11 @@ def render() -> str:
             "",
             table.description,
             "",
-            f"Key: {', '.join(f'`{k}`' for k in table.key)}.",
+            f"Key: {', '.join(f'`{k}`' for k in table.key)}."
+            + "".join(
+                f" Indexed on ({', '.join(f'`{c}`' for c in index)})."
+                for index in table.indexes
+            ),
             "",
             "| column | type | meaning |",
             "| --- | --- | --- |",

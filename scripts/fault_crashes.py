@@ -40,7 +40,7 @@ def main() -> None:
         else f"sqlite:///{folder / 'kofu.db'}"
     )
     prepare(url)
-    rng = random.Random(args.seed)  # noqa: S311 - seeded trials, not secrets
+    rng = random.Random(args.seed)
     killed = problems = 0
     try:
         for n in range(args.trials):

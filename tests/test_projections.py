@@ -23,10 +23,17 @@ from rich.console import Console
 
 from adapters.bootstrap import open_ledger
 from adapters.demo import run_demo
-from adapters.projecting import catch_up, follow, open_store, rebuild
+from adapters.projecting import (
+    SELF_EVALUATION_TOPICS,
+    catch_up,
+    follow,
+    open_store,
+    rebuild,
+    recorded_events,
+)
 from adapters.read_store import ReadStore
 from domain.ledger import Ledger
-from projections.read_models import TABLES
+from projections.read_models import TABLES, Recorded, recorded
 from tests.conftest import Kofu, correction, submission
 
 WORLD = {"13", "14"}
@@ -317,3 +324,64 @@ def test_status_and_scores_read_live_or_as_of_a_past_position(
     assert then[0]["I-1-a"] > 0
     assert then[0]["total"] - now[0]["total"] == then[0]["I-1-a"]
     assert now[0]["rank"] == 1
+
+
+def test_self_evaluation_events_read_from_stored_json_give_the_decoded_facts(
+    ledger: Ledger,
+) -> None:
+    # Given a ledger with submissions, revisions, confirmations and corrections
+    run_demo(ledger, 2020, 5, Console(quiet=True), prefectures={"13"})
+    notes = ledger.recorder.select_notifications(start=0, limit=10**6)
+    # When each self-evaluation event is read both ways
+    fast = dict(recorded_events(ledger, notes))
+    compared = 0
+    for note in notes:
+        if note.topic not in SELF_EVALUATION_TOPICS:
+            continue
+        event = ledger.mapper.to_domain_event(note)
+        # Then the stored JSON gives exactly what the decoded event gives
+        assert fast[note.id] == recorded(event)
+        compared += 1
+    names = {fact.name for fact in fast.values() if isinstance(fact, Recorded)}
+    assert {"Opened", "Submitted", "Corrected", "Confirmed"} <= names
+    assert compared > 100
+    # and events no read model shows (receipts, rules) are not read at all
+    assert len(fast) < len(notes)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_follower_on_postgres_wakes_on_the_recorders_notify_not_its_poll(
+    world: Kofu, database_url: str, tmp_path: Path
+) -> None:
+    ledger = open_ledger(database_url)
+    store = open_store(ledger)
+    catch_up(ledger, store)
+    done = threading.Event()
+    # Given a follower whose poll interval is an hour
+    thread = threading.Thread(
+        target=follow,
+        args=(ledger, store),
+        kwargs={"interval": 3600, "until": done.is_set},
+        daemon=True,
+    )
+    thread.start()
+    try:
+        # When an event is recorded by another process
+        path = tmp_path / "a.json"
+        path.write_text(json.dumps(submission()), encoding="utf-8")
+        assert world("submit", path)[0] == 0
+        # Then the follower projects it without waiting for its poll
+        for _ in range(600):
+            if store.position() == ledger.recorder.max_notification_id():
+                break
+            threading.Event().wait(0.1)
+        assert store.position() == ledger.recorder.max_notification_id()
+        assert store.rows("submission_status", {"entity": "131041"}, ["entity"])
+    finally:
+        done.set()
+        recorder = ledger.recorder
+        with recorder.datastore.transaction(commit=True) as cursor:  # wake it
+            cursor.execute(f'NOTIFY "{recorder.channel_name}"')
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        ledger.close()
