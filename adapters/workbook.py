@@ -234,7 +234,7 @@ def _answers(
             sub.title,
             None,
             _how(sub, indicator),
-            *(_max_points(sub, g) for g in spec.grants),
+            *(max_points(sub, g) for g in spec.grants),
             indicator.evaluated_period,
         ]
         for column, value in enumerate(values, start=1):
@@ -300,7 +300,8 @@ def _how(sub: SubItem, indicator: Indicator) -> str:
     return text
 
 
-def _max_points(sub: SubItem, grant: Grant) -> int:
+def max_points(sub: SubItem, grant: Grant) -> int:
+    """配点 of a sub-item in a grant (a number item: its highest threshold)."""
     if sub.kind == "checkbox":
         return points_in(sub.points, grant)
     return max((points_in(t.points, grant) for t in sub.thresholds), default=0)
