@@ -145,6 +145,7 @@ def results_table(
     ]
     if spec.illustrative:
         notes.append(("例示", "評価指標は例示（illustrative）であり、公表資料ではない"))
+    notes += _hypotheses(ledger, year)
     header = [*ENTITY_COLUMNS, *(code for code, _ in items), "合計", "順位"]
     return NationalTable(title, header, rows, footer, notes)
 
@@ -193,7 +194,11 @@ def allocation_table(
     total += [thousands(allocated), allocated, allocated % 1000, None]
     footer = [total]
     return NationalTable(
-        _allocation_title(run), ALLOCATION_HEADER, rows, footer, _allocation_notes(run)
+        _allocation_title(run),
+        ALLOCATION_HEADER,
+        rows,
+        footer,
+        _allocation_notes(ledger, run),
     )
 
 
@@ -222,7 +227,7 @@ def _allocation_title(run: AllocationRun) -> str:
     )
 
 
-def _allocation_notes(run: AllocationRun) -> list[tuple[str, str]]:
+def _allocation_notes(ledger: Ledger, run: AllocationRun) -> list[tuple[str, str]]:
     c = run.calculated
     notes = [
         ("表", _allocation_title(run)),
@@ -235,4 +240,9 @@ def _allocation_notes(run: AllocationRun) -> list[tuple[str, str]]:
     ]
     if c.hypothesis:
         notes.insert(0, ("仮説", HYPOTHESIS_JA))
-    return notes
+    return notes + _hypotheses(ledger, c.grant_year)
+
+
+def _hypotheses(ledger: Ledger, year: int) -> list[tuple[str, str]]:
+    """The programme year's hypotheses (e.g. the size bands), each labelled."""
+    return [("前提（仮説）", h) for h in ledger.programme(year).spec.hypotheses]
