@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from adapters.cli.allocations import current_runs
-from adapters.workbook import GRANT_SHORT, TIER_JA, max_points
+from adapters.workbook import TIER_JA
+from adapters.workbook_answers import GRANT_SHORT, max_points
 from domain.entities import size_band
 from domain.errors import InvalidInput
 

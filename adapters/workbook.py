@@ -21,31 +21,25 @@ from typing import TYPE_CHECKING
 
 import orjson
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.protection import WorkbookProtection
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from adapters.dossier import era
-from domain.catalogue import CatalogueSeries, points_in
+from adapters.workbook_answers import ANSWERS, BOX, FIRST_ROW, write_answers
+from domain.catalogue import CatalogueSeries
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-    from domain.base import Grant
     from domain.catalogue import CatalogueSpec, Indicator, SubItem
     from domain.ledger import Ledger
 
 FORMAT = "kofu-self-evaluation-workbook"
 FORMAT_VERSION = 1
-COVER, ANSWERS, META = "表紙", "回答", "_kofu"
-HEADER_ROW = 4
-FIRST_ROW = HEADER_ROW + 1
-CODE_COLUMN, ANSWER_COLUMN = "C", "E"
+COVER, META = "表紙", "_kofu"
 COVER_ENTITY_CELL = "C5"
-YES, NO = "該当", "非該当"
 TIER_JA = {"municipal": "市町村分", "prefectural": "都道府県分"}
-GRANT_SHORT = {"promotion": "推進", "effort_support": "支援"}
 META_KEYS = (
     "format",
     "format_version",
@@ -55,12 +49,6 @@ META_KEYS = (
     "catalogue_version",
     "catalogue_fingerprint",
 )
-
-_THIN = Side(style="thin", color="808080")
-_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-_ANSWER_FILL = PatternFill("solid", fgColor="FFF2CC")
-_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 @dataclass(frozen=True)
@@ -142,7 +130,7 @@ def build_workbook(
     cover = book.active
     assert cover is not None  # noqa: S101 - a new workbook has one sheet
     _cover(cover, spec, stamp, details.name, prefecture)
-    _answers(book.create_sheet(ANSWERS), spec, items, details.name)
+    write_answers(book.create_sheet(ANSWERS), spec, items, details.name)
     _metadata(book.create_sheet(META), stamp)
     book.active = 1
     book.security = WorkbookProtection(lockStructure=True)
@@ -170,7 +158,7 @@ def _cover(
     ]
     for row, (label, value) in enumerate(facts, start=5):
         sheet.cell(row, 2, label).font = Font(bold=True)
-        sheet.cell(row, 3, value).border = _BOX
+        sheet.cell(row, 3, value).border = BOX
     if spec.illustrative:
         sheet.cell(13, 2, "例示（illustrative）").font = Font(bold=True, color="C00000")
         sheet.cell(13, 3, ILLUSTRATIVE_NOTE)
@@ -194,117 +182,6 @@ _INSTRUCTIONS = (
     "7. 提出: kofu submit このファイル.xlsx",
     "　  誤りがあれば、シート・行・列を示して差し戻されます。",
 )
-
-
-def _answers(
-    sheet: Worksheet,
-    spec: CatalogueSpec,
-    items: list[tuple[SubItem, Indicator]],
-    name: str,
-) -> None:
-    sheet["A1"] = f"{spec.title}　該当状況調査票"
-    sheet["A1"].font = Font(bold=True, size=12)
-    sheet["A2"] = f"団体名: {name}　／　回答欄（E列・黄色）に記入してください。"
-    goals = {
-        ind.code: goal.code
-        for goal in spec.goals
-        for group in goal.groups
-        for ind in group.indicators
-    }
-    headers = [
-        "目標",
-        "評価指標",
-        "枝番",
-        "内容",
-        "回答",
-        "回答方法",
-        *(f"配点（{GRANT_SHORT[g]}）" for g in spec.grants),
-        "評価対象期間",
-    ]
-    for column, header in enumerate(headers, start=1):
-        cell = sheet.cell(HEADER_ROW, column, header)
-        cell.font, cell.fill, cell.border = Font(bold=True), _HEAD_FILL, _BOX
-    checkbox = _checkbox_rule()
-    sheet.add_data_validation(checkbox)
-    for row, (sub, indicator) in enumerate(items, start=FIRST_ROW):
-        values = [
-            goals[indicator.code],
-            f"{indicator.code} {indicator.title}",
-            sub.code,
-            sub.title,
-            None,
-            _how(sub, indicator),
-            *(max_points(sub, g) for g in spec.grants),
-            indicator.evaluated_period,
-        ]
-        for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row, column, value)
-            cell.border, cell.alignment = _BOX, _WRAP
-        answer = sheet[f"{ANSWER_COLUMN}{row}"]
-        answer.fill, answer.protection = _ANSWER_FILL, Protection(locked=False)
-        if sub.kind == "checkbox":
-            checkbox.add(answer.coordinate)
-        else:
-            rule = _number_rule(sub)
-            sheet.add_data_validation(rule)
-            rule.add(answer.coordinate)
-    widths = {"A": 6, "B": 40, "C": 10, "D": 50, "E": 10, "F": 30}
-    for letter, width in widths.items():
-        sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = f"A{FIRST_ROW}"
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.protection.sheet = True
-
-
-def _checkbox_rule() -> DataValidation:
-    rule = DataValidation(type="list", formula1=f'"{YES},{NO}"', allow_blank=True)
-    rule.errorTitle, rule.error = "回答", f"「{YES}」または「{NO}」を選んでください。"
-    rule.showErrorMessage = True
-    return rule
-
-
-def _number_rule(sub: SubItem) -> DataValidation:
-    low = str(sub.minimum) if sub.minimum is not None else "-1E+15"
-    high = str(sub.maximum) if sub.maximum is not None else "1E+15"
-    rule = DataValidation(
-        type="decimal", operator="between", formula1=low, formula2=high
-    )
-    rule.errorTitle = "回答"
-    rule.error = f"{_range(sub)}の数値を記入してください。"
-    rule.promptTitle, rule.prompt = "数値", _range(sub)
-    rule.showErrorMessage = rule.showInputMessage = True
-    return rule
-
-
-def _range(sub: SubItem) -> str:
-    unit = sub.unit or ""
-    low = f"{sub.minimum}{unit}以上" if sub.minimum is not None else ""
-    high = f"{sub.maximum}{unit}以下" if sub.maximum is not None else ""
-    return f"数値（{unit or '単位なし'}）" + (f" {low}{high}" if low or high else "")
-
-
-def _how(sub: SubItem, indicator: Indicator) -> str:
-    if sub.kind == "checkbox":
-        text = f"{YES}／{NO}"
-    else:
-        steps = "、".join(
-            f"{t.at_least}{sub.unit or ''}以上: "
-            + "・".join(f"{GRANT_SHORT[g]}{p}点" for g, p in t.points.items())
-            for t in sub.thresholds
-        )
-        text = f"{_range(sub)}。{steps}"
-    if indicator.mode == "best":
-        text += "（枝番のうち最も高い得点を採用）"
-    return text
-
-
-def max_points(sub: SubItem, grant: Grant) -> int:
-    """配点 of a sub-item in a grant (a number item: its highest threshold)."""
-    if sub.kind == "checkbox":
-        return points_in(sub.points, grant)
-    return max((points_in(t.points, grant) for t in sub.thresholds), default=0)
 
 
 def _metadata(sheet: Worksheet, stamp: Stamp) -> None:

@@ -10,31 +10,25 @@ good.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import load_workbook
-
-from adapters.files import MAX_FILE_BYTES, read_answers, validate
+from adapters.files import read_answers, validate
 from adapters.workbook import (
-    ANSWER_COLUMN,
-    ANSWERS,
-    CODE_COLUMN,
     COVER,
     COVER_ENTITY_CELL,
     FORMAT,
     FORMAT_VERSION,
     META,
     META_KEYS,
-    NO,
-    YES,
     Stamp,
     answerable,
     catalogue_id,
 )
+from adapters.workbook_answers import ANSWER_COLUMN, ANSWERS, CODE_COLUMN, NO, YES
+from adapters.xlsx import open_workbook
 from domain.catalogue import CatalogueSeries
 from domain.commands import SubmitSelfEvaluation
 from domain.errors import InvalidInput
@@ -46,8 +40,6 @@ if TYPE_CHECKING:
     from domain.ledger import Ledger
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm"}
-MAX_UNZIPPED_BYTES = 256 * 1024 * 1024
-"""A workbook that inflates beyond this is refused before it is parsed."""
 
 
 @dataclass
@@ -158,7 +150,7 @@ def read_workbook(path: Path) -> Filled:
     Raises:
         InvalidInput: not a readable .xlsx, not a kofu workbook, or tampered with.
     """
-    book = _open(path)
+    book = open_workbook(path)
     stamp = _stamp(path, book)
     filled = Filled(path=path, stamp=stamp, cells={})
     if COVER not in book.sheetnames or ANSWERS not in book.sheetnames:
@@ -187,32 +179,6 @@ def read_workbook(path: Path) -> Filled:
 
 def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
-
-
-def _open(path: Path) -> Workbook:
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        msg = f"cannot read: {exc.strerror}"
-        raise InvalidInput(msg, field=str(path)) from None
-    if size > MAX_FILE_BYTES:
-        msg = f"{size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit"
-        raise InvalidInput(msg, field=str(path))
-    try:
-        with zipfile.ZipFile(path) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
-        too_big = inflated > MAX_UNZIPPED_BYTES
-        book = None if too_big else load_workbook(path, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on bad files
-        msg = (
-            "not a readable Excel workbook (.xlsx); it may be truncated, damaged or "
-            f"of another format ({type(exc).__name__}: {exc})"
-        )
-        raise InvalidInput(msg, field=str(path)) from None
-    if book is None:
-        msg = f"inflates to {inflated:,} bytes, over the {MAX_UNZIPPED_BYTES:,} limit"
-        raise InvalidInput(msg, field=str(path))
-    return book
 
 
 def _stamp(path: Path, book: Workbook) -> Stamp:

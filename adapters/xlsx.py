@@ -8,22 +8,29 @@ Characters XML cannot hold are replaced by U+FFFD instead of failing the export.
 from __future__ import annotations
 
 import sys
+import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from adapters.files import MAX_FILE_BYTES
 from adapters.output import neutralise
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from openpyxl.worksheet.worksheet import Worksheet
+
+MAX_UNZIPPED_BYTES = 256 * 1024 * 1024
+"""A workbook that inflates beyond this is refused before it is parsed."""
 
 HEAD_FONT = Font(bold=True)
 HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -99,3 +106,34 @@ def write_binary(data: bytes) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
+
+
+def open_workbook(path: Path) -> Workbook:
+    """Open an .xlsx file for reading its values (formulas as last calculated).
+
+    Raises:
+        InvalidInput: missing, too large, inflating too far, or not a workbook.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        msg = f"cannot read: {exc.strerror}"
+        raise InvalidInput(msg, field=str(path)) from None
+    if size > MAX_FILE_BYTES:
+        msg = f"{size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit"
+        raise InvalidInput(msg, field=str(path))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+        too_big = inflated > MAX_UNZIPPED_BYTES
+        book = None if too_big else load_workbook(path, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on bad files
+        msg = (
+            "not a readable Excel workbook (.xlsx); it may be truncated, damaged or "
+            f"of another format ({type(exc).__name__}: {exc})"
+        )
+        raise InvalidInput(msg, field=str(path)) from None
+    if book is None:
+        msg = f"inflates to {inflated:,} bytes, over the {MAX_UNZIPPED_BYTES:,} limit"
+        raise InvalidInput(msg, field=str(path))
+    return book
