@@ -6,16 +6,17 @@ workbook names each bad cell by file, sheet, row and column and records nothing.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from adapters.bootstrap import open_ledger
 from adapters.paths import data_dir
 from domain.catalogue import Answer
-from tests.conftest import SHINJUKU, Kofu
+from tests.conftest import SHINJUKU, Kofu, submission
 
 ON_TIME = ("--received-on", "2019-10-10")
 
@@ -249,3 +250,25 @@ def test_workbook_of_another_tier_is_not_generated(world: Kofu, tmp_path: Path) 
     assert code == 2, output
     assert "answers the municipal catalogue, not prefectural" in output
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_workbook_not_made_by_kofu_is_refused(world: Kofu, tmp_path: Path) -> None:
+    book = Workbook()
+    book.active["A1"] = "回答"
+    book.save(tmp_path / "own.xlsx")
+    code, output = world("submit", tmp_path / "own.xlsx")
+    assert code == 2, output
+    assert "not a kofu self-evaluation workbook (no metadata sheet)" in output
+
+
+def test_workbook_and_json_are_submitted_together(world: Kofu, tmp_path: Path) -> None:
+    expected = fill(generate(world, tmp_path), tmp_path / "filled.xlsx")
+    chiyoda = submission(entity="131016")
+    (tmp_path / "chiyoda.json").write_text(json.dumps(chiyoda), encoding="utf-8")
+    code, output = world(
+        "submit", tmp_path / "chiyoda.json", tmp_path / "filled.xlsx", *ON_TIME
+    )
+    assert code == 0, output
+    assert "submit (2 self-evaluations)" in output
+    assert answers_in_ledger(world.url) == expected
+    assert answers_in_ledger(world.url, "131016") == {"I-1-a": Answer(checked=True)}
