@@ -19,6 +19,7 @@ from domain.catalogue import Answer
 from tests.conftest import SHINJUKU, Kofu, submission
 
 ON_TIME = ("--received-on", "2019-10-10")
+TOKYO = "130001"
 
 
 def generate(kofu: Kofu, folder: Path, entity: str = SHINJUKU) -> Path:
@@ -48,24 +49,29 @@ def fill(path: Path, target: Path) -> dict[str, Answer]:
     return expected
 
 
-def answers_in_ledger(url: str, entity: str = SHINJUKU) -> dict[str, Answer]:
+def answers_in_ledger(
+    url: str, entity: str = SHINJUKU, tier: str = "municipal"
+) -> dict[str, Answer]:
     opened = open_ledger(url)
     try:
-        return dict(opened.self_evaluation(entity, 2020, "municipal").answers)
+        return dict(opened.self_evaluation(entity, 2020, tier).answers)
     finally:
         opened.close()
 
 
+@pytest.mark.parametrize(
+    ("entity", "tier"), [(SHINJUKU, "municipal"), (TOKYO, "prefectural")]
+)
 def test_filled_workbook_records_exactly_its_answers(
-    world: Kofu, tmp_path: Path
+    world: Kofu, tmp_path: Path, entity: str, tier: str
 ) -> None:
-    # Given a workbook generated for 新宿区 and filled in
-    expected = fill(generate(world, tmp_path), tmp_path / "filled.xlsx")
+    # Given a workbook generated for the entity and filled in
+    expected = fill(generate(world, tmp_path, entity), tmp_path / "filled.xlsx")
     # When it is submitted
     code, output = world("submit", tmp_path / "filled.xlsx", *ON_TIME)
     # Then the ledger holds exactly those answers, and again submitting records nothing
     assert code == 0, output
-    assert answers_in_ledger(world.url) == expected
+    assert answers_in_ledger(world.url, entity, tier) == expected
     events = world.events()
     code, output = world("submit", tmp_path / "filled.xlsx", *ON_TIME)
     assert (code, world.events()) == (0, events), output
