@@ -1,7 +1,9 @@
 """The ministry's national tables: results (得点) and allocations (交付額, in 千円).
 
 One row per entity, Japanese headers, then summary rows. The results table has one
-column per sub-item weighted in the grant, the total and the rank, and per column
+column per sub-item weighted in the grant (points before the caps, from the read
+model), one per goal (目標計, capped, scored by the domain from the answers), the
+total and the rank, and per column
 the rows 配点, 平均点, 平均得点率（%）, 中央値 and 標準偏差 (population standard
 deviation; statistics are floats rounded to 2 places, points and money never are).
 The allocation table shows amounts in 千円 by integer arithmetic: an amount that
@@ -19,12 +21,15 @@ from typing import TYPE_CHECKING
 from adapters.cli.allocations import current_runs
 from adapters.workbook import TIER_JA
 from adapters.workbook_answers import GRANT_SHORT, max_points
+from domain.catalogue import points_in
 from domain.entities import size_band
 from domain.errors import InvalidInput
+from domain.scoring import score
 
 if TYPE_CHECKING:
     from adapters.read_store import ReadStore
     from domain.base import Grant
+    from domain.catalogue import CatalogueSpec
     from domain.ledger import Ledger
     from domain.runs import AllocationRun
 
@@ -101,14 +106,11 @@ def results_table(
         msg = f"no FY{year} {tier} {grant} scores: no answers are recorded"
         raise InvalidInput(msg, field="--fiscal-year")
     spec = ledger.catalogue(year, tier).spec
-    items = [
-        (code, max_points(sub, grant))
-        for code, (sub, _) in spec.sub_items().items()
-        if max_points(sub, grant)
-    ]
+    items, goals = _point_columns(spec, grant)
     points: dict[str, dict[str, int]] = {}
     for r in store.rows("item_scores", where, ["entity", "item"]):
         points.setdefault(r["entity"], {})[r["item"]] = r["points"]
+    subtotals = _goal_points(ledger, spec, tier, grant)
     details = {e.lg_code: e for e in ledger.entities()}
     prefectures = _prefectures(ledger)
     bands = ledger.programme(year).spec.size_bands if tier == "municipal" else ()
@@ -116,39 +118,78 @@ def results_table(
     for total in totals:
         lg_code = total["entity"]
         entity = details[lg_code]
-        earned = points.get(lg_code, {})
         rows.append(
             [
                 lg_code,
                 prefectures.get(entity.prefecture_code, entity.prefecture_code),
                 entity.name,
                 _band(ledger, lg_code, year, bands) if bands else None,
-                *(earned.get(code, 0) for code, _ in items),
+                *(points.get(lg_code, {}).get(code, 0) for code in items),
+                *(subtotals.get(lg_code, {}).get(code, 0) for code in goals),
                 total["total"],
                 total["rank"],
             ]
         )
-    fulls = [full for _, full in items] + [totals[0]["max_total"]]
+    fulls = [*items.values(), *goals.values(), totals[0]["max_total"]]
+    header = [*ENTITY_COLUMNS, *items, *(f"{code}計" for code in goals), "合計", "順位"]
+    notes = _results_notes(ledger, spec, grant, len(rows))
+    return NationalTable(notes[0][1], header, rows, _statistics(rows, fulls), notes)
+
+
+def _point_columns(
+    spec: CatalogueSpec, grant: Grant
+) -> tuple[dict[str, int], dict[str, int]]:
+    """配点 of the sub-items and of the goals weighted in the grant, by code."""
+    items = {
+        code: max_points(sub, grant)
+        for code, (sub, _) in spec.sub_items().items()
+        if max_points(sub, grant)
+    }
+    goals = {
+        goal.code: points_in(goal.max_points, grant)
+        for goal in spec.goals
+        if points_in(goal.max_points, grant)
+    }
+    return items, goals
+
+
+def _goal_points(
+    ledger: Ledger, spec: CatalogueSpec, tier: str, grant: Grant
+) -> dict[str, dict[str, int]]:
+    """Each entity's capped points per goal, scored by the domain from its answers."""
+    known = spec.sub_items()
+    return {
+        evaluation.lg_code: score(
+            spec, {k: v for k, v in evaluation.answers.items() if k in known}, grant
+        ).goals
+        for evaluation in ledger.self_evaluations(spec.grant_year, tier)
+    }
+
+
+def _statistics(rows: list[list[object]], fulls: list[int]) -> list[list[object]]:
     first = len(ENTITY_COLUMNS)
     columns = [[int(str(row[first + i])) for row in rows] for i in range(len(fulls))]
     stats = [column_statistics(c, f) for c, f in zip(columns, fulls, strict=True)]
-    footer: list[list[object]] = [
+    return [
         [None, None, label, None, *(s[index] for s in stats), None]
         for index, label in enumerate(STATISTICS)
     ]
-    title = f"{spec.title} 評価結果（{GRANT_SHORT[grant]}）"
+
+
+def _results_notes(
+    ledger: Ledger, spec: CatalogueSpec, grant: Grant, entities: int
+) -> list[tuple[str, str]]:
     notes = [
-        ("表", title),
-        ("評価指標", f"FY{year}-{tier}-v{spec.version}"),
-        ("区分", TIER_JA[tier]),
-        ("団体数", str(len(rows))),
+        ("表", f"{spec.title} 評価結果（{GRANT_SHORT[grant]}）"),
+        ("評価指標", f"FY{spec.grant_year}-{spec.tier}-v{spec.version}"),
+        ("区分", TIER_JA[spec.tier]),
+        ("団体数", str(entities)),
+        ("枝番の得点", "上限（配点）を適用する前の得点。目標計と合計は上限適用後"),
         ("標準偏差", "母標準偏差（全団体を母集団とする）"),
     ]
     if spec.illustrative:
         notes.append(("例示", "評価指標は例示（illustrative）であり、公表資料ではない"))
-    notes += _hypotheses(ledger, year)
-    header = [*ENTITY_COLUMNS, *(code for code, _ in items), "合計", "順位"]
-    return NationalTable(title, header, rows, footer, notes)
+    return notes + _hypotheses(ledger, spec.grant_year)
 
 
 def allocation_table(

@@ -116,13 +116,18 @@ def test_results_table_has_a_row_per_entity_and_the_statistics_of_each_column(
     # One row per entity that answered, with its total and rank as the read model has them
     assert header[:4] == ENTITY_COLUMNS
     assert header[-2:] == ["合計", "順位"]
+    goals = [h for h in header[4:-2] if h.endswith("計")]
+    items = [h for h in header[4:-2] if h not in goals]
+    assert goals == ["I計", "II計", "III計"]
     assert {r[0] for r in entities} == {s["entity"] for s in scores}
     by_entity = {s["entity"]: s for s in scores}
     for row in entities:
         assert int(row[-2]) == by_entity[row[0]]["total"]
         assert int(row[-1]) == by_entity[row[0]]["rank"]
-        for code in header[4:-2]:
+        for code in items:
             assert int(row[header.index(code)]) == by_entity[row[0]][code]
+        # The goals' capped points add up to the total
+        assert sum(int(row[header.index(g)]) for g in goals) == int(row[-2])
     # Only sub-items weighted in the promotion grant are columns
     assert "I-1-a" in header
     assert "I-5-a" in header
@@ -146,6 +151,7 @@ def test_results_table_has_a_row_per_entity_and_the_statistics_of_each_column(
         assert float(stats[4][column]) == pytest.approx(deviation, abs=0.006)
     assert int(stats[0][header.index("合計")]) == full_marks
     assert stats[0][header.index("I-1-a")] == "20"
+    assert [stats[0][header.index(g)] for g in goals] == ["135", "1020", "200"]
 
 
 def _same(text: str) -> object:
