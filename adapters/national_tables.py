@@ -279,6 +279,7 @@ def _allocation_notes(ledger: Ledger, run: AllocationRun) -> list[tuple[str, str
         ("配分額（円）", f"{c.totals.allocated_yen:,}"),
         ("残額（円）", f"{c.totals.remainder_yen:,}"),
         ("単位", "交付額は千円単位。千円未満の端数がある額は小数で正確に表示"),
+        ("千円未満の端数", _remainders(run)),
     ]
     if c.hypothesis:
         notes.insert(0, ("仮説", HYPOTHESIS_JA))
@@ -288,3 +289,11 @@ def _allocation_notes(ledger: Ledger, run: AllocationRun) -> list[tuple[str, str
 def _hypotheses(ledger: Ledger, year: int) -> list[tuple[str, str]]:
     """The programme year's hypotheses (e.g. the size bands), each labelled."""
     return [("前提（仮説）", h) for h in ledger.programme(year).spec.hypotheses]
+
+
+def _remainders(run: AllocationRun) -> str:
+    """Whether every amount is a whole number of 千円, as the rule floors them."""
+    odd = [r.entity for r in run.calculated.results if r.amount_yen % 1000]
+    if not odd:
+        return "なし（すべての額が千円単位）"
+    return f"{len(odd)}団体の額に千円未満の端数あり（例: {', '.join(odd[:5])}）"

@@ -215,6 +215,21 @@ def test_allocation_table_shows_each_amount_in_thousands_exactly(nation: Kofu) -
     assert sum(amounts.values()) > 0
 
 
+def test_allocation_xlsx_notes_the_rule_and_the_remainders(
+    nation: Kofu, tmp_path: Path
+) -> None:
+    code, output = nation(
+        "export", "allocations", "--fiscal-year", "2020", "-o", tmp_path / "a.xlsx"
+    )
+    assert code == 0, output
+    book = load_workbook(tmp_path / "a.xlsx")
+    assert book.sheetnames == ["交付額", "説明"]
+    notes = list(book["説明"].iter_rows(min_row=2, values_only=True))
+    assert notes[0][0] == "仮説"
+    assert dict(notes)["千円未満の端数"] == "なし（すべての額が千円単位）"
+    assert any(key == "前提（仮説）" and "size bands" in value for key, value in notes)
+
+
 def test_thousands_are_exact_and_never_rounded() -> None:
     assert thousands(86_732_000) == 86_732
     assert isinstance(thousands(86_732_000), int)
