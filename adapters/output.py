@@ -134,3 +134,18 @@ def render(
     for row in listed:
         table.add_row(*(_cell(v) for v in row.values()))
     console.print(table)
+
+
+def render_all(
+    tables: list[tuple[str, list[dict[str, Any]]]],
+    fmt: Format,
+    console: Console | None = None,
+) -> None:
+    """Print several titled tables; as XLSX, one workbook with a sheet each."""
+    if fmt is Format.xlsx:
+        from adapters.xlsx import tables_to_xlsx, write_binary  # noqa: PLC0415
+
+        write_binary(tables_to_xlsx(tables))
+        return
+    for title, rows in tables:
+        render(rows, fmt, title, console)

@@ -85,12 +85,19 @@ def to_bytes(book: Workbook) -> bytes:
 
 def rows_to_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
     """Flat rows (as the other formats render them) as a one-sheet workbook."""
+    return tables_to_xlsx([(title, rows)])
+
+
+def tables_to_xlsx(tables: list[tuple[str, list[dict[str, Any]]]]) -> bytes:
+    """Several titled tables of flat rows, one sheet each, in one workbook."""
     book = Workbook()
-    sheet = book.active
-    assert sheet is not None  # noqa: S101 - a new workbook has one sheet
-    sheet.title = sheet_name(title)
-    header = list(rows[0]) if rows else []
-    write_table(sheet, header, (list(r.values()) for r in rows))
+    first = book.active
+    assert first is not None  # noqa: S101 - a new workbook has one sheet
+    book.remove(first)
+    for index, (title, rows) in enumerate(tables, start=1):
+        sheet = book.create_sheet(f"{index} {sheet_name(title)}"[:31])
+        header = list(rows[0]) if rows else []
+        write_table(sheet, header, (list(r.values()) for r in rows))
     return to_bytes(book)
 
 

@@ -355,3 +355,18 @@ def test_export_without_runs_is_refused_with_a_message(world: Kofu) -> None:
     )
     assert code == 2, output
     assert "no FY2020 municipal promotion scores" in output
+
+
+@pytest.mark.parametrize(
+    ("command", "sheets"),
+    [
+        ("what-if", ["1 what-if (not recorded)", "2 diff against the recorded run"]),
+        ("sensitivity", ["1 corrections moving > 0.0001 o", "2 yen per score point"]),
+    ],
+)
+def test_commands_with_several_tables_write_one_workbook(
+    nation: Kofu, command: str, sheets: list[str]
+) -> None:
+    run = "FY2020-promotion-municipal-reference-1"
+    book = load_workbook(io.BytesIO(_binary(nation, command, run, "--format", "xlsx")))
+    assert book.sheetnames == sheets
