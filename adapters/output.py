@@ -1,8 +1,9 @@
 """Rendering rows for people (a table) and for programs (JSON, CSV).
 
 JSON is an array of flat objects (or one object) with snake_case keys; amounts are
-integer yen, codes strings, decimals strings (never floats). CSV cells that a
-spreadsheet would run as a formula are prefixed with a quote.
+integer yen, codes strings, decimals strings (never floats). CSV and XLSX text cells
+that a spreadsheet would run as a formula are prefixed with a quote (OWASP CSV
+injection advice); numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -30,9 +31,21 @@ class Format(StrEnum):
     json = "json"
     csv = "csv"
     html = "html"
+    xlsx = "xlsx"
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """Text a spreadsheet would run as a formula, prefixed with a quote.
+
+    A text that is a plain number (such as -5 or +3.5) is left as it is: a
+    spreadsheet reads it as that number, not as a formula.
+    """
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
 
 
 def _plain(value: object) -> object:
@@ -53,18 +66,15 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(_plain(value))
-    if text.startswith(_FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
+    return neutralise(str(_plain(value)))
 
 
 def _is_number(text: str) -> bool:
     try:
-        Decimal(text)
+        number = Decimal(text)
     except ArithmeticError:
         return False
-    return True
+    return number.is_finite() and text == text.strip()
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
@@ -109,6 +119,11 @@ def render(
     if fmt is Format.html:
         sys.stdout.write(to_html(listed, title or "kofu"))
         return
+    if fmt is Format.xlsx:
+        from adapters.xlsx import rows_to_xlsx, write_binary  # noqa: PLC0415
+
+        write_binary(rows_to_xlsx(listed, title or "kofu"))
+        return
     console = console or Console()
     if not listed:
         console.print(f"[dim]{title + ': ' if title else ''}nothing to show[/dim]")
@@ -119,3 +134,18 @@ def render(
     for row in listed:
         table.add_row(*(_cell(v) for v in row.values()))
     console.print(table)
+
+
+def render_all(
+    tables: list[tuple[str, list[dict[str, Any]]]],
+    fmt: Format,
+    console: Console | None = None,
+) -> None:
+    """Print several titled tables; as XLSX, one workbook with a sheet each."""
+    if fmt is Format.xlsx:
+        from adapters.xlsx import tables_to_xlsx, write_binary  # noqa: PLC0415
+
+        write_binary(tables_to_xlsx(tables))
+        return
+    for title, rows in tables:
+        render(rows, fmt, title, console)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from adapters.integrity import record_phase
-from adapters.output import Format, render
+from adapters.output import Format, render, render_all
 from domain.errors import InvalidInput
 from domain.programme import PHASES
 from domain.runs import AllocationRun, PhaseRuns
@@ -327,10 +327,14 @@ def register(
         if fmt is Format.json:
             render(found, fmt)
             return
+        tables = []
         if entity:
-            render(found["items"], fmt, f"{entity}: yen at stake per sub-item")
-        render(found["flagged"], fmt, f"corrections moving > {threshold} of the budget")
-        render(found["entities"], fmt, "yen per score point")
+            tables.append((f"{entity}: yen at stake per sub-item", found["items"]))
+        tables.append(
+            (f"corrections moving > {threshold} of the budget", found["flagged"])
+        )
+        tables.append(("yen per score point", found["entities"]))
+        render_all(tables, fmt)
 
     @app.command("what-if")
     @handled
@@ -374,8 +378,13 @@ def register(
         if fmt is Format.json:
             render({"what_if": summary, "diff": rows}, fmt)
             return
-        render([summary], fmt, "what-if (not recorded)")
-        render(rows, fmt, "diff against the recorded run")
+        render_all(
+            [
+                ("what-if (not recorded)", [summary]),
+                ("diff against the recorded run", rows),
+            ],
+            fmt,
+        )
 
     @app.command()
     @handled

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from adapters.bootstrap import StorageUnavailableError, open_ledger
-from adapters.cli import allocations, explain, projections, reads
+from adapters.cli import allocations, excel, explain, projections, reads
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
 from adapters.output import Format
 from domain.errors import LedgerError
@@ -164,7 +164,9 @@ def load(
 @app.command()
 @handled
 def submit(
-    files: Annotated[list[Path], typer.Argument(help="JSON or CSV answer files.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="JSON, CSV or XLSX (kofu workbook) answers.")
+    ],
     actor: Annotated[
         str | None, typer.Option(help="Default: the entity itself.")
     ] = None,
@@ -177,16 +179,15 @@ def submit(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
 ) -> None:
     """Record self-evaluations (a resubmission inside the window is a revision)."""
-    from adapters.files import read_answers  # noqa: PLC0415
+    from adapters.workbook_import import read_submissions  # noqa: PLC0415
 
-    commands = read_answers(
+    pending = read_submissions(
         files, {"actor": actor, "received_on": received_on or today()}
     )
-    with (
-        ledger() as opened,
-        reads.progress(out, "submitting", len(commands)) as advance,
-    ):
-        result = opened.submit(commands, batch_size=batch_size, progress=advance)
+    with ledger() as opened:
+        commands = pending.commands(opened)
+        with reads.progress(out, "submitting", len(commands)) as advance:
+            result = opened.submit(commands, batch_size=batch_size, progress=advance)
     report(result, f"submit ({len(commands)} self-evaluations)")
 
 
@@ -353,6 +354,7 @@ reads.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
 projections.register(app, handled, ledger, out)
 explain.register(app, handled, ledger, out)
+excel.register(app, handled, ledger, out)
 
 
 def main(argv: list[str] | None = None) -> Any:

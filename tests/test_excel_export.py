@@ -1,0 +1,372 @@
+"""The national tables in the ministry's layout, and formula injection in exports.
+
+A small nation (Tokyo and Kanagawa, FY2020) on SQLite and on PostgreSQL: five
+municipalities answer, one of them registered under a hostile name; a reference run
+allocates. Statistics are recomputed here from the rows, independently of kofu.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from adapters.cli.main import app
+from adapters.national_tables import thousands
+from adapters.output import neutralise
+from adapters.paths import data_dir
+from adapters.xlsx import cell_value
+from tests.conftest import Kofu, write_world
+
+CHIYODA = "131016"
+HOSTILE = '=HYPERLINK("http://evil.example","千代田区")'
+ENTITY_COLUMNS = ["団体コード", "都道府県", "団体名", "規模区分"]
+STATISTICS = ["配点", "平均点", "平均得点率（%）", "中央値", "標準偏差"]
+
+
+def _nation_files(folder: Path) -> tuple[list[Path], list[str]]:
+    paths = write_world(folder)
+    municipalities = folder / "municipalities.csv"
+    rows = list(csv.reader(municipalities.open(encoding="utf-8")))
+    for row in rows:
+        if row[2] == CHIYODA:
+            row[3] = HOSTILE
+    with municipalities.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows(rows)
+    insured = folder / "insured.csv"
+    with insured.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["lg_code", "fiscal_year", "category1_insured", "source", "as_of"]
+        )
+        for i, row in enumerate(rows[1:]):
+            writer.writerow([row[2], 2020, 1000 + i * 1733, "test", "2020-01-01"])
+    # The programme without the 支援 eligibility rule (it needs 事業費 data).
+    programme = folder / "programme.yaml"
+    programme.write_text(
+        (data_dir() / "programmes" / "fy2020.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "eligibility:\n  effort_support:\n    municipal: effort_support_eligibility@1\n",
+            "",
+        ),
+        encoding="utf-8",
+    )
+    files = [p for p in paths if p.suffix == ".csv"] + [insured, programme]
+    files += [p for p in paths if "catalogues" in str(p)]
+    files += sorted((data_dir() / "rules").glob("*.yaml"))
+    return files, [r[2] for r in rows[1:6]]
+
+
+@pytest.fixture
+def nation(kofu: Kofu, tmp_path: Path) -> Kofu:
+    files, answering = _nation_files(tmp_path / "nation")
+    code, output = kofu("load", *files)
+    assert code == 0, output
+    submissions = [
+        {
+            "entity": lg_code,
+            "grant_year": 2020,
+            "tier": "municipal",
+            "received_on": "2019-10-10",
+            "answers": {
+                "I-1-a": i % 2 == 0,
+                "I-2-a": i % 3 == 0,
+                "II-12-b": str(i * 37 % 100),
+            },
+        }
+        for i, lg_code in enumerate(answering)
+    ]
+    (tmp_path / "answers.json").write_text(json.dumps(submissions), encoding="utf-8")
+    code, output = kofu("submit", tmp_path / "answers.json")
+    assert code == 0, output
+    code, output = kofu("allocate", "--fiscal-year", "2020", "--phase", "reference")
+    assert code == 0, output
+    return kofu
+
+
+def _csv(kofu: Kofu, *args: str) -> list[list[str]]:
+    code, output = kofu(*args, "--format", "csv")
+    assert code == 0, output
+    return list(csv.reader(io.StringIO(output)))
+
+
+def _binary(kofu: Kofu, *args: str) -> bytes:
+    result = CliRunner().invoke(app, list(args), env={"KOFU_DATABASE_URL": kofu.url})
+    assert result.exit_code == 0, result.output
+    return result.stdout_bytes
+
+
+def test_results_table_has_a_row_per_entity_and_the_statistics_of_each_column(
+    nation: Kofu,
+) -> None:
+    table = _csv(nation, "export", "results", "--fiscal-year", "2020")
+    header, body = table[0], table[1:]
+    entities, stats = body[:-5], body[-5:]
+    scores = json.loads(
+        nation("scores", "--fiscal-year", "2020", "--items", "--format", "json")[1]
+    )
+    # One row per entity that answered, with its total and rank as the read model has them
+    assert header[:4] == ENTITY_COLUMNS
+    assert header[-2:] == ["合計", "順位"]
+    goals = [h for h in header[4:-2] if h.endswith("計")]
+    items = [h for h in header[4:-2] if h not in goals]
+    assert goals == ["I計", "II計", "III計"]
+    assert {r[0] for r in entities} == {s["entity"] for s in scores}
+    by_entity = {s["entity"]: s for s in scores}
+    for row in entities:
+        assert int(row[-2]) == by_entity[row[0]]["total"]
+        assert int(row[-1]) == by_entity[row[0]]["rank"]
+        for code in items:
+            assert int(row[header.index(code)]) == by_entity[row[0]][code]
+        # The goals' capped points add up to the total
+        assert sum(int(row[header.index(g)]) for g in goals) == int(row[-2])
+    # Only sub-items weighted in the promotion grant are columns
+    assert "I-1-a" in header
+    assert "I-5-a" in header
+    assert [r[2] for r in stats] == STATISTICS
+    full_marks = by_entity[entities[0][0]]["max_total"]
+    for column in range(4, len(header) - 1):
+        values = [int(r[column]) for r in entities]
+        full = int(stats[0][column])
+        mean = sum(values) / len(values)
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        median = (
+            ordered[middle]
+            if len(ordered) % 2
+            else (ordered[middle - 1] + ordered[middle]) / 2
+        )
+        deviation = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+        assert float(stats[1][column]) == pytest.approx(mean, abs=0.006)
+        assert float(stats[2][column]) == pytest.approx(mean * 100 / full, abs=0.006)
+        assert float(stats[3][column]) == pytest.approx(median, abs=0.006)
+        assert float(stats[4][column]) == pytest.approx(deviation, abs=0.006)
+    assert int(stats[0][header.index("合計")]) == full_marks
+    assert stats[0][header.index("I-1-a")] == "20"
+    assert [stats[0][header.index(g)] for g in goals] == ["135", "1020", "200"]
+
+
+def _same(text: str) -> object:
+    """A cell as compared across formats: 12, 12.0 and "12.0" are one number."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return text
+
+
+def test_results_xlsx_has_the_layout_of_the_csv(nation: Kofu, tmp_path: Path) -> None:
+    table = _csv(nation, "export", "results", "--fiscal-year", "2020")
+    code, output = nation(
+        "export", "results", "--fiscal-year", "2020", "--output", tmp_path / "r.xlsx"
+    )
+    assert code == 0, output
+    book = load_workbook(tmp_path / "r.xlsx")
+    assert book.sheetnames == ["評価結果", "説明"]
+    sheet = book["評価結果"]
+    cells = [
+        [_same("" if v is None else str(v)) for v in row]
+        for row in sheet.iter_rows(values_only=True)
+    ]
+    assert cells == [[_same(v) for v in row] for row in table]
+    # Points are numbers, codes are text
+    assert isinstance(sheet["E2"].value, int)
+    assert isinstance(sheet["A2"].value, str)
+    notes = dict(book["説明"].iter_rows(min_row=2, values_only=True))
+    assert notes["評価指標"] == "FY2020-municipal-v1"
+
+
+def test_allocation_table_shows_each_amount_in_thousands_exactly(nation: Kofu) -> None:
+    table = _csv(nation, "export", "allocations", "--fiscal-year", "2020")
+    header, body = table[0], table[1:]
+    rows, total = body[:-1], body[-1]
+    allocations = json.loads(
+        nation(
+            "allocations",
+            "-y",
+            "2020",
+            "--grant",
+            "promotion",
+            "--tier",
+            "municipal",
+            "--format",
+            "json",
+        )[1]
+    )
+    amounts = {a["entity"]: a["amount_yen"] for a in allocations}
+    thousand, yen, rest = (
+        header.index(h) for h in ("交付額（千円）", "交付額（円）", "千円未満（円）")
+    )
+    assert {r[0] for r in rows} == set(amounts)
+    for row in rows:
+        assert int(row[yen]) == amounts[row[0]]
+        assert Decimal(row[thousand]) * 1000 == amounts[row[0]]
+        assert int(row[rest]) == amounts[row[0]] % 1000
+        assert row[-1].startswith("仮説（HYPOTHESIS）")
+    assert total[3] == "合計"
+    assert int(total[yen]) == sum(amounts.values())
+    assert sum(amounts.values()) > 0
+
+
+def test_allocation_xlsx_notes_the_rule_and_the_remainders(
+    nation: Kofu, tmp_path: Path
+) -> None:
+    code, output = nation(
+        "export", "allocations", "--fiscal-year", "2020", "-o", tmp_path / "a.xlsx"
+    )
+    assert code == 0, output
+    book = load_workbook(tmp_path / "a.xlsx")
+    assert book.sheetnames == ["交付額", "説明"]
+    notes = list(book["説明"].iter_rows(min_row=2, values_only=True))
+    assert notes[0][0] == "仮説"
+    assert dict(notes)["千円未満の端数"] == "なし（すべての額が千円単位）"
+    assert any(key == "前提（仮説）" and "size bands" in value for key, value in notes)
+
+
+def test_thousands_are_exact_and_never_rounded() -> None:
+    assert thousands(86_732_000) == 86_732
+    assert isinstance(thousands(86_732_000), int)
+    assert thousands(1_234_567) == Decimal("1234.567")
+    assert thousands(999) == Decimal("0.999")
+    assert thousands(0) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+SUM(A1:A9)", "'+SUM(A1:A9)"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-Infinity", "'-Infinity"),
+        ("-5", "-5"),
+        ("+3.5", "+3.5"),
+        ("千代田区", "千代田区"),
+    ],
+)
+def test_text_a_spreadsheet_would_run_is_quoted(text: str, safe: str) -> None:
+    assert neutralise(text) == safe
+    assert cell_value(text) == safe
+
+
+def test_numbers_stay_numbers_in_xlsx_cells() -> None:
+    assert cell_value(-5) == -5
+    assert cell_value(Decimal("-1234.567")) == Decimal("-1234.567")
+    assert cell_value("bad\x01char") == "bad\ufffdchar"
+
+
+def test_hostile_name_is_neutralised_in_every_export(
+    nation: Kofu, tmp_path: Path
+) -> None:
+    # CSV: the ministry tables and the plain read commands
+    for args in (
+        ("export", "results", "--fiscal-year", "2020"),
+        ("export", "allocations", "--fiscal-year", "2020"),
+        ("allocations", "-y", "2020"),
+    ):
+        flat = [cell for row in _csv(nation, *args) for cell in row]
+        assert "'" + HOSTILE in flat, args
+        assert HOSTILE not in flat
+    # XLSX: the ministry table and a read command, as text cells, never formulas
+    code, output = nation(
+        "export", "allocations", "--fiscal-year", "2020", "-o", tmp_path / "a.xlsx"
+    )
+    assert code == 0, output
+    for data in (
+        (tmp_path / "a.xlsx").read_bytes(),
+        _binary(nation, "allocations", "-y", "2020", "--format", "xlsx"),
+    ):
+        book = load_workbook(io.BytesIO(data))
+        cells = [c for row in book.worksheets[0].iter_rows() for c in row]
+        hostile = [c for c in cells if isinstance(c.value, str) and HOSTILE in c.value]
+        assert hostile
+        assert all(c.value == "'" + HOSTILE and c.data_type == "s" for c in hostile)
+        assert not any(c.data_type == "f" for c in cells)
+        assert any(isinstance(c.value, int) and c.value > 0 for c in cells)
+
+
+def test_hostile_correction_reason_is_neutralised_in_the_audit_trail(
+    nation: Kofu,
+) -> None:
+    hostile = "=cmd|' /C calc'!A0"
+    code, output = nation(
+        "correct",
+        "--entity",
+        CHIYODA,
+        "--fiscal-year",
+        "2020",
+        "--item",
+        "I-1-a",
+        "--value",
+        "false",
+        "--reason",
+        hostile,
+        "--basis",
+        "老認発第1号",
+        "--actor",
+        "ministry:yamada",
+        "--on",
+        "2019-11-15",
+    )
+    assert code == 0, output
+    flat = [
+        c
+        for row in _csv(nation, "audit", "--entity", CHIYODA, "--fiscal-year", "2020")
+        for c in row
+    ]
+    assert "'" + hostile in flat
+    assert hostile not in flat
+    book = load_workbook(
+        io.BytesIO(
+            _binary(
+                nation,
+                "audit",
+                "--entity",
+                CHIYODA,
+                "--fiscal-year",
+                "2020",
+                "--format",
+                "xlsx",
+            )
+        )
+    )
+    values = [c.value for row in book.worksheets[0].iter_rows() for c in row]
+    assert "'" + hostile in values
+    assert hostile not in values
+
+
+def test_export_without_runs_is_refused_with_a_message(world: Kofu) -> None:
+    code, output = world(
+        "export", "allocations", "--fiscal-year", "2020", "--format", "csv"
+    )
+    assert code == 2, output
+    assert "no FY2020 promotion municipal allocation run is recorded" in output
+    code, output = world(
+        "export", "results", "--fiscal-year", "2020", "--format", "csv"
+    )
+    assert code == 2, output
+    assert "no FY2020 municipal promotion scores" in output
+
+
+@pytest.mark.parametrize(
+    ("command", "sheets"),
+    [
+        ("what-if", ["1 what-if (not recorded)", "2 diff against the recorded run"]),
+        ("sensitivity", ["1 corrections moving > 0.0001 o", "2 yen per score point"]),
+    ],
+)
+def test_commands_with_several_tables_write_one_workbook(
+    nation: Kofu, command: str, sheets: list[str]
+) -> None:
+    run = "FY2020-promotion-municipal-reference-1"
+    book = load_workbook(io.BytesIO(_binary(nation, command, run, "--format", "xlsx")))
+    assert book.sheetnames == sheets
