@@ -1,0 +1,103 @@
+"""The entity page: its audit timeline and the explanation of each phase.
+
+The timeline is the `audit_trail` read model (what `kofu audit` shows); each
+explanation is what `kofu explain` computes, for the run in force of each phase.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from adapters.cli.allocations import current_runs
+from adapters.cli.explain import explanation
+from domain.base import GRANTS
+from domain.programme import PHASES
+
+if TYPE_CHECKING:
+    from adapters.read_store import ReadStore
+    from domain.ledger import Ledger
+
+_SHOWN_APART = ("change", "changes", "answers", "values", "run_id", "amount_yen")
+
+
+def answer_text(answer: dict[str, Any] | None) -> str:
+    """A stored answer as people read it: ✓/✗ for a checkbox, else the number."""
+    if answer is None:
+        return "（未回答）"
+    if answer.get("checked") is not None:
+        return "✓ true" if answer["checked"] else "✗ false"
+    return str(answer.get("number"))
+
+
+def changes(details: dict[str, Any]) -> list[dict[str, str]]:
+    """The before/after values an event carries (corrections, revisions, imports)."""
+    found = details.get("changes") or (
+        [details["change"]] if details.get("change") else []
+    )
+    return [
+        {
+            "item": str(c["item"]),
+            "before": answer_text(c.get("before")),
+            "after": answer_text(c.get("after")),
+        }
+        for c in found
+    ]
+
+
+def summary(details: dict[str, Any]) -> str:
+    """The event's other fields in one line (what before/after does not show)."""
+    parts = [
+        f"{len(details[key])} answers"
+        for key in ("answers", "values")
+        if isinstance(details.get(key), dict)
+    ]
+    parts += [
+        f"{key}={_short(value)}"
+        for key, value in details.items()
+        if key not in _SHOWN_APART and value not in (None, "", [], {})
+    ]
+    return ", ".join(parts)
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= 120 else text[:117] + "…"  # noqa: PLR2004
+
+
+def timeline(store: ReadStore, lg_code: str, year: int) -> list[dict[str, Any]]:
+    """Every event of the entity and year, in ledger order, ready to show."""
+    rows = store.rows(
+        "audit_trail", {"entity": lg_code, "grant_year": year}, ["position"]
+    )
+    shown = []
+    for row in rows:
+        details = orjson.loads(row["details"] or "{}")
+        shown.append(
+            {
+                "position": row["position"],
+                "recorded_at": row["recorded_at"],
+                "event": row["event"],
+                "actor": row["actor"],
+                "reason": row["reason"],
+                "basis": details.get("basis") or details.get("source"),
+                "changes": changes(details),
+                "run_id": details.get("run_id"),
+                "amount_yen": details.get("amount_yen"),
+                "summary": summary(
+                    {k: v for k, v in details.items() if k not in ("basis", "source")}
+                ),
+            }
+        )
+    return shown
+
+
+def explanations(ledger: Ledger, lg_code: str, tier: str, year: int) -> list[Any]:
+    """The explanation of the entity's amount in the run in force of each phase."""
+    return [
+        explanation(ledger, run, lg_code)
+        for phase in PHASES
+        for grant in GRANTS
+        for run in current_runs(ledger, year, grant, tier, phase, None)
+    ]
