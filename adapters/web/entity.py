@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from adapters.read_store import ReadStore
     from domain.ledger import Ledger
 
-_SHOWN_APART = ("change", "changes", "answers", "values", "run_id", "amount_yen")
+_SHOWN_APART = ("change", "changes", "answers", "values")
+_RUN_FIELDS = ("run_id", "phase", "grant", "score", "amount_yen", "adjustment_yen")
+_NOT_SUMMED = (*_RUN_FIELDS, "basis", "source", "hypothesis")
 
 
 def answer_text(answer: dict[str, Any] | None) -> str:
@@ -83,10 +85,12 @@ def timeline(store: ReadStore, lg_code: str, year: int) -> list[dict[str, Any]]:
                 "reason": row["reason"],
                 "basis": details.get("basis") or details.get("source"),
                 "changes": changes(details),
-                "run_id": details.get("run_id"),
-                "amount_yen": details.get("amount_yen"),
+                "hypothesis": bool(details.get("hypothesis")),
+                "run": {k: details.get(k) for k in _RUN_FIELDS}
+                if details.get("run_id")
+                else None,
                 "summary": summary(
-                    {k: v for k, v in details.items() if k not in ("basis", "source")}
+                    {k: v for k, v in details.items() if k not in _NOT_SUMMED}
                 ),
             }
         )
