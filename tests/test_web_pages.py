@@ -34,6 +34,8 @@ from adapters.cli.allocations import current_runs
 from adapters.cli.explain import explanation
 from adapters.demo import run_demo
 from adapters.diff import diff
+from adapters.files import load_files
+from adapters.paths import data_dir
 from adapters.projecting import catch_up, open_store
 from adapters.web import router
 from adapters.web.deps import close_ledgers, get_ledger, get_store
@@ -108,8 +110,14 @@ def site(
         url = f"{PG_BASE.split('?')[0]}?schema={schema}"
     ledger = open_ledger(url)
     run_demo(ledger, 2020, 1, Console(quiet=True), prefectures={"13", "14"})
+    # A later year whose catalogue is published but which has no programme or run.
+    later = load_files([data_dir() / "catalogues" / "fy2024-municipal-v1.yaml"])
+    ledger.publish_catalogue(later.catalogues[0][0])
     app = FastAPI()
     app.include_router(router)
+    prefixed = FastAPI()  # as the HTTP API will include it: under a prefix
+    prefixed.include_router(router, prefix="/audit")
+    app.mount("/api", prefixed)
     app.add_exception_handler(404, not_found_page)
     app.mount("/fail", _broken_app())
     with pytest.MonkeyPatch.context() as env:
@@ -366,3 +374,40 @@ def test_failures_show_an_error_page_without_a_traceback(site: Site) -> None:
     status, body = _status(f"{site.base}/fail/down/runs/x")
     assert status == 503
     assert "データベースに接続できません" in body
+
+
+def test_prefecture_page_explains_the_prefectural_tier(
+    site: Site, browser: WebDriver
+) -> None:
+    page = _open(browser, site, "/entities/130001/2020", "prefecture")
+    assert "東京都" in page.title
+    run = current_runs(site.ledger, 2020, "effort_support", "prefectural", None, None)[
+        0
+    ]
+    amount = next(r for r in run.calculated.results if r.entity == "130001").amount_yen
+    cell = page.find_element(
+        By.CSS_SELECTOR, f'td.amount[data-run="{run.calculated.run_id}"]'
+    )
+    assert cell.text == f"{amount:,} 円"
+    assert "都道府県分" in _text(page, "main")
+
+
+def test_home_stays_on_the_latest_year_with_runs_and_links_a_year_without_any(
+    site: Site, browser: WebDriver
+) -> None:
+    page = _open(browser, site, "/", "home")
+    assert "(FY2020)" in page.title
+    page.find_element(By.LINK_TEXT, "令和6年度 (FY2024)").click()
+    assert "令和6年度 (FY2024)" in page.title
+    main = _text(page, "main")
+    assert "まだ登録されていません" in main
+    assert "まだ算定されていません" in main
+    assert not page.find_elements(By.CSS_SELECTOR, "figure svg")
+
+
+def test_links_keep_the_prefix_the_router_is_mounted_under(site: Site) -> None:
+    status, body = _status(f"{site.base}/api/audit/years/2020")
+    assert status == 200
+    assert 'href="/api/audit/runs/FY2020-promotion-municipal-settlement-1"' in body
+    assert f'href="/api/audit/entities/{SHINJUKU}/2020"' in body
+    assert 'href="/runs/' not in body

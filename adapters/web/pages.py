@@ -35,8 +35,13 @@ _RUN_ID = re.compile(r"^FY[0-9]{4}-[a-z_]+-[a-z]+-[a-z]+-[0-9]+$")
 
 
 def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
+    # Paths within the application serving the page (its prefixes included), under
+    # the path it is mounted at: the pages work wherever the router is included.
+    root = request.scope.get("root_path", "")
+
     def link(name: str, **params: object) -> str:
-        return request.url_for(name, **{k: str(v) for k, v in params.items()}).path
+        found = request.app.url_path_for(name, **{k: str(v) for k, v in params.items()})
+        return f"{root}{found}"
 
     html = (
         environment()
@@ -99,9 +104,11 @@ def year(
 def _overview(
     request: Request, ledger: Ledger, store: Any, year: int, years: list[int]
 ) -> HTMLResponse:
-    programme = ledger.programme(year).spec
+    programme = None
+    with suppress(InvalidInput):  # a catalogue published before its programme year
+        programme = ledger.programme(year).spec
     found = overview_page.sections(ledger, year)
-    labels = overview_page.band_labels(programme.size_bands)
+    labels = overview_page.band_labels(programme.size_bands if programme else ())
     return _page(
         request,
         "overview.html.j2",
