@@ -256,6 +256,9 @@ def test_band_chart_and_its_table_add_up_to_the_municipal_run_in_force(
         )
         assert cell == sen(amount)
     assert "区分1: 0〜2,999人" in table.text
+    headings = page.find_elements(By.XPATH, "//figure/preceding-sibling::h3[1]")
+    assert len(headings) == 2
+    assert all("【仮説 HYPOTHESIS】" in h.text for h in headings)  # banded rule
 
 
 def test_entity_page_explains_each_phase_with_the_ledgers_amounts(

@@ -104,4 +104,6 @@ def explanations(ledger: Ledger, lg_code: str, tier: str, year: int) -> list[Any
         for phase in PHASES
         for grant in GRANTS
         for run in current_runs(ledger, year, grant, tier, phase, None)
+        # An entity registered after a run is not in it: nothing to explain there.
+        if any(r.entity == lg_code for r in run.calculated.results)
     ]
