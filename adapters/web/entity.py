@@ -64,7 +64,11 @@ def summary(details: dict[str, Any]) -> str:
 
 
 def _short(value: object) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}={_short(v)}" for k, v in value.items() if v is not None)
+        text = f"({inner})"
+    else:
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
     return text if len(text) <= 120 else text[:117] + "…"  # noqa: PLR2004
 
 
