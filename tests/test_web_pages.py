@@ -35,6 +35,7 @@ from adapters.cli.explain import explanation
 from adapters.demo import run_demo
 from adapters.diff import diff
 from adapters.files import load_files
+from adapters.integrity import record_phase
 from adapters.paths import data_dir
 from adapters.projecting import catch_up, open_store
 from adapters.web import router
@@ -114,6 +115,8 @@ def site(
     # A later year whose catalogue is published but which has no programme or run.
     later = load_files([data_dir() / "catalogues" / "fy2024-municipal-v1.yaml"])
     ledger.publish_catalogue(later.catalogues[0][0])
+    # The reference phase run again after the corrections: reference-2 supersedes 1.
+    record_phase(ledger, 2020, "reference", "ministry:web-test")
     app = FastAPI()
     app.include_router(router)
     prefixed = FastAPI()  # as the HTTP API will include it: under a prefix
@@ -417,3 +420,29 @@ def test_links_keep_the_prefix_the_router_is_mounted_under(site: Site) -> None:
     assert 'href="/api/audit/runs/FY2020-promotion-municipal-settlement-1"' in body
     assert f'href="/api/audit/entities/{SHINJUKU}/2020"' in body
     assert 'href="/runs/' not in body
+
+
+def test_a_rerun_is_diffed_against_the_run_it_supersedes(
+    site: Site, browser: WebDriver
+) -> None:
+    run_id = "FY2020-promotion-municipal-reference-2"
+    page = _open(browser, site, f"/runs/{run_id}", "rerun")
+    first = "FY2020-promotion-municipal-reference-1"
+    assert site.ledger.run(run_id).calculated.supersedes == first
+    main = _text(page, "main")
+    assert "同じ段階の前回の算定" in main
+    assert "（第2回）" in main
+    links = [a.get_attribute("href") for a in page.find_elements(By.TAG_NAME, "a")]
+    assert links.count(f"{site.base}/runs/{first}") == 2  # supersedes, compared with
+    expected = diff(
+        site.ledger,
+        site.ledger.run(first).calculated,
+        site.ledger.run(run_id).calculated,
+    )
+    # The two story corrections of 新宿区 cancel out: nobody's amount changed.
+    assert expected == []
+    assert not page.find_elements(By.CSS_SELECTOR, "table.diff")
+    assert "得点・配分額の変わった団体はありません" in main
+    overview = _open(browser, site, "/years/2020", "overview")
+    row = overview.find_element(By.XPATH, f"//tr[td/a[text()='{run_id}']]")
+    assert row.find_elements(By.TAG_NAME, "td")[2].text == "2"  # runs recorded
