@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from adapters.cli.allocations import current_runs
 from adapters.cli.explain import explanation
+from adapters.web.deps import recorded_run
 from domain.base import GRANTS
 from domain.programme import PHASES
 
@@ -102,12 +102,18 @@ def timeline(store: ReadStore, lg_code: str, year: int) -> list[dict[str, Any]]:
 
 
 def explanations(ledger: Ledger, lg_code: str, tier: str, year: int) -> list[Any]:
-    """The explanation of the entity's amount in the run in force of each phase."""
+    """The explanation of the entity's amount in the run in force of each phase.
+
+    The runs `kofu explain` would pick (each phase's current run), read in one pass.
+    """
+    phases = sorted(
+        (p for p in ledger.phase_runs(year) if p.tier == tier and p.current),
+        key=lambda p: (PHASES.index(p.phase), GRANTS.index(p.grant)),
+    )
+    runs = [recorded_run(ledger, str(p.current)) for p in phases]
     return [
         explanation(ledger, run, lg_code)
-        for phase in PHASES
-        for grant in GRANTS
-        for run in current_runs(ledger, year, grant, tier, phase, None)
+        for run in runs
         # An entity registered after a run is not in it: nothing to explain there.
         if any(r.entity == lg_code for r in run.calculated.results)
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from adapters.diff import diff
+from adapters.web.deps import recorded_run
 from adapters.web.formatting import japan_time
 from domain.programme import PHASES
 
@@ -51,8 +52,8 @@ def previous(ledger: Ledger, run: AllocationRun) -> tuple[AllocationRun, str] | 
     """The run to compare with, and what it is to this one."""
     c = run.calculated
     if c.supersedes:
-        return ledger.run(
-            c.supersedes
+        return recorded_run(
+            ledger, c.supersedes
         ), "同じ段階の前回の算定 previous run of this phase"
     earlier = PHASES[: PHASES.index(c.phase)]
     for phase_runs in reversed(ledger.phase_runs(c.grant_year)):
@@ -62,8 +63,8 @@ def previous(ledger: Ledger, run: AllocationRun) -> tuple[AllocationRun, str] | 
             and phase_runs.phase in earlier
             and phase_runs.current
         ):
-            return ledger.run(
-                phase_runs.current
+            return recorded_run(
+                ledger, phase_runs.current
             ), "前の段階の算定 run in force of the previous phase"
     return None
 
