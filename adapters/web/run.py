@@ -48,29 +48,25 @@ def receipt(run: AllocationRun) -> list[tuple[str, object]]:
     ]
 
 
+SAME_PHASE = "同じ段階の前回の算定 previous run of this phase"
+PREVIOUS_PHASE = "前の段階の算定 run in force of the previous phase"
+
+
 def previous(ledger: Ledger, run: AllocationRun) -> tuple[AllocationRun, str] | None:
     """The run to compare with, and what it is to this one."""
     c = run.calculated
     if c.supersedes:
-        return recorded_run(
-            ledger, c.supersedes
-        ), "同じ段階の前回の算定 previous run of this phase"
+        return recorded_run(ledger, c.supersedes), SAME_PHASE
     earlier = PHASES[: PHASES.index(c.phase)]
     for phase_runs in reversed(ledger.phase_runs(c.grant_year)):
-        if (
-            phase_runs.grant == c.grant
-            and phase_runs.tier == c.tier
-            and phase_runs.phase in earlier
-            and phase_runs.current
-        ):
-            return recorded_run(
-                ledger, phase_runs.current
-            ), "前の段階の算定 run in force of the previous phase"
+        same = (phase_runs.grant, phase_runs.tier) == (c.grant, c.tier)
+        if same and phase_runs.phase in earlier and phase_runs.current:
+            return recorded_run(ledger, phase_runs.current), PREVIOUS_PHASE
     return None
 
 
 def changes(
     ledger: Ledger, before: AllocationRun, after: AllocationRun
 ) -> list[dict[str, Any]]:
-    """Per entity whose score or amount changed: the attributed change."""
+    """Per entity whose score or amount changed: the attributed change (`kofu diff`)."""
     return diff(ledger, before.calculated, after.calculated)
