@@ -1,0 +1,9 @@
+"""Audit web pages: printable HTML without JavaScript (`router`, mounted by the app).
+
+The router brings no authentication of its own: the application that mounts it
+puts it behind its auth dependency.
+"""
+
+from adapters.web.pages import router
+
+__all__ = ["router"]

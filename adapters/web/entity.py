@@ -1,0 +1,119 @@
+"""The entity page: its audit timeline and the explanation of each phase.
+
+The timeline is the `audit_trail` read model (what `kofu audit` shows); each
+explanation is what `kofu explain` computes, for the run in force of each phase.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from adapters.cli.explain import explanation
+from adapters.web.deps import recorded_run
+from domain.base import GRANTS
+from domain.programme import PHASES
+
+if TYPE_CHECKING:
+    from adapters.read_store import ReadStore
+    from domain.ledger import Ledger
+
+_SHOWN_APART = ("change", "changes", "answers", "values")
+_RUN_FIELDS = ("run_id", "phase", "grant", "score", "amount_yen", "adjustment_yen")
+_NOT_SUMMED = (*_RUN_FIELDS, "basis", "source", "hypothesis")
+
+
+def answer_text(answer: dict[str, Any] | None) -> str:
+    """A stored answer as people read it: ✓/✗ for a checkbox, else the number."""
+    if answer is None:
+        return "（未回答）"
+    if answer.get("checked") is not None:
+        return "✓ true" if answer["checked"] else "✗ false"
+    return str(answer.get("number"))
+
+
+def changes(details: dict[str, Any]) -> list[dict[str, str]]:
+    """The before/after values an event carries (corrections, revisions, imports)."""
+    found = details.get("changes") or (
+        [details["change"]] if details.get("change") else []
+    )
+    return [
+        {
+            "item": str(c["item"]),
+            "before": answer_text(c.get("before")),
+            "after": answer_text(c.get("after")),
+        }
+        for c in found
+    ]
+
+
+def summary(details: dict[str, Any]) -> str:
+    """The event's other fields in one line (what before/after does not show)."""
+    parts = [
+        f"{len(details[key])} answers"
+        for key in ("answers", "values")
+        if isinstance(details.get(key), dict)
+    ]
+    parts += [
+        f"{key}={_short(value)}"
+        for key, value in details.items()
+        if key not in _SHOWN_APART and value not in (None, "", [], {})
+    ]
+    return ", ".join(parts)
+
+
+def _short(value: object) -> str:
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k}={_short(v)}" for k, v in value.items() if v is not None)
+        text = f"({inner})"
+    else:
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= 120 else text[:117] + "…"  # noqa: PLR2004
+
+
+def timeline(store: ReadStore, lg_code: str, year: int) -> list[dict[str, Any]]:
+    """Every event of the entity and year, in ledger order, ready to show."""
+    rows = store.rows(
+        "audit_trail", {"entity": lg_code, "grant_year": year}, ["position"]
+    )
+    shown = []
+    for row in rows:
+        details = orjson.loads(row["details"] or "{}")
+        shown.append(
+            {
+                "position": row["position"],
+                "recorded_at": row["recorded_at"],
+                "event": row["event"],
+                "actor": row["actor"],
+                "reason": row["reason"],
+                "basis": details.get("basis") or details.get("source"),
+                "changes": changes(details),
+                "hypothesis": bool(details.get("hypothesis")),
+                "run": {k: details.get(k) for k in _RUN_FIELDS}
+                if details.get("run_id")
+                else None,
+                "summary": summary(
+                    {k: v for k, v in details.items() if k not in _NOT_SUMMED}
+                ),
+            }
+        )
+    return shown
+
+
+def explanations(ledger: Ledger, lg_code: str, tier: str, year: int) -> list[Any]:
+    """The explanation of the entity's amount in the run in force of each phase.
+
+    The runs `kofu explain` would pick (each phase's current run), read in one pass.
+    """
+    phases = sorted(
+        (p for p in ledger.phase_runs(year) if p.tier == tier and p.current),
+        key=lambda p: (PHASES.index(p.phase), GRANTS.index(p.grant)),
+    )
+    runs = [recorded_run(ledger, str(p.current)) for p in phases]
+    return [
+        explanation(ledger, run, lg_code)
+        for run in runs
+        # An entity registered after a run is not in it: nothing to explain there.
+        if any(r.entity == lg_code for r in run.calculated.results)
+    ]

@@ -1,0 +1,81 @@
+"""Error pages: a page for people, never a traceback.
+
+`PageRoute` wraps every page of the router: an unknown code or run is a 404 page,
+an unreachable database a 503 page, anything else a 500 page (the traceback goes
+to the server log only). `not_found_page` serves the same 404 page for URLs that
+match no route, for an application that wants it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+
+from adapters.bootstrap import StorageUnavailableError
+from adapters.web.formatting import environment
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = 404
+UNAVAILABLE = 503
+SERVER_ERROR = 500
+
+
+class PageNotFoundError(Exception):
+    """An unknown entity, year or run: shown as the 404 page."""
+
+
+def error_page(status: int, message: str) -> HTMLResponse:
+    """The error page for `status` with a message for people."""
+    html = (
+        environment()
+        .get_template("web/error.html.j2")
+        .render(status=status, message=message)
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _storage_error(exc: BaseException) -> bool:
+    return isinstance(
+        exc,
+        StorageUnavailableError
+        | OperationalError
+        | InterfaceError
+        | psycopg.OperationalError,
+    )
+
+
+class PageRoute(APIRoute):
+    """A page route whose failures become error pages."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The handler, wrapped."""
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except PageNotFoundError as exc:
+                return error_page(NOT_FOUND, str(exc))
+            except Exception as exc:
+                if _storage_error(exc):
+                    log.warning("storage unavailable: %s", exc)
+                    return error_page(
+                        UNAVAILABLE, "台帳のデータベースに接続できません。"
+                    )
+                log.exception("page %s failed", request.url.path)
+                return error_page(SERVER_ERROR, "ページを表示できませんでした。")
+
+        return guarded
+
+
+async def not_found_page(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+    """An exception handler for 404s that serves the 404 page."""
+    return error_page(NOT_FOUND, "このページはありません。")
