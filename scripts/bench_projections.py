@@ -2,7 +2,8 @@
 
 Builds a synthetic history in a fresh PostgreSQL schema (or the URL given): the
 demo's FY2020 and FY2024 years (entities, submissions, corrections, every phase),
-then rounds of revisions by every entity until the ledger holds --events events.
+then rounds of revisions, confirmations and corrections (`benchlib.grow`) until
+the ledger holds --events events.
 At half of that and at the whole, it measures in the same run:
 
 * the raw read rate: `select_notifications` pages of 1,000, no decoding;
@@ -16,52 +17,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import timedelta
 from pathlib import Path
 
-from benchlib import DEFAULT_URL, fresh_schema, raw_read, write_result
+from benchlib import DEFAULT_URL, fresh_schema, grow, raw_read, write_result
 from rich.console import Console
 
 from adapters.bootstrap import open_ledger
 from adapters.demo import run_demo
 from adapters.projecting import rebuild
-from domain.commands import SubmitSelfEvaluation
 from domain.ledger import Ledger
-
-
-def pump(ledger: Ledger, target: int, console: Console) -> None:
-    """Rounds of one-item revisions by every municipality until `target` events."""
-    programme = ledger.programme(2020).spec
-    catalogue = ledger.catalogue(2020, "municipal").spec
-    items = [
-        c
-        for c, (s, i) in catalogue.sub_items().items()
-        if s.kind == "checkbox" and i.source == "self"
-    ]
-    entities = [e.lg_code for e in ledger.entities() if e.kind == "municipality"]
-    day = programme.schedule.submission_opens + timedelta(days=20)
-    round_ = idle = 0
-    while ledger.count_events() < target:
-        item = items[round_ % len(items)]
-        value = (round_ // len(items)) % 2 == 0  # each pass flips every item
-        commands = [
-            SubmitSelfEvaluation(
-                entity=e,
-                grant_year=2020,
-                tier="municipal",
-                answers={item: value},
-                actor=f"insurer:{e}",
-                received_on=day,
-            )
-            for e in entities
-        ]
-        idle = idle + 1 if ledger.submit(commands, batch_size=500).noop else 0
-        if idle > 2 * len(items):
-            msg = f"{idle} rounds in a row recorded nothing"
-            raise RuntimeError(msg)
-        round_ += 1
-        if round_ % 20 == 0:
-            console.print(f"  {ledger.count_events():,} events")
 
 
 def measure(ledger: Ledger) -> dict[str, float]:
@@ -96,7 +60,7 @@ def main() -> None:
             run_demo(ledger, 2024, 1, quiet)
             run_demo(ledger, 2020, 1, quiet)
             for target in (args.events // 2, args.events):
-                pump(ledger, target, console)
+                grow(ledger, target, console)
                 result = measure(ledger)
                 results.append(result)
                 console.print(
