@@ -546,9 +546,15 @@ class Ledger(Application[UUID]):
         ]
         return sorted(found, key=lambda p: (PHASES.index(p.phase), p.grant, p.tier))
 
-    def run_positions(self, phase_runs: PhaseRuns) -> list[tuple[str, int]]:
-        """(run id, ledger position at which it was recorded) of a phase's runs."""
-        found: list[tuple[str, int]] = []
+    def run_positions(
+        self, phase_runs: Sequence[PhaseRuns]
+    ) -> dict[UUID, list[tuple[str, int]]]:
+        """(run id, ledger position at which it was recorded) of each phase's runs.
+
+        One pass over the log's run records (filtered by topic) for all the phases.
+        """
+        wanted = {p.id for p in phase_runs}
+        found: dict[UUID, list[tuple[str, int]]] = {p.id: [] for p in phase_runs}
         start = 0
         topic = get_topic(PhaseRuns.RunAdded)
         while True:
@@ -561,10 +567,11 @@ class Ledger(Application[UUID]):
             if not notes:
                 return found
             for note in notes:
-                if UUID(str(note.originator_id)) == phase_runs.id:
+                phase_id = UUID(str(note.originator_id))
+                if phase_id in wanted:
                     added = self.mapper.to_domain_event(note)
                     assert isinstance(added, PhaseRuns.RunAdded)  # noqa: S101
-                    found.append((added.run_id, note.id))
+                    found[phase_id].append((added.run_id, note.id))
             start = notes[-1].id
 
     def position_at(self, moment: datetime) -> int:

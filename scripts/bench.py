@@ -179,6 +179,7 @@ def ingest(url: str, console: Console) -> list[Figure]:
         check=True,
     )
     summary = json.loads(out.read_text())["summary"]
+    submitted = summary["submit"]["events"]["kofu"]
     figures = []
     for key, label in (
         ("submit_vs_build_and_save", "bulk submission / library build+save()"),
@@ -192,11 +193,10 @@ def ingest(url: str, console: Console) -> list[Figure]:
         base = found.get(
             "raw_build_and_save_events_per_s", found.get("raw_save_events_per_s")
         )
-        events = found.get("events", {})
         figures.append(
             {
                 "figure": label,
-                "events": events.get("kofu", 0) if isinstance(events, dict) else 0,
+                "events": submitted,
                 "kofu": f"{kofu:,} ev/s",
                 "baseline": f"{base:,} ev/s",
                 "ratio": found["ratio"],
@@ -241,7 +241,7 @@ def main() -> None:
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--json", type=Path, default=Path("out/bench.json"))
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     figures: list[Figure] = []
     sizes: list[int] = []
     with fresh_schema(args.url) as url:

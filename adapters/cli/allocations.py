@@ -17,6 +17,8 @@ from domain.programme import PHASES
 from domain.runs import AllocationRun, PhaseRuns
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from domain.ledger import Ledger
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
@@ -110,12 +112,16 @@ def current_runs(
 ) -> list[AllocationRun]:
     """The run in force per (grant, tier): of `phase`, else of the latest phase run."""
     chosen: dict[tuple[str, str], tuple[int, str]] = {}
-    for phase_runs in ledger.phase_runs(grant_year):
-        if (grant and phase_runs.grant != grant) or (tier and phase_runs.tier != tier):
-            continue
-        if phase and phase_runs.phase != phase:
-            continue
-        run_id = _run_as_of(ledger, phase_runs, position)
+    wanted = [
+        p
+        for p in ledger.phase_runs(grant_year)
+        if not (grant and p.grant != grant)
+        and not (tier and p.tier != tier)
+        and not (phase and p.phase != phase)
+    ]
+    recorded = ledger.run_positions(wanted) if position is not None else {}
+    for phase_runs in wanted:
+        run_id = _run_as_of(phase_runs, recorded, position)
         if run_id is None:
             continue
         order = PHASES.index(phase_runs.phase)
@@ -126,12 +132,13 @@ def current_runs(
 
 
 def _run_as_of(
-    ledger: Ledger, phase_runs: PhaseRuns, position: int | None
+    phase_runs: PhaseRuns,
+    recorded: dict[UUID, list[tuple[str, int]]],
+    position: int | None,
 ) -> str | None:
     if position is None:
         return phase_runs.current
-    added = ledger.run_positions(phase_runs)
-    earlier = [run_id for run_id, at in added if at <= position]
+    earlier = [run_id for run_id, at in recorded[phase_runs.id] if at <= position]
     return earlier[-1] if earlier else None
 
 
