@@ -549,14 +549,19 @@ class Ledger(Application[UUID]):
     def run_positions(
         self, phase_runs: Sequence[PhaseRuns]
     ) -> dict[UUID, list[tuple[str, int]]]:
-        """(run id, ledger position at which it was recorded) of each phase's runs.
+        """(run id, ledger position of its calculation) of each phase's runs.
 
-        One pass over the log's run records (filtered by topic) for all the phases.
+        The position is the run's `AllocationRun.Calculated` event, as in the audit
+        trail; one pass over those records (filtered by topic, not decoded).
         """
-        wanted = {p.id for p in phase_runs}
+        runs = {
+            AllocationRun.id_for(run_id): (phase.id, run_id)
+            for phase in phase_runs
+            for run_id in phase.runs
+        }
         found: dict[UUID, list[tuple[str, int]]] = {p.id: [] for p in phase_runs}
         start = 0
-        topic = get_topic(PhaseRuns.RunAdded)
+        topic = get_topic(AllocationRun.Calculated)
         while True:
             notes = self.recorder.select_notifications(
                 start=start,
@@ -567,11 +572,9 @@ class Ledger(Application[UUID]):
             if not notes:
                 return found
             for note in notes:
-                phase_id = UUID(str(note.originator_id))
-                if phase_id in wanted:
-                    added = self.mapper.to_domain_event(note)
-                    assert isinstance(added, PhaseRuns.RunAdded)  # noqa: S101
-                    found[phase_id].append((added.run_id, note.id))
+                run = runs.get(UUID(str(note.originator_id)))
+                if run is not None:
+                    found[run[0]].append((run[1], note.id))
             start = notes[-1].id
 
     def position_at(self, moment: datetime) -> int:

@@ -192,6 +192,24 @@ def test_allocations_can_be_read_as_they_stood_at_a_past_position(
     assert {r["phase"] for r in current} == {"settlement"}
     # Positions before the first run: nothing was allocated yet.
     assert _json(kofu, "allocations", "-y", "2020", "--as-of", "1") == []
+    # At the first expected run's position, that run; just before, the reference
+    trail = _json(kofu, "audit", "--entity", SHINJUKU, "--fiscal-year", "2020")
+    expected = next(
+        t
+        for t in trail
+        if t["event"] == "AllocationRun.Calculated"
+        and t["phase"] == "expected"
+        and t["grant"] == "promotion"
+    )
+    at = str(expected["position"])
+    before = str(expected["position"] - 1)
+    chosen = ("-y", "2020", "--grant", "promotion", "--tier", "municipal")
+    assert {r["run_id"] for r in _json(kofu, "allocations", *chosen, "--as-of", at)} == {
+        expected["run_id"]
+    }
+    assert {
+        r["phase"] for r in _json(kofu, "allocations", *chosen, "--as-of", before)
+    } == {"reference"}
     code, output = kofu("allocations", "-y", "2020", "--as-of", "yesterday")
     assert code == 2
     assert "--as-of" in output
