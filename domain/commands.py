@@ -101,3 +101,19 @@ class CorrectAnswer(Command):
     basis: Text
     actor: Actor
     received_on: date
+
+
+class AllocatePhase(Command):
+    """Score and allocate a phase of a grant year (both grants, both tiers)."""
+
+    grant_year: FiscalYear
+    phase: str
+    actor: Actor
+
+
+class PublishRun(Command):
+    """The ministry publishes a recorded allocation run (公表)."""
+
+    run_id: Annotated[str, Field(min_length=1, max_length=200)]
+    actor: Actor
+    published_on: date

@@ -87,8 +87,9 @@ def position_as_of(ledger: Ledger, as_of: str) -> int:
     Raises:
         InvalidInput: neither a whole number nor an ISO date/time.
     """
-    if as_of.isdigit():
-        return int(as_of)
+    if as_of.isascii() and as_of.isdigit():
+        # Past the head, the ledger stands as it does now.
+        return min(int(as_of), ledger.count_events())
     try:
         moment = datetime.fromisoformat(as_of)
     except ValueError:
@@ -107,15 +108,19 @@ def current_runs(
     tier: str | None,
     phase: str | None,
     position: int | None,
+    visible: Callable[[str], bool] | None = None,
 ) -> list[AllocationRun]:
-    """The run in force per (grant, tier): of `phase`, else of the latest phase run."""
+    """The run in force per (grant, tier): of `phase`, else of the latest phase run.
+
+    With `visible`, only the runs it accepts count (readers see published runs).
+    """
     chosen: dict[tuple[str, str], tuple[int, str]] = {}
     for phase_runs in ledger.phase_runs(grant_year):
         if (grant and phase_runs.grant != grant) or (tier and phase_runs.tier != tier):
             continue
         if phase and phase_runs.phase != phase:
             continue
-        run_id = _run_as_of(ledger, phase_runs, position)
+        run_id = _run_as_of(ledger, phase_runs, position, visible)
         if run_id is None:
             continue
         order = PHASES.index(phase_runs.phase)
@@ -126,13 +131,19 @@ def current_runs(
 
 
 def _run_as_of(
-    ledger: Ledger, phase_runs: PhaseRuns, position: int | None
+    ledger: Ledger,
+    phase_runs: PhaseRuns,
+    position: int | None,
+    visible: Callable[[str], bool] | None,
 ) -> str | None:
     if position is None:
-        return phase_runs.current
-    added = ledger.run_positions(phase_runs)
-    earlier = [run_id for run_id, at in added if at <= position]
-    return earlier[-1] if earlier else None
+        found = list(phase_runs.runs)
+    else:
+        added = ledger.run_positions(phase_runs)
+        found = [run_id for run_id, at in added if at <= position]
+    if visible is not None:
+        found = [run_id for run_id in found if visible(run_id)]
+    return found[-1] if found else None
 
 
 def allocation_rows(runs: list[AllocationRun]) -> list[dict[str, Any]]:

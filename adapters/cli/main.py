@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from adapters.bootstrap import StorageUnavailableError, open_ledger
-from adapters.cli import allocations, explain, projections, reads
+from adapters.cli import access, allocations, explain, projections, reads
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
 from adapters.output import Format
 from domain.errors import LedgerError
@@ -353,6 +353,7 @@ reads.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
 projections.register(app, handled, ledger, out)
 explain.register(app, handled, ledger, out)
+access.register(app, handled, ledger, out, today, report)
 
 
 def main(argv: list[str] | None = None) -> Any:

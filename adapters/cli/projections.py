@@ -221,10 +221,13 @@ def register(
                 up_to,
             )
             render(
-                [_flat(r) for r in rows], fmt, f"audit trail {entity} FY{fiscal_year}"
+                [flat_trail_row(r) for r in rows],
+                fmt,
+                f"audit trail {entity} FY{fiscal_year}",
             )
 
 
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
+def flat_trail_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit-trail row with its event's own fields beside the common ones."""
     details = orjson.loads(row.pop("details") or "{}")
     return row | {k: v for k, v in details.items() if k not in row}
