@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -179,8 +180,13 @@ class Api:
         return int(service.ledger.count_events())
 
     def call(
-        self, who: str | None, method: str, path: str, json: object = None, **headers: str
-    ) -> object:
+        self,
+        who: str | None,
+        method: str,
+        path: str,
+        json: object = None,
+        **headers: str,
+    ) -> httpx.Response:
         return self.client.request(
             method, path, json=json, headers=self.headers(who, **headers)
         )

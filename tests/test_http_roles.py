@@ -224,4 +224,6 @@ def test_a_reader_sees_only_published_runs(api: Api) -> None:
     hidden = api.call("reader", "GET", f"/api/runs/{UNPUBLISHED_RUN}")
     assert hidden.status_code == 404
     assert hidden.json()["field"] == "run_id"
-    assert api.call("ministry", "GET", f"/api/runs/{UNPUBLISHED_RUN}").status_code == 200
+    assert (
+        api.call("ministry", "GET", f"/api/runs/{UNPUBLISHED_RUN}").status_code == 200
+    )
