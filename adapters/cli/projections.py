@@ -38,10 +38,12 @@ def fresh_store(ledger: Ledger) -> ReadStore:
 
 
 @contextmanager
-def reading(ledger: Ledger, as_of_text: str | None) -> Iterator[ReadStore]:
-    """The live read models, or all of them as they stood at a past point."""
+def reading(
+    ledger: Ledger, as_of_text: str | None, live: Callable[[], ReadStore] | None = None
+) -> Iterator[ReadStore]:
+    """The live read models (from `live`, if given), or as they stood at a point."""
     if as_of_text is None:
-        yield fresh_store(ledger)
+        yield live() if live else fresh_store(ledger)
         return
     with as_of(ledger, position_as_of(ledger, as_of_text)) as store:
         yield store

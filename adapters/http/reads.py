@@ -18,7 +18,7 @@ from adapters.cli.allocations import (
     summary_rows,
 )
 from adapters.cli.explain import explanation
-from adapters.cli.projections import flat_trail_row, fresh_store, reading, score_rows
+from adapters.cli.projections import flat_trail_row, reading, score_rows
 from adapters.diff import diff
 from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import ApiError, KofuJSON
@@ -34,6 +34,7 @@ from adapters.http.schemas import (
     Year,
     paged,
 )
+from adapters.http.service import Service, service
 from adapters.http.service import ledger as ledger_dependency
 from domain.errors import InvalidInput
 from domain.ledger import Ledger
@@ -41,6 +42,7 @@ from domain.runs import AllocationRun
 
 router = APIRouter(prefix="/api", tags=["read models"])
 LedgerDep = Annotated[Ledger, Depends(ledger_dependency)]
+ServiceDep = Annotated[Service, Depends(service)]
 Anyone = Annotated[
     Principal,
     Depends(require_roles("insurer", "prefecture", "ministry", "auditor", "reader")),
@@ -204,6 +206,7 @@ def explain(
 @router.get("/audit", response_model=Page)
 def audit(
     ledger: LedgerDep,
+    server: ServiceDep,
     who: NotReader,
     entity: EntityCode,
     fiscal_year: Year,
@@ -215,8 +218,7 @@ def audit(
     who.check_entity(entity)
     ledger.entity(entity)
     up_to = position(ledger, as_of)
-    store = fresh_store(ledger)
-    rows = store.rows(
+    rows = server.store().rows(
         "audit_trail",
         {"entity": entity, "grant_year": fiscal_year},
         ["position"],
@@ -228,6 +230,7 @@ def audit(
 @router.get("/scores", response_model=Page)
 def scores(
     ledger: LedgerDep,
+    server: ServiceDep,
     who: NotReader,
     fiscal_year: Year,
     grant: GrantQuery = None,
@@ -244,7 +247,7 @@ def scores(
         "grant": grant or "promotion",
     }
     text = str(position(ledger, as_of)) if as_of is not None else None
-    with reading(ledger, text) as store:
+    with reading(ledger, text, server.store) as store:
         rows = score_rows(ledger, store, where, items)
     return paged(_in_scope(who, rows), limit, offset)
 
@@ -252,6 +255,7 @@ def scores(
 @router.get("/submissions", response_model=Page)
 def submissions(
     ledger: LedgerDep,
+    server: ServiceDep,
     who: NotReader,
     fiscal_year: Year,
     tier: TierQuery = None,
@@ -264,7 +268,7 @@ def submissions(
     if tier:
         where["tier"] = tier
     text = str(position(ledger, as_of)) if as_of is not None else None
-    with reading(ledger, text) as store:
+    with reading(ledger, text, server.store) as store:
         rows = store.rows("submission_status", where, ["tier", "entity"])
     return paged(_in_scope(who, rows), limit, offset)
 

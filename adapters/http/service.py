@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from typing import TypeVar
 
+from eventsourcing.persistence import IntegrityError
 from fastapi import Request
 
 from adapters.bootstrap import open_ledger
 from adapters.integrity import Chain
+from adapters.projecting import catch_up, open_store
+from adapters.read_store import ReadStore
 from domain.ledger import Ledger
 
 T = TypeVar("T")
@@ -28,6 +32,8 @@ class Service:
         self._ledger: Ledger | None = None
         self._opening = threading.Lock()
         self._writing = threading.Lock()
+        self._projecting = threading.Lock()
+        self._store: ReadStore | None = None
 
     @property
     def ledger(self) -> Ledger:
@@ -37,6 +43,21 @@ class Service:
                 if self._ledger is None:
                     self._ledger = open_ledger(self.url)
         return self._ledger
+
+    def store(self) -> ReadStore:
+        """The read store, opened once and caught up with the ledger before a read.
+
+        One thread catches up at a time; a follower in another process projecting
+        at the same moment makes the library refuse the duplicate position, and
+        its rows are then read as they are.
+        """
+        ledger = self.ledger
+        with self._projecting:
+            if self._store is None:
+                self._store = open_store(ledger)
+            with suppress(IntegrityError):
+                catch_up(ledger, self._store)
+            return self._store
 
     def write(self, command: Callable[[Ledger], T]) -> T:
         """Run a command alone, then extend the chain over what it recorded."""
@@ -58,6 +79,11 @@ def service(request: Request) -> Service:
     found = request.app.state.service
     assert isinstance(found, Service)  # noqa: S101
     return found
+
+
+def store(request: Request) -> ReadStore:
+    """The caught-up read store of the app serving this request."""
+    return service(request).store()
 
 
 def ledger(request: Request) -> Ledger:

@@ -1,0 +1,352 @@
+"""Benchmark: the HTTP API under load, each figure beside the same work in-process.
+
+Starts `kofu serve` (uvicorn, one process) on loopback against a ledger, then:
+
+* reads: N concurrent workers (httpx async) for --seconds each on a page of
+  allocations and on a page of one entity's audit trail; p50/p99 latency and
+  requests/s, beside the same read called in this process without HTTP;
+* commands: submissions (revisions of one answer) by insurer tokens, sent open-loop
+  at the busiest submission day's rate (1,741 municipalities in one hour = 0.48/s)
+  and at 10× that; latency and the achieved rate, beside the same command run
+  in-process (Ledger.submit and the chain extension, as the server does).
+
+Every request must succeed (zero errors). Without --database-url it records a demo
+year in a fresh PostgreSQL schema (dropped afterwards); with one it uses that
+ledger as it is (for example a 1,000,000-event ledger) and WRITES to it: tokens
+and revisions received inside the year's submission window.
+
+    .venv/bin/python scripts/bench_http.py
+    .venv/bin/python scripts/bench_http.py --database-url postgresql://...?schema=big
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from benchlib import DEFAULT_URL, fresh_schema, write_result
+from rich.console import Console
+
+from adapters.bootstrap import open_ledger
+from adapters.cli.allocations import allocation_rows, current_runs
+from adapters.cli.projections import fresh_store
+from adapters.demo import run_demo
+from adapters.integrity import Chain
+from adapters.tokens import issue
+from domain.commands import SubmitSelfEvaluation
+from domain.ledger import Ledger
+
+SERVE = "from adapters.cli.main import main; main()"
+BUSIEST_DAY_RATE = 1741 / 3600  # every municipality submits within one hour
+console = Console()
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50 and p99 in milliseconds."""
+    if len(samples) < 2:  # noqa: PLR2004
+        only = samples[0] * 1000 if samples else 0.0
+        return {"p50_ms": round(only, 2), "p99_ms": round(only, 2)}
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def server(url: str, port: int) -> Iterator[str]:
+    """`kofu serve` in a child process; its base URL once it answers."""
+    log = Path("out/bench_http_server.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    child = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", SERVE, "serve", "--port", str(port)],
+        env=os.environ | {"KOFU_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),  # the access log: a pipe left unread would block it
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+async def closed_loop(
+    base: str, path: str, token: str, workers: int, seconds: float
+) -> dict[str, Any]:
+    """N workers, each sending the next request when the last one answered."""
+    latencies: list[float] = []
+    errors = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.perf_counter() + seconds
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            response = await client.get(path, headers=headers)
+            latencies.append(time.perf_counter() - began)
+            errors += response.status_code != 200  # noqa: PLR2004
+
+    begun = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await asyncio.gather(*(worker(client) for _ in range(workers)))
+    took = time.perf_counter() - begun
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "per_s": round(len(latencies) / took, 1),
+        **percentiles(latencies),
+    }
+
+
+async def open_loop(
+    base: str, rate: float, seconds: float, send: Callable[[int], httpx.Request]
+) -> dict[str, Any]:
+    """Requests sent at a fixed rate whatever the answers' latency."""
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def one(client: httpx.AsyncClient, index: int) -> None:
+        began = time.perf_counter()
+        response = await client.send(send(index))
+        latencies.append(time.perf_counter() - began)
+        if response.status_code not in {200, 201}:
+            errors.append(response.text[:200])
+
+    count = max(1, int(rate * seconds))
+    begun = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        tasks = []
+        for index in range(count):
+            await asyncio.sleep(max(0.0, begun + index / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(client, index)))
+        await asyncio.gather(*tasks)
+    took = time.perf_counter() - begun
+    return {
+        "requests": count,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "target_per_s": round(rate, 3),
+        "achieved_per_s": round(count / max(seconds, took), 3),
+        **percentiles(latencies),
+    }
+
+
+def in_process(call: Callable[[], object], seconds: float) -> dict[str, Any]:
+    """The same work called in this process, one at a time."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(latencies) < 3:  # noqa: PLR2004
+        began = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - began)
+    return {
+        "calls": len(latencies),
+        "per_s": round(len(latencies) / sum(latencies), 1),
+        **percentiles(latencies),
+    }
+
+
+class Setup:
+    """What the benchmark reads and writes on a ledger: year, entity, item, tokens."""
+
+    def __init__(self, ledger: Ledger, year: int, submitters: int) -> None:
+        self.ledger = ledger
+        self.year = year
+        runs = current_runs(ledger, year, None, "municipal", None, None)
+        if not runs:
+            msg = f"the ledger has no FY{year} municipal run (kofu allocate first)"
+            raise SystemExit(msg)
+        self.entities = [r.entity for r in runs[0].calculated.results][:submitters]
+        self.entity = self.entities[0]
+        spec = ledger.catalogue(year, "municipal").spec
+        self.item = next(
+            code
+            for code, (sub, indicator) in spec.sub_items().items()
+            if sub.kind == "checkbox" and indicator.source != "ministry"
+        )
+        schedule = ledger.programme(year).spec.schedule
+        self.received_on = schedule.submission_opens.isoformat()
+        self.ministry = issue(ledger, "ministry", (), "bench", "system:bench").secret
+        self.insurers = [
+            issue(ledger, "insurer", (e,), f"bench-{e}", "system:bench").secret
+            for e in self.entities
+        ]
+        Chain(ledger).extend()
+
+    def submission(self, index: int) -> dict[str, Any]:
+        """A revision of one checkbox; alternate values, so each records an event."""
+        entity = self.entities[index % len(self.entities)]
+        value = (index // len(self.entities)) % 2 == 0
+        return {
+            "entity": entity,
+            "grant_year": self.year,
+            "tier": "municipal",
+            "answers": {self.item: value},
+            "received_on": self.received_on,
+        }
+
+
+def reads(base: str, setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
+    """Allocations and audit-trail pages over HTTP, and the same reads in-process."""
+    ledger, year, limit = setup.ledger, setup.year, args.page
+    paths = {
+        "allocations": f"/api/allocations?fiscal_year={year}&limit={limit}",
+        "audit_trail": f"/api/audit?entity={setup.entity}&fiscal_year={year}"
+        f"&limit={limit}",
+    }
+    baselines: dict[str, Callable[[], object]] = {
+        "allocations": lambda: allocation_rows(
+            current_runs(ledger, year, None, None, None, None)
+        )[:limit],
+        "audit_trail": lambda: fresh_store(ledger).rows(
+            "audit_trail", {"entity": setup.entity, "grant_year": year}, ["position"]
+        )[:limit],
+    }
+    found = {}
+    for name, path in paths.items():
+        http = asyncio.run(
+            closed_loop(base, path, setup.ministry, args.workers, args.seconds)
+        )
+        local = in_process(baselines[name], args.seconds)
+        found[name] = {
+            "http": http,
+            "in_process": local,
+            "p50_ratio": round(http["p50_ms"] / max(local["p50_ms"], 1e-6), 2),
+            "throughput_ratio": round(http["per_s"] / max(local["per_s"], 1e-6), 2),
+        }
+    return found
+
+
+def commands(base: str, setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
+    """Submissions at the busiest day's rate and 10x, and the same in-process."""
+    found: dict[str, Any] = {}
+    sent = 0
+
+    def request(index: int) -> httpx.Request:
+        number = sent + index
+        token = setup.insurers[number % len(setup.insurers)]
+        return httpx.Request(
+            "POST",
+            f"{base}/api/submissions",
+            json=setup.submission(number),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    for label, rate in (
+        ("busiest_day", BUSIEST_DAY_RATE),
+        ("10x", 10 * BUSIEST_DAY_RATE),
+    ):
+        found[label] = asyncio.run(open_loop(base, rate, args.command_seconds, request))
+        sent += found[label]["requests"]
+    counter = iter(range(sent, sent + 1_000_000))
+
+    def submit() -> None:
+        body = setup.submission(next(counter))
+        entity = body["entity"]
+        cmd = SubmitSelfEvaluation.model_validate(body | {"actor": f"insurer:{entity}"})
+        setup.ledger.submit([cmd])
+        Chain(setup.ledger).extend()
+
+    local = in_process(submit, min(args.command_seconds, 10))
+    found["in_process"] = local
+    for label in ("busiest_day", "10x"):
+        found[label]["p50_ratio"] = round(
+            found[label]["p50_ms"] / max(local["p50_ms"], 1e-6), 2
+        )
+    return found
+
+
+def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Set up the ledger, start the server, measure."""
+    ledger = open_ledger(url)
+    try:
+        if args.demo:
+            prefectures = set(args.demo.split(",")) if args.demo != "all" else None
+            run_demo(ledger, args.fiscal_year, 1, Console(quiet=True), prefectures)
+        setup = Setup(ledger, args.fiscal_year, args.submitters)
+        events = ledger.count_events()
+        console.print(f"ledger: {events:,} events; serving on loopback")
+        with server(url, free_port()) as base:
+            result = {
+                "ledger_events": events,
+                "workers": args.workers,
+                "page": args.page,
+                "reads": reads(base, setup, args),
+                "commands": commands(base, setup, args),
+            }
+    finally:
+        ledger.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="Use this ledger as it is.")
+    parser.add_argument("--base-url", default=DEFAULT_URL, help="For a fresh schema.")
+    parser.add_argument(
+        "--demo", default="13,14", help="Prefectures of the demo (or all)."
+    )
+    parser.add_argument("--fiscal-year", type=int, default=2020)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--command-seconds", type=float, default=30.0)
+    parser.add_argument("--page", type=int, default=100)
+    parser.add_argument("--submitters", type=int, default=50)
+    parser.add_argument("--json", type=Path, default=Path("out/bench_http.json"))
+    args = parser.parse_args()
+    if args.database_url:
+        args.demo = None
+        result = run(args.database_url, args)
+    else:
+        with fresh_schema(args.base_url) as url:
+            result = run(url, args)
+    for name, figures in result["reads"].items():
+        http, local = figures["http"], figures["in_process"]
+        console.print(
+            f"{name}: HTTP p50 {http['p50_ms']} ms p99 {http['p99_ms']} ms "
+            f"{http['per_s']}/s ({http['errors']} errors) | in-process p50 "
+            f"{local['p50_ms']} ms {local['per_s']}/s | p50 x{figures['p50_ratio']}, "
+            f"throughput x{figures['throughput_ratio']}"
+        )
+    local = result["commands"]["in_process"]
+    for label in ("busiest_day", "10x"):
+        c = result["commands"][label]
+        console.print(
+            f"submissions {label}: {c['achieved_per_s']}/s of {c['target_per_s']}/s, "
+            f"p50 {c['p50_ms']} ms p99 {c['p99_ms']} ms, {c['errors']} errors | "
+            f"in-process p50 {local['p50_ms']} ms | p50 x{c['p50_ratio']}"
+        )
+    write_result(args.json, result)
+    console.print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
