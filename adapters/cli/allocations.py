@@ -195,6 +195,9 @@ def register(
         actor: Annotated[
             str, typer.Option(help="ministry:<staff id>")
         ] = "ministry:kofu",
+        idempotency_key: Annotated[
+            str | None, typer.Option("--idempotency-key")
+        ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Score and allocate a phase (both grants, both tiers); record the runs."""
@@ -202,7 +205,7 @@ def register(
             msg = f"phase must be one of {', '.join(PHASES)}, got {phase!r}"
             raise InvalidInput(msg, field="--phase")
         with ledger() as opened:
-            runs = record_phase(opened, fiscal_year, phase, actor)
+            runs = record_phase(opened, fiscal_year, phase, actor, idempotency_key)
         title = f"FY{fiscal_year} {phase}: runs recorded"
         if fmt is Format.table:
             print_runs(runs, title, console)
