@@ -131,6 +131,8 @@ class Ledger(Application[UUID]):
         # One reader of the log at a time: threads of a server share the directory.
         self._refreshing = threading.Lock()
         self._catalogues: dict[tuple[int, str, int], Catalogue] = {}
+        self._runs: dict[str, AllocationRun] = {}
+        self._reading_runs = threading.Lock()
 
     # ------------------------------------------------------------------ reading
 
@@ -598,11 +600,26 @@ class Ledger(Application[UUID]):
         return low
 
     def run(self, run_id: str) -> AllocationRun:
-        """A recorded allocation run.
+        """A recorded allocation run, to read (never to change: it is shared).
+
+        A run's calculation never changes, so a run is read once and kept; a later
+        publication is read forward onto the kept copy.
 
         Raises:
             InvalidInput: no run has this id.
         """
+        with self._reading_runs:
+            kept = self._runs.get(run_id)
+            if kept is None:
+                kept = self._run(run_id)
+                self._runs[run_id] = kept
+            elif kept.published is None:
+                for event in self.repository.event_store.get(kept.id, gt=kept.version):
+                    if isinstance(event, LedgerAggregate.Event):
+                        event.mutate(kept)
+            return kept
+
+    def _run(self, run_id: str) -> AllocationRun:
         msg = f"no allocation run {run_id}"
         return self._require(AllocationRun.id_for(run_id), AllocationRun, msg, "run")
 
@@ -611,7 +628,7 @@ class Ledger(Application[UUID]):
 
         def attempt() -> Result:
             self.refresh()
-            run = self.run(cmd.run_id)
+            run = self._run(cmd.run_id)
             receipt = self._receipt(cmd)
             if isinstance(receipt, Result):
                 return receipt
