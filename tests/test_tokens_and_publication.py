@@ -6,22 +6,18 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from rich.console import Console
 
 from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
 from adapters.tokens import authenticate
-from tests.conftest import Kofu
+from tests.conftest import Api, Kofu
 
 RUN = "FY2020-promotion-municipal-reference-1"
 
 
 @pytest.fixture
-def tokyo(kofu: Kofu) -> Kofu:
-    opened = open_ledger(kofu.url)
-    run_demo(opened, 2020, 2, Console(quiet=True), prefectures={"13"})
-    opened.close()
-    return kofu
+def tokyo(api: Api) -> Kofu:
+    """The CLI on the module's demo ledger (Tokyo and Kanagawa, FY2020)."""
+    return Kofu(api.url)
 
 
 def test_an_issued_secret_is_printed_once_and_only_its_hash_is_recorded(

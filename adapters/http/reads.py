@@ -6,6 +6,7 @@ the entities in their scope; readers see published runs only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -51,7 +52,6 @@ NotReader = Annotated[
     Principal,
     Depends(require_roles("insurer", "prefecture", "ministry", "auditor")),
 ]
-Overseer = Annotated[Principal, Depends(require_roles("ministry", "auditor"))]
 
 
 def position(ledger: Ledger, as_of: str | None) -> int | None:
@@ -72,7 +72,7 @@ def visible_run(ledger: Ledger, who: Principal, run_id: str) -> AllocationRun:
     return run
 
 
-def _published(ledger: Ledger, who: Principal) -> Any:
+def _published(ledger: Ledger, who: Principal) -> Callable[[str], bool] | None:
     if who.role != "reader":
         return None
     return lambda run_id: ledger.run(run_id).published is not None
