@@ -29,7 +29,9 @@ def _no_float(value: object) -> object:
 RawValue = Annotated[bool | int | Decimal | str, BeforeValidator(_no_float)]
 """An answer as it came from a file; the catalogue item's kind decides its meaning."""
 
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=200)]
+IdempotencyKey = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+]
 
 
 class Command(BaseModel):

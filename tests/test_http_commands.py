@@ -75,6 +75,7 @@ BAD = [
     ("unknown field", "/api/corrections", correction(colour="red"), 422, "colour"),
     ("bad LG code", "/api/corrections", correction(entity="12"), 422, "entity"),
     ("no reason", "/api/corrections", correction(reason="  "), 422, "reason"),
+    ("NUL in reason", "/api/corrections", correction(reason="a\x00b"), 422, "reason"),
     ("unknown entity", "/api/corrections", correction(entity="999999"), 422, "entity"),
     ("unknown item", "/api/corrections", correction(item="Z-9-z"), 422, "Z-9-z"),
     (
