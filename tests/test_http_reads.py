@@ -80,3 +80,12 @@ def test_explain_labels_the_hypothesis_behind_the_amount(api: Api) -> None:
     assert found["hypothesis"] is True
     assert any("HYPOTHESIS" in note for note in found["notes"])
     assert sum(item["points"] for item in found["items"]) >= found["score"]
+
+
+def test_an_unknown_run_is_404_naming_the_run(api: Api) -> None:
+    response = api.call("ministry", "GET", "/api/runs/FY2020-nothing-1")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "no allocation run FY2020-nothing-1",
+        "field": "run_id",
+    }

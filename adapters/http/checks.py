@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import KofuJSON
+from adapters.http.reads import visible_run
 from adapters.http.service import ledger as ledger_dependency
 from adapters.integrity import Chain
 from adapters.replay import replay_many
@@ -19,9 +20,9 @@ Overseer = Annotated[Principal, Depends(require_roles("ministry", "auditor"))]
 
 
 @router.get("/runs/{run_id}/replay")
-def replay(ledger: LedgerDep, _: Overseer, run_id: str) -> KofuJSON:
+def replay(ledger: LedgerDep, who: Overseer, run_id: str) -> KofuJSON:
     """Recompute a recorded run from the ledger prefix it read, and compare."""
-    outcome = replay_many(ledger, [ledger.run(run_id)])[0]
+    outcome = replay_many(ledger, [visible_run(ledger, who, run_id)])[0]
     found: dict[str, Any] = {
         "run_id": outcome.run_id,
         "ledger_position": outcome.position,

@@ -67,7 +67,7 @@ def _command(model: type[Command], body: BaseModel, **more: Any) -> Any:
 
 
 def _reply(
-    command: str, result: Result, who: Principal, runs: list[str] | None = None
+    command: str, result: Result, actor: str, runs: list[str] | None = None
 ) -> KofuJSON:
     outcome = Outcome(
         command=command,
@@ -75,7 +75,7 @@ def _reply(
         position=result.position,
         noop=result.noop,
         detail=result.detail,
-        actor=who.actor,
+        actor=actor,
         runs=runs or [],
     )
     return KofuJSON(outcome.model_dump(), status_code=200 if result.noop else 201)
@@ -100,7 +100,7 @@ def submit(
         idempotency_key=idempotency_key,
     )
     result = service(request).write(lambda ledger: ledger.submit([cmd]))
-    return _reply("submit", result, who)
+    return _reply("submit", result, cmd.actor)
 
 
 @router.post("/confirmations", response_model=Outcome, status_code=201)
@@ -116,7 +116,7 @@ def confirm(
         ConfirmSelfEvaluation, body, actor=who.actor, idempotency_key=idempotency_key
     )
     return _reply(
-        "confirm", service(request).write(lambda ledger: ledger.confirm(cmd)), who
+        "confirm", service(request).write(lambda ledger: ledger.confirm(cmd)), cmd.actor
     )
 
 
@@ -132,7 +132,7 @@ def correct(
         CorrectAnswer, body, actor=who.actor, idempotency_key=idempotency_key
     )
     return _reply(
-        "correct", service(request).write(lambda ledger: ledger.correct(cmd)), who
+        "correct", service(request).write(lambda ledger: ledger.correct(cmd)), cmd.actor
     )
 
 
@@ -148,7 +148,7 @@ def ministry_values(
         ImportMinistryValues, body, actor=who.actor, idempotency_key=idempotency_key
     )
     result = service(request).write(lambda ledger: ledger.import_ministry_values([cmd]))
-    return _reply("ministry-values", result, who)
+    return _reply("ministry-values", result, cmd.actor)
 
 
 @router.post("/allocations", response_model=Outcome, status_code=201)
@@ -175,7 +175,7 @@ def allocate(
         return result, [r.calculated.run_id for r in runs]
 
     result, runs = service(request).write(run)
-    return _reply("allocate", result, who, runs)
+    return _reply("allocate", result, who.actor, runs)
 
 
 @router.post("/runs/{run_id}/publish", response_model=Outcome, status_code=201)
@@ -195,5 +195,5 @@ def publish(
         idempotency_key=idempotency_key,
     )
     return _reply(
-        "publish", service(request).write(lambda ledger: ledger.publish(cmd)), who
+        "publish", service(request).write(lambda ledger: ledger.publish(cmd)), cmd.actor
     )

@@ -65,8 +65,11 @@ def position(ledger: Ledger, as_of: str | None) -> int | None:
 
 
 def visible_run(ledger: Ledger, who: Principal, run_id: str) -> AllocationRun:
-    """A run this caller may see (404 for a reader if it is not published)."""
-    run = ledger.run(run_id)
+    """A run this caller may see (404 if unknown, or for a reader unpublished)."""
+    try:
+        run = ledger.run(run_id)
+    except InvalidInput as error:
+        raise ApiError(404, error.message, "run_id") from None
     if who.role == "reader" and run.published is None:
         raise ApiError(404, f"no published run {run_id}", "run_id")
     return run
