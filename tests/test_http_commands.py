@@ -161,3 +161,36 @@ def test_storage_unavailable_is_503_with_a_json_body() -> None:
         response = client.get("/api/me", headers={"Authorization": "Bearer x"})
     assert response.status_code == 503
     assert response.json()["error"].startswith("storage unavailable")
+
+
+def test_commands_and_reads_in_parallel_threads_record_every_command_once(
+    api: Api,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    values = [f"{n}.5" for n in range(50, 56)]
+
+    def correct(value: str) -> int:
+        body = correction(entity="131059", value=value, reason=f"並行 {value}")
+        return api.call("ministry", "POST", "/api/corrections", body).status_code
+
+    def read(_: int) -> int:
+        path = "/api/audit?entity=131059&fiscal_year=2020&limit=5"
+        return api.call("auditor", "GET", path).status_code
+
+    before = api.events()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        written = [pool.submit(correct, value) for value in values]
+        read_back = [pool.submit(read, n) for n in range(12)]
+        writes = [f.result() for f in written]
+        reads = [f.result() for f in read_back]
+    assert writes == [201] * len(values)
+    assert reads == [200] * 12
+    assert api.events() == before + len(values)
+    trail = api.call(
+        "ministry", "GET", "/api/audit?entity=131059&fiscal_year=2020&limit=10000"
+    ).json()["items"]
+    reasons = [r["reason"] for r in trail if r["event"] == "SelfEvaluation.Corrected"]
+    assert sorted(r for r in reasons if r.startswith("並行")) == sorted(
+        f"並行 {v}" for v in values
+    )
