@@ -387,7 +387,11 @@ def protect(ledger: Ledger) -> bool:
 
 
 def record_phase(
-    ledger: Ledger, grant_year: int, phase: str, actor: str
+    ledger: Ledger,
+    grant_year: int,
+    phase: str,
+    actor: str,
+    idempotency_key: str | None = None,
 ) -> list[AllocationRun]:
     """Run a phase with its receipt (the chain hash of the prefix it read).
 
@@ -398,7 +402,7 @@ def record_phase(
 
     chain = Chain(ledger)
     chain.extend()
-    runs = run_phase(ledger, grant_year, phase, actor, chain.hash_at)
+    runs = run_phase(ledger, grant_year, phase, actor, chain.hash_at, idempotency_key)
     if phase in {"decision", "settlement"}:
         chain.extend(sealed_for=f"FY{grant_year} {phase}")
     return runs

@@ -56,9 +56,10 @@ def _plain(value: object) -> object:
     return value
 
 
-def to_json(data: Any) -> str:
+def to_json(data: Any, *, indent: bool = True) -> str:
     """Serialise rows or an object as JSON (decimals as strings)."""
-    return orjson.dumps(data, default=_plain, option=orjson.OPT_INDENT_2).decode()
+    option = orjson.OPT_INDENT_2 if indent else 0
+    return orjson.dumps(data, default=_plain, option=option).decode()
 
 
 def _cell(value: object) -> str:

@@ -16,6 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 import orjson
+from pydantic import ValidationError
 
 from domain import __version__
 from domain.allocation import (
@@ -29,8 +30,11 @@ from domain.allocation import (
     competition_ranks,
     determine_eligibility,
 )
+from domain.base import actor_role
+from domain.commands import AllocatePhase
 from domain.entities import Entity, size_band
 from domain.errors import InvalidInput, Refused
+from domain.receipts import CommandReceipt
 from domain.runs import (
     Adjustment,
     AllocationRun,
@@ -83,19 +87,45 @@ def run_phase(
     phase: str,
     actor: str,
     prefix_hash: Callable[[int], str | None] | None = None,
+    idempotency_key: str | None = None,
 ) -> list[AllocationRun]:
     """Score and allocate every budgeted (grant, tier) of a phase and record the runs.
 
+    With an idempotency key, a repeat of the same allocation records nothing and
+    returns the runs in force of the phase; the key's receipt is saved with the runs.
+
     Raises:
         InvalidInput: the year, phase, rule or catalogue is unknown.
-        Refused: the phase precedes its predecessor, is final, or lacks inputs.
+        Refused: the phase precedes its predecessor, is final, or lacks inputs,
+            or the key was used for another command.
     """
+    try:
+        cmd = AllocatePhase(
+            grant_year=grant_year,
+            phase=phase,
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = ".".join(str(p) for p in problem["loc"])
+        raise InvalidInput(problem["msg"], field=field) from None
+    if actor_role(actor) != "ministry":
+        msg = f"only ministry staff allocate, not {actor}"
+        raise Refused(msg, field="actor")
 
     def attempt() -> list[AllocationRun]:
+        receipt = ledger.receipt_for(cmd)
+        if receipt is not None and not isinstance(receipt, CommandReceipt):
+            return [
+                ledger.run(str(p.current))
+                for p in ledger.phase_runs(grant_year)
+                if p.phase == phase and p.current
+            ]
         recorded, phases = calculate_phase(
             ledger, grant_year, phase, actor, prefix_hash
         )
-        ledger.save(*recorded, *phases)
+        ledger.save(*recorded, *phases, *([receipt] if receipt else []))
         return recorded
 
     return ledger.retrying(attempt)

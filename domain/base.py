@@ -35,8 +35,19 @@ FiscalYear = Annotated[int, Field(ge=2018, le=2100)]
 Yen = Annotated[int, Field(ge=0, strict=True)]
 """An amount of money in integer yen; never a float."""
 
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and the read models are text.
+    if "\x00" in value:
+        msg = "must not contain NUL characters"
+        raise ValueError(msg)
+    return value
+
+
 Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_no_nul),
 ]
 """Free text that must say something (a reason, a title)."""
 

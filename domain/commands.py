@@ -29,7 +29,9 @@ def _no_float(value: object) -> object:
 RawValue = Annotated[bool | int | Decimal | str, BeforeValidator(_no_float)]
 """An answer as it came from a file; the catalogue item's kind decides its meaning."""
 
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=200)]
+IdempotencyKey = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+]
 
 
 class Command(BaseModel):
@@ -101,3 +103,19 @@ class CorrectAnswer(Command):
     basis: Text
     actor: Actor
     received_on: date
+
+
+class AllocatePhase(Command):
+    """Score and allocate a phase of a grant year (both grants, both tiers)."""
+
+    grant_year: FiscalYear
+    phase: str
+    actor: Actor
+
+
+class PublishRun(Command):
+    """The ministry publishes a recorded allocation run (公表)."""
+
+    run_id: Annotated[str, Field(min_length=1, max_length=200)]
+    actor: Actor
+    published_on: date

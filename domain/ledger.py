@@ -10,6 +10,7 @@ submissions) validate the whole batch in memory, then save it in chunks.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,10 +32,12 @@ from domain.catalogue import (
     CatalogueSpec,
 )
 from domain.commands import (
+    AllocatePhase,
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
     ImportMinistryValues,
+    PublishRun,
     SubmitSelfEvaluation,
 )
 from domain.entities import (
@@ -52,6 +55,7 @@ from domain.rulebook import Rule
 from domain.rules import RuleSpec
 from domain.runs import AllocationRun, PhaseRuns
 from domain.self_evaluation import SelfEvaluation
+from domain.tokens import AccessToken, Role
 
 T = TypeVar("T")
 A = TypeVar("A", bound=LedgerAggregate)
@@ -117,13 +121,18 @@ class Ledger(Application[UUID]):
             CatalogueSeries.Started,
             ProgrammeYear.Defined,
             PhaseRuns.Opened,
+            AccessToken.Issued,
         )
     )
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.directory = Directory()
+        # One reader of the log at a time: threads of a server share the directory.
+        self._refreshing = threading.Lock()
         self._catalogues: dict[tuple[int, str, int], Catalogue] = {}
+        self._runs: dict[str, AllocationRun] = {}
+        self._reading_runs = threading.Lock()
 
     # ------------------------------------------------------------------ reading
 
@@ -146,6 +155,10 @@ class Ledger(Application[UUID]):
 
     def refresh(self) -> Directory:
         """Bring the directory up to the end of the notification log."""
+        with self._refreshing:
+            return self._refresh()
+
+    def _refresh(self) -> Directory:
         directory = self.directory
         entity_topic = get_topic(Entity.Registered)
         opened_topic = get_topic(SelfEvaluation.Opened)
@@ -597,13 +610,87 @@ class Ledger(Application[UUID]):
         return low
 
     def run(self, run_id: str) -> AllocationRun:
-        """A recorded allocation run.
+        """A recorded allocation run, to read (never to change: it is shared).
+
+        A run's calculation never changes, so a run is read once and kept; a later
+        publication is read forward onto the kept copy.
 
         Raises:
             InvalidInput: no run has this id.
         """
+        with self._reading_runs:
+            kept = self._runs.get(run_id)
+            if kept is None:
+                kept = self._run(run_id)
+                self._runs[run_id] = kept
+            elif kept.published is None:
+                for event in self.repository.event_store.get(kept.id, gt=kept.version):
+                    if isinstance(event, LedgerAggregate.Event):
+                        event.mutate(kept)
+            return kept
+
+    def _run(self, run_id: str) -> AllocationRun:
         msg = f"no allocation run {run_id}"
         return self._require(AllocationRun.id_for(run_id), AllocationRun, msg, "run")
+
+    def publish(self, cmd: PublishRun) -> Result:
+        """The ministry publishes a run so that readers may see it (idempotent)."""
+
+        def attempt() -> Result:
+            self.refresh()
+            run = self._run(cmd.run_id)
+            receipt = self._receipt(cmd)
+            if isinstance(receipt, Result):
+                return receipt
+            if not run.publish(cmd.actor, cmd.published_on):
+                return Result("publish", detail=f"{cmd.run_id} is already published")
+            return self._save("publish", run, *([receipt] if receipt else []))
+
+        return self._command(cmd, attempt)
+
+    def receipt_for(self, cmd: AllocatePhase) -> CommandReceipt | Result | None:
+        """The receipt to save with an allocation (see `_receipt`)."""
+        self.refresh()
+        return self._receipt(cmd)
+
+    def issue_token(
+        self,
+        token_id: str,
+        secret_sha256: str,
+        role: Role,
+        scope: tuple[str, ...],
+        name: str,
+        actor: str,
+    ) -> Result:
+        """Record an access token: its hash, role and scope (entities must fit)."""
+        kind = {"insurer": "municipality", "prefecture": "prefecture"}.get(role)
+        for lg_code in scope:
+            if self.entity(lg_code).kind != kind:
+                msg = f"{lg_code} is not a {kind}: a {role} token cannot act for it"
+                raise InvalidInput(msg, field="entity")
+        token = AccessToken.issue(token_id, secret_sha256, role, scope, name, actor)
+        return self._save("issue_token", token)
+
+    def revoke_token(self, token_id: str, actor: str) -> Result:
+        """Revoke an access token (revoking it again changes nothing)."""
+        msg = f"no access token {token_id}"
+
+        def attempt() -> Result:
+            token = self._require(
+                AccessToken.id_for(token_id), AccessToken, msg, "token"
+            )
+            token.revoke(actor)
+            return self._save("revoke_token", token)
+
+        return self._retrying(attempt)
+
+    def access_token(self, token_id: str) -> AccessToken | None:
+        """An issued access token, or None."""
+        return self.get(AccessToken.id_for(token_id), AccessToken)
+
+    def access_tokens(self) -> list[AccessToken]:
+        """Every issued access token, revoked ones included."""
+        return list(self._all(AccessToken.Issued, AccessToken))
 
     def register_insurers(self, insurers: Sequence[InsurerDetails]) -> Result:
         """Register insurers; their member municipalities must be registered."""

@@ -19,7 +19,15 @@ from uuid import UUID
 import orjson
 
 from domain.allocation import Determination
-from domain.base import FiscalYear, Grant, LedgerAggregate, Tier, Value, stable_id
+from domain.base import (
+    FiscalYear,
+    Grant,
+    LedgerAggregate,
+    Tier,
+    Value,
+    actor_role,
+    stable_id,
+)
 from domain.errors import Refused
 from domain.programme import PHASES, Phase
 from domain.rules import RuleSpec
@@ -140,10 +148,18 @@ class AllocationRun(LedgerAggregate):
     # The alias stops the library from deriving another creation event class.
     Created = Calculated  # type: ignore[assignment]
 
+    class Published(Event):
+        """The ministry published this run: readers may now see it (公表)."""
+
+        TOPIC: ClassVar[str] = "kofu.AllocationRun.Published"
+        actor: str
+        published_on: date
+
     if (
         TYPE_CHECKING
     ):  # state, set by `when` (annotations here would make it an init arg)
         calculated: AllocationRun.Calculated
+        published: AllocationRun.Published | None
 
     @staticmethod
     def id_for(run_id: str) -> UUID:
@@ -157,11 +173,28 @@ class AllocationRun(LedgerAggregate):
             cls.Calculated, id=cls.id_for(str(fields["run_id"])), **fields
         )
 
+    def publish(self, actor: str, on: date) -> bool:
+        """Publish the run (only ministry staff); False if it already was.
+
+        Raises:
+            Refused: the actor is not ministry staff.
+        """
+        if actor_role(actor) != "ministry":
+            msg = f"only ministry staff publish allocation runs, not {actor}"
+            raise Refused(msg, field="actor")
+        if self.published is not None:
+            return False
+        self.trigger_event(self.Published, actor=actor, published_on=on)
+        return True
+
     def when(self, event: LedgerAggregate.Event) -> None:
         """Apply an event."""
         match event:
             case AllocationRun.Calculated():
                 self.calculated = event
+                self.published = None
+            case AllocationRun.Published():
+                self.published = event
             case _:  # pragma: no cover
                 raise NotImplementedError(type(event))
 

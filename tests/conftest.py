@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -141,3 +142,90 @@ def correction(**overrides: str) -> list[str]:
         "--on": "2019-11-15",
     } | overrides
     return ["correct", *[x for pair in options.items() for x in pair]]
+
+
+# ---------------------------------------------------------------- HTTP API
+
+PUBLISHED_RUN = "FY2020-promotion-municipal-settlement-1"
+UNPUBLISHED_RUN = "FY2020-promotion-municipal-expected-1"
+TOKEN_HOLDERS = {
+    "insurer": ("insurer", ("131041",), "shinjuku"),
+    "other_insurer": ("insurer", ("131016",), "chiyoda"),
+    "prefecture": ("prefecture", ("130001",), "tokyo"),
+    "other_prefecture": ("prefecture", ("140007",), "kanagawa"),
+    "ministry": ("ministry", (), "yamada"),
+    "auditor": ("auditor", (), "boa"),
+    "reader": ("reader", (), "press"),
+    "revoked": ("ministry", (), "retired"),
+}
+
+
+class Api:
+    """The HTTP API on a demo ledger (Tokyo and Kanagawa, FY2020), with tokens."""
+
+    def __init__(self, client: object, url: str, secrets: dict[str, str]) -> None:
+        from fastapi.testclient import TestClient
+
+        assert isinstance(client, TestClient)
+        self.client = client
+        self.url = url
+        self.secrets = secrets
+
+    def headers(self, who: str | None, **more: str) -> dict[str, str]:
+        auth = {"Authorization": f"Bearer {self.secrets[who]}"} if who else {}
+        return auth | more
+
+    def events(self) -> int:
+        service = self.client.app.state.service  # type: ignore[attr-defined]
+        return int(service.ledger.count_events())
+
+    def call(
+        self,
+        who: str | None,
+        method: str,
+        path: str,
+        json: object = None,
+        **headers: str,
+    ) -> httpx.Response:
+        return self.client.request(
+            method, path, json=json, headers=self.headers(who, **headers)
+        )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    """A demo year of two prefectures, one run published, a token per holder."""
+    from fastapi.testclient import TestClient
+    from rich.console import Console
+
+    from adapters.demo import run_demo
+    from adapters.http.app import create_app
+    from adapters.tokens import issue
+    from domain.commands import PublishRun
+
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'kofu.db'}"
+    else:
+        schema = f"kofu_api_{uuid.uuid4().hex[:12]}"
+        url = f"{PG_BASE.split('?')[0]}?schema={schema}"
+    opened = open_ledger(url)
+    run_demo(opened, 2020, 5, Console(quiet=True), prefectures=set(WORLD_PREFECTURES))
+    secrets = {
+        holder: issue(opened, role, scope, name, "system:test").secret  # type: ignore[arg-type]
+        for holder, (role, scope, name) in TOKEN_HOLDERS.items()
+    }
+    token_id = secrets["revoked"].split("_")[1]
+    opened.revoke_token(token_id, "system:test")
+    opened.publish(
+        PublishRun(
+            run_id=PUBLISHED_RUN, actor="ministry:yamada", published_on="2020-08-01"
+        )
+    )
+    opened.close()
+    with TestClient(create_app(url), raise_server_exceptions=False) as client:
+        yield Api(client, url, secrets)
+    if schema:
+        _drop_schema(schema)

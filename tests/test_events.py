@@ -13,7 +13,15 @@ from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import ValidationError
 
 from adapters.mapper import CanonicalJSONTranscoder, PydanticMapper
-from domain import catalogue, entities, programme, receipts, self_evaluation
+from domain import (
+    catalogue,
+    entities,
+    programme,
+    receipts,
+    runs,
+    self_evaluation,
+    tokens,
+)
 from domain.base import LedgerAggregate, stable_id
 from domain.catalogue import Answer
 from domain.entities import Entity, InsuredCount
@@ -27,7 +35,9 @@ AGGREGATES = [
     entities.Insurer,
     programme.ProgrammeYear,
     receipts.CommandReceipt,
+    runs.AllocationRun,
     self_evaluation.SelfEvaluation,
+    tokens.AccessToken,
 ]
 
 

@@ -89,8 +89,9 @@ def position_as_of(ledger: Ledger, as_of: str) -> int:
     Raises:
         InvalidInput: neither a whole number nor an ISO date/time.
     """
-    if as_of.isdigit():
-        return int(as_of)
+    if as_of.isascii() and as_of.isdigit():
+        # Past the head, the ledger stands as it does now.
+        return min(int(as_of), ledger.count_events())
     try:
         moment = datetime.fromisoformat(as_of)
     except ValueError:
@@ -109,8 +110,12 @@ def current_runs(
     tier: str | None,
     phase: str | None,
     position: int | None,
+    visible: Callable[[str], bool] | None = None,
 ) -> list[AllocationRun]:
-    """The run in force per (grant, tier): of `phase`, else of the latest phase run."""
+    """The run in force per (grant, tier): of `phase`, else of the latest phase run.
+
+    With `visible`, only the runs it accepts count (readers see published runs).
+    """
     chosen: dict[tuple[str, str], tuple[int, str]] = {}
     wanted = [
         p
@@ -121,7 +126,7 @@ def current_runs(
     ]
     recorded = ledger.run_positions(wanted) if position is not None else {}
     for phase_runs in wanted:
-        run_id = _run_as_of(phase_runs, recorded, position)
+        run_id = _run_as_of(phase_runs, recorded, position, visible)
         if run_id is None:
             continue
         order = PHASES.index(phase_runs.phase)
@@ -135,11 +140,15 @@ def _run_as_of(
     phase_runs: PhaseRuns,
     recorded: dict[UUID, list[tuple[str, int]]],
     position: int | None,
+    visible: Callable[[str], bool] | None,
 ) -> str | None:
     if position is None:
-        return phase_runs.current
-    earlier = [run_id for run_id, at in recorded[phase_runs.id] if at <= position]
-    return earlier[-1] if earlier else None
+        found = list(phase_runs.runs)
+    else:
+        found = [run_id for run_id, at in recorded[phase_runs.id] if at <= position]
+    if visible is not None:
+        found = [run_id for run_id in found if visible(run_id)]
+    return found[-1] if found else None
 
 
 def allocation_rows(runs: list[AllocationRun]) -> list[dict[str, Any]]:
@@ -191,6 +200,9 @@ def register(
         actor: Annotated[
             str, typer.Option(help="ministry:<staff id>")
         ] = "ministry:kofu",
+        idempotency_key: Annotated[
+            str | None, typer.Option("--idempotency-key")
+        ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Score and allocate a phase (both grants, both tiers); record the runs."""
@@ -198,7 +210,7 @@ def register(
             msg = f"phase must be one of {', '.join(PHASES)}, got {phase!r}"
             raise InvalidInput(msg, field="--phase")
         with ledger() as opened:
-            runs = record_phase(opened, fiscal_year, phase, actor)
+            runs = record_phase(opened, fiscal_year, phase, actor, idempotency_key)
         title = f"FY{fiscal_year} {phase}: runs recorded"
         if fmt is Format.table:
             print_runs(runs, title, console)

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 
 from adapters.bootstrap import StorageUnavailableError, open_ledger
-from adapters.cli import allocations, excel, explain, projections, reads
+from adapters.cli import access, allocations, excel, explain, projections, reads
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
 from adapters.output import Format
 from domain.errors import LedgerError
@@ -355,6 +355,7 @@ allocations.register(app, handled, ledger, out)
 projections.register(app, handled, ledger, out)
 explain.register(app, handled, ledger, out)
 excel.register(app, handled, ledger, out)
+access.register(app, handled, ledger, out, today, report)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -38,10 +38,12 @@ def fresh_store(ledger: Ledger) -> ReadStore:
 
 
 @contextmanager
-def reading(ledger: Ledger, as_of_text: str | None) -> Iterator[ReadStore]:
-    """The live read models, or all of them as they stood at a past point."""
+def reading(
+    ledger: Ledger, as_of_text: str | None, live: Callable[[], ReadStore] | None = None
+) -> Iterator[ReadStore]:
+    """The live read models (from `live`, if given), or as they stood at a point."""
     if as_of_text is None:
-        yield fresh_store(ledger)
+        yield live() if live else fresh_store(ledger)
         return
     with as_of(ledger, position_as_of(ledger, as_of_text)) as store:
         yield store
@@ -221,10 +223,13 @@ def register(
                 up_to,
             )
             render(
-                [_flat(r) for r in rows], fmt, f"audit trail {entity} FY{fiscal_year}"
+                [flat_trail_row(r) for r in rows],
+                fmt,
+                f"audit trail {entity} FY{fiscal_year}",
             )
 
 
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
+def flat_trail_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit-trail row with its event's own fields beside the common ones."""
     details = orjson.loads(row.pop("details") or "{}")
     return row | {k: v for k, v in details.items() if k not in row}

@@ -1,0 +1,127 @@
+"""`kofu serve`, `kofu publish` and `kofu tokens issue|revoke|list`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from adapters.files import validate
+from adapters.output import Format, render
+from domain.commands import PublishRun
+from domain.tokens import ROLES, Role, check_token_request
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger, Result
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def register(
+    app: typer.Typer,
+    handled: Callable[[Callable[..., None]], Callable[..., None]],
+    ledger: Callable[[], AbstractContextManager[Ledger]],
+    console: Console,
+    today: Callable[[], str],
+    report: Callable[[Result, str], None],
+) -> None:
+    """Add the access commands to the CLI."""
+    tokens = typer.Typer(help="Access tokens of the HTTP API.", no_args_is_help=True)
+    app.add_typer(tokens, name="tokens")
+
+    @app.command()
+    @handled
+    def serve(
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    ) -> None:
+        """Serve the HTTP API (OpenAPI document at /openapi.json, docs at /docs)."""
+        import uvicorn  # noqa: PLC0415
+
+        from adapters.http.app import create_app  # noqa: PLC0415
+
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+    @app.command()
+    @handled
+    def publish(
+        run_id: Annotated[str, typer.Argument(help="The recorded run to publish.")],
+        actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
+        on: Annotated[
+            str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")
+        ] = None,
+        idempotency_key: Annotated[
+            str | None, typer.Option("--idempotency-key")
+        ] = None,
+    ) -> None:
+        """Publish an allocation run so readers may see it (公表; again: no-op)."""
+        cmd = validate(
+            PublishRun,
+            {
+                "run_id": run_id,
+                "actor": actor,
+                "published_on": on or today(),
+                "idempotency_key": idempotency_key,
+            },
+            "publish",
+        )
+        with ledger() as opened:
+            report(opened.publish(cmd), f"publish {run_id}")
+
+    @tokens.command("issue")
+    @handled
+    def issue(
+        role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+        name: Annotated[str, typer.Option(help="Who holds it (ASCII).")],
+        entity: Annotated[
+            list[str] | None,
+            typer.Option("--entity", "-e", help="LG code (insurer, prefecture)."),
+        ] = None,
+        actor: Annotated[str, typer.Option(help="Who issues it.")] = "system:cli",
+    ) -> None:
+        """Issue a token; its secret is shown this once and stored only hashed."""
+        from adapters.tokens import issue as issue_token  # noqa: PLC0415
+
+        scope = tuple(entity or ())
+        check_token_request(role, scope, name)
+        chosen: Role = next(r for r in ROLES if r == role)
+        with ledger() as opened:
+            issued = issue_token(opened, chosen, scope, name, actor)
+        console.print(f"token {issued.token_id} ({role} {name}) issued.")
+        console.print("Its secret, shown this once (keep it; only its hash is kept):")
+        typer.echo(issued.secret)
+
+    @tokens.command("revoke")
+    @handled
+    def revoke(
+        token_id: Annotated[str, typer.Argument(help="The token's id.")],
+        actor: Annotated[str, typer.Option(help="Who revokes it.")] = "system:cli",
+    ) -> None:
+        """Revoke a token: it stops working at once."""
+        with ledger() as opened:
+            result = opened.revoke_token(token_id, actor)
+        report(result, f"revoke {token_id}")
+
+    @tokens.command("list")
+    @handled
+    def list_tokens(fmt: FormatOption = Format.table) -> None:
+        """Every token issued (never a secret)."""
+        with ledger() as opened:
+            rows = [
+                {
+                    "token_id": t.token_id,
+                    "role": t.role,
+                    "name": t.name,
+                    "scope": " ".join(t.scope),
+                    "revoked": t.revoked,
+                    "issued_at": t.created_on,
+                }
+                for t in opened.access_tokens()
+            ]
+        render(rows, fmt, "access tokens")
+
+
+__all__ = ["register"]

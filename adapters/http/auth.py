@@ -1,0 +1,104 @@
+"""Who is calling: a token (Bearer header or `kofu_token` cookie) to a `Principal`.
+
+`require_roles(*roles)` is the FastAPI dependency every route (and the web pages'
+router) depends on: no token, an unknown or a revoked one is 401; a role that may
+not is 403. A principal's scope says which entities it acts for and reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from adapters.http.errors import ApiError
+from adapters.http.service import service
+from adapters.tokens import authenticate
+from domain.tokens import Role
+
+COOKIE = "kofu_token"
+_bearer = HTTPBearer(auto_error=False, description="kofu_<id>_<secret>")
+_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="the web pages")
+EVERYTHING: frozenset[str] = frozenset({"ministry", "auditor"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: its token, role, name and the entities it acts for."""
+
+    token_id: str
+    role: Role
+    name: str
+    scope: tuple[str, ...]
+
+    @property
+    def actor(self) -> str:
+        """The actor recorded with its commands (`insurer:131016`, `ministry:x`)."""
+        if self.role in {"insurer", "prefecture"}:
+            return f"{self.role}:{self.scope[0]}"
+        return f"{self.role}:{self.name}"
+
+    def actor_for(self, entity: str) -> str:
+        """The actor of a command about `entity` (an insurer acts as that entity)."""
+        if self.role == "insurer" and entity in self.scope:
+            return f"insurer:{entity}"
+        return self.actor
+
+    def sees(self, entity: str) -> bool:
+        """Whether this caller may read (or act for) an entity's data."""
+        if self.role == "insurer":
+            return entity in self.scope
+        if self.role == "prefecture":
+            return entity[:2] == self.scope[0][:2]
+        return True
+
+    @property
+    def sees_all(self) -> bool:
+        """Whether every entity is in scope (ministry, auditor, reader)."""
+        return self.role not in {"insurer", "prefecture"}
+
+    def check_entity(self, entity: str, field: str = "entity") -> None:
+        """Refuse (403) an entity outside this caller's scope.
+
+        Raises:
+            ApiError: the entity is not in scope.
+        """
+        if not self.sees(entity):
+            msg = f"the {self.role} {', '.join(self.scope)} may not see {entity}"
+            raise ApiError(403, msg, field)
+
+
+def principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    cookie: Annotated[str | None, Security(_cookie)] = None,
+) -> Principal:
+    """The caller of this request.
+
+    Raises:
+        ApiError: 401 without a token, or with an unknown or revoked one.
+    """
+    secret = bearer.credentials if bearer else cookie
+    if not secret:
+        msg = "a token is needed: Authorization: Bearer <token> (or kofu_token cookie)"
+        raise ApiError(401, msg, "Authorization")
+    token = authenticate(service(request).ledger, secret)
+    if token is None:
+        raise ApiError(401, "unknown or revoked token", "Authorization")
+    return Principal(token.token_id, token.role, token.name, token.scope)
+
+
+def require_roles(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that admits only callers of these roles (403 for the rest)."""
+    allowed = frozenset(roles)
+
+    def admitted(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if who.role not in allowed:
+            msg = f"the {who.role} role may not do this (needs {' or '.join(roles)})"
+            raise ApiError(403, msg, "Authorization")
+        return who
+
+    return admitted

@@ -1,0 +1,51 @@
+"""Replay and verify: auditors (and the ministry) check without writing anything."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from adapters.http.auth import Principal, require_roles
+from adapters.http.errors import KofuJSON
+from adapters.http.reads import visible_run
+from adapters.http.service import ledger as ledger_dependency
+from adapters.integrity import Chain
+from adapters.replay import replay_many
+from domain.ledger import Ledger
+
+router = APIRouter(prefix="/api", tags=["checks"])
+LedgerDep = Annotated[Ledger, Depends(ledger_dependency)]
+Overseer = Annotated[Principal, Depends(require_roles("ministry", "auditor"))]
+
+
+@router.get("/runs/{run_id}/replay")
+def replay(ledger: LedgerDep, who: Overseer, run_id: str) -> KofuJSON:
+    """Recompute a recorded run from the ledger prefix it read, and compare."""
+    outcome = replay_many(ledger, [visible_run(ledger, who, run_id)])[0]
+    found: dict[str, Any] = {
+        "run_id": outcome.run_id,
+        "ledger_position": outcome.position,
+        "ledger_sha256": outcome.ledger_sha256,
+        "recorded_ledger_sha256": outcome.recorded_ledger_sha256,
+        "recorded_output_sha256": outcome.recorded_sha256,
+        "replayed_output_sha256": outcome.replayed_sha256,
+        "same": outcome.same,
+        "differences": outcome.differences[:1000],
+    }
+    return KofuJSON(found)
+
+
+@router.get("/verify")
+def verify(ledger: LedgerDep, _: Overseer) -> KofuJSON:
+    """Check the stored history against its hash chain (first tampered position)."""
+    finding, checked = Chain(ledger).verify(None)
+    return KofuJSON(
+        {
+            "intact": finding is None,
+            "checked": checked,
+            "position": finding.position if finding else None,
+            "kind": finding.kind if finding else None,
+            "detail": finding.detail if finding else None,
+        }
+    )

@@ -1,0 +1,107 @@
+"""Errors as JSON: `{"error": message, "field": name}`, never a stack trace.
+
+Refused by a rule of the domain: 409; bad input: 422; no or a revoked token: 401;
+a role or scope that may not: 403; storage unavailable: 503.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from adapters.bootstrap import StorageUnavailableError
+from adapters.output import to_json
+from domain.errors import InvalidInput, LedgerError
+
+log = logging.getLogger("kofu.http")
+
+
+class KofuJSON(Response):
+    """JSON with decimals as text and dates ISO (no float ever touches money)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise like the CLI's `--format json`."""
+        return to_json(content, indent=False).encode()
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, message and the field that failed."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+def body(message: str, field: str | None) -> dict[str, Any]:
+    """The error body every failure has."""
+    return {"error": message, "field": field}
+
+
+def _reply(status: int, message: str, field: str | None, **headers: str) -> Response:
+    return Response(
+        orjson.dumps(body(message, field)),
+        status_code=status,
+        media_type="application/json",
+        headers=headers or None,
+    )
+
+
+def _validation(exc: RequestValidationError) -> tuple[str, str | None]:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request", None
+    first = errors[0]
+    where = [str(p) for p in first.get("loc", ()) if p not in {"body", "query"}]
+    field = ".".join(where) or None
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{field or 'request'}: {message}{more}", field
+
+
+def _storage(exc: BaseException) -> bool:
+    import psycopg  # noqa: PLC0415
+    from eventsourcing.persistence import InterfaceError, OperationalError  # noqa: PLC0415
+
+    kinds = StorageUnavailableError | OperationalError | InterfaceError
+    return isinstance(exc, kinds | psycopg.OperationalError)
+
+
+def install(app: FastAPI) -> None:
+    """Install the handlers that turn every failure into a JSON error body."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> Response:
+        extra = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}  # noqa: PLR2004
+        return _reply(exc.status, exc.message, exc.field, **extra)
+
+    @app.exception_handler(LedgerError)
+    async def ledger_error(_: Request, exc: LedgerError) -> Response:
+        status = 422 if isinstance(exc, InvalidInput) else 409
+        field = exc.field.removeprefix("--") if exc.field else None
+        return _reply(status, exc.message, field)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> Response:
+        message, field = _validation(exc)
+        return _reply(422, message, field)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> Response:
+        return _reply(exc.status_code, str(exc.detail), None)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        if _storage(exc):
+            return _reply(503, f"storage unavailable: {exc}".strip(), None)
+        log.error("unexpected error", exc_info=exc)
+        return _reply(500, "internal error (logged on the server)", None)

@@ -1,0 +1,243 @@
+"""Benchmark: the HTTP API under load, each figure beside the same work in-process.
+
+Starts `kofu serve` (uvicorn, one process) on loopback against a ledger, then:
+
+* reads: N concurrent workers (httpx async) for --seconds each on a page of
+  allocations and on a page of one entity's audit trail; p50/p99 latency and
+  requests/s, beside the same read called in this process without HTTP;
+* commands: submissions (revisions of one answer) by insurer tokens, sent open-loop
+  at the busiest submission day's rate (1,741 municipalities in one hour = 0.48/s)
+  and at 10× that; latency and the achieved rate, beside the same command run
+  in-process (Ledger.submit and the chain extension, as the server does).
+
+Every request must succeed (zero errors). Without --database-url it records a demo
+year in a fresh PostgreSQL schema (dropped afterwards); with one it uses that
+ledger as it is (for example a 1,000,000-event ledger) and WRITES to it: tokens
+and revisions received inside the year's submission window.
+
+    .venv/bin/python scripts/bench_http.py
+    .venv/bin/python scripts/bench_http.py --database-url postgresql://...?schema=big
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from benchlib import DEFAULT_URL, fresh_schema, write_result
+from loadgen import closed_loop, free_port, in_process, open_loop, server
+from rich.console import Console
+
+from adapters.bootstrap import open_ledger
+from adapters.cli.allocations import allocation_rows, current_runs
+from adapters.demo import run_demo
+from adapters.integrity import Chain
+from adapters.projecting import catch_up, open_store
+from adapters.read_store import ReadStore
+from adapters.tokens import issue
+from domain.commands import SubmitSelfEvaluation
+from domain.ledger import Ledger
+
+BUSIEST_DAY_RATE = 1741 / 3600  # every municipality submits within one hour
+console = Console()
+
+
+def caught_up(ledger: Ledger, store: ReadStore) -> ReadStore:
+    """The store after projecting whatever is new (as every server read does)."""
+    catch_up(ledger, store)
+    return store
+
+
+class Setup:
+    """What the benchmark reads and writes on a ledger: year, entity, item, tokens."""
+
+    def __init__(self, ledger: Ledger, year: int, submitters: int) -> None:
+        self.ledger = ledger
+        self.year = year
+        runs = current_runs(ledger, year, None, "municipal", None, None)
+        if not runs:
+            msg = f"the ledger has no FY{year} municipal run (kofu allocate first)"
+            raise SystemExit(msg)
+        self.entities = [r.entity for r in runs[0].calculated.results][:submitters]
+        self.entity = self.entities[0]
+        spec = ledger.catalogue(year, "municipal").spec
+        self.item = next(
+            code
+            for code, (sub, indicator) in spec.sub_items().items()
+            if sub.kind == "checkbox" and indicator.source != "ministry"
+        )
+        schedule = ledger.programme(year).spec.schedule
+        self.received_on = schedule.submission_opens.isoformat()
+        self.ministry = issue(ledger, "ministry", (), "bench", "system:bench").secret
+        self.insurers = [
+            issue(ledger, "insurer", (e,), f"bench-{e}", "system:bench").secret
+            for e in self.entities
+        ]
+        Chain(ledger).extend()
+
+    def submission(self, index: int) -> dict[str, Any]:
+        """A revision of one checkbox; alternate values, so each records an event."""
+        entity = self.entities[index % len(self.entities)]
+        value = (index // len(self.entities)) % 2 == 0
+        return {
+            "entity": entity,
+            "grant_year": self.year,
+            "tier": "municipal",
+            "answers": {self.item: value},
+            "received_on": self.received_on,
+        }
+
+
+def reads(base: str, setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
+    """Allocations and audit-trail pages over HTTP, and the same reads in-process."""
+    ledger, year, limit = setup.ledger, setup.year, args.page
+    store = open_store(ledger)  # opened once, as the server does
+    paths = {
+        "allocations": f"/api/allocations?fiscal_year={year}&limit={limit}",
+        "audit_trail": f"/api/audit?entity={setup.entity}&fiscal_year={year}"
+        f"&limit={limit}",
+    }
+    baselines: dict[str, Callable[[], object]] = {
+        "allocations": lambda: allocation_rows(
+            current_runs(ledger, year, None, None, None, None)
+        )[:limit],
+        "audit_trail": lambda: caught_up(ledger, store).rows(
+            "audit_trail", {"entity": setup.entity, "grant_year": year}, ["position"]
+        )[:limit],
+    }
+    found = {}
+    for name, path in paths.items():
+        # Warm up: the first read catches the read store up with the ledger.
+        headers = {"Authorization": f"Bearer {setup.ministry}"}
+        httpx.get(f"{base}{path}", headers=headers, timeout=600).raise_for_status()
+        baselines[name]()
+        alone = asyncio.run(
+            closed_loop(base, path, setup.ministry, 1, args.seconds / 2)
+        )
+        http = asyncio.run(
+            closed_loop(base, path, setup.ministry, args.workers, args.seconds)
+        )
+        local = in_process(baselines[name], args.seconds)
+        found[name] = {
+            "http_1_worker": alone,
+            "http": http,
+            "in_process": local,
+            "p50_ratio": round(alone["p50_ms"] / max(local["p50_ms"], 1e-6), 2),
+            "throughput_ratio": round(http["per_s"] / max(local["per_s"], 1e-6), 2),
+        }
+    return found
+
+
+def commands(base: str, setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
+    """Submissions at the busiest day's rate and 10x, and the same in-process."""
+    found: dict[str, Any] = {}
+    sent = 0
+
+    def request(index: int) -> httpx.Request:
+        number = sent + index
+        token = setup.insurers[number % len(setup.insurers)]
+        return httpx.Request(
+            "POST",
+            f"{base}/api/submissions",
+            json=setup.submission(number),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    for label, rate in (
+        ("busiest_day", BUSIEST_DAY_RATE),
+        ("10x", 10 * BUSIEST_DAY_RATE),
+    ):
+        found[label] = asyncio.run(open_loop(base, rate, args.command_seconds, request))
+        sent += found[label]["requests"]
+    counter = iter(range(sent, sent + 1_000_000))
+
+    def submit() -> None:
+        body = setup.submission(next(counter))
+        entity = body["entity"]
+        cmd = SubmitSelfEvaluation.model_validate(body | {"actor": f"insurer:{entity}"})
+        setup.ledger.submit([cmd])
+        Chain(setup.ledger).extend()
+
+    local = in_process(submit, min(args.command_seconds, 10))
+    found["in_process"] = local
+    for label in ("busiest_day", "10x"):
+        found[label]["p50_ratio"] = round(
+            found[label]["p50_ms"] / max(local["p50_ms"], 1e-6), 2
+        )
+    return found
+
+
+def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Set up the ledger, start the server, measure."""
+    ledger = open_ledger(url)
+    try:
+        if args.demo:
+            prefectures = set(args.demo.split(",")) if args.demo != "all" else None
+            run_demo(ledger, args.fiscal_year, 1, Console(quiet=True), prefectures)
+        setup = Setup(ledger, args.fiscal_year, args.submitters)
+        events = ledger.count_events()
+        console.print(f"ledger: {events:,} events; serving on loopback")
+        with server(url, free_port()) as base:
+            result = {
+                "ledger_events": events,
+                "workers": args.workers,
+                "page": args.page,
+                "reads": reads(base, setup, args),
+                "commands": commands(base, setup, args),
+            }
+    finally:
+        ledger.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="Use this ledger as it is.")
+    parser.add_argument("--base-url", default=DEFAULT_URL, help="For a fresh schema.")
+    parser.add_argument(
+        "--demo", default="13,14", help="Prefectures of the demo (or all)."
+    )
+    parser.add_argument("--fiscal-year", type=int, default=2020)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--command-seconds", type=float, default=30.0)
+    parser.add_argument("--page", type=int, default=100)
+    parser.add_argument("--submitters", type=int, default=50)
+    parser.add_argument("--json", type=Path, default=Path("out/bench_http.json"))
+    args = parser.parse_args()
+    if args.database_url:
+        args.demo = None
+        result = run(args.database_url, args)
+    else:
+        with fresh_schema(args.base_url) as url:
+            result = run(url, args)
+    for name, figures in result["reads"].items():
+        alone, http = figures["http_1_worker"], figures["http"]
+        local = figures["in_process"]
+        console.print(
+            f"{name}: HTTP 1 worker p50 {alone['p50_ms']} ms p99 {alone['p99_ms']} ms;"
+            f" {args.workers} workers p50 {http['p50_ms']} ms p99 {http['p99_ms']} ms "
+            f"{http['per_s']}/s ({alone['errors'] + http['errors']} errors) | "
+            f"in-process p50 {local['p50_ms']} ms {local['per_s']}/s | "
+            f"p50 x{figures['p50_ratio']}, throughput x{figures['throughput_ratio']}"
+        )
+    local = result["commands"]["in_process"]
+    for label in ("busiest_day", "10x"):
+        c = result["commands"][label]
+        console.print(
+            f"submissions {label}: {c['achieved_per_s']}/s of {c['target_per_s']}/s, "
+            f"p50 {c['p50_ms']} ms p99 {c['p99_ms']} ms, {c['errors']} errors | "
+            f"in-process p50 {local['p50_ms']} ms | p50 x{c['p50_ratio']}"
+        )
+    write_result(args.json, result)
+    console.print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

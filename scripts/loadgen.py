@@ -1,0 +1,143 @@
+"""The HTTP benchmark's load generator.
+
+A server on loopback, closed-loop and open-loop load with httpx (async), and the same
+work timed in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SERVE = "from adapters.cli.main import main; main()"
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50 and p99 in milliseconds."""
+    if len(samples) < 2:  # noqa: PLR2004
+        only = samples[0] * 1000 if samples else 0.0
+        return {"p50_ms": round(only, 2), "p99_ms": round(only, 2)}
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def server(url: str, port: int) -> Iterator[str]:
+    """`kofu serve` in a child process; its base URL once it answers."""
+    log = Path("out/bench_http_server.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    child = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", SERVE, "serve", "--port", str(port)],
+        env=os.environ | {"KOFU_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),  # the access log: a pipe left unread would block it
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+async def closed_loop(
+    base: str, path: str, token: str, workers: int, seconds: float
+) -> dict[str, Any]:
+    """N workers, each sending the next request when the last one answered."""
+    latencies: list[float] = []
+    errors = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.perf_counter() + seconds
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            response = await client.get(path, headers=headers)
+            latencies.append(time.perf_counter() - began)
+            errors += response.status_code != 200  # noqa: PLR2004
+
+    begun = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await asyncio.gather(*(worker(client) for _ in range(workers)))
+    took = time.perf_counter() - begun
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "per_s": round(len(latencies) / took, 1),
+        **percentiles(latencies),
+    }
+
+
+async def open_loop(
+    base: str, rate: float, seconds: float, send: Callable[[int], httpx.Request]
+) -> dict[str, Any]:
+    """Requests sent at a fixed rate whatever the answers' latency."""
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def one(client: httpx.AsyncClient, index: int) -> None:
+        began = time.perf_counter()
+        response = await client.send(send(index))
+        latencies.append(time.perf_counter() - began)
+        if response.status_code not in {200, 201}:
+            errors.append(response.text[:200])
+
+    count = max(1, int(rate * seconds))
+    begun = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        tasks = []
+        for index in range(count):
+            await asyncio.sleep(max(0.0, begun + index / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(client, index)))
+        await asyncio.gather(*tasks)
+    took = time.perf_counter() - begun
+    return {
+        "requests": count,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "target_per_s": round(rate, 3),
+        "achieved_per_s": round(count / max(seconds, took), 3),
+        **percentiles(latencies),
+    }
+
+
+def in_process(call: Callable[[], object], seconds: float) -> dict[str, Any]:
+    """The same work called in this process, one at a time."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(latencies) < 3:  # noqa: PLR2004
+        began = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - began)
+    return {
+        "calls": len(latencies),
+        "per_s": round(len(latencies) / sum(latencies), 1),
+        **percentiles(latencies),
+    }

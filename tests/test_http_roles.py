@@ -1,0 +1,229 @@
+"""Every role against every endpoint: forbidden cells are 403 (401 without a valid
+token) and write nothing; allowed cells succeed; scopes narrow what is seen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import PUBLISHED_RUN, SHINJUKU, UNPUBLISHED_RUN, Api
+
+HOLDERS = (
+    "insurer",
+    "other_insurer",
+    "prefecture",
+    "other_prefecture",
+    "ministry",
+    "auditor",
+    "reader",
+)
+EVERYONE = frozenset(HOLDERS)
+SCOPED_TO_SHINJUKU = frozenset({"insurer", "prefecture", "ministry", "auditor"})
+NOT_READER = EVERYONE - {"reader"}
+OVERSEERS = frozenset({"ministry", "auditor"})
+OTHER_RUN = "FY2020-effort_support-municipal-settlement-1"
+
+READS: list[tuple[str, str, frozenset[str]]] = [
+    ("me", "/api/me", EVERYONE),
+    ("allocations", "/api/allocations?fiscal_year=2020", EVERYONE),
+    ("runs", "/api/runs?fiscal_year=2020", EVERYONE),
+    ("run", f"/api/runs/{PUBLISHED_RUN}", EVERYONE),
+    ("diff", f"/api/diff?run_a={PUBLISHED_RUN}&run_b={PUBLISHED_RUN}", EVERYONE),
+    (
+        "explain",
+        f"/api/explain?entity={SHINJUKU}&fiscal_year=2020",
+        SCOPED_TO_SHINJUKU | {"reader"},
+    ),
+    ("audit", f"/api/audit?entity={SHINJUKU}&fiscal_year=2020", SCOPED_TO_SHINJUKU),
+    ("scores", "/api/scores?fiscal_year=2020", NOT_READER),
+    ("submissions", "/api/submissions?fiscal_year=2020", NOT_READER),
+    ("replay", f"/api/runs/{PUBLISHED_RUN}/replay", OVERSEERS),
+    ("verify", "/api/verify", OVERSEERS),
+]
+
+COMMANDS: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
+    (
+        "submit",
+        "/api/submissions",
+        {
+            "entity": SHINJUKU,
+            "grant_year": 2020,
+            "tier": "municipal",
+            "answers": {"I-1-a": True},
+            "received_on": "2019-10-15",
+        },
+        frozenset({"insurer"}),
+    ),
+    (
+        "confirm",
+        "/api/confirmations",
+        {"entity": SHINJUKU, "grant_year": 2020, "received_on": "2019-11-05"},
+        frozenset({"prefecture"}),
+    ),
+    (
+        "correct",
+        "/api/corrections",
+        {
+            "entity": SHINJUKU,
+            "grant_year": 2020,
+            "item": "I-1-a",
+            "value": False,
+            "reason": "根拠資料なし",
+            "basis": "老認発第1号",
+            "received_on": "2019-11-15",
+        },
+        frozenset({"ministry"}),
+    ),
+    (
+        "ministry-values",
+        "/api/ministry-values",
+        {
+            "entity": SHINJUKU,
+            "grant_year": 2020,
+            "values": {"II-25-a": "66.5"},
+            "source": "介護DB",
+            "received_on": "2019-11-15",
+        },
+        frozenset({"ministry"}),
+    ),
+    (
+        "allocate",
+        "/api/allocations",
+        {"grant_year": 2020, "phase": "reference"},
+        frozenset({"ministry"}),
+    ),
+    ("publish", f"/api/runs/{OTHER_RUN}/publish", None, frozenset({"ministry"})),
+]
+
+CELLS = [
+    (name, "GET", path, None, holder, holder in allowed)
+    for name, path, allowed in READS
+    for holder in HOLDERS
+] + [
+    (name, "POST", path, body, holder, holder in allowed)
+    for name, path, body, allowed in COMMANDS
+    for holder in HOLDERS
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "holder", "allowed"),
+    CELLS,
+    ids=[f"{c[0]}-{c[4]}" for c in CELLS],
+)
+def test_each_role_is_admitted_or_refused_and_a_refusal_writes_nothing(
+    api: Api,
+    name: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    holder: str,
+    allowed: bool,
+) -> None:
+    before = api.events()
+    response = api.call(holder, method, path, body)
+    if allowed:
+        assert response.status_code in {200, 201}, (name, response.text)
+        return
+    assert response.status_code == 403, (name, holder, response.text)
+    assert response.json()["field"] in {"Authorization", "entity"}
+    assert api.events() == before
+
+
+ENDPOINTS = [(m, p, b) for *_, m, p, b, _h, _a in CELLS if _h == "ministry"]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+@pytest.mark.parametrize("credentials", ["none", "revoked", "forged", "malformed"])
+def test_no_valid_token_is_401_and_writes_nothing(
+    api: Api, method: str, path: str, body: object, credentials: str
+) -> None:
+    headers = {
+        "none": {},
+        "revoked": api.headers("revoked"),
+        "forged": {"Authorization": "Bearer " + api.secrets["ministry"][:-4] + "AAAA"},
+        "malformed": {"Authorization": "Bearer not-a-kofu-token"},
+    }[credentials]
+    before = api.events()
+    response = api.client.request(method, path, json=body, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["field"] == "Authorization"
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert api.events() == before
+
+
+def test_the_cookie_opens_the_api_as_the_header_does(api: Api) -> None:
+    api.client.cookies.set("kofu_token", api.secrets["auditor"])
+    try:
+        response = api.client.get("/api/me")
+    finally:
+        api.client.cookies.clear()
+    assert response.status_code == 200
+    assert response.json()["role"] == "auditor"
+
+
+def test_an_insurer_reads_only_its_own_rows(api: Api) -> None:
+    for path in (
+        "/api/allocations?fiscal_year=2020&limit=10000",
+        "/api/scores?fiscal_year=2020&limit=10000",
+        "/api/submissions?fiscal_year=2020&limit=10000",
+    ):
+        mine = api.call("insurer", "GET", path).json()["items"]
+        everyone = api.call("ministry", "GET", path).json()["items"]
+        assert mine, path
+        assert {row["entity"] for row in mine} == {SHINJUKU}, path
+        assert len(everyone) > len(mine)
+
+
+def test_a_prefecture_reads_its_municipalities_and_not_the_neighbours(
+    api: Api,
+) -> None:
+    rows = api.call(
+        "prefecture", "GET", "/api/submissions?fiscal_year=2020&limit=10000"
+    ).json()["items"]
+    assert {row["entity"][:2] for row in rows} == {"13"}
+    assert len(rows) > 50
+    response = api.call(
+        "other_prefecture", "GET", f"/api/audit?entity={SHINJUKU}&fiscal_year=2020"
+    )
+    assert response.status_code == 403
+
+
+def test_an_insurer_cannot_submit_for_another_entity(api: Api) -> None:
+    before = api.events()
+    response = api.call(
+        "insurer",
+        "POST",
+        "/api/submissions",
+        {
+            "entity": "131016",
+            "grant_year": 2020,
+            "tier": "municipal",
+            "answers": {"I-1-a": True},
+            "received_on": "2019-10-15",
+        },
+    )
+    assert response.status_code == 403
+    assert response.json()["field"] == "entity"
+    assert api.events() == before
+
+
+def test_a_reader_sees_only_published_runs(api: Api) -> None:
+    runs = api.call("reader", "GET", "/api/runs?fiscal_year=2020&limit=1000").json()
+    assert runs["items"]
+    assert all(r["published"] for r in runs["items"])
+    assert PUBLISHED_RUN in {r["run_id"] for r in runs["items"]}
+    assert UNPUBLISHED_RUN not in {r["run_id"] for r in runs["items"]}
+    rows = api.call(
+        "reader", "GET", "/api/allocations?fiscal_year=2020&limit=10000"
+    ).json()
+    assert {r["run_id"] for r in rows["items"]} <= {r["run_id"] for r in runs["items"]}
+    assert rows["notes"]
+    assert "HYPOTHESIS" in rows["notes"][0]
+    hidden = api.call("reader", "GET", f"/api/runs/{UNPUBLISHED_RUN}")
+    assert hidden.status_code == 404
+    assert hidden.json()["field"] == "run_id"
+    assert (
+        api.call("ministry", "GET", f"/api/runs/{UNPUBLISHED_RUN}").status_code == 200
+    )
