@@ -25,7 +25,7 @@ SERVE = "from adapters.cli.main import main; main()"
 
 def percentiles(samples: list[float]) -> dict[str, float]:
     """p50 and p99 in milliseconds."""
-    if len(samples) < 2:  # noqa: PLR2004
+    if len(samples) < 2:
         only = samples[0] * 1000 if samples else 0.0
         return {"p50_ms": round(only, 2), "p99_ms": round(only, 2)}
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
@@ -81,7 +81,7 @@ async def closed_loop(
             began = time.perf_counter()
             response = await client.get(path, headers=headers)
             latencies.append(time.perf_counter() - began)
-            errors += response.status_code != 200  # noqa: PLR2004
+            errors += response.status_code != 200
 
     begun = time.perf_counter()
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
@@ -132,7 +132,7 @@ def in_process(call: Callable[[], object], seconds: float) -> dict[str, Any]:
     """The same work called in this process, one at a time."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(latencies) < 3:  # noqa: PLR2004
+    while time.perf_counter() < deadline or len(latencies) < 3:
         began = time.perf_counter()
         call()
         latencies.append(time.perf_counter() - began)

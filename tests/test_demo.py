@@ -204,9 +204,9 @@ def test_allocations_can_be_read_as_they_stood_at_a_past_position(
     at = str(expected["position"])
     before = str(expected["position"] - 1)
     chosen = ("-y", "2020", "--grant", "promotion", "--tier", "municipal")
-    assert {r["run_id"] for r in _json(kofu, "allocations", *chosen, "--as-of", at)} == {
-        expected["run_id"]
-    }
+    assert {
+        r["run_id"] for r in _json(kofu, "allocations", *chosen, "--as-of", at)
+    } == {expected["run_id"]}
     assert {
         r["phase"] for r in _json(kofu, "allocations", *chosen, "--as-of", before)
     } == {"reference"}
