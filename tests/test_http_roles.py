@@ -40,6 +40,9 @@ READS: list[tuple[str, str, frozenset[str]]] = [
     ("submissions", "/api/submissions?fiscal_year=2020", NOT_READER),
     ("replay", f"/api/runs/{PUBLISHED_RUN}/replay", OVERSEERS),
     ("verify", "/api/verify", OVERSEERS),
+    ("overview page", "/pages/", OVERSEERS),
+    ("entity page", f"/pages/entities/{SHINJUKU}/2020", OVERSEERS),
+    ("run page", f"/pages/runs/{PUBLISHED_RUN}", OVERSEERS),
 ]
 
 COMMANDS: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
@@ -161,6 +164,40 @@ def test_the_cookie_opens_the_api_as_the_header_does(api: Api) -> None:
         api.client.cookies.clear()
     assert response.status_code == 200
     assert response.json()["role"] == "auditor"
+
+
+def test_the_cookie_cannot_issue_commands(api: Api) -> None:
+    # A page on another site can make a browser post with the cookie: refused
+    api.client.cookies.set("kofu_token", api.secrets["ministry"])
+    before = api.events()
+    try:
+        response = api.client.post(
+            "/api/allocations", json={"grant_year": 2020, "phase": "reference"}
+        )
+    finally:
+        api.client.cookies.clear()
+    assert response.status_code == 401
+    assert "Bearer" in response.json()["error"]
+    assert api.events() == before
+
+
+def test_the_login_form_sets_the_cookie_that_opens_the_pages(api: Api) -> None:
+    refused = api.client.post("/login", data={"token": "not-a-token"})
+    assert refused.status_code == 401
+    assert "kofu_token" not in refused.cookies
+    response = api.client.post(
+        "/login", data={"token": api.secrets["auditor"]}, follow_redirects=False
+    )
+    try:
+        assert response.status_code == 303
+        assert response.headers["location"] == "/pages/"
+        assert "httponly" in response.headers["set-cookie"].lower()
+        assert "samesite=strict" in response.headers["set-cookie"].lower()
+        page = api.client.get("/pages/")
+        assert page.status_code == 200
+        assert "令和2年度" in page.text
+    finally:
+        api.client.cookies.clear()
 
 
 def test_an_insurer_reads_only_its_own_rows(api: Api) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from adapters.http import checks, commands, errors, reads
+from adapters import web
+from adapters.http import checks, commands, errors, login, reads
+from adapters.http.auth import require_roles
 from adapters.http.errors import KofuJSON
 from adapters.http.service import Service
 from domain import __version__
@@ -35,4 +37,14 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(reads.router)
     app.include_router(commands.router)
     app.include_router(checks.router)
+    # The audit pages read everything (every run, every timeline): overseers only.
+    app.dependency_overrides[web.deps.get_ledger] = lambda: service.ledger
+    app.dependency_overrides[web.deps.get_store] = service.store
+    app.include_router(
+        web.router,
+        prefix="/pages",
+        dependencies=[Depends(require_roles("ministry", "auditor"))],
+        include_in_schema=False,
+    )
+    app.include_router(login.router)
     return app

@@ -23,6 +23,7 @@ COOKIE = "kofu_token"
 _bearer = HTTPBearer(auto_error=False, description="kofu_<id>_<secret>")
 _cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="the web pages")
 EVERYTHING: frozenset[str] = frozenset({"ministry", "auditor"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ def principal(
     Raises:
         ApiError: 401 without a token, or with an unknown or revoked one.
     """
+    if bearer is None and cookie and request.method not in SAFE_METHODS:
+        # A browser sends the cookie with any form another site makes it post.
+        msg = "the kofu_token cookie opens the pages only; commands take a Bearer token"
+        raise ApiError(401, msg, "Authorization")
     secret = bearer.credentials if bearer else cookie
     if not secret:
         msg = "a token is needed: Authorization: Bearer <token> (or kofu_token cookie)"

@@ -4,6 +4,7 @@ The router brings no authentication of its own: the application that mounts it
 puts it behind its auth dependency.
 """
 
+from adapters.web import deps
 from adapters.web.pages import router
 
-__all__ = ["router"]
+__all__ = ["deps", "router"]

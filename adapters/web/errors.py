@@ -65,6 +65,8 @@ class PageRoute(APIRoute):
             except PageNotFoundError as exc:
                 return error_page(NOT_FOUND, str(exc))
             except Exception as exc:
+                if isinstance(getattr(exc, "status", None), int):
+                    raise  # the mounting app's own errors (401/403 of its auth)
                 if _storage_error(exc):
                     log.warning("storage unavailable: %s", exc)
                     return error_page(
