@@ -69,13 +69,15 @@ def _construct(db: Database, env: dict[str, str]) -> Ledger:
     try:
         return Ledger(env=env)
     except Exception as exc:
-        if _is_unavailable(exc):
+        if storage_unavailable(exc):
             msg = f"cannot reach {db.describe()}: {exc}"
             raise StorageUnavailableError(msg) from exc
         raise
 
 
-def _is_unavailable(exc: BaseException) -> bool:
+def storage_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (exit 3, HTTP 503)."""
     from eventsourcing.persistence import InterfaceError, OperationalError  # noqa: PLC0415
 
-    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError)
+    kinds = StorageUnavailableError | OperationalError | InterfaceError
+    return isinstance(exc, kinds | psycopg.OperationalError)

@@ -33,6 +33,7 @@ PHASE_JA = {
     "decision": "交付決定",
     "settlement": "額の確定",
 }
+TIER_JA = {"municipal": "市町村分", "prefectural": "都道府県分"}
 GRANT_JA = {
     "promotion": "保険者機能強化推進交付金",
     "effort_support": "介護保険保険者努力支援交付金",

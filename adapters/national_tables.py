@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from adapters.cli.allocations import current_runs
-from adapters.workbook import TIER_JA
+from adapters.dossier import PHASE_JA, TIER_JA
 from adapters.workbook_answers import GRANT_SHORT, max_points
 from domain.catalogue import points_in
 from domain.entities import size_band
@@ -34,13 +34,6 @@ if TYPE_CHECKING:
     from domain.runs import AllocationRun
 
 STATISTICS = ("配点", "平均点", "平均得点率（%）", "中央値", "標準偏差")
-PHASE_JA = {
-    "reference": "参考値",
-    "expected": "交付見込額",
-    "provisional": "内示",
-    "decision": "交付決定",
-    "settlement": "額の確定",
-}
 HYPOTHESIS_JA = "仮説（HYPOTHESIS）: 公表されていない算定式による試算"
 ENTITY_COLUMNS = ("団体コード", "都道府県", "団体名", "規模区分")
 

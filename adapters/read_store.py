@@ -257,14 +257,7 @@ class ReadStore(ABC):
             IntegrityError: another runner moved the position first.
         """
         with self.cursor() as cursor:
-            current = self._lock_position(cursor)
-            if current != start:
-                msg = (
-                    f"{self.tracking_key} is at {current}, not {start}: another "
-                    "runner is projecting; this batch was not applied"
-                )
-                raise IntegrityError(msg)
-            self.track(cursor, position)
+            self._claim(cursor, start, position)
             for group in _runs(changes):
                 first = group[0]
                 if isinstance(first, Delete):
@@ -273,6 +266,17 @@ class ReadStore(ABC):
                         self._delete(cursor, change)
                 else:
                     self._upsert(cursor, [c for c in group if isinstance(c, Upsert)])
+
+    def _claim(self, cursor: Any, start: int, position: int) -> None:
+        # Compare-and-set under the tracking row's lock, then move the position.
+        current = self._lock_position(cursor)
+        if current != start:
+            msg = (
+                f"{self.tracking_key} is at {current}, not {start}: another "
+                "runner is projecting; these changes were not applied"
+            )
+            raise IntegrityError(msg)
+        self.track(cursor, position)
 
     def load(self, folded: Folded, start: int, position: int) -> None:
         """Write folded tables (events after `start` up to `position`) in one go.
@@ -284,14 +288,7 @@ class ReadStore(ABC):
             IntegrityError: another runner moved the position first.
         """
         with self.cursor() as cursor:
-            current = self._lock_position(cursor)
-            if current != start:
-                msg = (
-                    f"{self.tracking_key} is at {current}, not {start}: another "
-                    "runner is projecting; the load was not applied"
-                )
-                raise IntegrityError(msg)
-            self.track(cursor, position)
+            self._claim(cursor, start, position)
             for table in TABLES:
                 self._load(cursor, table, self._converted(table, folded))
 

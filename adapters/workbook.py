@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.protection import WorkbookProtection
 
-from adapters.dossier import era
+from adapters.dossier import TIER_JA, era
 from adapters.workbook_answers import ANSWERS, BOX, FIRST_ROW, write_answers
 from domain.catalogue import CatalogueSeries
 from domain.errors import InvalidInput
@@ -39,7 +39,6 @@ FORMAT = "kofu-self-evaluation-workbook"
 FORMAT_VERSION = 1
 COVER, META = "表紙", "_kofu"
 COVER_ENTITY_CELL = "C5"
-TIER_JA = {"municipal": "市町村分", "prefectural": "都道府県分"}
 META_KEYS = (
     "format",
     "format_version",

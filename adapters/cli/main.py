@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
-from adapters.bootstrap import StorageUnavailableError, open_ledger
+from adapters.bootstrap import open_ledger, storage_unavailable
 from adapters.cli import access, allocations, excel, explain, projections, reads
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
 from adapters.output import Format
@@ -72,19 +72,6 @@ def _main(database_url: DatabaseOption = None) -> None:
         os.environ["KOFU_DATABASE_URL"] = database_url
 
 
-def _storage_error(exc: BaseException) -> bool:
-    import psycopg  # noqa: PLC0415
-    from eventsourcing.persistence import InterfaceError, OperationalError  # noqa: PLC0415
-
-    return isinstance(
-        exc,
-        StorageUnavailableError
-        | OperationalError
-        | InterfaceError
-        | psycopg.OperationalError,
-    )
-
-
 def handled(func: Callable[P, R]) -> Callable[P, R]:
     """Map errors to messages and exit codes."""
 
@@ -97,7 +84,7 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             typer.echo(f"kofu: {kind}: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:
-            if _storage_error(exc):
+            if storage_unavailable(exc):
                 typer.echo(f"kofu: storage unavailable: {exc}", err=True)
                 raise typer.Exit(3) from None
             raise

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from adapters.bootstrap import StorageUnavailableError
+from adapters.bootstrap import storage_unavailable
 from adapters.output import to_json
 from domain.errors import InvalidInput, LedgerError
 
@@ -68,14 +68,6 @@ def _validation(exc: RequestValidationError) -> tuple[str, str | None]:
     return f"{field or 'request'}: {message}{more}", field
 
 
-def _storage(exc: BaseException) -> bool:
-    import psycopg  # noqa: PLC0415
-    from eventsourcing.persistence import InterfaceError, OperationalError  # noqa: PLC0415
-
-    kinds = StorageUnavailableError | OperationalError | InterfaceError
-    return isinstance(exc, kinds | psycopg.OperationalError)
-
-
 def install(app: FastAPI) -> None:
     """Install the handlers that turn every failure into a JSON error body."""
 
@@ -101,7 +93,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
-        if _storage(exc):
+        if storage_unavailable(exc):
             return _reply(503, f"storage unavailable: {exc}".strip(), None)
         log.error("unexpected error", exc_info=exc)
         return _reply(500, "internal error (logged on the server)", None)

@@ -12,13 +12,11 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
-from adapters.bootstrap import StorageUnavailableError
+from adapters.bootstrap import storage_unavailable
 from adapters.web.formatting import environment
 
 log = logging.getLogger(__name__)
@@ -42,16 +40,6 @@ def error_page(status: int, message: str) -> HTMLResponse:
     return HTMLResponse(html, status_code=status)
 
 
-def _storage_error(exc: BaseException) -> bool:
-    return isinstance(
-        exc,
-        StorageUnavailableError
-        | OperationalError
-        | InterfaceError
-        | psycopg.OperationalError,
-    )
-
-
 class PageRoute(APIRoute):
     """A page route whose failures become error pages."""
 
@@ -67,7 +55,7 @@ class PageRoute(APIRoute):
             except Exception as exc:
                 if isinstance(getattr(exc, "status", None), int):
                     raise  # the mounting app's own errors (401/403 of its auth)
-                if _storage_error(exc):
+                if storage_unavailable(exc):
                     log.warning("storage unavailable: %s", exc)
                     return error_page(
                         UNAVAILABLE, "台帳のデータベースに接続できません。"

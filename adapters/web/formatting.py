@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
-from adapters.dossier import GRANT_JA, PHASE_JA, era
+from adapters.dossier import GRANT_JA, PHASE_JA, TIER_JA, era
 from adapters.output import templates
 
 JAPAN = ZoneInfo("Asia/Tokyo")
-TIER_JA = {"municipal": "市町村分", "prefectural": "都道府県分"}
 HYPOTHESIS = "【仮説 HYPOTHESIS】"
 
 
