@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.read_store import ReadStore, read_store
@@ -164,6 +165,11 @@ def follow(
     context = context_for(ledger)
     while until is None or not until():
         before = store.position()
-        after = catch_up(ledger, store, context=context, progress=on_batch)
+        try:
+            after = catch_up(ledger, store, context=context, progress=on_batch)
+        except IntegrityError:
+            # A read command caught up first (compare-and-set refused this batch):
+            # carry on from the position it reached.
+            continue
         if after == before:
             time.sleep(interval)
