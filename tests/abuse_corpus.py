@@ -14,8 +14,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from markupsafe import escape
+
 from adapters.parsing import MAX_FILE_BYTES
-from tests.conftest import correction, submission
+from tests.conftest import SHINJUKU, Kofu, correction, submission
 from tests.test_bad_input import Case, json_file, plain, raw_file, text_file
 
 Make = Callable[[Path], list[str]]
@@ -593,3 +595,34 @@ VERBATIM = [
     "100% の根拠 \\ %s {0} ${HOME} `id`",
 ]
 """Reasons that look hostile but are plain text: stored as given, shown escaped."""
+
+
+def refusal_problems(kofu: Kofu, case: Case, folder: Path) -> list[str]:
+    """What is wrong with how `kofu` refused a hostile input (nothing: [])."""
+    before = kofu.events()
+    code, output = kofu(*case.args(folder))
+    problems = []
+    if code != case.exit_code:
+        problems.append(f"exit {code}, not {case.exit_code}")
+    if case.message not in output or "Traceback" in output:
+        problems.append("the message does not name the place")
+    if kofu.events() != before:
+        problems.append(f"{kofu.events() - before} events written")
+    return [f"{case.name}: {p}: {output[-300:]}" for p in problems]
+
+
+def verbatim_problems(kofu: Kofu, reason: str, value: str) -> list[str]:
+    """A correction with `reason`: recorded, shown verbatim in JSON, escaped in HTML."""
+    code, output = kofu(
+        *correction(**{"--reason": reason, "--item": "II-12-b", "--value": value})
+    )
+    if code != 0:
+        return [f"{reason!r} refused: {output}"]
+    problems = []
+    _, output = kofu("audit", "-e", SHINJUKU, "-y", "2020", "-f", "json")
+    if [row.get("reason") for row in json.loads(output)].count(reason) != 1:
+        problems.append(f"{reason!r} is not in the audit trail exactly once")
+    _, page = kofu("audit", "-e", SHINJUKU, "-y", "2020", "-f", "html")
+    if str(escape(reason)) not in page or "<script>" in page:
+        problems.append(f"{reason!r} is not escaped in HTML")
+    return problems
