@@ -8,7 +8,8 @@
 * YAML: the safe loader, without aliases (`*name`: "billion laughs" documents expand
   exponentially), without repeated keys, and with every out-of-range value (a date in
   year 0, a 5,000-digit integer) reported at its line.
-* Documents nested deeper than the parser's recursion are refused.
+* Documents nested deeper than the parser's recursion are refused, and so are keys
+  and strings holding control characters (`domain.base.printable`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
+from domain.base import printable
 from domain.errors import InvalidInput
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -81,6 +83,33 @@ def _integer(text: str) -> int:
     return int(text)
 
 
+def check_strings(document: Any, where: str) -> Any:
+    """`document`, if none of its keys and strings holds a control character.
+
+    Raises:
+        InvalidInput: one does; the message names its field path.
+    """
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                stack.append((f"{path}.{key}" if path else str(key), item))
+                stack.append((path or "(keys)", key))
+        elif isinstance(value, list):
+            stack.extend(
+                (f"{path}.{n}" if path else f"[{n}]", v) for n, v in enumerate(value)
+            )
+        elif isinstance(value, str):
+            try:
+                printable(value)
+            except ValueError as exc:
+                raise InvalidInput(
+                    f"{path or '(document)'}: {exc}", field=where
+                ) from None
+    return document
+
+
 def parse_json(text: str, where: str) -> Any:
     """Parse JSON strictly (see the module docstring), naming `where` in errors.
 
@@ -88,7 +117,7 @@ def parse_json(text: str, where: str) -> Any:
         InvalidInput: the text is not acceptable JSON.
     """
     try:
-        return json.loads(
+        document = json.loads(
             text,
             parse_float=Decimal,
             parse_int=_integer,
@@ -103,6 +132,7 @@ def parse_json(text: str, where: str) -> Any:
     except RecursionError:
         msg = "invalid JSON: nested too deeply"
         raise InvalidInput(msg, field=where) from None
+    return check_strings(document, where)
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -148,7 +178,7 @@ def parse_yaml(text: str, where: str) -> Any:
         InvalidInput: the text is not acceptable YAML.
     """
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a safe loader
+        document = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark else ""
@@ -157,3 +187,4 @@ def parse_yaml(text: str, where: str) -> Any:
     except RecursionError:
         msg = "invalid YAML: nested too deeply"
         raise InvalidInput(msg, field=where) from None
+    return check_strings(document, where)

@@ -18,7 +18,15 @@ from markupsafe import escape
 
 from adapters.parsing import MAX_FILE_BYTES
 from tests.conftest import SHINJUKU, Kofu, correction, submission
-from tests.test_bad_input import Case, json_file, plain, raw_file, text_file
+from tests.test_bad_input import (
+    CATALOGUE_GOALS,
+    CATALOGUE_HEAD,
+    Case,
+    json_file,
+    plain,
+    raw_file,
+    text_file,
+)
 
 Make = Callable[[Path], list[str]]
 ANSWER_CSV = "entity,grant_year,tier,item,value\n"
@@ -171,7 +179,7 @@ REFUSED = [
     Case(
         "a NUL escaped inside a JSON string",
         2,
-        "in.json: 'I-1-a\\x00': item 'I-1-a\\x00' is not in",
+        "in.json: answers: contains the control character U+0000",
         json_file(json.dumps(submission(answers={"I-1-a\u0000": True}))),
     ),
     Case(
@@ -498,6 +506,21 @@ REFUSED = [
                 **{"--reason": "理由\u202eなし", "--item": "II-12-b", "--value": "77"}
             )
         ),
+    ),
+    Case(
+        "an escape sequence in a catalogue title",
+        2,
+        "c.yaml: title: contains the control character U+001B",
+        text_file(
+            CATALOGUE_HEAD.replace("title: t", 'title: "t\\e[8m"') + CATALOGUE_GOALS,
+            "c.yaml",
+        ),
+    ),
+    Case(
+        "a bell character in an answers key",
+        2,
+        "in.json: answers: contains the control character U+0007",
+        answers(answers={"I-1-a\a": True}),
     ),
     Case(
         "an escape character in a municipality name",
