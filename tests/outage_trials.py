@@ -3,9 +3,11 @@
 A private cluster (initdb into a temporary folder, a free port) holds a small world
 (Tokyo, the whole FY2020 cycle). A stream of `kofu` commands runs against it, one
 process each: keyed submissions of several entities in one file, keyed
-corrections, allocations and audit reads (which project the read models). Meanwhile a
-thread stops the server (immediate or fast shutdown) and starts it again at seeded
-random moments. Afterwards, with the server up:
+corrections, allocations and audit reads (which project the read models). During most
+commands a thread stops the server (immediate or fast shutdown) at a seeded random
+moment between the end of the command's start-up and the end of its work, and starts
+it again 0.05-3 s later (past the library's own retries); the first command of a
+trial always starts while the server is down. Afterwards, with the server up:
 
 * every command exited 0, or 3 with "storage unavailable" (a traceback is a problem);
 * a command that exited 0 is in the ledger whole: each of its keys has its receipt and
@@ -26,6 +28,7 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -94,13 +97,19 @@ class Cluster:
 class Outage(threading.Thread):
     """Stops the server after `delay` s (immediate or fast), starts it again."""
 
-    def __init__(self, cluster: Cluster, rng: random.Random) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        rng: random.Random,
+        window: tuple[float, float],
+        downtime: float | None = None,
+    ) -> None:
         super().__init__(daemon=True)
         self.cluster = cluster
-        # From before the command connects to after it would have finished.
-        self.delay = rng.uniform(0.45, 1.1)
+        self.delay = rng.uniform(*window)
         self.mode = rng.choice(["immediate", "fast"])
-        self.downtime = rng.uniform(0.05, 1.0)
+        # Up to past the library's own retries (10 x 0.2 s on a lost connection).
+        self.downtime = downtime or rng.uniform(0.05, 3.0)
 
     def run(self) -> None:
         time.sleep(self.delay)
@@ -239,9 +248,15 @@ def trial(cluster: Cluster, schema: str, rng: random.Random, n: int) -> Report:
     folder = Path(tempfile.mkdtemp(prefix="kofu-outage-"))
     steps = stream(folder, entities, rng, n)
     report = Report(commands=len(steps))
+    # A correction outside the stream (4 decimals: no stream value) times a command.
+    window = _working(url, Step("probe", _correction(entities[0], "probe", "0.0017")))
     outcomes = []
-    for step in steps:
-        outage = Outage(cluster, rng) if rng.random() < FAULT_RATE else None
+    for index, step in enumerate(steps):
+        outage = None
+        if index == 0:  # the first command starts while the server is down
+            outage = Outage(cluster, rng, (0.0, 0.0), downtime=2.5)
+        elif rng.random() < FAULT_RATE:
+            outage = Outage(cluster, rng, window)
         if outage:
             outage.start()
             report.faults += 1
@@ -251,6 +266,19 @@ def trial(cluster: Cluster, schema: str, rng: random.Random, n: int) -> Report:
     _check_steps(url, steps, outcomes, report)
     shutil.rmtree(folder, ignore_errors=True)
     return report
+
+
+def _working(url: str, probe: Step) -> tuple[float, float]:
+    """When a command works: from the end of start-up to the end of a whole one."""
+    timings = []
+    for _ in range(3):  # the first start-up reads cold files: the quickest counts
+        begun = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import adapters.cli.main"], check=True)
+        timings.append(time.perf_counter() - begun)
+    begun = time.perf_counter()
+    run(url, probe)
+    whole = time.perf_counter() - begun
+    return min(timings), max(whole, min(timings) + 0.2)
 
 
 def _check_steps(
