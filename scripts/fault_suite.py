@@ -115,7 +115,7 @@ def concurrency(url: str, folder: Path) -> Row:
     row = Row("8 concurrent processes", "", trials=1, inputs=len(done))
     row.lost, row.duplicated = findings.lost, findings.duplicated
     row.half_applied = findings.half_applied
-    row.problems = list(findings.problems or [])
+    row.problems = findings.problems
     ledger = open_ledger(url)
     try:
         if export(rebuild(ledger)) != live:
@@ -190,14 +190,15 @@ def main() -> None:
 
 def print_table(rows: list[Row]) -> None:
     table = Table(title="kofu fault-and-abuse suite")
-    columns = ("part", "backend", "trials", "faults injected", "inputs tried")
-    columns += ("lost", "duplicated", "half-applied", "problems")
-    for column in columns:
-        table.add_column(column, justify="left" if column[0] in "pb" else "right")
+    table.add_column("part")
+    table.add_column("backend")
+    for column in ("trials", "faults injected", "inputs tried", "lost"):
+        table.add_column(column, justify="right")
+    for column in ("duplicated", "half-applied", "problems"):
+        table.add_column(column, justify="right")
     for r in rows:
-        values = (r.part, r.backend, r.trials, r.faults, r.inputs, r.lost)
-        values += (r.duplicated, r.half_applied, len(r.problems))
-        table.add_row(*(str(v) for v in values))
+        counts = (r.trials, r.faults, r.inputs, r.lost, r.duplicated, r.half_applied)
+        table.add_row(r.part, r.backend, *map(str, counts), str(len(r.problems)))
     console = Console(width=150)
     console.print(table)
     for r in rows:

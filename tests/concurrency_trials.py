@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -183,11 +183,11 @@ class Findings:
     lost: int = 0
     duplicated: int = 0
     half_applied: int = 0
-    problems: list[str] | None = None
+    problems: list[str] = field(default_factory=list)
 
     def add(self, problem: str) -> None:
         """Name a problem."""
-        self.problems = [*(self.problems or []), problem]
+        self.problems.append(problem)
 
 
 EXPECTED_REFUSAL = {
