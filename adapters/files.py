@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from adapters.parsing import parse_json, parse_yaml, read_bytes
+from domain.base import printable
 from domain.catalogue import CatalogueSpec
 from domain.codes import insurer_number_for
 from domain.commands import SubmitSelfEvaluation
@@ -40,8 +39,6 @@ from domain.programme import ProgrammeSpec
 from domain.rules import RuleSpec
 
 M = TypeVar("M", bound=BaseModel)
-
-MAX_FILE_BYTES = 64 * 1024 * 1024
 
 PREFECTURE_HEADER = ("prefecture_code", "lg_code", "name", "name_kana", "name_en")
 MUNICIPALITY_HEADER = ("prefecture_code", "jis_code", "lg_code", "name", "name_kana")
@@ -87,6 +84,8 @@ class Loaded:
     catalogues: list[tuple[CatalogueSpec, str | None]] = field(default_factory=list)
     programmes: list[tuple[ProgrammeSpec, str | None]] = field(default_factory=list)
     rules: list[RuleSpec] = field(default_factory=list)
+    first_line: dict[str, str] = field(default_factory=dict)
+    """Where each entity was read (file:line), by LG code."""
     origins: dict[int, str] = field(default_factory=dict)
     """Where each record came from (file or file:line), by the record's id()."""
 
@@ -120,20 +119,12 @@ class Ward:
 
 
 def read_text(path: Path) -> str:
-    """The text of a UTF-8 file (a BOM is allowed).
+    """The text of a UTF-8 file (a BOM is allowed), read within the size limit.
 
     Raises:
-        InvalidInput: missing, too large, or not UTF-8.
+        InvalidInput: missing, not a regular file, too large, or not UTF-8.
     """
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        msg = f"cannot read: {exc.strerror}"
-        raise InvalidInput(msg, field=str(path)) from None
-    if size > MAX_FILE_BYTES:
-        msg = f"{size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit"
-        raise InvalidInput(msg, field=str(path))
-    data = path.read_bytes()
+    data = read_bytes(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -143,7 +134,7 @@ def read_text(path: Path) -> str:
         )
         raise InvalidInput(msg, field=str(path)) from None
     if "\x00" in text:
-        msg = "contains NUL characters; not a text file"
+        msg = "contains NUL bytes: not a UTF-8 text file (UTF-16?); save it as UTF-8"
         raise InvalidInput(msg, field=str(path))
     return text
 
@@ -194,10 +185,18 @@ def read_csv(path: Path) -> tuple[tuple[str, ...], list[tuple[int, dict[str, str
         if len(row) != len(header):
             msg = f"has {len(row)} cells, the header has {len(header)}"
             raise InvalidInput(msg, field=f"{path}:{number}")
-        records.append(
-            (number, dict(zip(header, (c.strip() for c in row), strict=True)))
-        )
+        record = dict(zip(header, (c.strip() for c in row), strict=True))
+        _check_printable(record, f"{path}:{number}")
+        records.append((number, record))
     return header, records
+
+
+def _check_printable(record: dict[str, str], where: str) -> None:
+    for column, cell in record.items():
+        try:
+            printable(cell)
+        except ValueError as exc:
+            raise InvalidInput(f"{column} {exc}", field=where) from None
 
 
 CSV_LAYOUTS = (
@@ -231,24 +230,15 @@ def _nearest_layout(header: tuple[str, ...]) -> str:
 
 
 def read_document(path: Path) -> Any:
-    """Parse a YAML or JSON file (decimals in JSON stay exact).
+    """Parse a YAML or JSON file strictly (adapters/parsing.py; decimals stay exact).
 
     Raises:
         InvalidInput: the file does not parse.
     """
     text = read_text(path)
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text, parse_float=Decimal)
-        return yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        msg = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        raise InvalidInput(msg, field=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        msg = f"invalid YAML{where}: {getattr(exc, 'problem', exc)}"
-        raise InvalidInput(msg, field=str(path)) from None
+    if path.suffix.lower() == ".json":
+        return parse_json(text, str(path))
+    return parse_yaml(text, str(path))
 
 
 def load_files(paths: list[Path]) -> Loaded:
@@ -290,7 +280,9 @@ def _load_csv(path: Path, loaded: Loaded) -> None:
     for line, row in records:
         where = f"{path}:{line}"
         if kind == "prefectures":
-            loaded.entities.append(
+            _add_entity(
+                loaded,
+                where,
                 validate(
                     Entity.Details,
                     {
@@ -301,11 +293,13 @@ def _load_csv(path: Path, loaded: Loaded) -> None:
                         "name_kana": row["name_kana"],
                     },
                     where,
-                )
+                ),
             )
         elif kind == "municipalities":
             _check_jis(row, where)
-            loaded.entities.append(
+            _add_entity(
+                loaded,
+                where,
                 validate(
                     Entity.Details,
                     {
@@ -317,7 +311,7 @@ def _load_csv(path: Path, loaded: Loaded) -> None:
                         "special_ward": row["jis_code"].startswith("131"),
                     },
                     where,
-                )
+                ),
             )
         elif kind == "wards":
             _check_jis(row, where)
@@ -344,6 +338,15 @@ def _load_csv(path: Path, loaded: Loaded) -> None:
             _check_lg_code(row["lg_code"], where)
             loaded.insured.append((row["lg_code"], count))
             loaded.origins[id(count)] = where
+
+
+def _add_entity(loaded: Loaded, where: str, details: Entity.Details) -> None:
+    """Add an entity read at `where`; one listed twice (in any file) is refused."""
+    first = loaded.first_line.setdefault(details.lg_code, where)
+    if first != where:
+        msg = f"lg_code {details.lg_code} is listed twice (first at {first})"
+        raise InvalidInput(msg, field=where)
+    loaded.entities.append(details)
 
 
 def _load_expenditures(

@@ -30,6 +30,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
+from adapters.parsing import read_bytes
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -344,8 +345,9 @@ def read_checkpoints(path: Path) -> dict[int, str]:
     Raises:
         InvalidInput: not such a file.
     """
+    data = read_bytes(path)
     try:
-        document = orjson.loads(path.read_bytes())
+        document = orjson.loads(data)
         return {int(p["position"]): str(p["hash"]) for p in document["checkpoints"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         msg = f"not a kofu checkpoint file: {exc}"

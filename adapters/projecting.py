@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import get_topic
@@ -243,7 +244,14 @@ def follow(
     with _wake_ups(ledger, interval) as wait:
         while until is None or not until():
             before = store.position()
-            after = catch_up(ledger, store, context=context, progress=on_batch)
+            try:
+                after = catch_up(ledger, store, context=context, progress=on_batch)
+            except IntegrityError:
+                # A read command caught up first (compare-and-set refused this
+                # batch): carry on from the position it reached, with a context
+                # that has not seen the refused batch.
+                context = context_for(ledger)
+                continue
             if after == before:
                 wait()
 

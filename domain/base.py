@@ -51,6 +51,29 @@ Text = Annotated[
 ]
 """Free text that must say something (a reason, a title)."""
 
+_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value: str) -> str:
+    """`value`, if it holds no control character.
+
+    Raises:
+        ValueError: it does (the message names it and its place).
+    """
+    found = _HIDDEN.search(value)
+    if found:
+        msg = (
+            f"contains the control character U+{ord(found.group()):04X} at "
+            f"character {found.start() + 1}; only printable text, tabs and newlines"
+        )
+        raise ValueError(msg)
+    return value
+
+
+InputText = Annotated[Text, AfterValidator(printable)]
+"""Free text typed into a command: no control characters or bidirectional overrides
+(terminal escapes, NUL, hidden right-to-left text). Stored events keep `Text`."""
+
 ACTOR_ROLES = ("insurer", "prefecture", "ministry", "system")
 _ACTOR = re.compile(r"^(insurer|prefecture|ministry|system):[A-Za-z0-9_.@-]{1,64}$")
 

@@ -315,11 +315,13 @@ class Catalogue(LedgerAggregate):
         try:
             return self.items[code]
         except KeyError:
+            # Look-alike letters and invisible characters shown as escapes.
+            shown = code if code.isascii() and code.isprintable() else ascii(code)
             msg = (
-                f"item {code} is not in the FY{self.spec.grant_year} {self.spec.tier} "
-                f"catalogue version {self.spec.version}"
+                f"item {shown} is not in the FY{self.spec.grant_year} "
+                f"{self.spec.tier} catalogue version {self.spec.version}"
             )
-            raise InvalidInput(msg, field=code) from None
+            raise InvalidInput(msg, field=shown) from None
 
 
 class CatalogueSeries(LedgerAggregate):

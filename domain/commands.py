@@ -15,7 +15,7 @@ from typing import Annotated
 import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from domain.base import Actor, FiscalYear, Text, Tier
+from domain.base import Actor, FiscalYear, InputText, Tier
 from domain.codes import LgCode
 
 
@@ -86,7 +86,7 @@ class ImportMinistryValues(Command):
     grant_year: FiscalYear
     tier: Tier
     values: dict[str, RawValue] = Field(min_length=1)
-    source: Text
+    source: InputText
     actor: Actor
     received_on: date
 
@@ -99,8 +99,8 @@ class CorrectAnswer(Command):
     tier: Tier
     item: str
     value: RawValue
-    reason: Text
-    basis: Text
+    reason: InputText
+    basis: InputText
     actor: Actor
     received_on: date
 

@@ -941,8 +941,30 @@ class Ledger(Application[UUID]):
     def _command(self, cmd: Command, attempt: Callable[[], Result]) -> Result:
         try:
             return self._retrying(attempt)
+        except Refused as error:
+            # The same keyed command may have been saved by another process after
+            # this one read its directory but before it read the aggregate (which
+            # then refuses, e.g. "already X"): a repeat, not a refusal.
+            repeat = self._saved_meanwhile(cmd)
+            if repeat is None:
+                raise _with_origin(error, cmd.origin) from None
+            return repeat
         except LedgerError as error:
             raise _with_origin(error, cmd.origin) from None
+
+    def _saved_meanwhile(self, cmd: Command) -> Result | None:
+        """A no-op Result if `cmd`'s key now has a receipt (read afresh), else None.
+
+        Raises:
+            Refused: the key's receipt is for other content.
+        """
+        if cmd.idempotency_key is None:
+            return None
+        self.refresh()
+        if CommandReceipt.id_for(cmd.idempotency_key) not in self.directory.known:
+            return None
+        found = self._receipt(cmd)
+        return found if isinstance(found, Result) else None
 
 
 def _refuse_source(code: str, *, ministry: bool) -> None:

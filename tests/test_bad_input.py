@@ -489,6 +489,13 @@ def prepared(
     else:
         schema = f"kofu_bad_{request.param}_{id(folder) % 10**8}"
         url = f"{PG_BASE.split('?')[0]}?schema={schema}"
+    yield prepare_world(url, folder)
+    if schema:
+        _drop_schema(schema)
+
+
+def prepare_world(url: str, folder: Path) -> Kofu:
+    """The small world with one submission and one keyed correction recorded."""
     kofu = Kofu(url)
     assert kofu("load", *write_world(folder / "world"))[0] == 0
     answers = folder / "ok.json"
@@ -499,9 +506,7 @@ def prepared(
     assert kofu("submit", answers)[0] == 0
     code, output = kofu(*correction(**{"--idempotency-key": "fix-1"}))
     assert code == 0, output
-    yield kofu
-    if schema:
-        _drop_schema(schema)
+    return kofu
 
 
 def test_the_table_has_at_least_thirty_cases() -> None:

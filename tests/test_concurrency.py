@@ -6,13 +6,19 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
+from collections import Counter
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
 from adapters.bootstrap import open_ledger
+from adapters.projecting import rebuild
+from domain.commands import CorrectAnswer
 from domain.self_evaluation import SelfEvaluation
-from tests.conftest import Kofu
+from tests.concurrency_trials import WORKERS, Command, check, prepare, run_workers
+from tests.conftest import Kofu, submission
+from tests.test_projections import Follower, export
 
 SHINJUKU = "131041"
 PROCESSES = 6
@@ -90,3 +96,90 @@ def test_concurrent_corrections_are_all_recorded_exactly_once_in_order(
         own = [v for v in values if int(v) == w]
         assert own == sorted(own)
     assert evaluation.answers["II-12-b"].number == values[-1]
+
+
+def test_eight_processes_interleaving_commands_on_shared_entities_lose_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Given three submitted self-evaluations and a follower projecting live
+    prepare(database_url, tmp_path)
+    with Follower(database_url) as follower:
+        # When 8 processes revise, correct, confirm, race for keys, repeat and read
+        done = run_workers(database_url, tmp_path)
+        live = caught_up(follower)
+    # Then every command was answered: accepted, or refused with the reason
+    assert len(done) == WORKERS * 7
+    codes = Counter((c.label, c.code) for c in done)
+    assert codes[("refused", 1)] == WORKERS
+    assert codes[("race", 0)] == codes[("race", 1)] == WORKERS // 2
+    assert codes[("repeat", 0)] == WORKERS
+    # ... each accepted command is in the ledger once, each chain is consistent
+    findings = check(database_url, done)
+    assert findings.problems == []
+    assert (findings.lost, findings.duplicated, findings.half_applied) == (0, 0, 0)
+    # ... and the read models built live equal a rebuild from zero
+    assert follower.error is None
+    ledger = open_ledger(database_url)
+    try:
+        assert export(rebuild(ledger)) == live
+    finally:
+        ledger.close()
+
+
+def caught_up(follower: Follower) -> str:
+    """The follower's read models once it has projected every event."""
+    for _ in range(100):
+        if follower.store.position() >= follower.ledger.count_events():
+            return export(follower.store)
+        time.sleep(0.1)
+    msg = f"the follower stopped at {follower.store.position()}: {follower.error!r}"
+    raise AssertionError(msg)
+
+
+def test_the_check_names_a_lost_command_and_a_refusal_without_its_reason(
+    database_url: str, tmp_path: Path
+) -> None:
+    prepare(database_url, tmp_path)
+    claimed = [
+        Command(0, "correct", (), SHINJUKU, "c-0", "12.5", code=0),
+        Command(1, "refused", (), SHINJUKU, "", "13.5", code=1, message="boom"),
+    ]
+    findings = check(database_url, claimed)
+    assert (findings.lost, findings.half_applied) == (1, 1)
+    assert any("exited 1: boom" in p for p in findings.problems)
+
+
+def test_a_keyed_correction_saved_by_another_process_meanwhile_is_a_repeat(
+    world: Kofu, tmp_path: Path
+) -> None:
+    # Given a submission, and a second process whose directory was read just before
+    # the first process saved a keyed correction
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps(submission()), encoding="utf-8")
+    assert world("submit", answers)[0] == 0
+    command = CorrectAnswer(
+        entity=SHINJUKU, grant_year=2020, tier="municipal", item="I-1-a",
+        value="false", reason="r", basis="b", actor="ministry:a",
+        received_on="2019-11-20", idempotency_key="same",
+    )  # fmt: skip
+    first, second = open_ledger(world.url), open_ledger(world.url)
+    try:
+        second.refresh()
+        assert not first.correct(command).noop
+        fresh = second.refresh
+        stale = [second.directory]
+        second.refresh = lambda: stale.pop() if stale else fresh()  # type: ignore[method-assign]
+        # When the second process carries out the same command
+        result = second.correct(command)
+    finally:
+        first.close()
+        second.close()
+    # Then it is a repeat (not "I-1-a is already false"), recorded once
+    assert result.noop
+    assert result.detail == "repeat of an idempotent command"
+    ledger = open_ledger(world.url)
+    try:
+        history = ledger.history(SelfEvaluation.id_for(SHINJUKU, 2020, "municipal"))
+    finally:
+        ledger.close()
+    assert sum(isinstance(e, SelfEvaluation.Corrected) for e in history) == 1
