@@ -20,8 +20,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from adapters.files import MAX_FILE_BYTES
 from adapters.output import neutralise
+from adapters.parsing import read_bytes
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -121,19 +121,12 @@ def open_workbook(path: Path) -> Workbook:
     Raises:
         InvalidInput: missing, too large, inflating too far, or not a workbook.
     """
+    data = BytesIO(read_bytes(path))  # a regular file within the input size limit
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        msg = f"cannot read: {exc.strerror}"
-        raise InvalidInput(msg, field=str(path)) from None
-    if size > MAX_FILE_BYTES:
-        msg = f"{size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit"
-        raise InvalidInput(msg, field=str(path))
-    try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(data) as archive:
             inflated = sum(info.file_size for info in archive.infolist())
         too_big = inflated > MAX_UNZIPPED_BYTES
-        book = None if too_big else load_workbook(path, data_only=True)
+        book = None if too_big else load_workbook(data, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on bad files
         msg = (
             "not a readable Excel workbook (.xlsx); it may be truncated, damaged or "

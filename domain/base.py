@@ -39,7 +39,10 @@ Yen = Annotated[int, Field(ge=0, strict=True)]
 def _no_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL, and the read models are text.
     if "\x00" in value:
-        msg = "must not contain NUL characters"
+        msg = (
+            f"contains the control character U+0000 at character "
+            f"{value.index(chr(0)) + 1}; PostgreSQL text cannot hold it"
+        )
         raise ValueError(msg)
     return value
 

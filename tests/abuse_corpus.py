@@ -558,7 +558,7 @@ REFUSED = [
     Case(
         "a negative fiscal year to allocate",
         2,
-        "FY-1 has no programme year",
+        "grant_year: Input should be greater than or equal to 2018",
         plain("allocate", "--fiscal-year", "-1", "--phase", "reference"),
     ),
     Case(
