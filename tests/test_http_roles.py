@@ -181,6 +181,16 @@ def test_the_cookie_cannot_issue_commands(api: Api) -> None:
     assert api.events() == before
 
 
+def test_a_browser_without_a_token_is_sent_to_the_login_form(api: Api) -> None:
+    page = api.client.get(
+        "/pages/", headers={"Accept": "text/html"}, follow_redirects=False
+    )
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login"
+    # an API client asking for JSON still gets the JSON 401
+    assert api.client.get("/pages/").status_code == 401
+
+
 def test_the_login_form_sets_the_cookie_that_opens_the_pages(api: Api) -> None:
     refused = api.client.post("/login", data={"token": "not-a-token"})
     assert refused.status_code == 401

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from adapters.bootstrap import storage_unavailable
@@ -68,11 +68,21 @@ def _validation(exc: RequestValidationError) -> tuple[str, str | None]:
     return f"{field or 'request'}: {message}{more}", field
 
 
+def _browser_page(request: Request) -> bool:
+    # A browser asking for a page (not an API client) is sent to the login form.
+    return request.method == "GET" and (
+        request.url.path.startswith("/pages")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
 def install(app: FastAPI) -> None:
     """Install the handlers that turn every failure into a JSON error body."""
 
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> Response:
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if exc.status == 401 and _browser_page(request):  # noqa: PLR2004
+            return RedirectResponse("/login", status_code=303)
         extra = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}  # noqa: PLR2004
         return _reply(exc.status, exc.message, exc.field, **extra)
 
