@@ -69,7 +69,15 @@ def context_for(ledger: Ledger) -> Context:
             raise LookupError(aggregate_id)
         return found.lg_code
 
+    def run(aggregate_id: object) -> tuple[str, int, str, str, str]:
+        found = ledger.get(_uuid(aggregate_id), AllocationRun)
+        if found is None:
+            raise LookupError(aggregate_id)
+        c = found.calculated
+        return c.run_id, c.grant_year, c.grant, c.tier, c.phase
+
     return Context(
+        find_run=run,
         find_evaluation=evaluation,
         find_entity=entity,
         find_answers=answers,
@@ -103,7 +111,11 @@ def _shown_topics() -> tuple[dict[str, str], frozenset[str]]:
         if isinstance(cls, type) and issubclass(cls, SelfEvaluation.Event)
         if cls is not SelfEvaluation.Event
     }
-    others = {get_topic(AllocationRun.Calculated), get_topic(Catalogue.Published)}
+    others = {
+        get_topic(AllocationRun.Calculated),
+        get_topic(AllocationRun.Published),
+        get_topic(Catalogue.Published),
+    }
     for aggregate in (Entity, Insurer):
         others |= {
             get_topic(cls)

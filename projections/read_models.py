@@ -132,8 +132,32 @@ SUBMISSION_STATUS = Table(
     ("grant_year", "tier", "entity"),
 )
 
+RUN_PUBLICATIONS = Table(
+    "run_publications",
+    "The allocation runs the ministry has published (公表), one row per run: join "
+    "on run_id to show readers published amounts only.",
+    (
+        Column("run_id", "text", "the published run"),
+        Column("grant_year", "integer", "交付年度"),
+        Column("grant", "text", "promotion or effort_support"),
+        Column("tier", "text", "municipal or prefectural"),
+        Column("phase", "text", "the run's phase"),
+        Column("published_on", "text", "date of publication (ISO 8601)"),
+        Column("actor", "text", "who published it"),
+        Column("position", "integer", "ledger position of the publication"),
+    ),
+    ("run_id",),
+)
+
 ITEM_SCORES, SCORES = tables(Column, Table)
-TABLES = (ALLOCATIONS, AUDIT_TRAIL, SUBMISSION_STATUS, ITEM_SCORES, SCORES)
+TABLES = (
+    ALLOCATIONS,
+    AUDIT_TRAIL,
+    SUBMISSION_STATUS,
+    ITEM_SCORES,
+    SCORES,
+    RUN_PUBLICATIONS,
+)
 COUNTERS = ("revisions", "confirmations", "corrections", "ministry_imports")
 _NO_COUNTS = dict.fromkeys(COUNTERS, 0)
 
@@ -191,6 +215,8 @@ class Context:
     find_entity: Callable[[object], str] = _unknown
     find_answers: Callable[[object, int], dict[str, Answer]] = _unknown
     find_catalogue: Callable[[int, str, int], CatalogueSpec] = _unknown
+    runs: dict[object, tuple[str, int, str, str, str]] = field(default_factory=dict)
+    find_run: Callable[[object], tuple[str, int, str, str, str]] = _unknown
     rescore: dict[object, Dirty] = field(default_factory=dict)
     """Self-evaluations whose answers changed since the last `flush`."""
 
@@ -214,6 +240,13 @@ class Context:
             self.catalogues[key] = self.find_catalogue(grant_year, tier, version)
         return self.catalogues[key]
 
+    def run(self, aggregate_id: object) -> tuple[str, int, str, str, str]:
+        """(run id, grant year, grant, tier, phase) of an allocation run."""
+        found = self.runs.get(aggregate_id)
+        if found is None:
+            found = self.runs[aggregate_id] = self.find_run(aggregate_id)
+        return found
+
     def entity(self, aggregate_id: object) -> str:
         """The LG code of an entity aggregate."""
         if aggregate_id not in self.entities:
@@ -232,7 +265,27 @@ def changes(
         case Recorded():
             return _self_evaluation(event, position, context)
         case AllocationRun.Calculated():
+            context.runs[event.originator_id] = (
+                event.run_id,
+                event.grant_year,
+                event.grant,
+                event.tier,
+                event.phase,
+            )
             return _allocation(event, position)
+        case AllocationRun.Published():
+            run_id, grant_year, grant, tier, phase = context.run(event.originator_id)
+            row = {
+                "run_id": run_id,
+                "grant_year": grant_year,
+                "grant": grant,
+                "tier": tier,
+                "phase": phase,
+                "published_on": event.published_on.isoformat(),
+                "actor": event.actor,
+                "position": position,
+            }
+            return [Upsert("run_publications", row)]
         case SelfEvaluation.Event():
             return _self_evaluation(event, position, context)
         case Entity.Event() | Insurer.Event():

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from adapters.bootstrap import open_ledger
+from adapters.projecting import catch_up, open_store
 from adapters.tokens import authenticate
 from tests.conftest import Api, Kofu
 
@@ -103,6 +104,15 @@ def test_only_the_ministry_publishes_and_publishing_twice_records_once(
             "ministry:yamada",
             "2020-01-10",
         )
+        # and downstream readers find it in the publications read model
+        store = open_store(opened)
+        catch_up(opened, store)
+        rows = store.rows("run_publications", {"run_id": RUN}, ["run_id"])
+        assert [
+            (r["phase"], r["published_on"], r["actor"], r["grant_year"]) for r in rows
+        ] == [("reference", "2020-01-10", "ministry:yamada", 2020)]
+        everything = store.rows("run_publications", {}, ["run_id"])
+        assert len({r["run_id"] for r in everything}) == len(everything) >= 1
     finally:
         opened.close()
 
