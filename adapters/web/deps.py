@@ -9,7 +9,6 @@ ledger, caught up with it before each page is read (as the CLI's reads are).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from threading import Lock
 from typing import Annotated
 
@@ -20,7 +19,6 @@ from adapters.cli.projections import fresh_store
 from adapters.read_store import ReadStore
 from adapters.settings import database
 from domain.ledger import Ledger
-from domain.runs import AllocationRun
 
 _OPENED: dict[str, Ledger] = {}
 _LOCK = Lock()
@@ -41,24 +39,6 @@ def close_ledgers() -> None:
         for ledger in _OPENED.values():
             ledger.close()
         _OPENED.clear()
-    _recorded_run.cache_clear()
-
-
-@lru_cache(maxsize=48)
-def _recorded_run(ledger: Ledger, run_id: str) -> AllocationRun:
-    return ledger.run(run_id)
-
-
-def recorded_run(ledger: Ledger, run_id: str) -> AllocationRun:
-    """A recorded run, kept in memory once read (a national run takes ~50 ms to load).
-
-    Invariant: a run is one event (`AllocationRun.Calculated`) and never changes, so
-    a kept copy cannot go stale; a later run of the same phase has another id.
-
-    Raises:
-        InvalidInput: no run has this id (not kept).
-    """
-    return _recorded_run(ledger, run_id)
 
 
 def get_store(ledger: Annotated[Ledger, Depends(get_ledger)]) -> ReadStore:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from adapters.cli.explain import explanation
-from adapters.web.deps import recorded_run
 from domain.base import GRANTS
 from domain.programme import PHASES
 
@@ -110,7 +109,7 @@ def explanations(ledger: Ledger, lg_code: str, tier: str, year: int) -> list[Any
         (p for p in ledger.phase_runs(year) if p.tier == tier and p.current),
         key=lambda p: (PHASES.index(p.phase), GRANTS.index(p.grant)),
     )
-    runs = [recorded_run(ledger, str(p.current)) for p in phases]
+    runs = [ledger.run(str(p.current)) for p in phases]
     return [
         explanation(ledger, run, lg_code)
         for run in runs

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from adapters.web.chart import Chart, bar_chart
-from adapters.web.deps import recorded_run
 from domain.base import GRANTS, TIERS
 from domain.programme import PHASES
 
@@ -44,7 +43,7 @@ def sections(ledger: Ledger, year: int) -> list[Section]:
     for phase_runs in ledger.phase_runs(year):
         if phase_runs.current is None:
             continue
-        run = recorded_run(ledger, phase_runs.current).calculated
+        run = ledger.run(phase_runs.current).calculated
         found[phase_runs.grant, phase_runs.tier].runs.append(
             (run, len(phase_runs.runs))
         )

@@ -19,7 +19,7 @@ from adapters.dossier import era
 from adapters.web import entity as entity_page
 from adapters.web import overview as overview_page
 from adapters.web import run as run_page
-from adapters.web.deps import LedgerDep, StoreDep, recorded_run
+from adapters.web.deps import LedgerDep, StoreDep
 from adapters.web.errors import PageNotFoundError, PageRoute
 from adapters.web.formatting import environment
 from domain.entities import Entity
@@ -77,7 +77,7 @@ def _entity(ledger: Ledger, lg_code: str) -> Entity.Details:
 def _run(ledger: Ledger, run_id: str) -> AllocationRun:
     if _RUN_ID.fullmatch(run_id):
         with suppress(InvalidInput):
-            return recorded_run(ledger, run_id)
+            return ledger.run(run_id)
     msg = f"算定 {run_id} は記録されていません。"
     raise PageNotFoundError(msg)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from adapters.diff import diff
-from adapters.web.deps import recorded_run
 from adapters.web.formatting import japan_time
 from domain.programme import PHASES
 
@@ -56,12 +55,12 @@ def previous(ledger: Ledger, run: AllocationRun) -> tuple[AllocationRun, str] | 
     """The run to compare with, and what it is to this one."""
     c = run.calculated
     if c.supersedes:
-        return recorded_run(ledger, c.supersedes), SAME_PHASE
+        return ledger.run(c.supersedes), SAME_PHASE
     earlier = PHASES[: PHASES.index(c.phase)]
     for phase_runs in reversed(ledger.phase_runs(c.grant_year)):
         same = (phase_runs.grant, phase_runs.tier) == (c.grant, c.tier)
         if same and phase_runs.phase in earlier and phase_runs.current:
-            return recorded_run(ledger, phase_runs.current), PREVIOUS_PHASE
+            return ledger.run(phase_runs.current), PREVIOUS_PHASE
     return None
 
 
