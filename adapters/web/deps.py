@@ -4,7 +4,8 @@
 database (opening reads the entity directory, which is not free) and shares it
 between requests; the application may override it with
 `app.dependency_overrides[get_ledger]`. `get_store` is the read store beside that
-ledger, caught up with it before each page is read (as the CLI's reads are).
+ledger, opened once and caught up with it before each page is read (as the CLI's
+reads are). Both come from the API's `Service`, which `kofu serve` uses for them.
 """
 
 from __future__ import annotations
@@ -14,36 +15,40 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from adapters.bootstrap import open_ledger
-from adapters.cli.projections import fresh_store
+from adapters.http.service import Service
 from adapters.read_store import ReadStore
 from adapters.settings import database
 from domain.ledger import Ledger
 
-_OPENED: dict[str, Ledger] = {}
+_SERVICES: dict[str, Service] = {}
 _LOCK = Lock()
+
+
+def _service() -> Service:
+    # One ledger and one read store per process and database, as `kofu serve` has.
+    url = database().url
+    with _LOCK:
+        if url not in _SERVICES:
+            _SERVICES[url] = Service(url)
+        return _SERVICES[url]
 
 
 def get_ledger() -> Ledger:
     """The configured ledger (opened on first use, then shared)."""
-    url = database().url
-    with _LOCK:
-        if url not in _OPENED:
-            _OPENED[url] = open_ledger(url)
-        return _OPENED[url]
+    return _service().ledger
 
 
 def close_ledgers() -> None:
     """Close every ledger opened by `get_ledger` (at application shutdown)."""
     with _LOCK:
-        for ledger in _OPENED.values():
-            ledger.close()
-        _OPENED.clear()
+        for service in _SERVICES.values():
+            service.close()
+        _SERVICES.clear()
 
 
-def get_store(ledger: Annotated[Ledger, Depends(get_ledger)]) -> ReadStore:
-    """The read store, caught up with the ledger."""
-    return fresh_store(ledger)
+def get_store() -> ReadStore:
+    """The read store (opened once), caught up with the ledger."""
+    return _service().store()
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
