@@ -32,11 +32,15 @@ class KofuJSON(Response):
         return to_json(content, indent=False).encode()
 
 
-class ApiError(Exception):
-    """An error with its HTTP status, message and the field that failed."""
+class ApiError(HTTPException):
+    """An error with its HTTP status, message and the field that failed.
+
+    An `HTTPException`, so that routers that catch their own failures (the web
+    pages') let it through to the app's handler.
+    """
 
     def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(status_code=status, detail=message)
         self.status = status
         self.message = message
         self.field = field

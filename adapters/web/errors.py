@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from adapters.bootstrap import storage_unavailable
 from adapters.web.formatting import environment
@@ -52,9 +53,9 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except PageNotFoundError as exc:
                 return error_page(NOT_FOUND, str(exc))
+            except HTTPException:
+                raise  # the mounting app's own answers (401/403 of its auth)
             except Exception as exc:
-                if isinstance(getattr(exc, "status", None), int):
-                    raise  # the mounting app's own errors (401/403 of its auth)
                 if storage_unavailable(exc):
                     log.warning("storage unavailable: %s", exc)
                     return error_page(
