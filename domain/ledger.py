@@ -10,7 +10,9 @@ submissions) validate the whole batch in memory, then save it in chunks.
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,7 +63,10 @@ T = TypeVar("T")
 A = TypeVar("A", bound=LedgerAggregate)
 V = TypeVar("V")
 
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 12
+BACKOFF_SECONDS = 0.005
+"""The first retry waits up to this long; each further one up to twice as long."""
+BACKOFF_CAP_SECONDS = 0.25
 Progress = Callable[[int], None]
 Memo = dict[tuple[int, str], tuple[ProgrammeYear, Catalogue]]
 """What a bulk command read once: programme and catalogue per (year, tier)."""
@@ -316,10 +321,14 @@ class Ledger(Application[UUID]):
         return self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
-        for _ in range(MAX_ATTEMPTS - 1):
+        # Processes that lost a race to the same aggregate would otherwise retry in
+        # lockstep and lose again: each waits a random, growing while (full jitter).
+        for n in range(MAX_ATTEMPTS - 1):
             try:
                 return attempt()
             except IntegrityError:
+                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**n)
+                time.sleep(random.uniform(0, ceiling))  # noqa: S311 - not a secret
                 self.refresh()
         return attempt()
 
