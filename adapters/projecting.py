@@ -10,6 +10,7 @@ writer at a time.
 
 from __future__ import annotations
 
+import gc
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -176,26 +177,45 @@ def catch_up(
     context = context or context_for(ledger)
     begun = position = store.position()
     folded = Folded() if bulk else None
-    while stop is None or position < stop:
-        notes = ledger.recorder.select_notifications(
-            start=position, limit=batch, stop=stop, inclusive_of_start=False
-        )
-        if not notes:
-            break
-        found: list[Change] = []
-        for at, event in recorded_events(ledger, notes):
-            found += changes(event, at, context)
-        if folded is None:
-            store.apply(found + flush(context), position, notes[-1].id)
-        else:
-            folded.apply(found)  # totals once, at the end: the same final rows
-        position = notes[-1].id
-        if progress:
-            progress(len(notes))
-    if folded is not None and position != begun:
-        folded.apply(flush(context))
-        store.load(folded, begun, position)
+    with _collector_paused(bulk):
+        while stop is None or position < stop:
+            notes = ledger.recorder.select_notifications(
+                start=position, limit=batch, stop=stop, inclusive_of_start=False
+            )
+            if not notes:
+                break
+            found: list[Change] = []
+            for at, event in recorded_events(ledger, notes):
+                found += changes(event, at, context)
+            if folded is None:
+                store.apply(found + flush(context), position, notes[-1].id)
+            else:
+                folded.apply(found)  # totals once, at the end: the same final rows
+            position = notes[-1].id
+            if progress:
+                progress(len(notes))
+        if folded is not None and position != begun:
+            folded.apply(flush(context))
+            store.load(folded, begun, position)
     return position
+
+
+@contextmanager
+def _collector_paused(paused: bool) -> Iterator[None]:
+    """Python's cyclic garbage collector off while a bulk fold builds its rows.
+
+    A fold holds a million small objects and makes no cycles; with the collector
+    on, every few thousand new objects trigger a scan of the others (a third of a
+    300k-event rebuild's time, measured). Reference counting still frees garbage.
+    """
+    enabled = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused and enabled:
+            gc.enable()
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from domain.catalogue import CHECKED, UNCHECKED, Answer, Catalogue, CatalogueSpe
 from domain.entities import Entity, Insurer
 from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
-from projections.scores import item_changes, tables, total_changes
+from projections.scores import score_changes, tables
 
 VERSION = 1
 
@@ -400,8 +400,8 @@ class Recorded(NamedTuple):
     ) -> Recorded:
         """From a stored event's decoded JSON (current class version; taken over)."""
         stamp = state.pop("timestamp")
-        for key in _META.intersection(state):
-            del state[key]
+        for key in _META:
+            state.pop(key, None)
         return cls(
             name,
             originator_id,
@@ -492,8 +492,7 @@ def flush(context: Context) -> list[Change]:
         lg_code, grant_year, tier, _ = context.evaluation(aggregate_id)
         answers = context.answers[aggregate_id]
         key = (lg_code, grant_year, tier)
-        found += item_changes(dirty.spec, key, answers, dirty.items)
-        found += total_changes(dirty.spec, key, answers, dirty.position)
+        found += score_changes(dirty.spec, key, answers, dirty.items, dirty.position)
     context.rescore.clear()
     return found
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from domain.catalogue import Answer, CatalogueSpec
-from domain.scoring import item_points, score
+from domain.scoring import score
 
 if TYPE_CHECKING:
     from projections.read_models import Change, Column, Table
@@ -74,53 +74,41 @@ def _base(key: tuple[str, int, str], grant: str) -> dict[str, object]:
     return {"grant_year": grant_year, "tier": tier, "grant": grant, "entity": lg_code}
 
 
-def item_changes(
+def score_changes(
     spec: CatalogueSpec,
     key: tuple[str, int, str],
     answers: Mapping[str, Answer],
     changed: Mapping[str, int],
-) -> list[Change]:
-    """Rows for the changed sub-items (with their positions) in every grant."""
-    from projections.read_models import Upsert  # noqa: PLC0415 - avoids a cycle
-
-    items = spec.sub_items()
-    found: list[Change] = []
-    for grant in spec.grants:
-        base = _base(key, grant)
-        found += [
-            Upsert(
-                "item_scores",
-                {
-                    **base,
-                    "item": code,
-                    "points": item_points(items[code][0], answers.get(code), grant),
-                    "position": position,
-                },
-            )
-            for code, position in changed.items()
-            if code in items
-        ]
-    return found
-
-
-def total_changes(
-    spec: CatalogueSpec,
-    key: tuple[str, int, str],
-    answers: Mapping[str, Answer],
     position: int,
 ) -> list[Change]:
-    """The totals of one entity in every grant, as its answers stand."""
+    """The rows of one entity whose answers changed, in every grant.
+
+    Item rows for the changed sub-items (each with the position of its latest
+    change), and the totals as the answers stand (with `position`, the latest
+    answer event). One `score` per grant gives both: the sheet holds every item's
+    points as well as the capped total.
+    """
     from projections.read_models import Upsert  # noqa: PLC0415 - avoids a cycle
 
     items = spec.sub_items()
     known = {code: answer for code, answer in answers.items() if code in items}
+    updated = [(code, at) for code, at in changed.items() if code in items]
     found: list[Change] = []
     for grant in spec.grants:
         sheet = score(spec, known, grant)
+        base = _base(key, grant)
+        points = sheet.items
+        found += [
+            Upsert(
+                "item_scores",
+                {**base, "item": code, "points": points[code], "position": at},
+            )
+            for code, at in updated
+        ]
         found.append(
             Upsert(
                 "scores",
-                _base(key, grant)
+                base
                 | {
                     "catalogue_version": spec.version,
                     "total": sheet.total,
