@@ -22,10 +22,10 @@ import orjson
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteDatastore
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 from psycopg import sql
 
-from adapters.read_store import ReadStore, read_store
+from adapters.read_store import PostgresReadStore, ReadStore, read_store
 from domain.base import LedgerAggregate
 from domain.catalogue import Answer, Catalogue, CatalogueSpec
 from domain.entities import Entity, Insurer
@@ -106,13 +106,21 @@ def open_store(ledger: Ledger) -> ReadStore:
 
 def _shown_topics() -> tuple[dict[str, str], frozenset[str]]:
     """Self-evaluation topics (read from stored JSON) and the others to decode."""
-    evaluation = {
-        get_topic(cls): cls.__name__
+    classes = [
+        cls
         for cls in vars(SelfEvaluation).values()
         if isinstance(cls, type) and issubclass(cls, SelfEvaluation.Event)
         if cls is not SelfEvaluation.Event
+    ]
+    # Only events of a class never versioned are stored as they are read: the
+    # stored JSON of an older class version needs the mapper's upcasting.
+    evaluation = {
+        get_topic(cls): cls.__name__
+        for cls in classes
+        if getattr(cls, "class_version", 1) == 1
     }
-    others = {
+    others = {get_topic(cls) for cls in classes} - evaluation.keys()
+    others |= {
         get_topic(AllocationRun.Calculated),
         get_topic(AllocationRun.Published),
         get_topic(Catalogue.Published),
@@ -127,6 +135,11 @@ def _shown_topics() -> tuple[dict[str, str], frozenset[str]]:
 
 
 SELF_EVALUATION_TOPICS, DECODED_TOPICS = _shown_topics()
+NOTHING_TO_UPCAST = not any(
+    getattr(cls, "__qualname__", "").startswith("SelfEvaluation.")
+    for cls in map(resolve_topic, DECODED_TOPICS)
+)
+"""Every self-evaluation event class is at its first version (read as stored)."""
 
 
 def recorded_events(
@@ -144,15 +157,13 @@ def recorded_events(
         name = SELF_EVALUATION_TOPICS.get(note.topic)
         if name is not None and plain_json:
             state = orjson.loads(note.state)
-            if "class_version" not in state:
-                yield (
-                    note.id,
-                    Recorded.from_state(
-                        name, note.originator_id, note.originator_version, state
-                    ),
-                )
-                continue
-        if name is not None or note.topic in DECODED_TOPICS:
+            yield (
+                note.id,
+                Recorded.from_state(
+                    name, note.originator_id, note.originator_version, state
+                ),
+            )
+        elif name is not None or note.topic in DECODED_TOPICS:
             event = mapper.to_domain_event(note)
             assert isinstance(event, LedgerAggregate.Event)  # noqa: S101
             yield note.id, event
@@ -244,14 +255,29 @@ def rebuild(
     batch: int = BATCH,
     progress: Progress | None = None,
     store: ReadStore | None = None,
+    in_database: bool = True,
 ) -> ReadStore:
-    """Build a new generation from position 0 beside the live one, then switch to it."""
+    """Build a new generation from position 0 beside the live one, then switch to it.
+
+    On PostgreSQL the database reads the self-evaluation events itself
+    (`database_rebuild`); elsewhere, or with `in_database=False`, every event is
+    folded in Python. Both give the tables the live path writes.
+    """
+    from adapters import database_rebuild  # noqa: PLC0415 - it builds on this module
+
     store = store or open_store(ledger)
     live = store.generation
-    store.prepare(live + 1)
-    catch_up(
-        ledger, store, batch=batch, progress=progress, context=Context(), bulk=True
-    )
+    store.prepare(live + 1, indexed=False)
+    if in_database and database_rebuild.applies(ledger, store):
+        assert isinstance(store, PostgresReadStore)  # noqa: S101 - `applies` checked
+        with _collector_paused(paused=True):
+            database_rebuild.build(ledger, store, batch=batch, progress=progress)
+    else:
+        catch_up(
+            ledger, store, batch=batch, progress=progress, context=Context(), bulk=True
+        )
+    with store.cursor() as cursor:  # if the bulk load had nothing to write
+        store.create_indexes(cursor)
     # Events recorded during the build: catch up, then switch in one transaction.
     catch_up(ledger, store, batch=batch, progress=progress)
     store.switch_to(live + 1)

@@ -41,12 +41,16 @@ _SQL_TYPES = {
         "text": "TEXT",
         "boolean": "INTEGER",
         "timestamp": "TEXT",
+        "json": "TEXT",
     },
     "postgres": {
         "integer": "BIGINT",
-        "text": "TEXT",
+        # Byte order, as SQLite compares: the same order on both backends, and
+        # keys indexed ~10x faster than under a linguistic collation (measured).
+        "text": 'TEXT COLLATE "C"',
         "boolean": "BOOLEAN",
         "timestamp": "TIMESTAMPTZ",
+        "json": "JSONB",
     },
 }
 
@@ -134,29 +138,49 @@ class ReadStore(ABC):
 
     # ------------------------------------------------------------ schema
 
-    def _create_statements(self, generation: int) -> list[str]:
+    def _create_statements(self, generation: int, *, indexed: bool = True) -> list[str]:
+        # The generation table last (`current_generation` runs just that one).
         types = _SQL_TYPES[self.backend]
         statements = []
         for table in TABLES:
             columns = ", ".join(
-                f"{self.quote(c.name)} {types[c.kind]}" for c in table.columns
+                f"{self.quote(c.name)} {types[c.kind]}"
+                + (" NOT NULL" if c.name in table.key else "")
+                for c in table.columns
             )
-            key = ", ".join(self.quote(k) for k in table.key)
             name = table_name(table, generation)
             statements.append(
-                f"CREATE TABLE IF NOT EXISTS {self.quote(name)} "
-                f"({columns}, PRIMARY KEY ({key}))"
+                f"CREATE TABLE IF NOT EXISTS {self.quote(name)} ({columns})"
             )
-            statements += [
-                f"CREATE INDEX IF NOT EXISTS {self.quote(f'{name}_i{number}')} "
-                f"ON {self.quote(name)} ({', '.join(self.quote(c) for c in index)})"
-                for number, index in enumerate(table.indexes, 1)
-            ]
+        if indexed:
+            statements += self._index_statements(generation)
         statements.append(
             "CREATE TABLE IF NOT EXISTS kofu_read_model_generation "
             "(version INTEGER PRIMARY KEY, generation INTEGER NOT NULL, shape TEXT)"
         )
         return statements
+
+    def _index_statements(self, generation: int) -> list[str]:
+        # The key is a unique index (what an upsert's ON CONFLICT needs), so that a
+        # bulk load can fill a generation's tables first and index them after.
+        statements = []
+        for table in TABLES:
+            name = table_name(table, generation)
+            for suffix, columns, unique in (
+                ("key", table.key, "UNIQUE "),
+                *((f"i{n}", index, "") for n, index in enumerate(table.indexes, 1)),
+            ):
+                statements.append(
+                    f"CREATE {unique}INDEX IF NOT EXISTS "
+                    f"{self.quote(f'{name}_{suffix}')} ON {self.quote(name)} "
+                    f"({', '.join(self.quote(c) for c in columns)})"
+                )
+        return statements
+
+    def create_indexes(self, cursor: Any) -> None:
+        """Index the generation's tables (after a bulk load; no-op if indexed)."""
+        for statement in self._index_statements(self.generation):
+            cursor.execute(statement)
 
     def _select_generation(self) -> str:
         return (
@@ -192,14 +216,18 @@ class ReadStore(ABC):
         if not self.stale:
             self._start_tracking()
 
-    def prepare(self, generation: int) -> None:
-        """Create (empty) tables for a new generation, beside the live one."""
+    def prepare(self, generation: int, *, indexed: bool = True) -> None:
+        """Create (empty) tables for a new generation, beside the live one.
+
+        Unindexed (`indexed=False`) for a bulk load, which calls `create_indexes`
+        in its transaction; `switch_to` indexes them in any case.
+        """
         with self.cursor() as cursor:
             for table in TABLES:
                 cursor.execute(
                     f"DROP TABLE IF EXISTS {self.quote(table_name(table, generation))}"
                 )
-            for statement in self._create_statements(generation):
+            for statement in self._create_statements(generation, indexed=indexed):
                 cursor.execute(statement)
             self.clear_tracking(cursor, generation)
         self.generation = generation
@@ -257,7 +285,7 @@ class ReadStore(ABC):
             IntegrityError: another runner moved the position first.
         """
         with self.cursor() as cursor:
-            self._claim(cursor, start, position)
+            self.claim(cursor, start, position)
             for group in _runs(changes):
                 first = group[0]
                 if isinstance(first, Delete):
@@ -267,8 +295,12 @@ class ReadStore(ABC):
                 else:
                     self._upsert(cursor, [c for c in group if isinstance(c, Upsert)])
 
-    def _claim(self, cursor: Any, start: int, position: int) -> None:
-        # Compare-and-set under the tracking row's lock, then move the position.
+    def claim(self, cursor: Any, start: int, position: int) -> None:
+        """Move the position from `start` to `position`, under the row's lock.
+
+        Raises:
+            IntegrityError: the position is not `start` (another runner moved it).
+        """
         current = self._lock_position(cursor)
         if current != start:
             msg = (
@@ -288,15 +320,20 @@ class ReadStore(ABC):
             IntegrityError: another runner moved the position first.
         """
         with self.cursor() as cursor:
-            self._claim(cursor, start, position)
-            for table in TABLES:
-                self._load(cursor, table, self._converted(table, folded))
+            self.claim(cursor, start, position)
+            self.write_folded(cursor, folded)
+            self.create_indexes(cursor)
+
+    def write_folded(self, cursor: Any, folded: Folded) -> None:
+        """Insert folded rows into the generation's tables (caller's transaction)."""
+        for table in TABLES:
+            self._load(cursor, table, self._converted(table, folded))
 
     def _converted(self, table: Table, folded: Folded) -> Iterator[list[object]]:
         convert = [
             index
             for index, column in enumerate(table.columns)
-            if column.kind == "timestamp" or column.name == "details"
+            if column.kind in _CONVERTED
         ]
         for row in folded.table_rows(table.name):
             for index in convert:
@@ -339,7 +376,7 @@ class ReadStore(ABC):
         rows = [[change.row.get(c) for c in columns] for change in changes]
         # Only columns that can hold a timestamp or a structure need converting.
         for index, column in enumerate(table.columns):
-            if column.kind == "timestamp" or column.name == "details":
+            if column.kind in _CONVERTED:
                 for row in rows:
                     row[index] = self._value(_cell(row[index]))
         cursor.executemany(statement, rows)
@@ -381,9 +418,10 @@ class ReadStore(ABC):
             found = cursor.fetchall()
         names = [c.name for c in spec.columns] + [c.name for c, _ in spec.derived]
         flags = {c.name for c in spec.columns if c.kind == "boolean"}
+        texts = {c.name for c in spec.columns if c.kind == "json"}
         return [
             {
-                name: bool(value) if name in flags and value is not None else value
+                name: _read(value, flag=name in flags, text=name in texts)
                 for name, value in zip(names, _values(row, names), strict=True)
             }
             for row in found
@@ -396,6 +434,22 @@ class ReadStore(ABC):
                 f"SELECT COUNT(*) FROM {self.quote(view_name(_table(table)))}"
             )
             return int(_first(cursor.fetchone()))
+
+
+_CONVERTED = frozenset({"timestamp", "json"})
+"""Column kinds whose values are converted on the way in (`_cell`, `_value`)."""
+
+
+def _read(value: object, *, flag: bool, text: bool) -> object:
+    # Booleans are 0/1 on SQLite; JSON comes back parsed from a PostgreSQL jsonb
+    # column: both read as they were written (JSON as sorted, compact text).
+    if value is None:
+        return None
+    if flag:
+        return bool(value)
+    if text and not isinstance(value, str):
+        return _cell(value)
+    return value
 
 
 def _first(row: Any) -> Any:

@@ -15,7 +15,7 @@ Tables (version 1; a new version gets new table names and is built beside the ol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -32,7 +32,7 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class Column:
-    """A column of a read-model table (`kind`: text, integer, boolean, timestamp)."""
+    """A read-model column (`kind`: text, integer, boolean, timestamp or json)."""
 
     name: str
     kind: str
@@ -105,7 +105,7 @@ AUDIT_TRAIL = Table(
         Column("actor", "text", "who issued the command"),
         Column("reason", "text", "reason given, where there is one"),
         Column(
-            "details", "text", "the event's own fields as JSON (before/after values)"
+            "details", "json", "the event's own fields as JSON (before/after values)"
         ),
     ),
     ("position", "entity"),
@@ -366,15 +366,16 @@ _COUNTED = {
     "Corrected": "corrections",
     "MinistryValuesImported": "ministry_imports",
 }
-_META = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "originator_topic",
-        "class_version",
-    }
+EVENT_META = (
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_topic",
+    "class_version",
 )
+"""Stored-event fields that are not the event's own (the audit trail's `details`)."""
+OWN_COLUMNS = ("actor", "reason")
+"""Event fields the audit trail shows in their own columns, not in `details`."""
 
 
 class Recorded(NamedTuple):
@@ -400,7 +401,7 @@ class Recorded(NamedTuple):
     ) -> Recorded:
         """From a stored event's decoded JSON (current class version; taken over)."""
         stamp = state.pop("timestamp")
-        for key in _META:
+        for key in EVENT_META:
             state.pop(key, None)
         return cls(
             name,
@@ -477,6 +478,63 @@ def _self_evaluation(
         dirty.position = position
         dirty.items.update(dict.fromkeys(changed, position))
     return found
+
+
+def status_change(
+    key: tuple[str, int, str],
+    events: Mapping[str, tuple[int, int]],
+    recorded_at: datetime,
+) -> Upsert:
+    """The status row that a self-evaluation's events leave, from their summary.
+
+    `events` gives, per event name, how many there were and the position of the
+    last; `recorded_at` is when the last of all was recorded. The same row as
+    folding the events' own changes (`changes`) one by one: the status of the
+    latest event that sets one, submitted if a submission came after the opening,
+    and the counts. (A rebuild on PostgreSQL summarises in the database.)
+    """
+    lg_code, grant_year, tier = key
+    row: dict[str, object] = {
+        "grant_year": grant_year,
+        "tier": tier,
+        "entity": lg_code,
+        "prefecture_code": lg_code[:2],
+        "last_position": max(last for _, last in events.values()),
+        "last_recorded_at": recorded_at,
+        **_NO_COUNTS,
+    }
+    statuses = [(events[n][1], s) for n, s in _STATUS.items() if n in events]
+    if statuses:
+        row["status"] = max(statuses)[1]
+    opened, submitted = events.get("Opened"), events.get("Submitted")
+    if opened or submitted:
+        row["submitted"] = submitted is not None and (
+            opened is None or submitted[1] > opened[1]
+        )
+    for name, counter in _COUNTED.items():
+        if name in events:
+            row[counter] = events[name][0]
+    return Upsert("submission_status", row, add=COUNTERS)
+
+
+def restore_answers(
+    context: Context,
+    aggregate_id: object,
+    answers: Mapping[str, Sequence[Any]],
+) -> None:
+    """Give `flush` a self-evaluation's answers as they stand, to score.
+
+    `answers`: per sub-item, its latest value as stored (JSON) and the position of
+    the event that set it (a pair); what `changes` leaves after all its events.
+    """
+    _, grant_year, tier, version = context.evaluation(aggregate_id)
+    context.answers[aggregate_id] = {
+        item: _answer(value) for item, (value, _) in answers.items()
+    }
+    items = {item: at for item, (_, at) in answers.items()}
+    if items:
+        spec = context.catalogue(grant_year, tier, version)
+        context.rescore[aggregate_id] = Dirty(spec, max(items.values()), items)
 
 
 def flush(context: Context) -> list[Change]:
