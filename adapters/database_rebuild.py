@@ -42,6 +42,7 @@ from adapters.projecting import (
     recorded_events,
 )
 from adapters.read_store import PostgresReadStore, ReadStore, table_name
+from domain.catalogue import CatalogueSpec
 from projections.fold import Folded
 from projections.read_models import (
     AUDIT_TRAIL,
@@ -166,11 +167,11 @@ def build(
         "evaluations": sql.Identifier(EVALUATIONS),
         "events": sql.Identifier(recorder.events_table_name),
     }
-    # The latest answers on a second connection while this one writes the audit
-    # trail: two database processes at work, one per core.
-    with ThreadPoolExecutor(1, thread_name_prefix="kofu-answers") as pool:
-        answers = pool.submit(_latest_answers, store, names, stop)
-        shown = _write(ledger, store, (begun, stop), names, answers, batch, progress)
+    # Statuses and scores on a second connection (and thread) while this one
+    # writes the audit trail: two database processes at work, one per core.
+    with ThreadPoolExecutor(1, thread_name_prefix="kofu-scores") as pool:
+        scored = pool.submit(_scored, ledger, store, names, stop)
+        shown = _write(ledger, store, (begun, stop), names, scored, batch, progress)
     if progress:
         progress(stop - begun - shown)  # the rest, self-evaluations and unshown
     return stop
@@ -181,7 +182,7 @@ def _write(
     store: PostgresReadStore,
     span: tuple[int, int],
     names: dict[str, Any],
-    answers: Future[list[Any]],
+    scored: Future[Folded],
     batch: int,
     progress: Progress | None,
 ) -> int:
@@ -216,12 +217,7 @@ def _write(
                 omitted=sql.Literal([*EVENT_META, *OWN_COLUMNS]),
             )
         )
-        _evaluations(cursor, context, names)
-        _statuses(cursor, context, folded, names)
-        for row in answers.result():
-            originator_id, latest = _row(row)
-            restore_answers(context, originator_id, orjson.loads(latest))
-        folded.apply(flush(context))
+        folded.merge(scored.result())
         store.write_folded(cursor, folded)
         store.create_indexes(cursor)
     return shown
@@ -238,16 +234,32 @@ def _stage(cursor: Any, names: dict[str, Any], stop: int) -> None:
     )
 
 
-def _latest_answers(
-    store: PostgresReadStore, names: dict[str, Any], stop: int
-) -> list[Any]:
-    """Per self-evaluation, {item: [answer, position]} as JSON text (read only)."""
-    # One row per self-evaluation: a few thousand JSON documents are much quicker
-    # to fetch than a row per answer.
+def _scored(
+    ledger: Ledger, store: PostgresReadStore, names: dict[str, Any], stop: int
+) -> Folded:
+    """The status, item-point and total rows of every self-evaluation (read only).
+
+    From the events' summary and every sub-item's latest answer, which the
+    database works out; one row per self-evaluation comes back (a few thousand
+    JSON documents are much quicker to fetch than a row per answer).
+    """
+
+    def catalogue(grant_year: int, tier: str, version: int) -> CatalogueSpec:
+        return ledger.catalogue(grant_year, tier, version).spec
+
+    context, folded = Context(find_catalogue=catalogue), Folded()
     with store.cursor() as cursor:
         _stage(cursor, names, stop)
+        cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
+        _evaluations(cursor, context, names)
+        _statuses(cursor, context, folded, names)
         cursor.execute(sql.SQL(_ANSWERS).format(**names))
-        return list(cursor.fetchall())
+        answers = cursor.fetchall()
+    for row in answers:
+        originator_id, latest = _row(row)
+        restore_answers(context, originator_id, orjson.loads(latest))
+    folded.apply(flush(context))
+    return folded
 
 
 def _other_events(

@@ -39,6 +39,19 @@ class Folded:
             else:
                 self._delete(change)
 
+    def merge(self, other: Folded) -> None:
+        """Take over the tables another fold built (each table built by one only).
+
+        Raises:
+            ValueError: both folds have rows in the same table.
+        """
+        for name, rows in other.rows.items():
+            if rows and self.rows[name]:
+                msg = f"both folds have rows in {name}"
+                raise ValueError(msg)
+            if rows:
+                self.rows[name] = rows
+
     def _upsert(self, change: Upsert) -> None:
         row = change.row
         key = self._keys[change.table](row)
