@@ -3,7 +3,8 @@
 Nine events in ten are a self-evaluation's (submissions, revisions, confirmations,
 corrections). Sending each to Python to become an audit-trail row and a status
 update costs more than reading it; here PostgreSQL parses their stored JSON once
-(a staging table dropped at commit) and, in the transaction that moves the
+(an unlogged staging table that every connection of the build reads, dropped
+when it commits) and, in the transaction that moves the
 generation's tracking position:
 
 * inserts their audit-trail rows (`INSERT … SELECT`);
@@ -25,8 +26,8 @@ rebuild folds every event in Python (`projecting.catch_up`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -58,11 +59,12 @@ from projections.read_models import (
 if TYPE_CHECKING:
     from domain.ledger import Ledger
 
-STAGE = "kofu_rebuild_stage"
+STAGE = "kofu_rebuild_stage_g{}"
+"""The parsed self-evaluation events of a generation being built (dropped after)."""
 EVALUATIONS = "kofu_rebuild_evaluations"
 
 _STAGE = """
-CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS
+CREATE UNLOGGED TABLE {stage} AS
 SELECT e.notification_id AS position, e.originator_id, t.name,
        convert_from(e.state, 'UTF8')::jsonb AS s
 FROM {events} AS e
@@ -76,12 +78,6 @@ SELECT originator_id, s->>'lg_code' AS lg_code,
        (s->>'grant_year')::bigint AS grant_year, s->>'tier' AS tier,
        (s->>'catalogue_version')::bigint AS catalogue_version
 FROM {stage} WHERE name = 'Opened'
-"""
-
-_ORPHANS = """
-SELECT count(*) FROM {stage} AS st
-WHERE NOT EXISTS (SELECT 1 FROM {evaluations} AS ev
-                  WHERE ev.originator_id = st.originator_id)
 """
 
 _AUDIT = """
@@ -163,53 +159,42 @@ def build(
     if stop <= begun:
         return begun
     names = {
-        "stage": sql.Identifier(STAGE),
+        "stage": sql.Identifier(STAGE.format(store.generation)),
         "evaluations": sql.Identifier(EVALUATIONS),
         "events": sql.Identifier(recorder.events_table_name),
     }
-    # Statuses and scores on a second connection (and thread) while this one
-    # writes the audit trail: two database processes at work, one per core.
-    with ThreadPoolExecutor(1, thread_name_prefix="kofu-scores") as pool:
-        scored = pool.submit(_scored, ledger, store, names, stop)
-        shown = _write(ledger, store, (begun, stop), names, scored, batch, progress)
+    # The self-evaluation events parsed once, into a table that every connection
+    # reads (an interrupted build leaves it behind; the next one replaces it).
+    with store.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {stage}").format(**names))
+        staged = _stage(cursor, names, stop)
+    # Then the other events, and the statuses and scores, each on a connection
+    # (and thread) of its own while this one writes the audit trail: the
+    # database's processes and Python's at work side by side.
+    with ThreadPoolExecutor(2, thread_name_prefix="kofu-rebuild") as pool:
+        others = pool.submit(_others, ledger, store, names, stop, batch, progress)
+        scored = pool.submit(_scored, ledger, store, names)
+        _write(store, (begun, stop), names, staged, [scored.result, others.result])
     if progress:
-        progress(stop - begun - shown)  # the rest, self-evaluations and unshown
+        progress(stop - begun - others.result().count_events)  # the rest
     return stop
 
 
 def _write(
-    ledger: Ledger,
     store: PostgresReadStore,
     span: tuple[int, int],
     names: dict[str, Any],
-    scored: Future[Folded],
-    batch: int,
-    progress: Progress | None,
-) -> int:
-    """Write the generation in one transaction; how many other events it showed."""
+    staged: int,
+    folds: list[Callable[[], Folded]],
+) -> None:
+    """Write the generation in one transaction: audit rows here, the folds' rows."""
     begun, stop = span
-    context, folded = Context(), Folded()
+    folded = Folded()
     with store.cursor() as cursor:
         store.claim(cursor, begun, stop)
         # Room to sort the new tables' indexes in memory (this transaction only).
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        # The other events (a few percent) through the live path's `changes`.
-        # One query: the library's `select_notifications` pages by position and
-        # filters by topic, which walks the whole log once per page here.
-        shown = 0
-        for notes in _other_events(cursor, names, stop, batch):
-            for at, event in recorded_events(ledger, notes):
-                folded.apply(changes(event, at, context))
-            shown += len(notes)
-            if progress:
-                progress(len(notes))
-        _stage(cursor, names, stop)
         cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
-        cursor.execute(sql.SQL(_ORPHANS).format(**names))
-        orphans = _scalar(cursor.fetchone())
-        if orphans:
-            msg = f"{orphans} self-evaluation events up to {stop} have no opening"
-            raise LookupError(msg)
         cursor.execute(
             sql.SQL(_AUDIT).format(
                 **names,
@@ -217,13 +202,52 @@ def _write(
                 omitted=sql.Literal([*EVENT_META, *OWN_COLUMNS]),
             )
         )
-        folded.merge(scored.result())
+        if cursor.rowcount != staged:
+            msg = (
+                f"{staged - cursor.rowcount} self-evaluation events up to {stop} "
+                "have no opening"
+            )
+            raise LookupError(msg)
+        # Indexed now, while the other threads are still at work: the few audit
+        # rows of the other events go into an indexed table.
+        store.create_indexes(cursor, [AUDIT_TRAIL])
+        for fold in folds:
+            folded.merge(fold())
+        cursor.execute(sql.SQL("DROP TABLE {stage}").format(**names))
         store.write_folded(cursor, folded)
         store.create_indexes(cursor)
-    return shown
 
 
-def _stage(cursor: Any, names: dict[str, Any], stop: int) -> None:
+class _Others(Folded):
+    """The fold of the events that are not self-evaluations', and how many."""
+
+    count_events = 0
+
+
+def _others(
+    ledger: Ledger,
+    store: PostgresReadStore,
+    names: dict[str, Any],
+    stop: int,
+    batch: int,
+    progress: Progress | None,
+) -> _Others:
+    """The other events (a few percent) through the live path's `changes`."""
+    # One query: the library's `select_notifications` pages by position and
+    # filters by topic, which walks the whole log once per page here.
+    context, folded = Context(), _Others()
+    with store.cursor() as cursor:
+        for notes in _other_events(cursor, names, stop, batch):
+            for at, event in recorded_events(ledger, notes):
+                folded.apply(changes(event, at, context))
+            folded.count_events += len(notes)
+            if progress:
+                progress(len(notes))
+    return folded
+
+
+def _stage(cursor: Any, names: dict[str, Any], stop: int) -> int:
+    """Parse the self-evaluation events up to `stop`; how many there are."""
     cursor.execute(
         sql.SQL(_STAGE).format(
             **names,
@@ -232,11 +256,10 @@ def _stage(cursor: Any, names: dict[str, Any], stop: int) -> None:
             stop=sql.Literal(stop),
         )
     )
+    return int(cursor.rowcount)
 
 
-def _scored(
-    ledger: Ledger, store: PostgresReadStore, names: dict[str, Any], stop: int
-) -> Folded:
+def _scored(ledger: Ledger, store: PostgresReadStore, names: dict[str, Any]) -> Folded:
     """The status, item-point and total rows of every self-evaluation (read only).
 
     From the events' summary and every sub-item's latest answer, which the
@@ -249,7 +272,6 @@ def _scored(
 
     context, folded = Context(find_catalogue=catalogue), Folded()
     with store.cursor() as cursor:
-        _stage(cursor, names, stop)
         cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
         _evaluations(cursor, context, names)
         _statuses(cursor, context, folded, names)

@@ -160,14 +160,16 @@ class ReadStore(ABC):
         )
         return statements
 
-    def _index_statements(self, generation: int) -> list[str]:
+    def _index_statements(
+        self, generation: int, tables: Sequence[Table] = TABLES
+    ) -> list[str]:
         # The key is a unique index (what an upsert's ON CONFLICT needs), so that a
         # bulk load can fill a generation's tables first and index them after.
         statements = []
-        for table in TABLES:
+        for table in tables:
             name = table_name(table, generation)
             for suffix, columns, unique in (
-                ("key", table.key, "UNIQUE "),
+                ("key", table.key_index or table.key, "UNIQUE "),
                 *((f"i{n}", index, "") for n, index in enumerate(table.indexes, 1)),
             ):
                 statements.append(
@@ -177,9 +179,9 @@ class ReadStore(ABC):
                 )
         return statements
 
-    def create_indexes(self, cursor: Any) -> None:
+    def create_indexes(self, cursor: Any, tables: Sequence[Table] = TABLES) -> None:
         """Index the generation's tables (after a bulk load; no-op if indexed)."""
-        for statement in self._index_statements(self.generation):
+        for statement in self._index_statements(self.generation, tables):
             cursor.execute(statement)
 
     def _select_generation(self) -> str:

@@ -51,6 +51,9 @@ class Table:
     """Columns the read view computes (column, SQL expression), e.g. ranks."""
     indexes: tuple[tuple[str, ...], ...] = ()
     """Secondary indexes (column lists) for the queries readers make."""
+    key_index: tuple[str, ...] = ()
+    """The key's columns in the order its unique index has them, if not the key's:
+    the most distinct first, which halves the time to index a bulk load."""
 
 
 ALLOCATIONS = Table(
@@ -90,6 +93,7 @@ ALLOCATIONS = Table(
         Column("hypothesis", "boolean", "the run used a rule labelled HYPOTHESIS"),
     ),
     ("grant_year", "grant", "tier", "phase", "entity"),
+    key_index=("entity", "phase", "grant", "tier", "grant_year"),
 )
 
 AUDIT_TRAIL = Table(

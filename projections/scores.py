@@ -42,6 +42,7 @@ def tables(column: type[Column], table: type[Table]) -> tuple[Table, Table]:
             column("position", "integer", "ledger position of the answer's event"),
         ),
         ("grant_year", "tier", "grant", "entity", "item"),
+        key_index=("entity", "item", "grant", "tier", "grant_year"),
     )
     totals = table(
         "scores",
@@ -55,6 +56,7 @@ def tables(column: type[Column], table: type[Table]) -> tuple[Table, Table]:
             column("position", "integer", "ledger position of the latest answer event"),
         ),
         ("grant_year", "tier", "grant", "entity"),
+        key_index=("entity", "grant", "tier", "grant_year"),
         derived=(
             (
                 column(
