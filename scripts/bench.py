@@ -6,7 +6,8 @@ allocation phase), then rounds of revisions, confirmations and corrections
 (`benchlib.grow`) up to half of --events, measures, grows to --events, and
 measures again. At both sizes:
 
-* rebuild of every read model      vs the raw notification-log read (same events);
+* rebuild of every read model      vs the raw notification-log read (same events),
+  as `kofu projections rebuild` does it on PostgreSQL and as it does elsewhere;
 * verify (hash chain)              vs the raw notification-log read;
 * as-of allocations at mid-ledger  vs the current allocations (same reads);
 
@@ -77,6 +78,7 @@ def scaling(ledger: Ledger, console: Console) -> list[Figure]:
     events, read_s = raw_read(ledger)
     console.print(f"[bold]{events:,} events[/]: raw read {read_s:.2f} s")
     rebuild_s = timed(lambda: rebuild(ledger))
+    folded_s = timed(lambda: rebuild(ledger, in_database=False))
     chain = Chain(ledger)
     chain.extend()
     verify_s = timed(chain.verify)
@@ -90,6 +92,12 @@ def scaling(ledger: Ledger, console: Console) -> list[Figure]:
     as_of_s = statistics.median(timed(lambda: allocations(middle)) for _ in range(3))
     return [
         rate_figure("rebuild all read models / raw read", events, rebuild_s, read_s),
+        rate_figure(
+            "rebuild, every event folded in Python (SQLite's path) / raw read",
+            events,
+            folded_s,
+            read_s,
+        ),
         rate_figure("verify hash chain / raw read", events, verify_s, read_s),
         {
             "figure": "as-of allocations (mid-ledger) / current allocations",
