@@ -2,20 +2,22 @@
 
 Nine events in ten are a self-evaluation's (submissions, revisions, confirmations,
 corrections). Sending each to Python to become an audit-trail row and a status
-update costs more than reading it; here PostgreSQL parses their stored JSON once
-(an unlogged staging table that every connection of the build reads, dropped
-when it commits) and, in the transaction that moves the
-generation's tracking position:
+update costs more than reading it; here PostgreSQL parses their stored JSON once,
+into an unlogged staging table that three connections then read side by side:
 
-* inserts their audit-trail rows (`INSERT … SELECT`);
-* summarises them per self-evaluation (counts and last position per event name),
-  which `read_models.status_change` turns into the status rows;
-* picks every sub-item's latest answer, which `read_models.restore_answers` hands
-  to the same `flush` that scores the live path's answers.
+* the first inserts their audit-trail rows (`INSERT … SELECT`) and, at the end,
+  everything else, in the one transaction that moves the generation's tracking
+  position (and drops the stage);
+* the second summarises them per self-evaluation (counts and last position per
+  event name), which `read_models.status_change` turns into the status rows, and
+  picks every sub-item's latest answer, which `read_models.restore_answers` hands
+  to the same `flush` that scores the live path's answers;
+* the third reads the other events (registry, runs, catalogues: a few percent)
+  for the same `changes` as the live path.
 
-Every other event (registry, runs, catalogues: a few percent) goes through the
-same `changes` as the live path. The live path stays the definition; the tests
-compare this rebuild with it row for row (tests/test_projections.py).
+The live path stays the definition; the tests compare this rebuild with it row
+for row (tests/test_projections.py). A build killed mid-way leaves the live
+generation as it was, and a stage that the next build replaces.
 
 Used only where it reads what the live path reads: a PostgreSQL ledger whose
 events are stored as plain JSON (no cipher, no compression) and whose
