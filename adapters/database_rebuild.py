@@ -8,10 +8,11 @@ into an unlogged staging table that three connections then read side by side:
 * the first inserts their audit-trail rows (`INSERT … SELECT`) and, at the end,
   everything else, in the one transaction that moves the generation's tracking
   position (and drops the stage);
-* the second summarises them per self-evaluation (counts and last position per
-  event name), which `read_models.status_change` turns into the status rows, and
-  picks every sub-item's latest answer, which `read_models.restore_answers` hands
-  to the same `flush` that scores the live path's answers;
+* the second picks every sub-item's latest answer, which
+  `read_models.restore_answers` hands to the same `flush` that scores the live
+  path's answers (while the first, done with the audit trail, summarises the
+  events per self-evaluation: counts and last position per event name, which
+  `read_models.status_change` turns into the status rows);
 * the third reads the other events (registry, runs, catalogues: a few percent)
   for the same `changes` as the live path.
 
@@ -65,29 +66,36 @@ STAGE = "kofu_rebuild_stage_g{}"
 """The parsed self-evaluation events of a generation being built (dropped after)."""
 EVALUATIONS = "kofu_rebuild_evaluations"
 
+# The event's JSON parsed once (`OFFSET 0` keeps the planner from parsing it for
+# every column), by PostgreSQL's parallel workers: the audit trail's columns.
 _STAGE = """
 CREATE UNLOGGED TABLE {stage} AS
-SELECT e.notification_id AS position, e.originator_id, t.name,
-       convert_from(e.state, 'UTF8')::jsonb AS s
-FROM {events} AS e
-JOIN unnest({topics}::text[], {names}::text[]) AS t (topic, name) ON e.topic = t.topic
-WHERE e.notification_id <= {stop}
+SELECT position, originator_id, name, (s->>'timestamp')::timestamptz AS recorded_at,
+       s->>'actor' AS actor, s->>'reason' AS reason, s - {omitted}::text[] AS details
+FROM (
+    SELECT e.notification_id AS position, e.originator_id, t.name,
+           convert_from(e.state, 'UTF8')::jsonb AS s
+    FROM {events} AS e
+    JOIN unnest({topics}::text[], {names}::text[]) AS t (topic, name)
+      ON e.topic = t.topic
+    WHERE e.notification_id <= {stop}
+    OFFSET 0
+) AS parsed
 """
 
 _EVALUATIONS = """
 CREATE TEMPORARY TABLE {evaluations} ON COMMIT DROP AS
-SELECT originator_id, s->>'lg_code' AS lg_code,
-       (s->>'grant_year')::bigint AS grant_year, s->>'tier' AS tier,
-       (s->>'catalogue_version')::bigint AS catalogue_version
+SELECT originator_id, details->>'lg_code' AS lg_code,
+       (details->>'grant_year')::bigint AS grant_year, details->>'tier' AS tier,
+       (details->>'catalogue_version')::bigint AS catalogue_version
 FROM {stage} WHERE name = 'Opened'
 """
 
 _AUDIT = """
 INSERT INTO {audit} (position, entity, grant_year, recorded_at, event, actor, reason,
                      details)
-SELECT st.position, ev.lg_code, ev.grant_year, (st.s->>'timestamp')::timestamptz,
-       'SelfEvaluation.' || st.name, st.s->>'actor', st.s->>'reason',
-       st.s - {omitted}::text[]
+SELECT st.position, ev.lg_code, ev.grant_year, st.recorded_at,
+       'SelfEvaluation.' || st.name, st.actor, st.reason, st.details
 FROM {stage} AS st JOIN {evaluations} AS ev USING (originator_id)
 """
 
@@ -96,11 +104,8 @@ SELECT originator_id, name, count(*), max(position) FROM {stage}
 GROUP BY originator_id, name
 """
 
-_LAST_RECORDED = """
-SELECT st.originator_id, (st.s->>'timestamp')::timestamptz
-FROM {stage} AS st
-JOIN (SELECT max(position) AS position FROM {stage} GROUP BY originator_id) AS last
-  USING (position)
+_RECORDED_AT = """
+SELECT position, recorded_at FROM {audit} WHERE position = ANY(%s)
 """
 
 # A sub-item's latest answer: a submission's answers, a revision's or an import's
@@ -111,13 +116,15 @@ FROM (
 SELECT DISTINCT ON (originator_id, item) originator_id, item, after, position
 FROM (
     SELECT originator_id, a.key AS item, a.value AS after, position, 0 AS nth
-    FROM {stage}, jsonb_each(s->'answers') AS a WHERE name = 'Submitted'
+    FROM {stage}, jsonb_each(details->'answers') AS a WHERE name = 'Submitted'
     UNION ALL
     SELECT originator_id, c.value->>'item', c.value->'after', position, c.nth
-    FROM {stage}, jsonb_array_elements(s->'changes') WITH ORDINALITY AS c (value, nth)
+    FROM {stage},
+         jsonb_array_elements(details->'changes') WITH ORDINALITY AS c (value, nth)
     WHERE name IN ('Revised', 'MinistryValuesImported')
     UNION ALL
-    SELECT originator_id, s->'change'->>'item', s->'change'->'after', position, 0
+    SELECT originator_id, details->'change'->>'item', details->'change'->'after',
+           position, 0
     FROM {stage} WHERE name = 'Corrected'
 ) AS answers
 ORDER BY originator_id, item, position DESC, nth DESC
@@ -161,6 +168,7 @@ def build(
     if stop <= begun:
         return begun
     names = {
+        "audit": sql.Identifier(table_name(AUDIT_TRAIL, store.generation)),
         "stage": sql.Identifier(STAGE.format(store.generation)),
         "evaluations": sql.Identifier(EVALUATIONS),
         "events": sql.Identifier(recorder.events_table_name),
@@ -170,13 +178,13 @@ def build(
     with store.cursor() as cursor:
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {stage}").format(**names))
         staged = _stage(cursor, names, stop)
-    # Then the other events, and the statuses and scores, each on a connection
+    # Then the other events, and the scores, each on a connection
     # (and thread) of its own while this one writes the audit trail: the
     # database's processes and Python's at work side by side.
     with ThreadPoolExecutor(2, thread_name_prefix="kofu-rebuild") as pool:
         others = pool.submit(_others, ledger, store, names, stop, batch, progress)
         scored = pool.submit(_scored, ledger, store, names)
-        _write(store, (begun, stop), names, staged, [scored.result, others.result])
+        _write(store, (begun, stop), names, staged, [others.result, scored.result])
     if progress:
         progress(stop - begun - others.result().count_events)  # the rest
     return stop
@@ -197,13 +205,7 @@ def _write(
         # Room to sort the new tables' indexes in memory (this transaction only).
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
-        cursor.execute(
-            sql.SQL(_AUDIT).format(
-                **names,
-                audit=sql.Identifier(table_name(AUDIT_TRAIL, store.generation)),
-                omitted=sql.Literal([*EVENT_META, *OWN_COLUMNS]),
-            )
-        )
+        cursor.execute(sql.SQL(_AUDIT).format(**names))
         if cursor.rowcount != staged:
             msg = (
                 f"{staged - cursor.rowcount} self-evaluation events up to {stop} "
@@ -213,10 +215,15 @@ def _write(
         # Indexed now, while the other threads are still at work: the few audit
         # rows of the other events go into an indexed table.
         store.create_indexes(cursor, [AUDIT_TRAIL])
+        context = Context()
+        _evaluations(cursor, context, names)
+        _statuses(cursor, context, folded, names)
+        # Each fold written as soon as it is ready (they fill different tables).
         for fold in folds:
             folded.merge(fold())
+            store.write_folded(cursor, folded)
+            folded = Folded()
         cursor.execute(sql.SQL("DROP TABLE {stage}").format(**names))
-        store.write_folded(cursor, folded)
         store.create_indexes(cursor)
 
 
@@ -256,17 +263,18 @@ def _stage(cursor: Any, names: dict[str, Any], stop: int) -> int:
             topics=sql.Literal(list(SELF_EVALUATION_TOPICS)),
             names=sql.Literal(list(SELF_EVALUATION_TOPICS.values())),
             stop=sql.Literal(stop),
+            omitted=sql.Literal([*EVENT_META, *OWN_COLUMNS]),
         )
     )
     return int(cursor.rowcount)
 
 
 def _scored(ledger: Ledger, store: PostgresReadStore, names: dict[str, Any]) -> Folded:
-    """The status, item-point and total rows of every self-evaluation (read only).
+    """The item-point and total rows of every self-evaluation (read only).
 
-    From the events' summary and every sub-item's latest answer, which the
-    database works out; one row per self-evaluation comes back (a few thousand
-    JSON documents are much quicker to fetch than a row per answer).
+    From every sub-item's latest answer, which the database works out; one row per
+    self-evaluation comes back (a few thousand JSON documents are much quicker to
+    fetch than a row per answer).
     """
 
     def catalogue(grant_year: int, tier: str, version: int) -> CatalogueSpec:
@@ -276,7 +284,6 @@ def _scored(ledger: Ledger, store: PostgresReadStore, names: dict[str, Any]) -> 
     with store.cursor() as cursor:
         cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
         _evaluations(cursor, context, names)
-        _statuses(cursor, context, folded, names)
         cursor.execute(sql.SQL(_ANSWERS).format(**names))
         answers = cursor.fetchall()
     for row in answers:
@@ -327,11 +334,18 @@ def _statuses(
     for row in cursor.fetchall():
         originator_id, name, count, last = _row(row)
         events[originator_id][name] = (count, last)
-    cursor.execute(sql.SQL(_LAST_RECORDED).format(**names))
+    # When the last event of each was recorded: from its audit row, by position.
+    last = {
+        originator_id: max(at for _, at in summary.values())
+        for originator_id, summary in events.items()
+    }
+    cursor.execute(sql.SQL(_RECORDED_AT).format(**names), (list(last.values()),))
     recorded = dict(_row(row) for row in cursor.fetchall())
     folded.apply(
         status_change(
-            context.evaluation(originator_id)[:3], summary, recorded[originator_id]
+            context.evaluation(originator_id)[:3],
+            summary,
+            recorded[last[originator_id]],
         )
         for originator_id, summary in events.items()
     )
