@@ -246,13 +246,20 @@ class ReadStore(ABC):
             old = None if row is None else int(_first(row))
             for table in TABLES:
                 cursor.execute(f"DROP VIEW IF EXISTS {self.quote(view_name(table))}")
-                derived = "".join(
-                    f", {expression} AS {self.quote(column.name)}"
+                # JSON columns are shown as text: a view keeps its columns' types
+                # (PostgreSQL stores them as jsonb since the rebuild computes them).
+                shown = [
+                    f"CAST({self.quote(c.name)} AS TEXT) AS {self.quote(c.name)}"
+                    if c.kind == "json"
+                    else self.quote(c.name)
+                    for c in table.columns
+                ] + [
+                    f"{expression} AS {self.quote(column.name)}"
                     for column, expression in table.derived
-                )
+                ]
                 cursor.execute(
                     f"CREATE VIEW {self.quote(view_name(table))} AS "
-                    f"SELECT *{derived} "
+                    f"SELECT {', '.join(shown)} "
                     f"FROM {self.quote(table_name(table, generation))}"
                 )
             cursor.execute(
@@ -443,14 +450,14 @@ _CONVERTED = frozenset({"timestamp", "json"})
 
 
 def _read(value: object, *, flag: bool, text: bool) -> object:
-    # Booleans are 0/1 on SQLite; JSON comes back parsed from a PostgreSQL jsonb
-    # column: both read as they were written (JSON as sorted, compact text).
+    # Booleans are 0/1 on SQLite; JSON is read as sorted, compact text, as SQLite
+    # stores it (PostgreSQL's jsonb prints with spaces, shorter keys first).
     if value is None:
         return None
     if flag:
         return bool(value)
-    if text and not isinstance(value, str):
-        return _cell(value)
+    if text:
+        return _cell(orjson.loads(value) if isinstance(value, str | bytes) else value)
     return value
 
 

@@ -255,6 +255,11 @@ def test_the_database_rebuild_writes_what_folding_every_event_in_python_writes(
             "'kofu_rebuild_stage%' AND schemaname = current_schema()"
         )
         assert next(iter(dict(cursor.fetchone()).values())) == 0
+        # and downstream readers of the view get the details as JSON text
+        cursor.execute("SELECT details FROM kofu_audit_trail_v1 LIMIT 1")
+        details = next(iter(dict(cursor.fetchone()).values()))
+        assert isinstance(details, str)
+        assert isinstance(json.loads(details), dict)
     rows = json.loads(by_python)
     assert len(rows["audit_trail"]) > 1000
     assert len(rows["item_scores"]) > 10_000
