@@ -178,6 +178,8 @@ def build(
     with store.cursor() as cursor:
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {stage}").format(**names))
         staged = _stage(cursor, names, stop)
+    if progress:
+        progress(staged)
     # Then the other events, and the scores, each on a connection
     # (and thread) of its own while this one writes the audit trail: the
     # database's processes and Python's at work side by side.
@@ -185,8 +187,8 @@ def build(
         others = pool.submit(_others, ledger, store, names, stop, batch, progress)
         scored = pool.submit(_scored, ledger, store, names)
         _write(store, (begun, stop), names, staged, [others.result, scored.result])
-    if progress:
-        progress(stop - begun - others.result().count_events)  # the rest
+    if progress:  # the rest: gaps in the ids, events no read model shows
+        progress(stop - begun - staged - others.result().count_events)
     return stop
 
 

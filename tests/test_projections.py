@@ -242,11 +242,13 @@ def test_the_database_rebuild_writes_what_folding_every_event_in_python_writes(
             cursor.execute(f'CREATE UNLOGGED TABLE "{stage}" (junk text)')
     # When the read models are rebuilt by the database (on PostgreSQL) and by
     # folding every event in Python, one after the other
-    by_database = export(rebuild(ledger, store=store))
+    counted: list[int] = []
+    by_database = export(rebuild(ledger, store=store, progress=counted.append))
     by_python = export(rebuild(ledger, store=store, in_database=False))
     # Then the tables are identical; the database path is PostgreSQL's alone
     assert in_database == database_url.startswith("postgresql")
     assert by_database == by_python
+    assert sum(counted) == ledger.count_events()  # a progress bar that ends full
     with store.cursor() as cursor:  # no stage is left behind
         cursor.execute(
             "SELECT count(*) FROM sqlite_master WHERE name LIKE 'kofu_rebuild_stage%'"
