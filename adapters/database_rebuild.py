@@ -160,10 +160,14 @@ def build(
     Raises:
         IntegrityError: another runner moved the generation's position first.
         LookupError: a self-evaluation event whose opening is not in the log.
+        ValueError: the generation is not empty (it has a position).
     """
     recorder = ledger.recorder
     assert isinstance(recorder, PostgresApplicationRecorder)  # noqa: S101
     begun = store.position()
+    if begun:
+        msg = f"{store.tracking_key} is at {begun}: the database builds from 0 only"
+        raise ValueError(msg)
     stop = recorder.max_notification_id() or 0
     if stop <= begun:
         return begun
