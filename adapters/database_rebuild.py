@@ -208,7 +208,7 @@ def _write(
     folded = Folded()
     with store.cursor() as cursor:
         store.claim(cursor, begun, stop)
-        # Room to sort the new tables' indexes in memory (this transaction only).
+        # Room to sort the audit trail's indexes in memory (this transaction only).
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
         cursor.execute(sql.SQL(_AUDIT).format(**names))
@@ -230,7 +230,6 @@ def _write(
             store.write_folded(cursor, folded)
             folded = Folded()
         cursor.execute(sql.SQL("DROP TABLE {stage}").format(**names))
-        store.create_indexes(cursor)
 
 
 class _Others(Folded):
@@ -360,7 +359,3 @@ def _statuses(
 def _row(row: Any) -> list[Any]:
     # The library's connections return dict rows.
     return list(row.values()) if isinstance(row, dict) else list(row)
-
-
-def _scalar(row: Any) -> int:
-    return int(_row(row)[0])

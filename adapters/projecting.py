@@ -14,7 +14,7 @@ import gc
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ import orjson
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteDatastore
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from adapters.read_store import PostgresReadStore, ReadStore, read_store
@@ -104,8 +104,12 @@ def open_store(ledger: Ledger) -> ReadStore:
     return store
 
 
-def _shown_topics() -> tuple[dict[str, str], frozenset[str]]:
-    """Self-evaluation topics (read from stored JSON) and the others to decode."""
+def _shown_topics() -> tuple[dict[str, str], frozenset[str], bool]:
+    """The topics the read models show, and how each is read.
+
+    Self-evaluation topics read from stored JSON (with their event names), the
+    others to decode, and whether every self-evaluation event is read as stored.
+    """
     classes = [
         cls
         for cls in vars(SelfEvaluation).values()
@@ -119,8 +123,8 @@ def _shown_topics() -> tuple[dict[str, str], frozenset[str]]:
         for cls in classes
         if getattr(cls, "class_version", 1) == 1
     }
-    others = {get_topic(cls) for cls in classes} - evaluation.keys()
-    others |= {
+    versioned = {get_topic(cls) for cls in classes} - evaluation.keys()
+    others = versioned | {
         get_topic(AllocationRun.Calculated),
         get_topic(AllocationRun.Published),
         get_topic(Catalogue.Published),
@@ -131,15 +135,11 @@ def _shown_topics() -> tuple[dict[str, str], frozenset[str]]:
             for cls in vars(aggregate).values()
             if isinstance(cls, type) and issubclass(cls, aggregate.Event)
         }
-    return evaluation, frozenset(others)
+    return evaluation, frozenset(others), not versioned
 
 
-SELF_EVALUATION_TOPICS, DECODED_TOPICS = _shown_topics()
-NOTHING_TO_UPCAST = not any(
-    getattr(cls, "__qualname__", "").startswith("SelfEvaluation.")
-    for cls in map(resolve_topic, DECODED_TOPICS)
-)
-"""Every self-evaluation event class is at its first version (read as stored)."""
+SELF_EVALUATION_TOPICS, DECODED_TOPICS, NOTHING_TO_UPCAST = _shown_topics()
+"""NOTHING_TO_UPCAST: every self-evaluation event class is at its first version."""
 
 
 def recorded_events(
@@ -188,7 +188,7 @@ def catch_up(
     context = context or context_for(ledger)
     begun = position = store.position()
     folded = Folded() if bulk else None
-    with _collector_paused(bulk):
+    with _collector_paused() if bulk else nullcontext():
         while stop is None or position < stop:
             notes = ledger.recorder.select_notifications(
                 start=position, limit=batch, stop=stop, inclusive_of_start=False
@@ -212,7 +212,7 @@ def catch_up(
 
 
 @contextmanager
-def _collector_paused(paused: bool) -> Iterator[None]:
+def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while a bulk fold builds its rows.
 
     A fold holds a million small objects and makes no cycles; with the collector
@@ -220,12 +220,11 @@ def _collector_paused(paused: bool) -> Iterator[None]:
     300k-event rebuild's time, measured). Reference counting still frees garbage.
     """
     enabled = gc.isenabled()
-    if paused:
-        gc.disable()
+    gc.disable()
     try:
         yield
     finally:
-        if paused and enabled:
+        if enabled:
             gc.enable()
 
 
@@ -270,13 +269,13 @@ def rebuild(
     store.prepare(live + 1, indexed=False)
     if in_database and database_rebuild.applies(ledger, store):
         assert isinstance(store, PostgresReadStore)  # noqa: S101 - `applies` checked
-        with _collector_paused(paused=True):
+        with _collector_paused():
             database_rebuild.build(ledger, store, batch=batch, progress=progress)
     else:
         catch_up(
             ledger, store, batch=batch, progress=progress, context=Context(), bulk=True
         )
-    with store.cursor() as cursor:  # if the bulk load had nothing to write
+    with store.cursor() as cursor:  # filled unindexed: its keys, its indexes
         store.create_indexes(cursor)
     # Events recorded during the build: catch up, then switch in one transaction.
     catch_up(ledger, store, batch=batch, progress=progress)

@@ -221,8 +221,8 @@ class ReadStore(ABC):
     def prepare(self, generation: int, *, indexed: bool = True) -> None:
         """Create (empty) tables for a new generation, beside the live one.
 
-        Unindexed (`indexed=False`) for a bulk load, which calls `create_indexes`
-        in its transaction; `switch_to` indexes them in any case.
+        Unindexed (`indexed=False`) for a bulk load, after which the caller calls
+        `create_indexes`; `switch_to` indexes them in any case.
         """
         with self.cursor() as cursor:
             for table in TABLES:
@@ -331,7 +331,6 @@ class ReadStore(ABC):
         with self.cursor() as cursor:
             self.claim(cursor, start, position)
             self.write_folded(cursor, folded)
-            self.create_indexes(cursor)
 
     def write_folded(self, cursor: Any, folded: Folded) -> None:
         """Insert folded rows into the generation's tables (caller's transaction)."""
@@ -427,7 +426,13 @@ class ReadStore(ABC):
             found = cursor.fetchall()
         names = [c.name for c in spec.columns] + [c.name for c, _ in spec.derived]
         flags = {c.name for c in spec.columns if c.kind == "boolean"}
-        texts = {c.name for c in spec.columns if c.kind == "json"}
+        # jsonb prints with spaces and shorter keys first; SQLite keeps the text
+        # as written, already sorted and compact.
+        texts = (
+            {c.name for c in spec.columns if c.kind == "json"}
+            if self.backend == "postgres"
+            else set()
+        )
         return [
             {
                 name: _read(value, flag=name in flags, text=name in texts)
@@ -450,8 +455,7 @@ _CONVERTED = frozenset({"timestamp", "json"})
 
 
 def _read(value: object, *, flag: bool, text: bool) -> object:
-    # Booleans are 0/1 on SQLite; JSON is read as sorted, compact text, as SQLite
-    # stores it (PostgreSQL's jsonb prints with spaces, shorter keys first).
+    # Booleans are 0/1 on SQLite; `text`: JSON to turn into sorted, compact text.
     if value is None:
         return None
     if flag:
