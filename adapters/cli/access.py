@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from adapters.cli.options import FormatOption
 from adapters.files import validate
 from adapters.output import Format, render
 from domain.commands import PublishRun
@@ -16,8 +17,6 @@ from domain.tokens import ROLES, Role, check_token_request
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger, Result
-
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
 def register(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from adapters.cli.options import FormatOption, YearOption
 from adapters.integrity import record_phase
 from adapters.output import Format, render, render_all
 from domain.errors import InvalidInput
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
     from domain.ledger import Ledger
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 HYPOTHESIS_NOTE = (
     "HYPOTHESIS (仮説): this run uses a rule that is not the published official "
     "formula; see its label and reference."
@@ -195,7 +195,7 @@ def register(
     @app.command()
     @handled
     def allocate(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fiscal_year: YearOption,
         phase: Annotated[str, typer.Option(help=f"One of: {', '.join(PHASES)}.")],
         actor: Annotated[
             str, typer.Option(help="ministry:<staff id>")
@@ -220,7 +220,7 @@ def register(
     @app.command()
     @handled
     def allocations(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fiscal_year: YearOption,
         grant: Annotated[
             str | None, typer.Option(help="promotion or effort_support")
         ] = None,
@@ -408,7 +408,7 @@ def register(
     @app.command()
     @handled
     def runs(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fiscal_year: YearOption,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Every recorded run of a grant year, superseded ones included."""

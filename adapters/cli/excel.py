@@ -18,6 +18,7 @@ import typer
 from openpyxl import Workbook
 from rich.console import Console
 
+from adapters.cli.options import YearOption
 from adapters.national_tables import NationalTable
 from adapters.output import to_csv
 from adapters.xlsx import HEAD_FONT, sheet_name, to_bytes, write_binary, write_table
@@ -32,6 +33,9 @@ Grant = Literal["promotion", "effort_support"]
 OutputOption = Annotated[
     Path, typer.Option("--output", "-o", help="The file to write (.xlsx or .csv).")
 ]
+ExportPathOption = Annotated[Path | None, typer.Option("--output", "-o")]
+TierChoice = Annotated[Tier, typer.Option(help="municipal or prefectural")]
+GrantChoice = Annotated[Grant, typer.Option(help="promotion or effort_support")]
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -59,7 +63,7 @@ def register(
     @handled
     def workbook(
         entity: Annotated[str, typer.Option("--entity", "-e", help="LG code.")],
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fiscal_year: YearOption,
         output: OutputOption,
         tier: Annotated[
             str | None, typer.Option(help="Default: the entity's own tier.")
@@ -88,15 +92,11 @@ def register(
     @export.command("results")
     @handled
     def results(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
-        tier: Annotated[
-            Tier, typer.Option(help="municipal or prefectural")
-        ] = "municipal",
-        grant: Annotated[
-            Grant, typer.Option(help="promotion or effort_support")
-        ] = "promotion",
+        fiscal_year: YearOption,
+        tier: TierChoice = "municipal",
+        grant: GrantChoice = "promotion",
         fmt: ExportFormatOption = ExportFormat.xlsx,
-        output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+        output: ExportPathOption = None,
     ) -> None:
         """評価結果: a row per entity, points per sub-item, total, rank, statistics."""
         from adapters.cli.projections import fresh_store  # noqa: PLC0415
@@ -109,18 +109,14 @@ def register(
     @export.command("allocations")
     @handled
     def allocations(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
-        tier: Annotated[
-            Tier, typer.Option(help="municipal or prefectural")
-        ] = "municipal",
-        grant: Annotated[
-            Grant, typer.Option(help="promotion or effort_support")
-        ] = "promotion",
+        fiscal_year: YearOption,
+        tier: TierChoice = "municipal",
+        grant: GrantChoice = "promotion",
         phase: Annotated[
             str | None, typer.Option(help="Default: the latest phase run.")
         ] = None,
         fmt: ExportFormatOption = ExportFormat.xlsx,
-        output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+        output: ExportPathOption = None,
     ) -> None:
         """交付額: the run in force, one row per entity, amounts in 千円 (exact)."""
         from adapters.national_tables import allocation_table  # noqa: PLC0415

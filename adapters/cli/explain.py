@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from adapters.cli.allocations import current_runs
+from adapters.cli.options import EntityOption, FormatOption, YearOption
 from adapters.output import Format, render
 from domain.errors import InvalidInput
 from domain.scoring import score
@@ -199,8 +200,8 @@ def register(
     @app.command()
     @handled
     def dossier(
-        entity: Annotated[str, typer.Option("--entity", "-e")],
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        entity: EntityOption,
+        fiscal_year: YearOption,
         out: Annotated[Path, typer.Option(help="Folder to write the dossier into.")],
     ) -> None:
         """Export one entity's year for auditors: HTML and a JSON/CSV bundle."""
@@ -216,13 +217,13 @@ def register(
     @app.command()
     @handled
     def explain(
-        entity: Annotated[str, typer.Option("--entity", "-e")],
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        entity: EntityOption,
+        fiscal_year: YearOption,
         grant: Annotated[str, typer.Option(help="promotion or effort_support")],
         phase: Annotated[
             str | None, typer.Option(help="Default: the latest phase run.")
         ] = None,
-        fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+        fmt: FormatOption = Format.table,
     ) -> None:
         """How the score and the amount of an entity came about, step by step."""
         with ledger() as opened:

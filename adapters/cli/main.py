@@ -22,8 +22,8 @@ from rich.console import Console
 
 from adapters.bootstrap import open_ledger, storage_unavailable
 from adapters.cli import access, allocations, excel, explain, projections, reads
+from adapters.cli.options import EntityOption, TierOption, YearOption
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
-from adapters.output import Format
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
 
@@ -48,14 +48,6 @@ DatabaseOption = Annotated[
         show_envvar=True,
     ),
 ]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-YearOption = Annotated[
-    int, typer.Option("--fiscal-year", "-y", help="Grant year (交付年度).")
-]
-EntityOption = Annotated[
-    str, typer.Option("--entity", "-e", help="LG code (6 digits).")
-]
-TierOption = Annotated[str, typer.Option("--tier", help="municipal or prefectural.")]
 
 
 JAPAN = ZoneInfo("Asia/Tokyo")
@@ -290,7 +282,7 @@ def ministry_values(
 @app.command()
 @handled
 def demo(
-    fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")] = 2020,
+    fiscal_year: YearOption = 2020,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
 ) -> None:
     """Load the reference data and run a whole synthetic national year."""

@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 from rich.console import Console
 
 from adapters.cli.allocations import position_as_of
+from adapters.cli.options import EntityOption, FormatOption, YearOption
 from adapters.cli.reads import progress
 from adapters.output import Format, render
 from adapters.projecting import as_of, catch_up, follow, open_store, rebuild
@@ -20,8 +21,6 @@ from projections.read_models import TABLES
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
-
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
 def fresh_store(ledger: Ledger) -> ReadStore:
@@ -152,7 +151,7 @@ def register(
     @app.command("status")
     @handled
     def status_board(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fiscal_year: YearOption,
         tier: Annotated[str | None, typer.Option()] = None,
         prefecture: Annotated[str | None, typer.Option(help="2-digit code")] = None,
         as_of: Annotated[
@@ -174,7 +173,7 @@ def register(
     @app.command()
     @handled
     def scores(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fiscal_year: YearOption,
         grant: Annotated[
             str, typer.Option(help="promotion or effort_support")
         ] = "promotion",
@@ -203,8 +202,8 @@ def register(
     @app.command()
     @handled
     def audit(
-        entity: Annotated[str, typer.Option("--entity", "-e")],
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        entity: EntityOption,
+        fiscal_year: YearOption,
         as_of: Annotated[
             str | None,
             typer.Option("--as-of", help="A ledger position or an ISO time."),

@@ -15,6 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from adapters.cli.options import EntityOption, FormatOption, YearOption
 from adapters.output import Format, render
 from domain.base import GRANTS
 from domain.catalogue import points_in
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from domain.ledger import Ledger
-
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
 @contextmanager
@@ -227,7 +226,7 @@ def register(
     @app.command()
     @handled
     def catalogue(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fiscal_year: YearOption,
         tier: Annotated[str, typer.Option()] = "municipal",
         version: Annotated[int | None, typer.Option()] = None,
         fmt: FormatOption = Format.table,
@@ -264,7 +263,7 @@ def register(
     @app.command()
     @handled
     def submissions(
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        fiscal_year: YearOption,
         tier: Annotated[str | None, typer.Option()] = None,
         prefecture: Annotated[
             str | None, typer.Option(help="2-digit prefecture code")
@@ -283,8 +282,8 @@ def register(
     @app.command()
     @handled
     def history(
-        entity: Annotated[str, typer.Option("--entity", "-e")],
-        fiscal_year: Annotated[int, typer.Option("--fiscal-year", "-y")],
+        entity: EntityOption,
+        fiscal_year: YearOption,
         tier: Annotated[str | None, typer.Option()] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
