@@ -67,10 +67,9 @@ def plan(worker: int, folder: Path) -> list[Command]:
     return commands[turn:] + commands[:turn]
 
 
-def _revise(worker: int, entity: str, folder: Path) -> Command:
-    key, value = f"s-{worker}", f"{10 * worker + 4}.25"
-    path = folder / f"revise-{worker}.json"
-    record = {
+def keyed_answer(entity: str, key: str, value: str) -> dict[str, object]:
+    """A submission file's record: ITEM answered, inside the FY2020 window, keyed."""
+    return {
         "entity": entity,
         "grant_year": 2020,
         "tier": "municipal",
@@ -78,7 +77,12 @@ def _revise(worker: int, entity: str, folder: Path) -> Command:
         "answers": {ITEM: value},
         "idempotency_key": key,
     }
-    path.write_text(json.dumps(record), encoding="utf-8")
+
+
+def _revise(worker: int, entity: str, folder: Path) -> Command:
+    key, value = f"s-{worker}", f"{10 * worker + 4}.25"
+    path = folder / f"revise-{worker}.json"
+    path.write_text(json.dumps(keyed_answer(entity, key, value)), encoding="utf-8")
     return Command(worker, "revise", ("submit", str(path)), entity, key, value)
 
 

@@ -44,11 +44,11 @@ from adapters.demo import run_demo
 from domain.ledger import Ledger
 from domain.receipts import CommandReceipt
 from domain.self_evaluation import SelfEvaluation
+from tests.concurrency_trials import ITEM, keyed_answer
 from tests.crash_trials import check, kofu_process
 
 PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/bin"))
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-ITEM = "II-12-b"
 FAULT_RATE = 0.6
 """The share of commands during which the server is restarted."""
 
@@ -166,7 +166,7 @@ def stream(folder: Path, entities: list[str], rng: random.Random, n: int) -> lis
         )
         if kind == "submit":
             path = folder / f"outage-{tag}-{i}.json"
-            path.write_text(json.dumps([_answer(*r) for r in records]), "utf-8")
+            path.write_text(json.dumps([keyed_answer(*r) for r in records]), "utf-8")
             steps.append(Step(kind, ("submit", str(path)), records))
         elif kind == "correct":
             steps.append(Step(kind, _correction(*records[0]), records))
@@ -177,17 +177,6 @@ def stream(folder: Path, entities: list[str], rng: random.Random, n: int) -> lis
                 Step(kind, ("audit", "-e", picked[0], "-y", "2020", "-f", "json"))
             )
     return steps
-
-
-def _answer(entity: str, key: str, value: str) -> dict[str, object]:
-    return {
-        "entity": entity,
-        "grant_year": 2020,
-        "tier": "municipal",
-        "received_on": "2019-10-30",
-        "answers": {ITEM: value},
-        "idempotency_key": key,
-    }
 
 
 def _correction(entity: str, key: str, value: str) -> tuple[str, ...]:
