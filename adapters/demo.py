@@ -9,8 +9,9 @@ new: every command carries an idempotency key derived from the seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rich.panel import Panel
@@ -23,7 +24,14 @@ from adapters.integrity import record_phase
 from adapters.paths import data_dir
 from adapters.rules import load_rules
 from adapters.synthetic import synthesise_finances, synthesise_nation, synthesise_year
-from domain.commands import CorrectAnswer
+from domain.clock import JST, SimulatedClock, installed
+from domain.commands import (
+    Command,
+    ConfirmSelfEvaluation,
+    CorrectAnswer,
+    ImportMinistryValues,
+    SubmitSelfEvaluation,
+)
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -78,7 +86,28 @@ def run_demo(
     """Record the reference data and a synthetic national year; print a summary.
 
     `prefectures` (2-digit codes) limits the demo to a few prefectures (for tests).
+
+    The year lies in the past, so the demo runs on a simulated clock installed in
+    this process, moved forward day by day through the year's schedule: each
+    command is recorded at the demo's date, and the ledger refuses it if it already
+    holds a later event (kofu records nothing back in time).
     """
+    programme, _ = _shipped(fiscal_year)
+    issued = programme.schedule.indicators_issued
+    start = datetime(issued.year, issued.month, issued.day, 9, tzinfo=JST)
+    with installed(SimulatedClock(start)) as simulated:
+        assert isinstance(simulated, SimulatedClock)  # noqa: S101
+        return _demo(ledger, fiscal_year, seed, console, simulated, prefectures)
+
+
+def _demo(
+    ledger: Ledger,
+    fiscal_year: int,
+    seed: int,
+    console: Console,
+    clock: SimulatedClock,
+    prefectures: set[str] | None,
+) -> Tally:
     programme, catalogues = _shipped(fiscal_year)
     console.print(
         Panel(
@@ -139,7 +168,7 @@ def run_demo(
         if count.fiscal_year == fiscal_year
     }
     year = synthesise_year(loaded.entities, insured, catalogues, programme, seed)
-    _record_year(ledger, year, tally, console)
+    _record_year(ledger, year, tally, console, clock)
     by_year = {
         y: {code: c.count for code, c in nation.insured if c.fiscal_year == y}
         for y in years
@@ -159,7 +188,7 @@ def run_demo(
         ledger.declare_required_amounts(finances.required, DEMO_ACTOR),
     )
     _print(console, tally, ledger)
-    _run_phases(ledger, programme, catalogues["municipal"], seed, console)
+    _run_phases(ledger, programme, catalogues["municipal"], seed, console, clock)
     return tally
 
 
@@ -178,6 +207,7 @@ def _run_phases(
     catalogue: CatalogueSpec,
     seed: int,
     console: Console,
+    clock: SimulatedClock,
 ) -> None:
     """Run every phase in order, with corrections after 交付見込額 and 交付決定.
 
@@ -192,8 +222,10 @@ def _run_phases(
         ]
         if phase_runs:
             continue  # recorded by an earlier run of the demo, with its correction
+        clock.set_day(programme.schedule.phases[phase])
         recorded += record_phase(ledger, year, phase, "ministry:kofu-demo")
         if phase in corrections:
+            clock.set_day(programme.schedule.phases[phase] + timedelta(days=3))
             _story_correction(
                 ledger, programme, catalogue, phase, corrections[phase], seed
             )
@@ -222,7 +254,6 @@ def _story_correction(
     )
     current = evaluation.answers.get(item)
     value = not (current.checked if current else False)
-    day = programme.schedule.phases[phase] + timedelta(days=3)  # type: ignore[index]
     ledger.correct(
         CorrectAnswer(
             entity=entity,
@@ -233,37 +264,66 @@ def _story_correction(
             reason=f"【合成】{phase} 公表後の確認で調査票の誤りが判明 (demo {number})",
             basis="老認発 (synthetic instruction)",
             actor="ministry:kofu-demo",
-            received_on=day,
             idempotency_key=f"demo:{seed}:{programme.grant_year}:story-correction:{number}",
         )
     )
 
 
-def _record_year(ledger: Ledger, year: object, tally: Tally, console: Console) -> None:
+def _record_year(
+    ledger: Ledger, year: object, tally: Tally, console: Console, clock: SimulatedClock
+) -> None:
+    """Send the year's commands day by day, each on the day it is sent."""
     from adapters.synthetic import SurveyYear  # noqa: PLC0415
 
     assert isinstance(year, SurveyYear)  # noqa: S101
-    with progress(console, "submissions", len(year.submissions)) as advance:
-        tally.add(
-            "submissions (synthetic)",
-            len(year.submissions),
-            ledger.submit(year.submissions, progress=advance),
-        )
-    tally.add("revisions", len(year.revisions), ledger.submit(year.revisions))
-    events = 0
-    with progress(console, "confirmations", len(year.confirmations)) as advance:
-        for confirmation in year.confirmations:
-            events += ledger.confirm(confirmation).events
-            advance(1)
-    tally.rows.append(("prefecture confirmations", len(year.confirmations), events))
-    if year.ministry_values:
-        tally.add(
-            "ministry-computed values",
-            len(year.ministry_values),
-            ledger.import_ministry_values(year.ministry_values),
-        )
-    events = sum(ledger.correct(c).events for c in year.corrections)
-    tally.rows.append(("ministry corrections", len(year.corrections), events))
+    kinds: tuple[tuple[str, Sequence[Command]], ...] = (
+        ("submissions (synthetic)", year.submissions),
+        ("revisions", year.revisions),
+        ("prefecture confirmations", year.confirmations),
+        ("ministry-computed values", year.ministry_values),
+        ("ministry corrections", year.corrections),
+    )
+    order = {id(c): n for n, (_, commands) in enumerate(kinds) for c in commands}
+    days = sorted({year.day(c) for _, commands in kinds for c in commands})
+    events = {what: 0 for what, _ in kinds}
+    total = sum(len(commands) for _, commands in kinds)
+    with progress(console, "the year's commands", total) as advance:
+        for day in days:
+            clock.set_day(day)
+            today = [c for _, cs in kinds for c in cs if year.day(c) == day]
+            today.sort(key=lambda c: order[id(c)])
+            for what, done in _send(ledger, today):
+                events[what] += done
+            advance(len(today))
+    for what, commands in kinds:
+        if commands or what != "ministry-computed values":
+            tally.rows.append((what, len(commands), events[what]))
+
+
+def _send(ledger: Ledger, commands: list[Command]) -> list[tuple[str, int]]:
+    """Send one day's commands in order: answers in bulk, the rest one by one.
+
+    An entity revises on a later day than it first submits, so a day's first
+    submissions and its revisions are two bulk calls.
+    """
+    done: list[tuple[str, int]] = []
+    answers = [c for c in commands if isinstance(c, SubmitSelfEvaluation)]
+    for what, marker in (
+        ("submissions (synthetic)", ":submit:"),
+        ("revisions", ":revise:"),
+    ):
+        batch = [c for c in answers if marker in str(c.idempotency_key)]
+        if batch:
+            done.append((what, ledger.submit(batch).events))
+    for cmd in commands:
+        if isinstance(cmd, ConfirmSelfEvaluation):
+            done.append(("prefecture confirmations", ledger.confirm(cmd).events))
+        elif isinstance(cmd, ImportMinistryValues):
+            result = ledger.import_ministry_values([cmd])
+            done.append(("ministry-computed values", result.events))
+        elif isinstance(cmd, CorrectAnswer):
+            done.append(("ministry corrections", ledger.correct(cmd).events))
+    return done
 
 
 def _print(console: Console, tally: Tally, ledger: Ledger) -> None:

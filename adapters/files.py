@@ -24,7 +24,11 @@ from adapters.parsing import parse_json, parse_yaml, read_bytes
 from domain.base import printable
 from domain.catalogue import CatalogueSpec
 from domain.codes import insurer_number_for
-from domain.commands import SubmitSelfEvaluation
+from domain.commands import (
+    SERVER_TIME_FIELDS,
+    SubmitSelfEvaluation,
+    server_time_message,
+)
 from domain.entities import (
     Entity,
     Expenditure,
@@ -68,7 +72,7 @@ REQUIRED_HEADER = (
     "declared_on",
 )
 ANSWER_HEADER = ("entity", "grant_year", "tier", "item", "value")
-ANSWER_OPTIONAL = ("received_on", "actor", "idempotency_key")
+ANSWER_OPTIONAL = ("actor", "idempotency_key")
 
 
 @dataclass
@@ -605,6 +609,11 @@ def _answers_from_csv(
     path: Path, defaults: dict[str, Any]
 ) -> list[SubmitSelfEvaluation]:
     header, records = read_csv(path)
+    refused = [c for c in header if c in SERVER_TIME_FIELDS]
+    if refused:
+        raise InvalidInput(
+            f"column {server_time_message(refused[0])}", field=f"{path}:1"
+        )
     missing = [c for c in ANSWER_HEADER if c not in header]
     unknown = [c for c in header if c not in ANSWER_HEADER + ANSWER_OPTIONAL]
     if missing or unknown:

@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.mapper import CanonicalJSONTranscoder, PydanticMapper
+from adapters.storage import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from domain.errors import InvalidInput
 
 DEFAULT_URL = "sqlite:///kofu.db"
@@ -60,11 +61,13 @@ class Database:
         if self.backend == "sqlite":
             return common | {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLedgerRecorder),
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return common | {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLedgerRecorder),
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import fmean
@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 from adapters.files import Ward, designated_city_insurers
 from domain.codes import insurer_check_digit, insurer_number_for
 from domain.commands import (
+    Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
     ImportMinistryValues,
@@ -651,6 +652,13 @@ class SurveyYear:
     confirmations: list[ConfirmSelfEvaluation]
     ministry_values: list[ImportMinistryValues]
     corrections: list[CorrectAnswer]
+    days: dict[str, date] = field(default_factory=dict)
+    """The day each command is sent, by its idempotency key: the demo sets its
+    simulated clock to it (the ledger, not the command, owns the recording time)."""
+
+    def day(self, command: Command) -> date:
+        """The day `command` is sent."""
+        return self.days[str(command.idempotency_key)]
 
 
 @dataclass(frozen=True)
@@ -667,6 +675,13 @@ class _Year:
     prefectures: dict[str, str]
     propensity: dict[str, float]
     ticked: frozenset[tuple[str, str]] = frozenset()
+    sent: dict[str, date] = field(default_factory=dict)
+    """The day of each command made so far, by idempotency key."""
+
+    def dated(self, key: str, day: date) -> str:
+        """Note that the command with `key` is sent on `day`; return the key."""
+        self.sent[key] = day
+        return key
 
     def key(self, command: str, lg_code: str) -> str:
         """The idempotency key of a command about an entity."""
@@ -727,6 +742,7 @@ def synthesise_year(
         confirmations=[m.confirmation for m in made if m.confirmation],
         ministry_values=ministry,
         corrections=[m.correction for m in made if m.correction],
+        days=dict(year.sent),
     )
 
 
@@ -939,8 +955,7 @@ def _submit(
         tier=_tier(entity),
         answers=answers,
         actor=_actor(entity),
-        received_on=day,
-        idempotency_key=year.key(command, entity.lg_code),
+        idempotency_key=year.dated(year.key(command, entity.lg_code), day),
     )
 
 
@@ -964,8 +979,7 @@ def _confirm(
         grant_year=year.grant_year,
         tier="municipal",
         actor=f"prefecture:{prefecture}",
-        received_on=day,
-        idempotency_key=year.key("confirm", entity.lg_code),
+        idempotency_key=year.dated(year.key("confirm", entity.lg_code), day),
     )
 
 
@@ -1006,8 +1020,9 @@ def _correct(
         reason=reason,
         basis=f"令和{era}年度 評価指標の該当状況調査に係る留意事項（架空の事務連絡）",
         actor=f"ministry:{rng.choice(STAFF)}",
-        received_on=_after_deadline(year, rng),
-        idempotency_key=year.key("correct", entity.lg_code),
+        idempotency_key=year.dated(
+            year.key("correct", entity.lg_code), _after_deadline(year, rng)
+        ),
     )
 
 
@@ -1024,6 +1039,8 @@ def _ministry_values(year: _Year, entity: Entity.Details) -> ImportMinistryValue
         values=values,
         source=f"{SYNTHETIC}: ministry outcome values, kofu demo seed {year.seed}",
         actor=MINISTRY_ACTOR,
-        received_on=year.closes + timedelta(days=max(1, room // 3)),
-        idempotency_key=year.key("ministry", entity.lg_code),
+        idempotency_key=year.dated(
+            year.key("ministry", entity.lg_code),
+            year.closes + timedelta(days=max(1, room // 3)),
+        ),
     )

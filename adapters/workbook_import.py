@@ -81,7 +81,6 @@ class Filled:
             "tier": stamp.tier,
             "answers": answers,
             "actor": defaults.get("actor") or f"{role}:{stamp.entity}",
-            "received_on": defaults["received_on"],
             "origin": f"{self.path}: sheet {ANSWERS}",
         }
         return validate(SubmitSelfEvaluation, record, str(self.path))

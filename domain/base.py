@@ -17,6 +17,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, CanInitAggregate, CanMutateAggregate
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from domain import clock
+
 KOFU_NAMESPACE = uuid5(NAMESPACE_URL, "https://kofu.invalid/")
 
 Grant = Literal["promotion", "effort_support"]
@@ -144,6 +146,11 @@ class LedgerAggregate(Aggregate):
         def apply(self, aggregate: Any) -> None:
             """Mutate the aggregate through its `when` method."""
             aggregate.when(self)
+
+        @staticmethod
+        def create_timestamp() -> datetime:
+            """The recording time: the ledger's clock, never the caller's."""
+            return clock.now()
 
     class Created(Event, CanInitAggregate[UUID]):
         """Base creation event."""

@@ -13,10 +13,35 @@ from decimal import Decimal
 from typing import Annotated
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from domain.base import Actor, FiscalYear, InputText, Tier
 from domain.codes import LgCode
+from domain.errors import InvalidInput
+
+SERVER_TIME_FIELDS = ("received_on", "published_on", "recorded_at", "timestamp")
+"""Fields naming the time an action is recorded at: the ledger's, never a caller's."""
+
+
+def refuse_server_time(fields: object, where: str = "") -> None:
+    """Refuse a caller's attempt to choose the time its own action is recorded at.
+
+    Raises:
+        InvalidInput: `fields` (a mapping or a list of names) holds such a field.
+    """
+    for name in SERVER_TIME_FIELDS:
+        if name in fields:  # type: ignore[operator]
+            raise InvalidInput(where + server_time_message(name), field=name)
+
+
+def server_time_message(name: str) -> str:
+    """Why a caller may not give `name` (a field of the recording time)."""
+    return (
+        f"{name} cannot be given: kofu records every action at the ledger's own "
+        "time (the server owns time); a paper submission's stated date is entered "
+        "by the ministry (kofu enter-paper), a publication's announced date is "
+        "announced_on"
+    )
 
 
 def _no_float(value: object) -> object:
@@ -42,6 +67,13 @@ class Command(BaseModel):
     idempotency_key: IdempotencyKey | None = None
     origin: str | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_server_time(cls, data: object) -> object:
+        if isinstance(data, dict):
+            refuse_server_time(data)
+        return data
+
     def fingerprint(self) -> str:
         """A hash of the command's content (without its key and origin)."""
         content = {
@@ -66,7 +98,6 @@ class SubmitSelfEvaluation(Command):
     tier: Tier
     answers: dict[str, RawValue] = Field(min_length=1)
     actor: Actor
-    received_on: date
 
 
 class ConfirmSelfEvaluation(Command):
@@ -76,7 +107,6 @@ class ConfirmSelfEvaluation(Command):
     grant_year: FiscalYear
     tier: Tier = "municipal"
     actor: Actor
-    received_on: date
 
 
 class ImportMinistryValues(Command):
@@ -88,7 +118,6 @@ class ImportMinistryValues(Command):
     values: dict[str, RawValue] = Field(min_length=1)
     source: InputText
     actor: Actor
-    received_on: date
 
 
 class CorrectAnswer(Command):
@@ -102,7 +131,6 @@ class CorrectAnswer(Command):
     reason: InputText
     basis: InputText
     actor: Actor
-    received_on: date
 
 
 class AllocatePhase(Command):
@@ -113,9 +141,31 @@ class AllocatePhase(Command):
     actor: Actor
 
 
+class EnterPaperSubmission(Command):
+    """The ministry keys in answers an entity sent on paper (or late by other means).
+
+    The submission window is checked against `stated_on`, the date the paper states
+    it was received; the ledger records its own time beside it, with who keyed it
+    in, why, and on what basis.
+    """
+
+    entity: LgCode
+    grant_year: FiscalYear
+    tier: Tier
+    answers: dict[str, RawValue] = Field(min_length=1)
+    stated_on: date
+    reason: InputText
+    basis: InputText
+    actor: Actor
+
+
 class PublishRun(Command):
-    """The ministry publishes a recorded allocation run (公表)."""
+    """The ministry publishes a recorded allocation run (公表).
+
+    `announced_on` is the publication's announced date (default: the day the
+    ledger records the publication); it may not lie after that day.
+    """
 
     run_id: Annotated[str, Field(min_length=1, max_length=200)]
     actor: Actor
-    published_on: date
+    announced_on: date | None = None

@@ -8,6 +8,10 @@ anything is written.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from eventsourcing.persistence import IntegrityError
+
 
 class LedgerError(Exception):
     """Base of the errors a command reports to its caller."""
@@ -35,3 +39,20 @@ class Refused(LedgerError):  # noqa: N818
     """A rule of the domain forbids the command."""
 
     exit_code = 1
+
+
+class RecordedBeforeNewest(IntegrityError):  # noqa: N818 - a verdict, like Refused
+    """A store refused events timed before the newest event it already holds.
+
+    Recorded times never go backwards in log order. It is a lost race when another
+    writer committed in between (the command retries with a new time), and a clock
+    that is behind when the newest event lies in this process's future.
+    """
+
+    def __init__(self, attempted: datetime, newest: datetime) -> None:
+        super().__init__(
+            f"an event timed {attempted.isoformat()} would follow one recorded at "
+            f"{newest.isoformat()}"
+        )
+        self.attempted = attempted
+        self.newest = newest

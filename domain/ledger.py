@@ -24,6 +24,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
+from domain import clock
 from domain.base import LedgerAggregate, actor_id, actor_role
 from domain.catalogue import (
     CHECKED,
@@ -50,7 +51,7 @@ from domain.entities import (
     InsurerDetails,
     RequiredAmount,
 )
-from domain.errors import InvalidInput, LedgerError, Refused
+from domain.errors import InvalidInput, LedgerError, RecordedBeforeNewest, Refused
 from domain.programme import PHASES, ProgrammeSpec, ProgrammeYear
 from domain.receipts import CommandReceipt
 from domain.rulebook import Rule
@@ -325,12 +326,23 @@ class Ledger(Application[UUID]):
         # lockstep and lose again: each waits a random, growing while (full jitter).
         for n in range(MAX_ATTEMPTS - 1):
             try:
-                return attempt()
+                with clock.instant():
+                    return attempt()
+            except RecordedBeforeNewest as error:
+                if error.newest > clock.now():
+                    raise _clock_behind(error) from None
+                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**n)
+                time.sleep(random.uniform(0, ceiling))  # noqa: S311 - not a secret
+                self.refresh()
             except IntegrityError:
                 ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**n)
                 time.sleep(random.uniform(0, ceiling))  # noqa: S311 - not a secret
                 self.refresh()
-        return attempt()
+        try:
+            with clock.instant():
+                return attempt()
+        except RecordedBeforeNewest as error:
+            raise _clock_behind(error) from None
 
     def _save(self, command: str, *aggregates: LedgerAggregate) -> Result:
         pending = [a for a in aggregates if a.pending_events] if aggregates else []
@@ -651,7 +663,15 @@ class Ledger(Application[UUID]):
             receipt = self._receipt(cmd)
             if isinstance(receipt, Result):
                 return receipt
-            if not run.publish(cmd.actor, cmd.published_on):
+            today = clock.today()
+            announced = cmd.announced_on or today
+            if announced > today:
+                msg = (
+                    f"the announced date {announced} lies after today ({today} JST, "
+                    "the ledger's date): publish on the day it is announced"
+                )
+                raise InvalidInput(msg, field="announced_on")
+            if not run.publish(cmd.actor, announced):
                 return Result("publish", detail=f"{cmd.run_id} is already published")
             return self._save("publish", run, *([receipt] if receipt else []))
 
@@ -781,9 +801,10 @@ class Ledger(Application[UUID]):
     ) -> Result:
         """Submit (or revise) self-evaluations: all are checked before any is saved."""
         self.refresh()
-        prepared = self._prepare_submissions(commands)
         try:
-            return self._save_in_batches("submit", prepared, batch_size, progress)
+            with clock.instant():
+                prepared = self._prepare_submissions(commands)
+                return self._save_in_batches("submit", prepared, batch_size, progress)
         except IntegrityError:
             # Another writer got there first: check everything again, then save.
             return self._retrying(
@@ -824,7 +845,8 @@ class Ledger(Application[UUID]):
         if isinstance(receipt, Result):
             return []
         programme, catalogue = self._in_force(cmd.grant_year, cmd.tier, memo)
-        programme.check_window(cmd.received_on, "a submission")
+        today = clock.today()
+        programme.check_window(today, "a submission")
         answers = self._answers(catalogue, dict(cmd.answers), ministry=False)
         aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
         evaluation = touched.get(aggregate_id)
@@ -832,7 +854,7 @@ class Ledger(Application[UUID]):
             evaluation = self._self_evaluation(
                 cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
             )
-        evaluation.submit(answers, cmd.actor, cmd.received_on)
+        evaluation.submit(answers, cmd.actor, today)
         return [evaluation] + ([receipt] if receipt else [])
 
     def confirm(self, cmd: ConfirmSelfEvaluation) -> Result:
@@ -854,7 +876,7 @@ class Ledger(Application[UUID]):
             if isinstance(receipt, Result):
                 return receipt
             evaluation = self.self_evaluation(cmd.entity, cmd.grant_year, cmd.tier)
-            evaluation.confirm(cmd.actor, cmd.received_on)
+            evaluation.confirm(cmd.actor, clock.today())
             return self._save("confirm", evaluation, *([receipt] if receipt else []))
 
         return self._command(cmd, attempt)
@@ -903,9 +925,7 @@ class Ledger(Application[UUID]):
             evaluation = self._self_evaluation(
                 cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
             )
-        evaluation.import_ministry_values(
-            values, cmd.source, cmd.actor, cmd.received_on
-        )
+        evaluation.import_ministry_values(values, cmd.source, cmd.actor, clock.today())
         touched[evaluation.id] = evaluation
         if receipt:
             touched[receipt.id] = receipt
@@ -928,21 +948,21 @@ class Ledger(Application[UUID]):
                 return receipt
             programme = self.programme(cmd.grant_year)
             closes = programme.spec.schedule.submission_closes
-            if cmd.received_on <= closes:
+            today = clock.today()
+            if today <= closes:
                 msg = (
-                    f"a correction on {cmd.received_on} comes before the deadline "
-                    f"{closes}; until then the entity revises its own answers"
+                    f"a correction on {today} (JST, the ledger's date) comes before "
+                    f"the deadline {closes}; until then the entity revises its own "
+                    "answers"
                 )
-                raise Refused(msg, field="received_on")
+                raise Refused(msg, field="date")
             evaluation = self.self_evaluation(cmd.entity, cmd.grant_year, cmd.tier)
             catalogue = self.catalogue(
                 cmd.grant_year, cmd.tier, evaluation.catalogue_version
             )
             sub_item, _ = self._item(catalogue, cmd.item)
             after = sub_item.parse(cmd.value)
-            evaluation.correct(
-                cmd.item, after, cmd.reason, cmd.basis, cmd.actor, cmd.received_on
-            )
+            evaluation.correct(cmd.item, after, cmd.reason, cmd.basis, cmd.actor, today)
             return self._save("correct", evaluation, *([receipt] if receipt else []))
 
         return self._command(cmd, attempt)
@@ -974,6 +994,15 @@ class Ledger(Application[UUID]):
             return None
         found = self._receipt(cmd)
         return found if isinstance(found, Result) else None
+
+
+def _clock_behind(error: RecordedBeforeNewest) -> Refused:
+    msg = (
+        f"this process's clock ({error.attempted.isoformat()}) is behind the newest "
+        f"recorded event ({error.newest.isoformat()}): kofu never records an event "
+        "earlier than one already in the ledger; correct the machine's clock"
+    )
+    return Refused(msg, field="clock")
 
 
 def _refuse_source(code: str, *, ministry: bool) -> None:

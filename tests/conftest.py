@@ -11,6 +11,7 @@ import csv
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -20,8 +21,10 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from adapters.bootstrap import open_ledger
+from domain import clock as ledger_clock
 from adapters.cli.main import app
 from adapters.paths import data_dir
+from domain.clock import JST, SimulatedClock
 from domain.ledger import Ledger
 
 PG_BASE = os.environ.get(
@@ -29,6 +32,27 @@ PG_BASE = os.environ.get(
 )
 WORLD_PREFECTURES = ("13", "14")
 SHINJUKU = "131041"
+
+
+IN_WINDOW = datetime(2019, 10, 10, 10, tzinfo=JST)
+"""The default time of a test: inside the FY2020 submission window (10:00 JST)."""
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[SimulatedClock]:
+    """The ledger's clock for one test: simulated, in this process, never a caller's.
+
+    Starts inside the FY2020 submission window; a test moves it forward with
+    `clock.set_day(...)`. Inside a module-scoped fixture that installed a simulated
+    clock of its own (the `api` ledger), that clock is kept.
+    """
+    current = ledger_clock.current()
+    if isinstance(current, SimulatedClock):
+        yield current
+        return
+    with ledger_clock.installed(SimulatedClock(IN_WINDOW)) as installed:
+        assert isinstance(installed, SimulatedClock)
+        yield installed
 
 
 def _drop_schema(schema: str) -> None:
@@ -122,7 +146,6 @@ def submission(**overrides: object) -> dict[str, object]:
         "entity": SHINJUKU,
         "grant_year": 2020,
         "tier": "municipal",
-        "received_on": "2019-10-10",
         "answers": {"I-1-a": True},
     }
     base.update(overrides)
@@ -139,7 +162,6 @@ def correction(**overrides: str) -> list[str]:
         "--reason": "根拠資料なし",
         "--basis": "老認発第1号",
         "--actor": "ministry:yamada",
-        "--on": "2019-11-15",
     } | overrides
     return ["correct", *[x for pair in options.items() for x in pair]]
 
@@ -211,21 +233,44 @@ def api(
     else:
         schema = f"kofu_api_{uuid.uuid4().hex[:12]}"
         url = f"{PG_BASE.split('?')[0]}?schema={schema}"
-    opened = open_ledger(url)
-    run_demo(opened, 2020, 5, Console(quiet=True), prefectures=set(WORLD_PREFECTURES))
-    secrets = {
-        holder: issue(opened, role, scope, name, "system:test").secret  # type: ignore[arg-type]
-        for holder, (role, scope, name) in TOKEN_HOLDERS.items()
-    }
-    token_id = secrets["revoked"].split("_")[1]
-    opened.revoke_token(token_id, "system:test")
-    opened.publish(
-        PublishRun(
-            run_id=PUBLISHED_RUN, actor="ministry:yamada", published_on="2020-08-01"
-        )
-    )
-    opened.close()
-    with TestClient(create_app(url), raise_server_exceptions=False) as client:
-        yield Api(client, url, secrets)
+    simulated = SimulatedClock(datetime(2019, 9, 1, tzinfo=JST))
+    with ledger_clock.installed(simulated):
+        opened = open_ledger(url)
+        run_demo(opened, 2020, 5, Console(quiet=True), prefectures=WORLD)
+        simulated.set_day(API_SETUP_DAY)
+        secrets = {
+            holder: issue(opened, role, scope, name, "system:test").secret  # type: ignore[arg-type]
+            for holder, (role, scope, name) in TOKEN_HOLDERS.items()
+        }
+        token_id = secrets["revoked"].split("_")[1]
+        opened.revoke_token(token_id, "system:test")
+        opened.publish(PublishRun(run_id=PUBLISHED_RUN, actor="ministry:yamada"))
+        _open_fy2024(opened)
+        simulated.set_day(API_DAY)
+        opened.close()
+        with TestClient(create_app(url), raise_server_exceptions=False) as client:
+            yield Api(client, url, secrets)
     if schema:
         _drop_schema(schema)
+
+
+WORLD = set(WORLD_PREFECTURES)
+API_SETUP_DAY = date(2021, 7, 1)
+"""After the FY2020 demo's settlement: the `api` ledger's tokens and publication."""
+API_DAY = date(2023, 10, 10)
+"""The `api` ledger's time during its tests: FY2024's submission window is open,
+FY2020's deadline long past (so FY2020 corrections are allowed)."""
+
+
+def _open_fy2024(opened: Ledger) -> None:
+    """Load the FY2024 programme and catalogues, so that a window is open."""
+    from rich.console import Console
+
+    from adapters.loading import load_reference
+
+    files = [data_dir() / "programmes" / "fy2024.yaml"] + [
+        data_dir() / "catalogues" / f"fy2024-{tier}-v1.yaml"
+        for tier in ("municipal", "prefectural")
+    ]
+    for _ in load_reference(opened, files, "system:test", Console(quiet=True)):
+        pass

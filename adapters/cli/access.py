@@ -24,7 +24,6 @@ def register(
     handled: Callable[[Callable[..., None]], Callable[..., None]],
     ledger: Callable[[], AbstractContextManager[Ledger]],
     console: Console,
-    today: Callable[[], str],
     report: Callable[[Result, str], None],
 ) -> None:
     """Add the access commands to the CLI."""
@@ -49,8 +48,13 @@ def register(
     def publish(
         run_id: Annotated[str, typer.Argument(help="The recorded run to publish.")],
         actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
-        on: Annotated[
-            str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")
+        announced_on: Annotated[
+            str | None,
+            typer.Option(
+                "--announced-on",
+                help="The announced date of the publication (YYYY-MM-DD; default: "
+                "the day the ledger records it, never later).",
+            ),
         ] = None,
         idempotency_key: Annotated[
             str | None, typer.Option("--idempotency-key")
@@ -62,7 +66,7 @@ def register(
             {
                 "run_id": run_id,
                 "actor": actor,
-                "published_on": on or today(),
+                "announced_on": announced_on,
                 "idempotency_key": idempotency_key,
             },
             "publish",

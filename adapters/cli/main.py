@@ -11,11 +11,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -48,14 +46,6 @@ DatabaseOption = Annotated[
         show_envvar=True,
     ),
 ]
-
-
-JAPAN = ZoneInfo("Asia/Tokyo")
-
-
-def today() -> str:
-    """Today's date in Japan (the default date a document is received on)."""
-    return datetime.now(tz=JAPAN).date().isoformat()
 
 
 @app.callback()
@@ -149,20 +139,12 @@ def submit(
     actor: Annotated[
         str | None, typer.Option(help="Default: the entity itself.")
     ] = None,
-    received_on: Annotated[
-        str | None,
-        typer.Option(
-            "--received-on", help="Date received (YYYY-MM-DD); default today."
-        ),
-    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
 ) -> None:
     """Record self-evaluations (a resubmission inside the window is a revision)."""
     from adapters.workbook_import import read_submissions  # noqa: PLC0415
 
-    pending = read_submissions(
-        files, {"actor": actor, "received_on": received_on or today()}
-    )
+    pending = read_submissions(files, {"actor": actor})
     with ledger() as opened:
         commands = pending.commands(opened)
         with reads.progress(out, "submitting", len(commands)) as advance:
@@ -177,9 +159,6 @@ def confirm(
     fiscal_year: YearOption,
     actor: Annotated[str, typer.Option(help="prefecture:<LG code>")],
     tier: TierOption = "municipal",
-    on: Annotated[
-        str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")
-    ] = None,
     idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
 ) -> None:
     """A prefecture confirms a municipality's answers."""
@@ -193,7 +172,6 @@ def confirm(
             "grant_year": fiscal_year,
             "tier": tier,
             "actor": actor,
-            "received_on": on or today(),
             "idempotency_key": idempotency_key,
         },
         "confirm",
@@ -213,9 +191,6 @@ def correct(
     basis: Annotated[str, typer.Option(help="Legal basis or instruction (根拠).")],
     actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
     tier: TierOption = "municipal",
-    on: Annotated[
-        str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")
-    ] = None,
     idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
 ) -> None:
     """Record a ministry correction of one answer (after the deadline)."""
@@ -233,7 +208,6 @@ def correct(
             "reason": reason,
             "basis": basis,
             "actor": actor,
-            "received_on": on or today(),
             "idempotency_key": idempotency_key,
         },
         "correct",
@@ -252,15 +226,12 @@ def ministry_values(
     source: Annotated[
         str, typer.Option(help="Where the values come from (e.g. 介護DB).")
     ],
-    on: Annotated[
-        str | None, typer.Option(help="Date (YYYY-MM-DD); default today.")
-    ] = None,
 ) -> None:
     """Import values the ministry computes itself (outcome indicators)."""
     from adapters.files import read_answers  # noqa: PLC0415
     from domain.commands import ImportMinistryValues  # noqa: PLC0415
 
-    read = read_answers(files, {"actor": actor, "received_on": on or today()})
+    read = read_answers(files, {"actor": actor})
     commands = [
         ImportMinistryValues(
             entity=c.entity,
@@ -269,7 +240,6 @@ def ministry_values(
             values=c.answers,
             source=source,
             actor=c.actor,
-            received_on=c.received_on,
             idempotency_key=c.idempotency_key,
             origin=c.origin,
         )
@@ -334,7 +304,7 @@ allocations.register(app, handled, ledger, out)
 projections.register(app, handled, ledger, out)
 explain.register(app, handled, ledger, out)
 excel.register(app, handled, ledger, out)
-access.register(app, handled, ledger, out, today, report)
+access.register(app, handled, ledger, out, report)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -7,9 +7,7 @@ saved in the same transaction: a repeat with the same content records nothing.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
@@ -40,23 +38,14 @@ from domain.errors import InvalidInput
 from domain.ledger import Ledger, Result
 
 router = APIRouter(prefix="/api", tags=["commands"])
-JAPAN = ZoneInfo("Asia/Tokyo")
 Submitter = Annotated[Principal, Depends(require_roles("insurer", "prefecture"))]
 Prefecture = Annotated[Principal, Depends(require_roles("prefecture"))]
 Ministry = Annotated[Principal, Depends(require_roles("ministry"))]
 
 
-def _today() -> date:
-    return datetime.now(tz=JAPAN).date()
-
-
 def _command(model: type[Command], body: BaseModel, **more: Any) -> Any:
     """Build the domain command; a field it refuses is named (422)."""
     data = body.model_dump() | more
-    if "published_on" in model.model_fields:
-        data["published_on"] = data.get("published_on") or _today()
-    if "received_on" in model.model_fields:
-        data["received_on"] = data.get("received_on") or _today()
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -6,11 +6,12 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic.json_schema import SkipJsonSchema
 
 from adapters.http.errors import KofuJSON
 from domain.base import FiscalYear, Grant, Text, Tier
-from domain.commands import RawValue
+from domain.commands import RawValue, server_time_message
 from domain.programme import Phase
 
 Year = Annotated[int, Query(ge=2018, le=2100, description="Grant year (交付年度).")]
@@ -72,6 +73,18 @@ def paged(
     )
 
 
+def _server_time(value: object, info: ValidationInfo) -> object:
+    if value is not None:
+        raise ValueError(server_time_message(info.field_name or "this field"))
+    return value
+
+
+ServerTime = Annotated[
+    SkipJsonSchema[object | None], BeforeValidator(_server_time), Field(exclude=True)
+]
+"""A field naming the recording time: refused, because the server owns time."""
+
+
 class Body(BaseModel):
     """Base of request bodies: unknown fields are refused."""
 
@@ -85,7 +98,7 @@ class Submission(Body):
     grant_year: FiscalYear
     tier: Tier
     answers: Annotated[dict[str, RawValue], Field(min_length=1)]
-    received_on: date | None = None
+    received_on: ServerTime = None
 
 
 class Confirmation(Body):
@@ -94,7 +107,7 @@ class Confirmation(Body):
     entity: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
     grant_year: FiscalYear
     tier: Tier = "municipal"
-    received_on: date | None = None
+    received_on: ServerTime = None
 
 
 class Correction(Body):
@@ -107,7 +120,7 @@ class Correction(Body):
     value: RawValue
     reason: Text
     basis: Text
-    received_on: date | None = None
+    received_on: ServerTime = None
 
 
 class MinistryValues(Body):
@@ -118,7 +131,7 @@ class MinistryValues(Body):
     tier: Tier = "municipal"
     values: Annotated[dict[str, RawValue], Field(min_length=1)]
     source: Text
-    received_on: date | None = None
+    received_on: ServerTime = None
 
 
 class Allocation(Body):
@@ -131,7 +144,12 @@ class Allocation(Body):
 class Publication(Body):
     """Publish a recorded run (公表)."""
 
-    published_on: date | None = None
+    announced_on: date | None = Field(
+        default=None,
+        description="The publication's announced date (default: the day the ledger "
+        "records it; never later).",
+    )
+    published_on: ServerTime = None
 
 
 class Outcome(BaseModel):
