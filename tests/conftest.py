@@ -21,9 +21,9 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from adapters.bootstrap import open_ledger
-from domain import clock as ledger_clock
 from adapters.cli.main import app
 from adapters.paths import data_dir
+from domain import clock as ledger_clock
 from domain.clock import JST, SimulatedClock
 from domain.ledger import Ledger
 
