@@ -88,11 +88,14 @@ def run_phase(
     actor: str,
     prefix_hash: Callable[[int], str | None] | None = None,
     idempotency_key: str | None = None,
+    reading: Callable[[int], None] | None = None,
 ) -> list[AllocationRun]:
     """Score and allocate every budgeted (grant, tier) of a phase and record the runs.
 
     With an idempotency key, a repeat of the same allocation records nothing and
     returns the runs in force of the phase; the key's receipt is saved with the runs.
+    `reading`, if given, is called with the position a read starts from, before
+    the aggregates are read (tests use it to commit a change during the read).
 
     Raises:
         InvalidInput: the year, phase, rule or catalogue is unknown.
@@ -123,7 +126,7 @@ def run_phase(
                 if p.phase == phase and p.current
             ]
         recorded, phases = calculate_phase(
-            ledger, grant_year, phase, actor, prefix_hash
+            ledger, grant_year, phase, actor, prefix_hash, reading
         )
         ledger.save(*recorded, *phases, *([receipt] if receipt else []))
         return recorded
@@ -137,9 +140,10 @@ def calculate_phase(
     phase: str,
     actor: str,
     prefix_hash: Callable[[int], str | None] | None = None,
+    reading: Callable[[int], None] | None = None,
 ) -> tuple[list[AllocationRun], list[PhaseRuns]]:
     """The runs of a phase, calculated from the ledger as it stands, not saved."""
-    inputs = _read_inputs(ledger, grant_year, phase)
+    inputs = _read_inputs(ledger, grant_year, phase, reading)
     if prefix_hash is not None:
         inputs = replace(inputs, ledger_sha256=prefix_hash(inputs.position))
     recorded: list[AllocationRun] = []
@@ -153,12 +157,19 @@ def calculate_phase(
     return recorded, phases
 
 
-def _read_inputs(ledger: Ledger, grant_year: int, phase: str) -> Inputs:
+def _read_inputs(
+    ledger: Ledger,
+    grant_year: int,
+    phase: str,
+    reading: Callable[[int], None] | None = None,
+) -> Inputs:
     programme = ledger.programme(grant_year).spec
     if phase not in programme.schedule.phases:
         msg = f"FY{grant_year} has no {phase} phase in its schedule"
         raise InvalidInput(msg, field="phase")
     position = ledger.count_events()
+    if reading is not None:
+        reading(position)
     entities = {
         d.lg_code: ledger.entity_aggregate(d.lg_code) for d in ledger.entities()
     }
