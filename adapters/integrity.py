@@ -405,8 +405,17 @@ def record_phase(
 
     chain = Chain(ledger)
     chain.extend()
+
+    def prefix_hash(position: int) -> str | None:
+        # The run may read from a position recorded after the extension above.
+        found = chain.hash_at(position)
+        if found is None:
+            chain.extend()
+            found = chain.hash_at(position)
+        return found
+
     runs = run_phase(
-        ledger, grant_year, phase, actor, chain.hash_at, idempotency_key, reading
+        ledger, grant_year, phase, actor, prefix_hash, idempotency_key, reading
     )
     if phase in {"decision", "settlement"}:
         chain.extend(sealed_for=f"FY{grant_year} {phase}")
