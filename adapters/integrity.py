@@ -19,7 +19,7 @@ against it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -394,6 +394,7 @@ def record_phase(
     phase: str,
     actor: str,
     idempotency_key: str | None = None,
+    reading: Callable[[int], None] | None = None,
 ) -> list[AllocationRun]:
     """Run a phase with its receipt (the chain hash of the prefix it read).
 
@@ -404,7 +405,18 @@ def record_phase(
 
     chain = Chain(ledger)
     chain.extend()
-    runs = run_phase(ledger, grant_year, phase, actor, chain.hash_at, idempotency_key)
+
+    def prefix_hash(position: int) -> str | None:
+        # The run may read from a position recorded after the extension above.
+        found = chain.hash_at(position)
+        if found is None:
+            chain.extend()
+            found = chain.hash_at(position)
+        return found
+
+    runs = run_phase(
+        ledger, grant_year, phase, actor, prefix_hash, idempotency_key, reading
+    )
     if phase in {"decision", "settlement"}:
         chain.extend(sealed_for=f"FY{grant_year} {phase}")
     return runs

@@ -10,10 +10,11 @@ module only gathers their inputs from the ledger and writes down what they used.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+from uuid import UUID
 
 import orjson
 from pydantic import ValidationError
@@ -30,11 +31,14 @@ from domain.allocation import (
     competition_ranks,
     determine_eligibility,
 )
-from domain.base import actor_role
+from domain.base import LedgerAggregate, actor_role
+from domain.catalogue import CatalogueSeries
 from domain.commands import AllocatePhase
 from domain.entities import Entity, size_band
 from domain.errors import InvalidInput, Refused
+from domain.ledger import StaleReadError
 from domain.receipts import CommandReceipt
+from domain.rulebook import Rule
 from domain.runs import (
     Adjustment,
     AllocationRun,
@@ -54,6 +58,9 @@ if TYPE_CHECKING:
     from domain.rules import RuleSpec
     from domain.self_evaluation import SelfEvaluation
 
+A = TypeVar("A", bound=LedgerAggregate)
+TIERS = ("municipal", "prefectural")
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -71,7 +78,7 @@ class Inputs:
 
 @dataclass(frozen=True)
 class TierRun:
-    """One (grant, tier) of a phase: its rule, catalogue and budget."""
+    """One (grant, tier) of a phase: its rule, catalogue, budget and runs so far."""
 
     grant: str
     tier: str
@@ -79,6 +86,8 @@ class TierRun:
     rule: RuleSpec
     eligibility: RuleSpec | None
     catalogue: Catalogue
+    phase_runs: PhaseRuns
+    decided: dict[str, int] | None  # a settlement's decided amounts
 
 
 def run_phase(
@@ -88,11 +97,14 @@ def run_phase(
     actor: str,
     prefix_hash: Callable[[int], str | None] | None = None,
     idempotency_key: str | None = None,
+    reading: Callable[[int], None] | None = None,
 ) -> list[AllocationRun]:
     """Score and allocate every budgeted (grant, tier) of a phase and record the runs.
 
     With an idempotency key, a repeat of the same allocation records nothing and
     returns the runs in force of the phase; the key's receipt is saved with the runs.
+    `reading`, if given, is called with the position a read starts from, before
+    the aggregates are read (tests use it to commit a change during the read).
 
     Raises:
         InvalidInput: the year, phase, rule or catalogue is unknown.
@@ -123,7 +135,7 @@ def run_phase(
                 if p.phase == phase and p.current
             ]
         recorded, phases = calculate_phase(
-            ledger, grant_year, phase, actor, prefix_hash
+            ledger, grant_year, phase, actor, prefix_hash, reading
         )
         ledger.save(*recorded, *phases, *([receipt] if receipt else []))
         return recorded
@@ -137,59 +149,130 @@ def calculate_phase(
     phase: str,
     actor: str,
     prefix_hash: Callable[[int], str | None] | None = None,
+    reading: Callable[[int], None] | None = None,
 ) -> tuple[list[AllocationRun], list[PhaseRuns]]:
-    """The runs of a phase, calculated from the ledger as it stands, not saved."""
-    inputs = _read_inputs(ledger, grant_year, phase)
+    """The runs of a phase, calculated from the ledger at one position, not saved.
+
+    Raises:
+        StaleReadError: the programme, a rule, a catalogue or a phase's runs changed
+            while they were read (`run_phase` reads again).
+    """
+    inputs, tier_runs = read_phase(ledger, grant_year, phase, reading)
     if prefix_hash is not None:
         inputs = replace(inputs, ledger_sha256=prefix_hash(inputs.position))
     recorded: list[AllocationRun] = []
     phases: list[PhaseRuns] = []
-    for tier_run in _tier_runs(ledger, inputs):
-        phase_runs = _phase_runs(ledger, inputs, tier_run)
-        run = _calculate(ledger, inputs, tier_run, phase_runs, actor)
-        phase_runs.add(run.calculated.run_id, inputs.position, actor)
+    for tier_run in tier_runs:
+        run = _calculate(inputs, tier_run, actor)
+        tier_run.phase_runs.add(run.calculated.run_id, inputs.position, actor)
         recorded.append(run)
-        phases.append(phase_runs)
+        phases.append(tier_run.phase_runs)
     return recorded, phases
 
 
-def _read_inputs(ledger: Ledger, grant_year: int, phase: str) -> Inputs:
-    programme = ledger.programme(grant_year).spec
-    if phase not in programme.schedule.phases:
+def read_phase(
+    ledger: Ledger,
+    grant_year: int,
+    phase: str,
+    reading: Callable[[int], None] | None = None,
+) -> tuple[Inputs, list[TierRun]]:
+    """Everything a phase run reads, as the ledger stood at one position.
+
+    The position is noted first (`reading`, if given, is then called with it), and
+    the aggregates are read as they stand; the notifications after the position
+    then name those that changed meanwhile. Entities, insurers and self-evaluations
+    are rolled back to the position (dropped if created after it); the programme,
+    rules, catalogues and phase runs are not rolled back: if one of them changed,
+    the read is refused as stale. The run records the position, which is then
+    exactly the ledger prefix it read: `kofu replay` reads the same state.
+
+    Raises:
+        StaleReadError: the programme, a rule, a catalogue or a phase's runs changed
+            while they were read.
+    """
+    position = ledger.count_events()
+    if reading is not None:
+        reading(position)
+    programme = ledger.programme(grant_year)
+    spec = programme.spec
+    if phase not in spec.schedule.phases:
         msg = f"FY{grant_year} has no {phase} phase in its schedule"
         raise InvalidInput(msg, field="phase")
-    position = ledger.count_events()
-    entities = {
-        d.lg_code: ledger.entity_aggregate(d.lg_code) for d in ledger.entities()
-    }
-    day = programme.schedule.phases[phase]
+    entities = [ledger.entity_aggregate(d.lg_code) for d in ledger.entities()]
+    insurers = ledger.insurers()
+    evaluations = [
+        e for tier in TIERS for e in ledger.self_evaluations(grant_year, tier)
+    ]
+    unrolled = {programme.id}
+    tier_runs = _tier_runs(ledger, grant_year, phase, spec, unrolled)
+    changed = ledger.changed_since(position)
+    stale = unrolled & changed.keys()
+    if stale:
+        msg = (
+            f"{len(stale)} inputs of FY{grant_year} {phase} (programme, rules, "
+            f"catalogues or phase runs) changed after position {position}"
+        )
+        raise StaleReadError(msg)
+    day = spec.schedule.phases[phase]
+    entity_of = {e.lg_code: e for e in _as_of(ledger, entities, changed)}
     insurer_of = {
         member: insurer.details.insurer_number
-        for insurer in ledger.insurers()
+        for insurer in _as_of(ledger, insurers, changed)
         for member in insurer.members_on(day)
     }
-    evaluations = {
-        tier: {e.lg_code: e for e in ledger.self_evaluations(grant_year, tier)}
-        for tier in ("municipal", "prefectural")
-    }
-    return Inputs(
-        grant_year, phase, position, programme, entities, insurer_of, evaluations
-    )
+    by_tier: dict[str, dict[str, SelfEvaluation]] = {tier: {} for tier in TIERS}
+    for evaluation in _as_of(ledger, evaluations, changed):
+        by_tier[evaluation.tier][evaluation.lg_code] = evaluation
+    inputs = Inputs(grant_year, phase, position, spec, entity_of, insurer_of, by_tier)
+    return inputs, tier_runs
 
 
-def _tier_runs(ledger: Ledger, inputs: Inputs) -> Iterable[TierRun]:
-    programme = inputs.programme
+def _as_of(
+    ledger: Ledger, aggregates: Iterable[A], changed: Mapping[UUID, int]
+) -> list[A]:
+    """The aggregates as they stood before `changed` (those created since left out)."""
+    return [
+        found
+        for found in (ledger.as_of(aggregate, changed) for aggregate in aggregates)
+        if found is not None
+    ]
+
+
+def _tier_runs(
+    ledger: Ledger,
+    grant_year: int,
+    phase: str,
+    programme: ProgrammeSpec,
+    read: set[UUID],
+) -> list[TierRun]:
+    """Every budgeted (grant, tier); adds the ids of the aggregates read to `read`."""
+    found = []
     for grant, tiers in programme.budgets.items():
         for tier, budget in tiers.items():
-            rule = _rule(ledger, programme.rules[grant][tier], inputs.grant_year)
+            rule_id = programme.rules[grant][tier]
             eligibility_id = programme.eligibility.get(grant, {}).get(tier)
+            rule = _rule(ledger, rule_id, grant_year)
             eligibility = (
-                _rule(ledger, eligibility_id, inputs.grant_year)
-                if eligibility_id
-                else None
+                _rule(ledger, eligibility_id, grant_year) if eligibility_id else None
             )
-            catalogue = ledger.catalogue(inputs.grant_year, tier)
-            yield TierRun(grant, tier, budget, rule, eligibility, catalogue)
+            catalogue = ledger.catalogue(grant_year, tier)
+            read |= {Rule.id_for(r) for r in (rule_id, eligibility_id) if r}
+            read |= {CatalogueSeries.id_for(grant_year, tier), catalogue.id}
+            phase_runs = _phase_runs(ledger, grant_year, phase, grant, tier, read)
+            decided = _decided(ledger, grant_year, phase, grant, tier, read)
+            found.append(
+                TierRun(
+                    grant,
+                    tier,
+                    budget,
+                    rule,
+                    eligibility,
+                    catalogue,
+                    phase_runs,
+                    decided,
+                )
+            )
+    return found
 
 
 def _rule(ledger: Ledger, rule_id: str, grant_year: int) -> RuleSpec:
@@ -204,23 +287,40 @@ def _rule(ledger: Ledger, rule_id: str, grant_year: int) -> RuleSpec:
     return rule
 
 
-def _phase_runs(ledger: Ledger, inputs: Inputs, run: TierRun) -> PhaseRuns:
-    before = previous_phase(inputs.phase)
+def _phase_runs(
+    ledger: Ledger, grant_year: int, phase: str, grant: str, tier: str, read: set[UUID]
+) -> PhaseRuns:
+    before = previous_phase(phase)
     if before is not None:
-        earlier = ledger.get(
-            PhaseRuns.id_for(inputs.grant_year, run.grant, run.tier, before), PhaseRuns
-        )
-        if earlier is None:
+        earlier_id = PhaseRuns.id_for(grant_year, grant, tier, before)
+        read.add(earlier_id)
+        if ledger.get(earlier_id, PhaseRuns) is None:
             msg = (
-                f"FY{inputs.grant_year} {run.grant} {run.tier}: the {before} phase has "
+                f"FY{grant_year} {grant} {tier}: the {before} phase has "
                 f"no run yet; phases run in order"
             )
             raise Refused(msg, field="phase")
-    found = ledger.get(
-        PhaseRuns.id_for(inputs.grant_year, run.grant, run.tier, inputs.phase),
-        PhaseRuns,
-    )
-    return found or PhaseRuns.open(inputs.grant_year, run.grant, run.tier, inputs.phase)
+    phase_id = PhaseRuns.id_for(grant_year, grant, tier, phase)
+    read.add(phase_id)
+    found = ledger.get(phase_id, PhaseRuns)
+    return found or PhaseRuns.open(grant_year, grant, tier, phase)
+
+
+def _decided(
+    ledger: Ledger, grant_year: int, phase: str, grant: str, tier: str, read: set[UUID]
+) -> dict[str, int] | None:
+    if phase != "settlement":
+        return None
+    decision_id = PhaseRuns.id_for(grant_year, grant, tier, "decision")
+    read.add(decision_id)
+    decision = ledger.get(decision_id, PhaseRuns)
+    # Phases run in order, so a settlement always has a decision before it.
+    assert decision is not None  # noqa: S101
+    assert decision.current  # noqa: S101
+    # A run's calculation never changes once recorded (only its publication).
+    found = ledger.get(AllocationRun.id_for(decision.current), AllocationRun)
+    assert found is not None  # noqa: S101
+    return {r.entity: r.amount_yen for r in found.calculated.results}
 
 
 def _members(inputs: Inputs, tier: str) -> list[Entity]:
@@ -320,9 +420,7 @@ def _claims(
     return claims, facts
 
 
-def _calculate(
-    ledger: Ledger, inputs: Inputs, run: TierRun, phase_runs: PhaseRuns, actor: str
-) -> AllocationRun:
+def _calculate(inputs: Inputs, run: TierRun, actor: str) -> AllocationRun:
     members = _members(inputs, run.tier)
     determinations = _determinations(inputs, run, members)
     claims, facts = _claims(inputs, run, members, determinations)
@@ -333,11 +431,11 @@ def _calculate(
         capped = cap_to_required(
             draft, claims, run.rule.allocation_parameters().redistribute_capped
         )
-    decided = _decided(ledger, inputs, run)
     results = _results(
-        inputs, run, members, claims, facts, draft, capped, determinations, decided
+        inputs, run, members, claims, facts, draft, capped, determinations, run.decided
     )
     allocated = sum(r.amount_yen for r in results)
+    phase_runs = run.phase_runs
     run_id = phase_runs.next_run_id()
     labels = [run.rule.label] + ([run.eligibility.label] if run.eligibility else [])
     return AllocationRun.record(
@@ -384,20 +482,6 @@ def _calculate(
         ),
         actor=actor,
     )
-
-
-def _decided(ledger: Ledger, inputs: Inputs, run: TierRun) -> dict[str, int] | None:
-    if inputs.phase != "settlement":
-        return None
-    decision = ledger.get(
-        PhaseRuns.id_for(inputs.grant_year, run.grant, run.tier, "decision"), PhaseRuns
-    )
-    # Phases run in order, so a settlement always has a decision before it.
-    assert decision is not None  # noqa: S101
-    assert decision.current  # noqa: S101
-    found = ledger.get(AllocationRun.id_for(decision.current), AllocationRun)
-    assert found is not None  # noqa: S101
-    return {r.entity: r.amount_yen for r in found.calculated.results}
 
 
 def _results(

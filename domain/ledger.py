@@ -13,7 +13,7 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -102,6 +102,13 @@ class Directory:
     by_topic: dict[str, list[UUID]] = field(default_factory=dict)
     entities: dict[str, Entity.Details] = field(default_factory=dict)
     self_evaluations: dict[UUID, tuple[str, int, str]] = field(default_factory=dict)
+
+
+class StaleReadError(IntegrityError):
+    """Something a read relied on changed while it was read: read again.
+
+    A lost race like a failed save, so `Ledger.retrying` reads again (jittered).
+    """
 
 
 def _with_origin(error: LedgerError, origin: str | None) -> LedgerError:
@@ -314,6 +321,42 @@ class Ledger(Application[UUID]):
     def count_events(self) -> int:
         """The position of the newest event (the event count, gaps aside)."""
         return self.recorder.max_notification_id() or 0
+
+    def changed_since(self, position: int) -> dict[UUID, int]:
+        """The first version recorded after `position` of each aggregate changed since.
+
+        Reads the notifications after `position` up to the head as it is now. Both
+        recorders make events visible in position order (PostgreSQL: the library
+        locks the table to insert), so an aggregate not named here stood at
+        `position` as it stands now, and one named stood at the version before.
+        """
+        head = self.count_events()
+        found: dict[UUID, int] = {}
+        start = position
+        while start < head:
+            notes = self.recorder.select_notifications(
+                start=start,
+                limit=self.log_section_size,
+                stop=head,
+                inclusive_of_start=False,
+            )
+            if not notes:
+                break
+            for note in notes:
+                found.setdefault(UUID(str(note.originator_id)), note.originator_version)
+            start = notes[-1].id
+        return found
+
+    def as_of(self, aggregate: A, changed: Mapping[UUID, int]) -> A | None:
+        """`aggregate` before its first version in `changed` (None: that created it)."""
+        first = changed.get(aggregate.id)
+        if first is None:
+            return aggregate
+        if first <= 1:
+            return None
+        earlier: object = self.repository.get(aggregate.id, version=first - 1)
+        assert isinstance(earlier, type(aggregate))  # noqa: S101 - same id
+        return earlier
 
     # ------------------------------------------------------------ mechanics
 
@@ -1034,4 +1077,4 @@ def _fingerprint(content: object) -> str:
     ).hexdigest()
 
 
-__all__ = ["Directory", "Ledger", "Result"]
+__all__ = ["Directory", "Ledger", "Result", "StaleReadError"]

@@ -49,7 +49,7 @@ from adapters.cli.allocations import allocation_rows, current_runs
 from adapters.demo import run_demo
 from adapters.integrity import Chain
 from adapters.projecting import open_store, rebuild
-from domain.allocating import _read_inputs, _tier_runs, run_phase
+from domain.allocating import read_phase, run_phase
 from domain.ledger import Ledger
 
 Figure = dict[str, Any]
@@ -154,9 +154,7 @@ def audit_latency(ledger: Ledger, queries: int, seed: int) -> list[Figure]:
 
 def allocation(ledger: Ledger) -> Figure:
     """A whole reference phase of FY2020 vs reading its inputs."""
-    read_s = timed(
-        lambda: list(_tier_runs(ledger, _read_inputs(ledger, 2020, "reference")))
-    )
+    read_s = timed(lambda: read_phase(ledger, 2020, "reference"))
     run_s = timed(lambda: run_phase(ledger, 2020, "reference", "ministry:bench"))
     return {
         "figure": "allocation phase (score, allocate, record) / reading its inputs",

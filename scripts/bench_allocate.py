@@ -27,7 +27,7 @@ from rich.console import Console
 
 from adapters.bootstrap import open_ledger
 from adapters.demo import run_demo
-from domain.allocating import _read_inputs, _tier_runs, run_phase
+from domain.allocating import read_phase, run_phase
 from domain.ledger import Ledger
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -53,8 +53,7 @@ def main() -> None:
                 ledger = _reopen(ledger, url)
                 start = time.perf_counter()
                 if side == "read":
-                    inputs = _read_inputs(ledger, 2020, "reference")
-                    list(_tier_runs(ledger, inputs))
+                    read_phase(ledger, 2020, "reference")
                     reads.append(time.perf_counter() - start)
                 else:
                     run_phase(ledger, 2020, "reference", "ministry:bench")
