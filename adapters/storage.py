@@ -68,23 +68,28 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
-    """The library's PostgreSQL recorder, refusing events timed before the newest."""
+    """The library's PostgreSQL recorder, refusing events timed before the newest.
 
-    def _fetch_ids_after_insert_events(
+    The check runs in `_insert_events`, the library's hook inside the transaction
+    and before the insert, after taking the table lock the insert takes anyway:
+    an exception there rolls the transaction back (one raised after the insert
+    would be swallowed by the library's pipeline handling and the events kept).
+    """
+
+    def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            curs.execute(
-                SQL(
-                    "SELECT state FROM {}.{} WHERE notification_id < %s "
-                    "ORDER BY notification_id DESC LIMIT 1"
-                ).format(
-                    Identifier(self.datastore.schema),
-                    Identifier(self.events_table_name),
-                ),
-                (min(ids),),
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        if not stored_events:
+            return
+        self._lock_table(curs)
+        curs.execute(
+            SQL(
+                "SELECT state FROM {}.{} ORDER BY notification_id DESC LIMIT 1"
+            ).format(
+                Identifier(self.datastore.schema),
+                Identifier(self.events_table_name),
             )
-            row = curs.fetchone()
-            check_order(stored_events, bytes(row["state"]) if row else None)
-        return ids
+        )
+        row = curs.fetchone()
+        check_order(stored_events, bytes(row["state"]) if row else None)

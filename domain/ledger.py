@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -361,15 +362,20 @@ class Ledger(Application[UUID]):
     # ------------------------------------------------------------ mechanics
 
     def retrying(self, attempt: Callable[[], T]) -> T:
-        """Run a read-decide-save attempt, again on a lost race (IntegrityError)."""
-        return self._retrying(attempt)
+        """Run a read-decide-save attempt, again on a lost race (IntegrityError).
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
+        Unlike a command's attempt, this one is not pinned to one instant: its
+        events are timed when they are made, after a read that may take seconds,
+        so that writers committing during the read do not make it lose the race.
+        """
+        return self._retrying(attempt, pinned=False)
+
+    def _retrying(self, attempt: Callable[[], T], *, pinned: bool = True) -> T:
         # Processes that lost a race to the same aggregate would otherwise retry in
         # lockstep and lose again: each waits a random, growing while (full jitter).
         for n in range(MAX_ATTEMPTS - 1):
             try:
-                with clock.instant():
+                with clock.instant() if pinned else nullcontext():
                     return attempt()
             except RecordedBeforeNewest as error:
                 if error.newest > clock.now():
@@ -382,7 +388,7 @@ class Ledger(Application[UUID]):
                 time.sleep(random.uniform(0, ceiling))  # noqa: S311 - not a secret
                 self.refresh()
         try:
-            with clock.instant():
+            with clock.instant() if pinned else nullcontext():
                 return attempt()
         except RecordedBeforeNewest as error:
             raise _clock_behind(error) from None

@@ -19,7 +19,7 @@ import random
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -28,6 +28,7 @@ from rich.console import Console
 from adapters.bootstrap import open_ledger
 from adapters.demo import run_demo
 from domain.catalogue import CHECKED
+from domain.clock import JST, OffsetClock, installed
 from domain.commands import CorrectAnswer
 from domain.ledger import Ledger, Result
 
@@ -36,13 +37,23 @@ ENTITIES = ("131016", "131024", "131041")  # 千代田区, 中央区, 新宿区:
 ITEM = "I-1-a"
 ROOT = Path(__file__).parents[1]
 WAIT_SECONDS = 10.0
+TIMELINE = datetime(2021, 7, 1, 10, tzinfo=JST)
+"""Where the trial's shared timeline starts: the day after the demo's settlement."""
+
+
+def timeline(anchor: float) -> OffsetClock:
+    """The trial's clock: TIMELINE at the machine's moment `anchor`, then running.
+
+    The test and every worker install the same one, so they share one timeline.
+    """
+    return OffsetClock(TIMELINE, at=datetime.fromtimestamp(anchor, UTC))
 
 
 def correct(ledger: Ledger, entity: str, checked: bool) -> Result:
     """The ministry corrects ITEM of `entity`'s FY2020 answers to `checked`.
 
-    The one place that makes a correction and chooses its date: after the FY2020
-    submission deadline (2019-10-31).
+    The one place that makes a correction. Its date is the ledger's: the trial's
+    timeline (`timeline`), after the demo's settlement and so after the deadline.
     """
     return ledger.correct(
         CorrectAnswer(
@@ -54,7 +65,6 @@ def correct(ledger: Ledger, entity: str, checked: bool) -> Result:
             reason="競合試験の修正",
             basis="test",
             actor="ministry:race",
-            received_on=date(2019, 11, 15),
         )
     )
 
@@ -70,8 +80,13 @@ def prepare(url: str) -> None:
         ledger.close()
 
 
-def work(url: str, worker: int) -> None:
+def work(url: str, worker: int, anchor: float) -> None:
     """A worker: per trial number read, flip ITEM of its entity; print the position."""
+    with installed(timeline(anchor)):
+        _work(url, worker)
+
+
+def _work(url: str, worker: int) -> None:
     ledger = open_ledger(url)
     entity = ENTITIES[worker]
     try:
@@ -91,12 +106,12 @@ def work(url: str, worker: int) -> None:
 class Workers:
     """The worker processes of one backend, started once for all its trials."""
 
-    def __init__(self, url: str, workers: int = WORKERS) -> None:
+    def __init__(self, url: str, anchor: float, workers: int = WORKERS) -> None:
         code = "import sys; from tests.run_race_trials import work; "
-        code += "work(sys.argv[1], int(sys.argv[2]))"
+        code += "work(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))"
         self.processes = [
             subprocess.Popen(
-                [sys.executable, "-c", code, url, str(w)],
+                [sys.executable, "-c", code, url, str(w), repr(anchor)],
                 cwd=ROOT,
                 env=os.environ | {"PYTHONPATH": str(ROOT)},
                 stdin=subprocess.PIPE,
