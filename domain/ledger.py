@@ -346,24 +346,22 @@ class Ledger(Application[UUID]):
     def _receipt(self, cmd: Command) -> CommandReceipt | Result | None:
         """The new receipt to save with `cmd`, None without a key, or a no-op Result.
 
+        The key is the command's actor's (see domain/receipts.py); save the receipt
+        only with events: a command that changes nothing must not use up its key.
+
         Raises:
-            Refused: the key was used for other content.
+            Refused: the actor used the key for other content.
         """
         if cmd.idempotency_key is None:
             return None
+        actor = getattr(cmd, "actor", "system:kofu")
         fingerprint = cmd.fingerprint()
-        existing = None
-        receipt_id = CommandReceipt.id_for(cmd.idempotency_key)
         # The caller refreshed the directory; a receipt written since then makes
         # the save fail, and the retry reads it.
-        if receipt_id in self.directory.known:
-            existing = self.get(receipt_id, CommandReceipt)
+        existing = self._known_receipt(actor, cmd.idempotency_key)
         if existing is None:
             return CommandReceipt.record(
-                cmd.idempotency_key,
-                type(cmd).__name__,
-                fingerprint,
-                getattr(cmd, "actor", "system:kofu"),
+                cmd.idempotency_key, type(cmd).__name__, fingerprint, actor
             )
         if (
             existing.fingerprint == fingerprint
@@ -375,6 +373,23 @@ class Ledger(Application[UUID]):
             "different command; use a new key"
         )
         raise Refused(msg, field="idempotency_key")
+
+    def receipt(self, actor: str, key: str) -> CommandReceipt | None:
+        """The receipt of `actor`'s idempotency key (read afresh), or None."""
+        self.refresh()
+        return self._known_receipt(actor, key)
+
+    def _known_receipt(self, actor: str, key: str) -> CommandReceipt | None:
+        # A receipt from when keys were global counts only for the actor it names.
+        for receipt_id in (
+            CommandReceipt.id_for(actor, key),
+            CommandReceipt.legacy_id_for(key),
+        ):
+            if receipt_id in self.directory.known:
+                found = self.get(receipt_id, CommandReceipt)
+                if found is not None and found.actor == actor:
+                    return found
+        return None
 
     def _self_evaluation(
         self, lg_code: str, grant_year: int, tier: str, catalogue_version: int
@@ -970,8 +985,6 @@ class Ledger(Application[UUID]):
         if cmd.idempotency_key is None:
             return None
         self.refresh()
-        if CommandReceipt.id_for(cmd.idempotency_key) not in self.directory.known:
-            return None
         found = self._receipt(cmd)
         return found if isinstance(found, Result) else None
 
