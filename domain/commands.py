@@ -1,8 +1,8 @@
 """Commands: what a caller asks the ledger to do, validated before anything is read.
 
-Each command may carry an idempotency key (a repeat with the same content is a
-no-op, with other content refused) and an `origin` (file and line) used only to name
-the place of an error; neither is part of the command's content.
+Each command may carry an idempotency key (a repeat by the same actor with the same
+content is a no-op, with other content refused) and an `origin` (file and line) used
+only to name the place of an error; neither is part of the command's content.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ IdempotencyKey = Annotated[
 ]
 
 
+FILLED_BY_RECEIVER = frozenset({"received_on", "published_on"})
+"""Fields the receiver fills in (today, in Japan) when the caller gives none: a
+keyed retry after midnight is the same command, so they are not in its fingerprint."""
+
+
 class Command(BaseModel):
     """Base of every command."""
 
@@ -43,11 +48,14 @@ class Command(BaseModel):
     origin: str | None = Field(default=None, exclude=True)
 
     def fingerprint(self) -> str:
-        """A hash of the command's content (without its key and origin)."""
+        """A hash of the command's content.
+
+        Without its key, its origin and the fields the receiver fills in.
+        """
         content = {
             name: getattr(self, name)
             for name in type(self).model_fields
-            if name not in {"idempotency_key", "origin"}
+            if name not in {"idempotency_key", "origin", *FILLED_BY_RECEIVER}
         }
         # Same bytes as model_dump(mode="json"): decimals as text, dates ISO.
         data = orjson.dumps(
