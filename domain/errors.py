@@ -35,3 +35,7 @@ class Refused(LedgerError):  # noqa: N818
     """A rule of the domain forbids the command."""
 
     exit_code = 1
+
+
+class Forbidden(Refused):
+    """The actor's role or scope may not do this, whatever the input (HTTP 403)."""

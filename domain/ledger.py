@@ -50,7 +50,7 @@ from domain.entities import (
     InsurerDetails,
     RequiredAmount,
 )
-from domain.errors import InvalidInput, LedgerError, Refused
+from domain.errors import Forbidden, InvalidInput, LedgerError, Refused
 from domain.programme import PHASES, ProgrammeSpec, ProgrammeYear
 from domain.receipts import CommandReceipt
 from domain.rulebook import Rule
@@ -856,23 +856,47 @@ class Ledger(Application[UUID]):
         def attempt() -> Result:
             self.refresh()
             details = self.entity(cmd.entity)
+            self._check_confirmer(details, cmd.actor)
             self._check_tier(details, cmd.tier)
-            if actor_role(cmd.actor) != "prefecture" or actor_id(cmd.actor)[:2] != (
-                details.prefecture_code
-            ):
-                msg = (
-                    f"only the prefecture of {cmd.entity} may confirm its answers, "
-                    f"not {cmd.actor}"
-                )
-                raise Refused(msg, field="actor")
             receipt = self._receipt(cmd)
             if isinstance(receipt, Result):
                 return receipt
             evaluation = self.self_evaluation(cmd.entity, cmd.grant_year, cmd.tier)
-            evaluation.confirm(cmd.actor, cmd.received_on)
+            if not evaluation.confirm(cmd.actor, cmd.received_on):
+                # Nothing to record: no event, and no receipt using up the key.
+                msg = f"{cmd.entity}'s answers are already confirmed as they stand"
+                return Result("confirm", detail=msg)
             return self._save("confirm", evaluation, *([receipt] if receipt else []))
 
         return self._command(cmd, attempt)
+
+    def _check_confirmer(self, details: Entity.Details, actor: str) -> None:
+        """Only the prefecture of a municipality confirms its answers.
+
+        A prefecture's own (prefectural-tier) answers are confirmed by nobody here:
+        which body would confirm them is the ministry's decision, not yet taken.
+
+        Raises:
+            Forbidden: `actor` is not the prefecture of this municipality.
+        """
+        if details.kind != "municipality":
+            msg = (
+                f"{details.lg_code} is a prefecture: its own answers are not "
+                f"confirmed through confirm (only municipalities' are), not by {actor}"
+            )
+            raise Forbidden(msg, field="entity")
+        confirmer = self.directory.entities.get(actor_id(actor))
+        if (
+            actor_role(actor) != "prefecture"
+            or confirmer is None
+            or confirmer.kind != "prefecture"
+            or confirmer.prefecture_code != details.prefecture_code
+        ):
+            msg = (
+                f"only the prefecture of {details.lg_code} may confirm its answers, "
+                f"not {actor}"
+            )
+            raise Forbidden(msg, field="entity")
 
     def import_ministry_values(
         self, commands: Sequence[ImportMinistryValues]
