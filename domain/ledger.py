@@ -481,6 +481,8 @@ class Ledger(Application[UUID]):
         batch_size: int,
         progress: Progress | None,
     ) -> Result:
+        if not aggregates:
+            return Result(command, detail="nothing new: already recorded as given")
         total = Result(command)
         for start in range(0, len(aggregates), batch_size):
             batch = aggregates[start : start + batch_size]
@@ -847,7 +849,8 @@ class Ledger(Application[UUID]):
             evaluation = self._self_evaluation(
                 cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
             )
-        evaluation.submit(answers, cmd.actor, cmd.received_on)
+        if not evaluation.submit(answers, cmd.actor, cmd.received_on):
+            return []  # nothing new: no event, and no receipt using up the key
         return [evaluation] + ([receipt] if receipt else [])
 
     def confirm(self, cmd: ConfirmSelfEvaluation) -> Result:
@@ -942,9 +945,10 @@ class Ledger(Application[UUID]):
             evaluation = self._self_evaluation(
                 cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
             )
-        evaluation.import_ministry_values(
+        if not evaluation.import_ministry_values(
             values, cmd.source, cmd.actor, cmd.received_on
-        )
+        ):
+            return  # nothing new: no event, and no receipt using up the key
         touched[evaluation.id] = evaluation
         if receipt:
             touched[receipt.id] = receipt
