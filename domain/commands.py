@@ -47,15 +47,19 @@ class Command(BaseModel):
     idempotency_key: IdempotencyKey | None = None
     origin: str | None = Field(default=None, exclude=True)
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, *, with_receiver_fields: bool = False) -> str:
         """A hash of the command's content.
 
-        Without its key, its origin and the fields the receiver fills in.
+        Without its key, its origin and the fields the receiver fills in; with
+        them (`with_receiver_fields`) as receipts recorded before had it.
         """
+        left_out = {"idempotency_key", "origin"}
+        if not with_receiver_fields:
+            left_out |= FILLED_BY_RECEIVER
         content = {
             name: getattr(self, name)
             for name in type(self).model_fields
-            if name not in {"idempotency_key", "origin", *FILLED_BY_RECEIVER}
+            if name not in left_out
         }
         # Same bytes as model_dump(mode="json"): decimals as text, dates ISO.
         data = orjson.dumps(

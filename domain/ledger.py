@@ -363,10 +363,12 @@ class Ledger(Application[UUID]):
             return CommandReceipt.record(
                 cmd.idempotency_key, type(cmd).__name__, fingerprint, actor
             )
-        if (
-            existing.fingerprint == fingerprint
-            and existing.command == type(cmd).__name__
-        ):
+        # A receipt recorded before the receiver's dates left the fingerprint has
+        # them in it.
+        if existing.command == type(cmd).__name__ and existing.fingerprint in {
+            fingerprint,
+            cmd.fingerprint(with_receiver_fields=True),
+        }:
             return Result(type(cmd).__name__, detail="repeat of an idempotent command")
         msg = (
             f"idempotency key {cmd.idempotency_key!r} was already used for a "
