@@ -887,7 +887,8 @@ class Ledger(Application[UUID]):
         if details.kind != "municipality":
             msg = (
                 f"{details.lg_code} is a prefecture: its own answers are not "
-                f"confirmed through confirm (only municipalities' are), not by {actor}"
+                "confirmed through confirm, only municipalities' are (who confirms "
+                f"a prefecture's answers is the ministry's decision); {actor} may not"
             )
             raise Forbidden(msg, field="entity")
         confirmer = self.directory.entities.get(actor_id(actor))

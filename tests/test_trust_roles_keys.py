@@ -31,6 +31,12 @@ ALREADY = "already confirmed as they stand"
 _fresh = itertools.count(1)
 
 
+def new_value() -> str:
+    """An answer to II-12-b (0 to 100) sent nowhere else: 1.007, 1.017, ..."""
+    n = next(_fresh)
+    return f"{1 + n // 100}.{n % 100:02d}7"
+
+
 def answers(entity: str, value: str, tier: str = "municipal") -> dict[str, Any]:
     """A submission: II-12-b of a municipality, or I-1-a of a prefecture."""
     item = "II-12-b" if tier == "municipal" else "I-1-a"
@@ -71,8 +77,7 @@ def nothing(
 
 def revision() -> Call:
     """Shinjuku's revision to a value never sent before: new answers to confirm."""
-    value = f"{70 + next(_fresh)}.13"
-    return records("insurer", "/api/submissions", answers(SHINJUKU, value))
+    return records("insurer", "/api/submissions", answers(SHINJUKU, new_value()))
 
 
 def confirm(
@@ -245,7 +250,7 @@ def _server_date(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
 def test_a_keyed_retry_after_midnight_is_a_no_op(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body = answers(SHINJUKU, f"{70 + next(_fresh)}.13")
+    body = answers(SHINJUKU, new_value())
     del body["received_on"]  # the server dates it
     key = {"Idempotency-Key": f"midnight-{next(_fresh)}"}
     _server_date(monkeypatch, date(2019, 10, 20))
