@@ -1,8 +1,8 @@
 """Commands: what a caller asks the ledger to do, validated before anything is read.
 
-Each command may carry an idempotency key (a repeat with the same content is a
-no-op, with other content refused) and an `origin` (file and line) used only to name
-the place of an error; neither is part of the command's content.
+Each command may carry an idempotency key (a repeat by the same actor with the same
+content is a no-op, with other content refused) and an `origin` (file and line) used
+only to name the place of an error; neither is part of the command's content.
 """
 
 from __future__ import annotations
@@ -75,11 +75,16 @@ class Command(BaseModel):
         return data
 
     def fingerprint(self) -> str:
-        """A hash of the command's content (without its key and origin)."""
+        """A hash of the command's content (without its key and origin).
+
+        No command holds the time it is recorded at (the ledger's), so a keyed
+        retry after midnight has the same fingerprint: a no-op.
+        """
+        left_out = {"idempotency_key", "origin"}
         content = {
             name: getattr(self, name)
             for name in type(self).model_fields
-            if name not in {"idempotency_key", "origin"}
+            if name not in left_out
         }
         # Same bytes as model_dump(mode="json"): decimals as text, dates ISO.
         data = orjson.dumps(

@@ -56,3 +56,7 @@ class RecordedBeforeNewest(IntegrityError):  # noqa: N818 - a verdict, like Refu
         )
         self.attempted = attempted
         self.newest = newest
+
+
+class Forbidden(Refused):
+    """The actor's role or scope may not do this, whatever the input (HTTP 403)."""

@@ -52,7 +52,13 @@ from domain.entities import (
     InsurerDetails,
     RequiredAmount,
 )
-from domain.errors import InvalidInput, LedgerError, RecordedBeforeNewest, Refused
+from domain.errors import (
+    Forbidden,
+    InvalidInput,
+    LedgerError,
+    RecordedBeforeNewest,
+    Refused,
+)
 from domain.programme import PHASES, ProgrammeSpec, ProgrammeYear
 from domain.receipts import CommandReceipt
 from domain.rulebook import Rule
@@ -407,28 +413,29 @@ class Ledger(Application[UUID]):
     def _receipt(self, cmd: Command) -> CommandReceipt | Result | None:
         """The new receipt to save with `cmd`, None without a key, or a no-op Result.
 
+        The key is the command's actor's (see domain/receipts.py); save the receipt
+        only with events: a command that changes nothing must not use up its key.
+
         Raises:
-            Refused: the key was used for other content.
+            Refused: the actor used the key for other content.
         """
         if cmd.idempotency_key is None:
             return None
+        actor = getattr(cmd, "actor", "system:kofu")
         fingerprint = cmd.fingerprint()
-        existing = None
-        receipt_id = CommandReceipt.id_for(cmd.idempotency_key)
         # The caller refreshed the directory; a receipt written since then makes
         # the save fail, and the retry reads it.
-        if receipt_id in self.directory.known:
-            existing = self.get(receipt_id, CommandReceipt)
+        existing = self._known_receipt(actor, cmd.idempotency_key)
         if existing is None:
             return CommandReceipt.record(
-                cmd.idempotency_key,
-                type(cmd).__name__,
-                fingerprint,
-                getattr(cmd, "actor", "system:kofu"),
+                cmd.idempotency_key, type(cmd).__name__, fingerprint, actor
             )
+        # A receipt recorded while commands still carried a received date has it
+        # in its fingerprint: repeating such a command is refused as other content
+        # (docs/FAULTS.md, known limits).
         if (
-            existing.fingerprint == fingerprint
-            and existing.command == type(cmd).__name__
+            existing.command == type(cmd).__name__
+            and existing.fingerprint == fingerprint
         ):
             return Result(type(cmd).__name__, detail="repeat of an idempotent command")
         msg = (
@@ -436,6 +443,23 @@ class Ledger(Application[UUID]):
             "different command; use a new key"
         )
         raise Refused(msg, field="idempotency_key")
+
+    def receipt(self, actor: str, key: str) -> CommandReceipt | None:
+        """The receipt of `actor`'s idempotency key (read afresh), or None."""
+        self.refresh()
+        return self._known_receipt(actor, key)
+
+    def _known_receipt(self, actor: str, key: str) -> CommandReceipt | None:
+        # A receipt from when keys were global counts only for the actor it names.
+        for receipt_id in (
+            CommandReceipt.id_for(actor, key),
+            CommandReceipt.legacy_id_for(key),
+        ):
+            if receipt_id in self.directory.known:
+                found = self.get(receipt_id, CommandReceipt)
+                if found is not None and found.actor == actor:
+                    return found
+        return None
 
     def _self_evaluation(
         self, lg_code: str, grant_year: int, tier: str, catalogue_version: int
@@ -527,6 +551,8 @@ class Ledger(Application[UUID]):
         batch_size: int,
         progress: Progress | None,
     ) -> Result:
+        if not aggregates:
+            return Result(command, detail="nothing new: already recorded as given")
         total = Result(command)
         for start in range(0, len(aggregates), batch_size):
             batch = aggregates[start : start + batch_size]
@@ -903,7 +929,8 @@ class Ledger(Application[UUID]):
             evaluation = self._self_evaluation(
                 cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
             )
-        evaluation.submit(answers, cmd.actor, today)
+        if not evaluation.submit(answers, cmd.actor, today):
+            return []  # nothing new: no event, and no receipt using up the key
         return [evaluation] + ([receipt] if receipt else [])
 
     def confirm(self, cmd: ConfirmSelfEvaluation) -> Result:
@@ -912,23 +939,48 @@ class Ledger(Application[UUID]):
         def attempt() -> Result:
             self.refresh()
             details = self.entity(cmd.entity)
+            self._check_confirmer(details, cmd.actor)
             self._check_tier(details, cmd.tier)
-            if actor_role(cmd.actor) != "prefecture" or actor_id(cmd.actor)[:2] != (
-                details.prefecture_code
-            ):
-                msg = (
-                    f"only the prefecture of {cmd.entity} may confirm its answers, "
-                    f"not {cmd.actor}"
-                )
-                raise Refused(msg, field="actor")
             receipt = self._receipt(cmd)
             if isinstance(receipt, Result):
                 return receipt
             evaluation = self.self_evaluation(cmd.entity, cmd.grant_year, cmd.tier)
-            evaluation.confirm(cmd.actor, clock.today())
+            if not evaluation.confirm(cmd.actor, clock.today()):
+                # Nothing to record: no event, and no receipt using up the key.
+                msg = f"{cmd.entity}'s answers are already confirmed as they stand"
+                return Result("confirm", detail=msg)
             return self._save("confirm", evaluation, *([receipt] if receipt else []))
 
         return self._command(cmd, attempt)
+
+    def _check_confirmer(self, details: Entity.Details, actor: str) -> None:
+        """Only the prefecture of a municipality confirms its answers.
+
+        A prefecture's own (prefectural-tier) answers are confirmed by nobody here:
+        which body would confirm them is the ministry's decision, not yet taken.
+
+        Raises:
+            Forbidden: `actor` is not the prefecture of this municipality.
+        """
+        if details.kind != "municipality":
+            msg = (
+                f"{details.lg_code} is a prefecture: its own answers are not "
+                "confirmed through confirm, only municipalities' are (who confirms "
+                f"a prefecture's answers is the ministry's decision); {actor} may not"
+            )
+            raise Forbidden(msg, field="entity")
+        confirmer = self.directory.entities.get(actor_id(actor))
+        if (
+            actor_role(actor) != "prefecture"
+            or confirmer is None
+            or confirmer.kind != "prefecture"
+            or confirmer.prefecture_code != details.prefecture_code
+        ):
+            msg = (
+                f"only the prefecture of {details.lg_code} may confirm its answers, "
+                f"not {actor}"
+            )
+            raise Forbidden(msg, field="entity")
 
     def import_ministry_values(
         self, commands: Sequence[ImportMinistryValues]
@@ -974,7 +1026,10 @@ class Ledger(Application[UUID]):
             evaluation = self._self_evaluation(
                 cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
             )
-        evaluation.import_ministry_values(values, cmd.source, cmd.actor, clock.today())
+        if not evaluation.import_ministry_values(
+            values, cmd.source, cmd.actor, clock.today()
+        ):
+            return  # nothing new: no event, and no receipt using up the key
         touched[evaluation.id] = evaluation
         if receipt:
             touched[receipt.id] = receipt
@@ -1039,8 +1094,6 @@ class Ledger(Application[UUID]):
         if cmd.idempotency_key is None:
             return None
         self.refresh()
-        if CommandReceipt.id_for(cmd.idempotency_key) not in self.directory.known:
-            return None
         found = self._receipt(cmd)
         return found if isinstance(found, Result) else None
 

@@ -1,9 +1,15 @@
-"""Idempotency: one receipt per idempotency key, saved with the command's events.
+"""Idempotency: one receipt per idempotency key of a principal, saved with the events.
 
-A repeated key with the same content is a no-op; with other content it is refused.
-Because the receipt is saved in the same transaction as the command's events, two
-processes racing with one key cannot both succeed: the loser's save fails on the
-receipt's primary key, it re-reads, and then finds the winner's receipt.
+A key belongs to the principal that sent it (the command's actor): the receipt's id
+is derived from (actor, key), so another principal's key is simply another key (no
+refusal, and nothing to learn about which keys others used). A repeated key with the
+same content is a no-op; with other content it is refused. Because the receipt is
+saved in the same transaction as the command's events, two processes racing with
+one key cannot both succeed: the loser's save fails on the receipt's primary key,
+it re-reads, and then finds the winner's receipt.
+
+Receipts recorded while keys were global have the id `legacy_id_for(key)`; they are
+read (never written), and count only for the actor they recorded.
 """
 
 from __future__ import annotations
@@ -40,10 +46,17 @@ class CommandReceipt(LedgerAggregate):
         key: str
         command: str
         fingerprint: str
+        actor: str
 
     @staticmethod
-    def id_for(key: str) -> UUID:
-        """The aggregate id of the receipt for an idempotency key."""
+    def id_for(actor: str, key: str) -> UUID:
+        """The aggregate id of the receipt of `actor`'s idempotency key."""
+        # "command-of", not "command": no (actor, key) can name a legacy id.
+        return stable_id("command-of", actor, key)
+
+    @staticmethod
+    def legacy_id_for(key: str) -> UUID:
+        """The id a receipt had while keys were global (read, never written)."""
         return stable_id("command", key)
 
     @classmethod
@@ -53,7 +66,7 @@ class CommandReceipt(LedgerAggregate):
         """Record a receipt."""
         return cls._create(
             cls.Recorded,
-            id=cls.id_for(key),
+            id=cls.id_for(actor, key),
             key=key,
             command=command,
             fingerprint=fingerprint,
@@ -67,5 +80,6 @@ class CommandReceipt(LedgerAggregate):
                 self.key = event.key
                 self.command = event.command
                 self.fingerprint = event.fingerprint
+                self.actor = event.actor
             case _:  # pragma: no cover
                 raise NotImplementedError(type(event))

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from adapters.bootstrap import open_ledger
 from domain.ledger import Ledger
-from domain.receipts import CommandReceipt
 from domain.self_evaluation import Change, SelfEvaluation
 from tests.conftest import Kofu, write_world
 
@@ -86,8 +85,16 @@ def _revise(worker: int, entity: str, folder: Path) -> Command:
     return Command(worker, "revise", ("submit", str(path)), entity, key, value)
 
 
+def _actor(label: str, entity: str) -> str:
+    """Who sends a keyed command: the entity its answers (and the refused
+    correction), the ministry the other corrections."""
+    if label in {"revise", "refused"}:
+        return f"insurer:{entity}"
+    return "ministry:concurrency"
+
+
 def _correct(worker: int, label: str, entity: str, key: str, value: str) -> Command:
-    actor = f"insurer:{entity}" if label == "refused" else "ministry:concurrency"
+    actor = _actor(label, entity)
     args = [
         *("correct", "-e", entity, "-y", "2020", "--item", ITEM, "--value", value),
         *("--reason", f"並行修正 {value}", "--basis", "test", "--on", "2019-11-20"),
@@ -244,7 +251,7 @@ def _check_presence(ledger: Ledger, command: Command, findings: Findings) -> Non
     events = _events_with(ledger, command.entity, Decimal(command.value))
     receipt = None
     if command.key:
-        receipt = ledger.get(CommandReceipt.id_for(command.key), CommandReceipt)
+        receipt = ledger.receipt(_actor(command.label, command.entity), command.key)
     if command.code == 0:
         findings.lost += events == 0
         findings.duplicated += events > 1

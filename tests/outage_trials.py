@@ -42,7 +42,6 @@ from rich.console import Console
 from adapters.bootstrap import open_ledger
 from adapters.demo import run_demo
 from domain.ledger import Ledger
-from domain.receipts import CommandReceipt
 from domain.self_evaluation import SelfEvaluation
 from tests.concurrency_trials import ITEM, keyed_answer
 from tests.crash_trials import check, kofu_process
@@ -51,6 +50,8 @@ PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/bin")
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 FAULT_RATE = 0.6
 """The share of commands during which the server is restarted."""
+OUTAGE_ACTOR = "ministry:outage"
+"""Who makes the stream's corrections (its submissions are the entities' own)."""
 
 
 class Cluster:
@@ -183,7 +184,7 @@ def _correction(entity: str, key: str, value: str) -> tuple[str, ...]:
     return (
         *("correct", "-e", entity, "-y", "2020", "--item", ITEM, "--value", value),
         *("--reason", f"停電試験 {key}", "--basis", "test", "--on", "2019-11-20"),
-        *("--actor", "ministry:outage", "--idempotency-key", key),
+        *("--actor", OUTAGE_ACTOR, "--idempotency-key", key),
     )
 
 
@@ -207,7 +208,8 @@ def presence(ledger: Ledger, step: Step) -> list[int]:
     """Per record of a keyed step: 0 absent, 1 whole, 2+ duplicated, -1 half."""
     found = []
     for entity, key, value in step.records:
-        receipt = ledger.get(CommandReceipt.id_for(key), CommandReceipt) is not None
+        actor = OUTAGE_ACTOR if step.kind == "correct" else f"insurer:{entity}"
+        receipt = ledger.receipt(actor, key) is not None
         events = _events_with(ledger, entity, Decimal(value))
         found.append(events if receipt == (events > 0) else -1)
     return found

@@ -338,6 +338,25 @@ CASES = [
         ),
     ),
     Case(
+        "confirmation of the prefecture's own (prefectural) answers",
+        1,
+        "130001 is a prefecture: its own answers are not confirmed",
+        plain(
+            *("confirm", "--entity", TOKYO, "--fiscal-year", "2020"),
+            *("--tier", "prefectural", "--actor", f"prefecture:{TOKYO}"),
+            *("--on", "2019-10-25"),
+        ),
+    ),
+    Case(
+        "confirmation by a municipality posing as its prefecture",
+        1,
+        "only the prefecture of 131041",
+        plain(
+            *("confirm", "--entity", SHINJUKU, "--fiscal-year", "2020"),
+            *("--actor", f"prefecture:{CHIYODA}", "--on", "2019-10-25"),
+        ),
+    ),
+    Case(
         "confirmation of nothing submitted",
         2,
         "has no FY2020",

@@ -1,5 +1,6 @@
 """Every role against every endpoint: forbidden cells are 403 (401 without a valid
-token) and write nothing; allowed cells succeed; scopes narrow what is seen."""
+token) and write nothing; allowed reads succeed, allowed commands record events;
+scopes narrow what is seen."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ COMMANDS: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
             "entity": SHINJUKU,
             "grant_year": 2020,
             "tier": "municipal",
-            "answers": {"I-1-a": True},
+            # the demo answered I-1-a already: the same answer again is no change
+            # (200, nothing recorded), so the cell revises an answer to a new value
+            "answers": {"II-12-b": "12.75"},
             "received_on": "2019-10-15",
         },
         frozenset({"insurer"}),
@@ -99,6 +102,22 @@ COMMANDS: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
     ("publish", f"/api/runs/{OTHER_RUN}/publish", None, frozenset({"ministry"})),
 ]
 
+
+def _revise_shinjuku(api: Api) -> None:
+    """New answers to confirm, whichever cells ran before (a worker's own ledger)."""
+    body = {
+        "entity": SHINJUKU,
+        "grant_year": 2020,
+        "tier": "municipal",
+        "answers": {"II-12-b": "61.25"},
+        "received_on": "2019-10-16",
+    }
+    assert api.call("insurer", "POST", "/api/submissions", body).status_code == 201
+
+
+PREPARE = {"confirm": _revise_shinjuku}
+"""What an allowed cell needs first so that it has something to record."""
+
 CELLS = [
     (name, "GET", path, None, holder, holder in allowed)
     for name, path, allowed in READS
@@ -124,10 +143,18 @@ def test_each_role_is_admitted_or_refused_and_a_refusal_writes_nothing(
     holder: str,
     allowed: bool,
 ) -> None:
+    if allowed and name in PREPARE:
+        PREPARE[name](api)
     before = api.events()
     response = api.call(holder, method, path, body)
+    if allowed and method == "GET":
+        assert response.status_code == 200, (name, response.text)
+        return
     if allowed:
-        assert response.status_code in {200, 201}, (name, response.text)
+        # an allowed command is carried out: recorded, not answered as a no-op
+        assert response.status_code == 201, (name, response.text)
+        assert response.json()["events"] > 0, (name, response.text)
+        assert api.events() > before, (name, response.text)
         return
     assert response.status_code == 403, (name, holder, response.text)
     assert response.json()["field"] in {"Authorization", "entity"}

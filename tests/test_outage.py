@@ -15,7 +15,7 @@ import pytest
 
 from domain.ledger import Ledger
 from domain.receipts import CommandReceipt
-from tests.outage_trials import Cluster, Step, presence, trial
+from tests.outage_trials import OUTAGE_ACTOR, Cluster, Step, presence, trial
 
 
 @pytest.fixture(scope="module")
@@ -41,5 +41,5 @@ def test_the_check_sees_a_receipt_without_its_event_as_half_applied(
 ) -> None:
     step = Step("correct", (), (("131041", "k-1", "1.5"), ("131041", "k-2", "2.5")))
     assert presence(ledger, step) == [0, 0]
-    ledger.save(CommandReceipt.record("k-1", "CorrectAnswer", "x", "ministry:t"))
+    ledger.save(CommandReceipt.record("k-1", "CorrectAnswer", "x", OUTAGE_ACTOR))
     assert presence(ledger, step) == [-1, 0]

@@ -59,8 +59,14 @@ def _setters(
     return found
 
 
-def explanation(ledger: Ledger, run: AllocationRun, entity: str) -> dict[str, Any]:
-    """The explanation of one entity's line of a run, as one JSON-able object."""
+def explanation(
+    ledger: Ledger, run: AllocationRun, entity: str, *, trail: bool = True
+) -> dict[str, Any]:
+    """The explanation of one entity's line of a run, as one JSON-able object.
+
+    `trail=False` (a reader): amounts and scores only, without the event, actor
+    and reason that set each answer (the audit trail's facts).
+    """
     calculated = run.calculated
     result = next((r for r in calculated.results if r.entity == entity), None)
     if result is None:
@@ -81,7 +87,9 @@ def explanation(ledger: Ledger, run: AllocationRun, entity: str) -> dict[str, An
         ).spec
         answers = {k: v for k, v in found.answers.items() if k in spec.sub_items()}
         sheet = score(spec, answers, calculated.grant)
-        setters = _setters(ledger, evaluation_id, result.evaluation_version)
+        setters = (
+            _setters(ledger, evaluation_id, result.evaluation_version) if trail else {}
+        )
         items = [
             {
                 "item": code,

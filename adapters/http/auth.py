@@ -57,6 +57,11 @@ class Principal:
         return True
 
     @property
+    def sees_trail(self) -> bool:
+        """Whether this caller may see who set an answer and why (not a reader)."""
+        return self.role != "reader"
+
+    @property
     def sees_all(self) -> bool:
         """Whether every entity is in scope (ministry, auditor, reader)."""
         return self.role not in {"insurer", "prefecture"}

@@ -1,7 +1,8 @@
 """Errors as JSON: `{"error": message, "field": name}`, never a stack trace.
 
 Refused by a rule of the domain: 409; bad input: 422; no or a revoked token: 401;
-a role or scope that may not: 403; storage unavailable: 503.
+a role or scope that may not (also when the domain says so, `Forbidden`): 403;
+storage unavailable: 503.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from adapters.bootstrap import storage_unavailable
 from adapters.output import to_json
-from domain.errors import InvalidInput, LedgerError
+from domain.errors import Forbidden, InvalidInput, LedgerError
 
 log = logging.getLogger("kofu.http")
 
@@ -92,7 +93,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LedgerError)
     async def ledger_error(_: Request, exc: LedgerError) -> Response:
-        status = 422 if isinstance(exc, InvalidInput) else 409
+        status = 409
+        if isinstance(exc, InvalidInput):
+            status = 422
+        elif isinstance(exc, Forbidden):
+            status = 403
         field = exc.field.removeprefix("--") if exc.field else None
         return _reply(status, exc.message, field)
 

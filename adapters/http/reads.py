@@ -52,6 +52,7 @@ NotReader = Annotated[
     Principal,
     Depends(require_roles("insurer", "prefecture", "ministry", "auditor")),
 ]
+"""Callers who may see the audit trail (see `Principal.sees_trail`)."""
 
 
 def position(ledger: Ledger, as_of: str | None) -> int | None:
@@ -190,7 +191,10 @@ def explain(
     grant: GrantQuery = None,
     phase: PhaseQuery = None,
 ) -> KofuJSON:
-    """How an entity's score and amount came about, item by item."""
+    """How an entity's score and amount came about, item by item.
+
+    A reader sees published runs only, and no actor or reason behind an answer.
+    """
     who.check_entity(entity)
     details = ledger.entity(entity)
     tier = "municipal" if details.kind == "municipality" else "prefectural"
@@ -203,7 +207,8 @@ def explain(
             f" of the {phase} phase" if phase else ""
         )
         raise ApiError(404, msg, "phase" if phase else "fiscal_year")
-    return KofuJSON(explanation(ledger, runs[0], entity) | {"notes": _notes(runs)})
+    found = explanation(ledger, runs[0], entity, trail=who.sees_trail)
+    return KofuJSON(found | {"notes": _notes(runs)})
 
 
 @router.get("/audit", response_model=Page)
