@@ -19,7 +19,6 @@ def correction(**overrides: Any) -> dict[str, Any]:
         "value": "37.3",
         "reason": "資料確認",
         "basis": "老認発第2号",
-        "received_on": "2019-11-20",
     } | overrides
 
 
@@ -50,21 +49,22 @@ def test_a_second_submission_inside_the_window_is_a_revision_by_the_token_holder
 ) -> None:
     body = {
         "entity": "131016",
-        "grant_year": 2020,
+        "grant_year": 2024,
         "tier": "municipal",
-        "answers": {"II-12-b": "42.5"},
-        "received_on": "2019-10-20",
+        "answers": {"P1-A1-a": "0.5"},
     }
-    response = api.call(
-        "other_insurer",
-        "POST",
-        "/api/submissions",
-        body,
-        **{"Idempotency-Key": "rev-1"},
-    )
-    assert response.status_code == 201, response.text
+    for value, key in (("0.5", "sub-1"), ("0.9", "rev-1")):
+        body["answers"] = {"P1-A1-a": value}
+        response = api.call(
+            "other_insurer",
+            "POST",
+            "/api/submissions",
+            body,
+            **{"Idempotency-Key": key},
+        )
+        assert response.status_code == 201, response.text
     trail = api.call(
-        "ministry", "GET", "/api/audit?entity=131016&fiscal_year=2020&limit=10000"
+        "ministry", "GET", "/api/audit?entity=131016&fiscal_year=2024&limit=10000"
     ).json()["items"]
     assert trail[-1]["event"] == "SelfEvaluation.Revised"
     assert trail[-1]["actor"] == "insurer:131016"
@@ -79,10 +79,10 @@ BAD = [
     ("unknown entity", "/api/corrections", correction(entity="999999"), 422, "entity"),
     ("unknown item", "/api/corrections", correction(item="Z-9-z"), 422, "Z-9-z"),
     (
-        "before the deadline",
+        "a date of its own",
         "/api/corrections",
-        correction(received_on="2019-10-02"),
-        409,
+        correction(received_on="2019-11-20"),
+        422,
         "received_on",
     ),
     (

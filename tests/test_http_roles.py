@@ -4,6 +4,7 @@ scopes narrow what is seen."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -52,19 +53,18 @@ COMMANDS: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
         "/api/submissions",
         {
             "entity": SHINJUKU,
-            "grant_year": 2020,
+            # FY2024: its window is open on the `api` ledger's clock (FY2020's
+            # closed in 2019); each holder's call sends a value never sent before
+            "grant_year": 2024,
             "tier": "municipal",
-            # the demo answered I-1-a already: the same answer again is no change
-            # (200, nothing recorded), so the cell revises an answer to a new value
-            "answers": {"II-12-b": "12.75"},
-            "received_on": "2019-10-15",
+            "answers": {"P1-A1-a": "1.275"},
         },
         frozenset({"insurer"}),
     ),
     (
         "confirm",
         "/api/confirmations",
-        {"entity": SHINJUKU, "grant_year": 2020, "received_on": "2019-11-05"},
+        {"entity": SHINJUKU, "grant_year": 2024},
         frozenset({"prefecture"}),
     ),
     (
@@ -77,7 +77,6 @@ COMMANDS: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
             "value": False,
             "reason": "根拠資料なし",
             "basis": "老認発第1号",
-            "received_on": "2019-11-15",
         },
         frozenset({"ministry"}),
     ),
@@ -89,7 +88,6 @@ COMMANDS: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
             "grant_year": 2020,
             "values": {"II-25-a": "66.5"},
             "source": "介護DB",
-            "received_on": "2019-11-15",
         },
         frozenset({"ministry"}),
     ),
@@ -107,12 +105,15 @@ def _revise_shinjuku(api: Api) -> None:
     """New answers to confirm, whichever cells ran before (a worker's own ledger)."""
     body = {
         "entity": SHINJUKU,
-        "grant_year": 2020,
+        "grant_year": 2024,
         "tier": "municipal",
-        "answers": {"II-12-b": "61.25"},
-        "received_on": "2019-10-16",
+        "answers": {"P1-A1-a": f"0.{next(_REVISIONS)}"},
     }
-    assert api.call("insurer", "POST", "/api/submissions", body).status_code == 201
+    response = api.call("insurer", "POST", "/api/submissions", body)
+    assert response.status_code == 201, response.text
+
+
+_REVISIONS = itertools.count(101)
 
 
 PREPARE = {"confirm": _revise_shinjuku}
@@ -275,7 +276,6 @@ def test_an_insurer_cannot_submit_for_another_entity(api: Api) -> None:
             "grant_year": 2020,
             "tier": "municipal",
             "answers": {"I-1-a": True},
-            "received_on": "2019-10-15",
         },
     )
     assert response.status_code == 403
