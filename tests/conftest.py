@@ -39,15 +39,15 @@ IN_WINDOW = datetime(2019, 10, 10, 10, tzinfo=JST)
 
 
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[SimulatedClock]:
+def clock(request: pytest.FixtureRequest) -> Iterator[SimulatedClock]:
     """The ledger's clock for one test: simulated, in this process, never a caller's.
 
     Starts inside the FY2020 submission window; a test moves it forward with
-    `clock.set_day(...)`. Inside a module-scoped fixture that installed a simulated
-    clock of its own (the `api` ledger), that clock is kept.
+    `clock.set_day(...)`. A test on the module-scoped `api` ledger keeps that
+    ledger's own simulated clock.
     """
     current = ledger_clock.current()
-    if isinstance(current, SimulatedClock):
+    if "api" in request.fixturenames and isinstance(current, SimulatedClock):
         yield current
         return
     with ledger_clock.installed(SimulatedClock(IN_WINDOW)) as installed:

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from adapters.bootstrap import open_ledger
-from domain.clock import JST, SimulatedClock, installed
+from domain.clock import JST, SimulatedClock
 from domain.commands import SubmitSelfEvaluation
 from domain.errors import Refused
 from domain.ledger import Ledger
 from domain.receipts import CommandReceipt
-from tests.conftest import IN_WINDOW, SHINJUKU, Api, Kofu
+from tests.conftest import SHINJUKU, Api, Kofu
 
 CHIYODA = "131016"
 TOKYO = "130001"
@@ -263,11 +263,9 @@ def test_a_keyed_retry_after_midnight_is_a_no_op(
 
 @pytest.fixture
 def ledger(world: Kofu) -> Iterator[Ledger]:
-    # its own clock in FY2020's window (this module's `api` ledger keeps another)
-    with installed(SimulatedClock(IN_WINDOW)):
-        opened = open_ledger(world.url)
-        yield opened
-        opened.close()
+    opened = open_ledger(world.url)
+    yield opened
+    opened.close()
 
 
 def _submission(entity: str, value: str, key: str) -> SubmitSelfEvaluation:
