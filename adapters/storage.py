@@ -1,7 +1,7 @@
 """kofu's event recorders: the library's, plus the rule that time never runs back.
 
-Each store checks, inside the transaction that inserts events and after the insert
-holds the write lock (PostgreSQL's `LOCK TABLE … IN EXCLUSIVE MODE`, SQLite's write
+Each store checks, inside the transaction that inserts events and while it holds
+the write lock (PostgreSQL's `LOCK TABLE … IN EXCLUSIVE MODE`, SQLite's write
 transaction), that no new event is timed before the newest event already stored. So
 recorded times rise (or stay equal) in log order on both backends, whatever the
 clock of the writing process says, and `Ledger.position_at` may search them.
@@ -68,23 +68,27 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
-    """The library's PostgreSQL recorder, refusing events timed before the newest."""
+    """The library's PostgreSQL recorder, refusing events timed before the newest.
 
-    def _fetch_ids_after_insert_events(
+    The check runs after the table lock is taken and before the insert: the library
+    commits its transaction even when a Python check after the insert raises (it
+    expects the database to have aborted it), so a check after the insert would
+    refuse the events and keep them all the same.
+    """
+
+    def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
+    ) -> None:
+        if stored_events:
+            self._lock_table(curs)
             curs.execute(
                 SQL(
-                    "SELECT state FROM {}.{} WHERE notification_id < %s "
-                    "ORDER BY notification_id DESC LIMIT 1"
+                    "SELECT state FROM {}.{} ORDER BY notification_id DESC LIMIT 1"
                 ).format(
                     Identifier(self.datastore.schema),
                     Identifier(self.events_table_name),
-                ),
-                (min(ids),),
+                )
             )
             row = curs.fetchone()
             check_order(stored_events, bytes(row["state"]) if row else None)
-        return ids
+        super()._insert_stored_events(curs, stored_events, **kwargs)
