@@ -772,8 +772,14 @@ class Ledger(Application[UUID]):
             if self.entity(lg_code).kind != kind:
                 msg = f"{lg_code} is not a {kind}: a {role} token cannot act for it"
                 raise InvalidInput(msg, field="entity")
-        token = AccessToken.issue(token_id, secret_sha256, role, scope, name, actor)
-        return self._save("issue_token", token)
+
+        def attempt() -> Result:
+            # Made inside the attempt: its event is timed at the attempt's instant,
+            # and a clock behind the newest event is refused like any command's.
+            token = AccessToken.issue(token_id, secret_sha256, role, scope, name, actor)
+            return self._save("issue_token", token)
+
+        return self._retrying(attempt)
 
     def revoke_token(self, token_id: str, actor: str) -> Result:
         """Revoke an access token (revoking it again changes nothing)."""

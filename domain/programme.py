@@ -170,4 +170,4 @@ class ProgrammeYear(LedgerAggregate):
                 f"{what} on {day} is outside the FY{self.spec.grant_year} submission "
                 f"window {schedule.submission_opens} to {schedule.submission_closes}"
             )
-            raise Refused(msg, field="received_on")
+            raise Refused(msg, field="date")

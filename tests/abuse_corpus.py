@@ -19,8 +19,10 @@ from markupsafe import escape
 from adapters.parsing import MAX_FILE_BYTES
 from tests.conftest import SHINJUKU, Kofu, correction, submission
 from tests.test_bad_input import (
+    AFTER_DEADLINE,
     CATALOGUE_GOALS,
     CATALOGUE_HEAD,
+    SERVER_TIME,
     Case,
     json_file,
     plain,
@@ -255,24 +257,56 @@ REFUSED = [
             "i.csv",
         ),
     ),
-    # --- dates and numbers out of range
+    # --- dates and numbers out of range (a recording time is never the caller's)
     Case(
         "year 0 in a date",
         2,
-        "in.json: received_on: Input should be a valid date",
+        "in.json: received_on: received_on " + SERVER_TIME,
         answers(received_on="0000-01-01"),
     ),
     Case(
         "year 10000 in a date",
         2,
-        "in.json: received_on: Input should be a valid date",
+        "in.json: received_on: received_on " + SERVER_TIME,
         answers(received_on="10000-01-01"),
     ),
     Case(
         "month 13",
         2,
-        "in.json: received_on: Input should be a valid date",
+        "in.json: received_on: received_on " + SERVER_TIME,
         answers(received_on="2019-13-01"),
+    ),
+    Case(
+        "an announced date in year 0",
+        2,
+        "publish: announced_on: Input should be a valid date",
+        plain(
+            "publish", "R-1", "--actor", "ministry:x", "--announced-on", "0000-01-01"
+        ),
+    ),
+    Case(
+        "an announced date in year 10000",
+        2,
+        "publish: announced_on: Input should be a valid date",
+        plain(
+            "publish", "R-1", "--actor", "ministry:x", "--announced-on", "10000-01-01"
+        ),
+    ),
+    Case(
+        "an announced date in month 13",
+        2,
+        "publish: announced_on: Input should be a valid date",
+        plain(
+            "publish", "R-1", "--actor", "ministry:x", "--announced-on", "2019-13-01"
+        ),
+    ),
+    Case(
+        "an announced date of 2019-02-30",
+        2,
+        "publish: announced_on: Input should be a valid date",
+        plain(
+            "publish", "R-1", "--actor", "ministry:x", "--announced-on", "2019-02-30"
+        ),
     ),
     Case(
         "a grant year in 2101",
@@ -323,8 +357,8 @@ REFUSED = [
         "a.csv:2: true: item true is not in",
         raw_file(
             (
-                ANSWER_CSV.replace("value", "value,received_on")
-                + "131041,2020,municipal,true,I-1-a,2019-10-10\n"
+                ANSWER_CSV.replace("value", "value,actor")
+                + "131041,2020,municipal,true,I-1-a,insurer:131041\n"
             ).encode(),
             "a.csv",
         ),
@@ -448,30 +482,35 @@ REFUSED = [
         2,
         "II-12-b: number item II-12-b must be finite",
         plain(*correction(**{"--item": "II-12-b", "--value": "NaN"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "Infinity as a corrected value",
         2,
         "II-12-b: number item II-12-b must be finite",
         plain(*correction(**{"--item": "II-12-b", "--value": "-Infinity"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "a correction dated 2019-02-30",
         2,
-        "correct: received_on: Input should be a valid date",
+        "No such option: --on",
         plain(*correction(**{"--on": "2019-02-30"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "a correction dated in year 0",
         2,
-        "correct: received_on: Input should be a valid date",
+        "No such option: --on",
         plain(*correction(**{"--on": "0000-11-15"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "SQL in an LG code argument",
         2,
         "correct: entity: LG code must be 6 ASCII digits",
         plain(*correction(**{"--entity": "131041' OR '1'='1"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "a NUL in a correction reason",
@@ -482,6 +521,7 @@ REFUSED = [
                 **{"--reason": "根拠\x00なし", "--item": "II-12-b", "--value": "77"}
             )
         ),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "a terminal escape in a correction reason",
@@ -496,6 +536,7 @@ REFUSED = [
                 }
             )
         ),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "a right-to-left override in a correction reason",
@@ -506,6 +547,7 @@ REFUSED = [
                 **{"--reason": "理由\u202eなし", "--item": "II-12-b", "--value": "77"}
             )
         ),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "an escape sequence in a catalogue title",
@@ -536,12 +578,14 @@ REFUSED = [
         2,
         "correct: idempotency_key: String should have at most 200 characters",
         plain(*correction(**{"--idempotency-key": "k" * 201})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "a fiscal year of 10^20",
         2,
         "correct: grant_year: Input should be less than or equal to 2100",
         plain(*correction(**{"--fiscal-year": "1" + "0" * 20})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "SQL in a phase name",
@@ -608,6 +652,7 @@ REFUSED = [
         2,
         "correct: actor: actor must be ROLE:ID",
         plain(*correction(**{"--actor": "ministry:yamada\nministry:boss"})),
+        day=AFTER_DEADLINE,
     ),
 ]
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from domain.clock import SimulatedClock
 from tests.abuse_corpus import REFUSED, VERBATIM, refusal_problems, verbatim_problems
-from tests.conftest import Kofu, correction
-from tests.test_bad_input import CASES, Case, plain, prepared
+from tests.conftest import correction
+from tests.test_bad_input import AFTER_DEADLINE, CASES, Case, Worlds, plain, prepared
 
 __all__ = ["prepared"]  # the module-scoped world of tests/test_bad_input.py
 
@@ -27,21 +28,24 @@ def test_the_corpus_has_at_least_fifty_distinct_hostile_inputs() -> None:
 
 @pytest.mark.parametrize("case", REFUSED, ids=[c.name for c in REFUSED])
 def test_hostile_input_is_refused_with_its_place_named_and_nothing_written(
-    case: Case, prepared: Kofu, tmp_path: Path
+    case: Case, prepared: Worlds, clock: SimulatedClock, tmp_path: Path
 ) -> None:
-    assert refusal_problems(prepared, case, tmp_path) == []
+    clock.set_day(case.day)
+    assert refusal_problems(prepared.on(case.day), case, tmp_path) == []
 
 
 @pytest.mark.parametrize("reason", VERBATIM)
 def test_hostile_looking_text_is_stored_verbatim_and_rendered_safely(
-    reason: str, prepared: Kofu
+    reason: str, prepared: Worlds, clock: SimulatedClock
 ) -> None:
+    clock.set_day(AFTER_DEADLINE)
     value = str(40 + VERBATIM.index(reason))
-    assert verbatim_problems(prepared, reason, value) == []
+    assert verbatim_problems(prepared.after_deadline, reason, value) == []
 
 
 def test_the_checks_see_a_wrong_exit_a_vague_message_and_a_write(
-    prepared: Kofu, tmp_path: Path
+    prepared: Worlds, clock: SimulatedClock, tmp_path: Path
 ) -> None:
+    clock.set_day(AFTER_DEADLINE)
     accepted = Case("x", 2, "nowhere", plain(*correction(**{"--value": "true"})))
-    assert len(refusal_problems(prepared, accepted, tmp_path)) == 3
+    assert len(refusal_problems(prepared.after_deadline, accepted, tmp_path)) == 3

@@ -1,20 +1,27 @@
 """Bad input is refused with a clear message and the right exit code, writing nothing.
 
-Each case runs on SQLite and on PostgreSQL against the same small world (Tokyo and
-Kanagawa, FY2020, one submission and one keyed correction already recorded); the
-event count must be the same after the refused command as before it.
+Each case runs on SQLite and on PostgreSQL against a small world (Tokyo and Kanagawa,
+FY2020, one submission recorded) at the case's day on the simulated clock: inside the
+submission window (`IN_WINDOW_DAY`), or after the deadline (`AFTER_DEADLINE`, where
+the world also holds one keyed correction). The event count must be the same after
+the refused command as before it.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from domain import clock as ledger_clock
+from domain.clock import SimulatedClock
 from tests.conftest import (
+    IN_WINDOW,
     PG_BASE,
     SHINJUKU,
     Kofu,
@@ -27,6 +34,11 @@ from tests.conftest import (
 CHIYODA = "131016"
 TOKYO = "130001"
 KANAGAWA = "140007"
+IN_WINDOW_DAY = IN_WINDOW.date()
+"""Inside the FY2020 submission window (2019-10-01..2019-10-31): answers accepted."""
+AFTER_DEADLINE = date(2019, 11, 15)
+"""After the FY2020 deadline: ministry corrections accepted, answers refused."""
+SERVER_TIME = "cannot be given: kofu records every action at the ledger's own time"
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,8 @@ class Case:
     exit_code: int
     message: str
     args: Callable[[Path], list[str]]
+    day: date = IN_WINDOW_DAY
+    """The ledger's date (the simulated clock) when the command runs."""
 
 
 def json_file(content: object, name: str = "in.json") -> Callable[[Path], list[str]]:
@@ -136,8 +150,9 @@ CASES = [
     Case(
         "answer outside the window",
         1,
-        "outside the FY2020 submission window",
-        json_file(submission(received_on="2019-11-05")),
+        "a submission on 2019-11-15 is outside the FY2020 submission window",
+        json_file(submission()),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "ministry-computed item from an insurer",
@@ -177,9 +192,9 @@ CASES = [
         json_file(submission(colour="red")),
     ),
     Case(
-        "impossible date",
+        "a received_on, even an impossible date",
         2,
-        "received_on",
+        "in.json: received_on: received_on " + SERVER_TIME,
         json_file(submission(received_on="2019-02-30")),
     ),
     Case(
@@ -256,7 +271,7 @@ CASES = [
         2,
         "a.csv:2-3: ",
         raw_file(
-            b"entity,grant_year,tier,item,value,received_on\n131041,2020,municipal,I-1-a,true,2019-10-10\n131041,2020,municipal,II-12-b,-5,2019-10-10\n",
+            b"entity,grant_year,tier,item,value,actor\n131041,2020,municipal,I-1-a,true,insurer:131041\n131041,2020,municipal,II-12-b,-5,insurer:131041\n",
             "a.csv",
         ),
     ),
@@ -266,42 +281,49 @@ CASES = [
         2,
         "reason",
         plain(*correction(**{"--reason": "   "})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "correction before the deadline",
         1,
-        "before the deadline",
-        plain(*correction(**{"--on": "2019-10-15"})),
+        "a correction on 2019-10-10 (JST, the ledger's date) comes before the "
+        "deadline 2019-10-31",
+        plain(*correction()),
     ),
     Case(
         "correction by an insurer",
         1,
         "only ministry staff",
         plain(*correction(**{"--actor": f"insurer:{SHINJUKU}"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "actor without a role",
         2,
         "actor must be ROLE:ID",
         plain(*correction(**{"--actor": "yamada"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "correction of an entity that never answered",
         2,
         "has no FY2020",
         plain(*correction(**{"--entity": CHIYODA})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "correction that changes nothing",
         1,
         "is already true",
         plain(*correction(**{"--value": "true", "--item": "I-2-a"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "correction of an unknown item",
         2,
         "item X-1 is not in",
         plain(*correction(**{"--item": "X-1"})),
+        day=AFTER_DEADLINE,
     ),
     Case(
         "idempotency key reused for other content",
@@ -316,9 +338,14 @@ CASES = [
                 }
             )
         ),
+        day=AFTER_DEADLINE,
     ),
     Case(
-        "correction without a basis", 2, "basis", plain(*correction(**{"--basis": ""}))
+        "correction without a basis",
+        2,
+        "basis",
+        plain(*correction(**{"--basis": ""})),
+        day=AFTER_DEADLINE,
     ),
     # --- confirmations
     Case(
@@ -333,8 +360,6 @@ CASES = [
             "2020",
             "--actor",
             f"prefecture:{KANAGAWA}",
-            "--on",
-            "2019-10-25",
         ),
     ),
     Case(
@@ -368,8 +393,6 @@ CASES = [
             "2020",
             "--actor",
             f"prefecture:{TOKYO}",
-            "--on",
-            "2019-10-25",
         ),
     ),
     # --- reference data
@@ -497,34 +520,56 @@ CASES = [
 ]
 
 
+class Worlds:
+    """The same small world twice: one inside the window, one after the deadline."""
+
+    def __init__(self, in_window: Kofu, after_deadline: Kofu) -> None:
+        self.in_window = in_window
+        self.after_deadline = after_deadline
+
+    def on(self, day: date) -> Kofu:
+        """The world whose newest event a command on `day` comes after."""
+        return self.after_deadline if day >= AFTER_DEADLINE else self.in_window
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def prepared(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Kofu]:
-    folder = tmp_path_factory.mktemp("bad-input")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'kofu.db'}"
-    else:
-        schema = f"kofu_bad_{request.param}_{id(folder) % 10**8}"
-        url = f"{PG_BASE.split('?')[0]}?schema={schema}"
-    yield prepare_world(url, folder)
-    if schema:
+) -> Iterator[Worlds]:
+    schemas = []
+    worlds = []
+    for day in (IN_WINDOW_DAY, AFTER_DEADLINE):
+        folder = tmp_path_factory.mktemp("bad-input")
+        if request.param == "sqlite":
+            url = f"sqlite:///{folder / 'kofu.db'}"
+        else:
+            schemas.append(f"kofu_bad_{uuid.uuid4().hex[:12]}")
+            url = f"{PG_BASE.split('?')[0]}?schema={schemas[-1]}"
+        worlds.append(prepare_world(url, folder, day))
+    yield Worlds(*worlds)
+    for schema in schemas:
         _drop_schema(schema)
 
 
-def prepare_world(url: str, folder: Path) -> Kofu:
-    """The small world with one submission and one keyed correction recorded."""
+def prepare_world(url: str, folder: Path, day: date) -> Kofu:
+    """The small world with one submission, recorded in the window; by `day` after
+    the deadline, one keyed correction too. Its own simulated clock ends on `day`."""
     kofu = Kofu(url)
-    assert kofu("load", *write_world(folder / "world"))[0] == 0
-    answers = folder / "ok.json"
-    answers.write_text(
-        json.dumps(submission(answers={"I-1-a": True, "I-2-a": True, "II-12-b": "60"})),
-        encoding="utf-8",
-    )
-    assert kofu("submit", answers)[0] == 0
-    code, output = kofu(*correction(**{"--idempotency-key": "fix-1"}))
-    assert code == 0, output
+    with ledger_clock.installed(SimulatedClock(IN_WINDOW)) as simulated:
+        assert isinstance(simulated, SimulatedClock)
+        assert kofu("load", *write_world(folder / "world"))[0] == 0
+        answers = folder / "ok.json"
+        answers.write_text(
+            json.dumps(
+                submission(answers={"I-1-a": True, "I-2-a": True, "II-12-b": "60"})
+            ),
+            encoding="utf-8",
+        )
+        assert kofu("submit", answers)[0] == 0
+        simulated.set_day(day)
+        if day >= AFTER_DEADLINE:
+            code, output = kofu(*correction(**{"--idempotency-key": "fix-1"}))
+            assert code == 0, output
     return kofu
 
 
@@ -535,10 +580,12 @@ def test_the_table_has_at_least_thirty_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_written(
-    case: Case, prepared: Kofu, tmp_path: Path
+    case: Case, prepared: Worlds, clock: SimulatedClock, tmp_path: Path
 ) -> None:
-    before = prepared.events()
-    code, output = prepared(*case.args(tmp_path))
+    clock.set_day(case.day)
+    kofu = prepared.on(case.day)
+    before = kofu.events()
+    code, output = kofu(*case.args(tmp_path))
     assert code == case.exit_code, output
     assert case.message in output, output
-    assert prepared.events() == before
+    assert kofu.events() == before

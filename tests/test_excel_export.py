@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from adapters.national_tables import thousands
 from adapters.output import neutralise
 from adapters.paths import data_dir
 from adapters.xlsx import cell_value
+from domain.clock import SimulatedClock
 from tests.conftest import Kofu, write_world
 
 CHIYODA = "131016"
@@ -75,7 +77,6 @@ def nation(kofu: Kofu, tmp_path: Path) -> Kofu:
             "entity": lg_code,
             "grant_year": 2020,
             "tier": "municipal",
-            "received_on": "2019-10-10",
             "answers": {
                 "I-1-a": i % 2 == 0,
                 "I-2-a": i % 3 == 0,
@@ -295,9 +296,10 @@ def test_hostile_name_is_neutralised_in_every_export(
 
 
 def test_hostile_correction_reason_is_neutralised_in_the_audit_trail(
-    nation: Kofu,
+    nation: Kofu, clock: SimulatedClock
 ) -> None:
     hostile = "=cmd|' /C calc'!A0"
+    clock.set_day(date(2019, 11, 15))  # after the FY2020 deadline: corrections open
     code, output = nation(
         "correct",
         "--entity",
@@ -314,8 +316,6 @@ def test_hostile_correction_reason_is_neutralised_in_the_audit_trail(
         "老認発第1号",
         "--actor",
         "ministry:yamada",
-        "--on",
-        "2019-11-15",
     )
     assert code == 0, output
     flat = [

@@ -18,7 +18,6 @@ from adapters.paths import data_dir
 from domain.catalogue import Answer
 from tests.conftest import SHINJUKU, Kofu, submission
 
-ON_TIME = ("--received-on", "2019-10-10")
 TOKYO = "130001"
 
 
@@ -68,12 +67,12 @@ def test_filled_workbook_records_exactly_its_answers(
     # Given a workbook generated for the entity and filled in
     expected = fill(generate(world, tmp_path, entity), tmp_path / "filled.xlsx")
     # When it is submitted
-    code, output = world("submit", tmp_path / "filled.xlsx", *ON_TIME)
+    code, output = world("submit", tmp_path / "filled.xlsx")
     # Then the ledger holds exactly those answers, and again submitting records nothing
     assert code == 0, output
     assert answers_in_ledger(world.url, entity, tier) == expected
     events = world.events()
-    code, output = world("submit", tmp_path / "filled.xlsx", *ON_TIME)
+    code, output = world("submit", tmp_path / "filled.xlsx")
     assert (code, world.events()) == (0, events), output
 
 
@@ -120,7 +119,7 @@ def test_bad_cells_are_all_named_and_nothing_recorded(
     book.save(tmp_path / "bad.xlsx")
     events = world.events()
     # When it is submitted
-    code, output = world("submit", tmp_path / "bad.xlsx", *ON_TIME)
+    code, output = world("submit", tmp_path / "bad.xlsx")
     # Then every bad cell is named and nothing is written
     assert code == 2, output
     assert world.events() == events
@@ -143,7 +142,7 @@ def test_workbook_of_another_entity_is_refused(world: Kofu, tmp_path: Path) -> N
     book["表紙"]["C5"] = "131016"
     book.save(tmp_path / "other.xlsx")
     events = world.events()
-    code, output = world("submit", tmp_path / "other.xlsx", *ON_TIME)
+    code, output = world("submit", tmp_path / "other.xlsx")
     assert code == 2, output
     assert (
         "sheet 表紙 row 5 column C: the workbook was generated for entity 131041"
@@ -165,7 +164,7 @@ def test_tampered_metadata_is_refused(
     book["_kofu"][cell] = value
     book.save(tmp_path / "tampered.xlsx")
     events = world.events()
-    code, output = world("submit", tmp_path / "tampered.xlsx", *ON_TIME)
+    code, output = world("submit", tmp_path / "tampered.xlsx")
     assert code == 2, output
     assert "sheet _kofu: the hidden metadata was altered" in output
     assert world.events() == events
@@ -177,7 +176,7 @@ def test_moved_rows_are_named(world: Kofu, tmp_path: Path) -> None:
     book["回答"].protection.sheet = False
     book["回答"].delete_rows(6)
     book.save(tmp_path / "moved.xlsx")
-    code, output = world("submit", tmp_path / "moved.xlsx", *ON_TIME)
+    code, output = world("submit", tmp_path / "moved.xlsx")
     assert code == 2, output
     assert "sheet 回答 row 6 column C: expected item I-2-a here, found I-2-b" in output
 
@@ -199,7 +198,7 @@ def test_workbook_of_a_superseded_catalogue_version_is_refused(
     assert code == 0, output
     events = world.events()
     # When the old workbook is submitted
-    code, output = world("submit", tmp_path / "filled.xlsx", *ON_TIME)
+    code, output = world("submit", tmp_path / "filled.xlsx")
     # Then it is refused, naming both versions
     assert code == 2, output
     assert "made for catalogue FY2020-municipal-v1, but version 2 is in force" in output
@@ -271,9 +270,7 @@ def test_workbook_and_json_are_submitted_together(world: Kofu, tmp_path: Path) -
     expected = fill(generate(world, tmp_path), tmp_path / "filled.xlsx")
     chiyoda = submission(entity="131016")
     (tmp_path / "chiyoda.json").write_text(json.dumps(chiyoda), encoding="utf-8")
-    code, output = world(
-        "submit", tmp_path / "chiyoda.json", tmp_path / "filled.xlsx", *ON_TIME
-    )
+    code, output = world("submit", tmp_path / "chiyoda.json", tmp_path / "filled.xlsx")
     assert code == 0, output
     assert "submit (2 self-evaluations)" in output
     assert answers_in_ledger(world.url) == expected

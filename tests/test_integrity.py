@@ -99,7 +99,6 @@ def recorded(world: Kofu, tmp_path: Path) -> Kofu:
                     "entity": code,
                     "grant_year": 2020,
                     "tier": "municipal",
-                    "received_on": "2019-10-10",
                     "answers": {"I-1-a": True},
                 }
                 for code in ("131016", "131024", "131032")
