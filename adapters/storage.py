@@ -84,9 +84,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             return
         self._lock_table(curs)
         curs.execute(
-            SQL(
-                "SELECT state FROM {}.{} ORDER BY notification_id DESC LIMIT 1"
-            ).format(
+            SQL("SELECT state FROM {}.{} ORDER BY notification_id DESC LIMIT 1").format(
                 Identifier(self.datastore.schema),
                 Identifier(self.events_table_name),
             )

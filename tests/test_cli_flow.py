@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
+from domain import clock as ledger_clock
+from domain.clock import SimulatedClock
 from tests.conftest import Kofu
 
 SHINJUKU = "131041"
@@ -12,14 +15,17 @@ YOKOHAMA = "141003"
 TOKYO = "130001"
 
 
-def _answers(path: Path, entity: str, received_on: str, **answers: object) -> Path:
+def _answers(path: Path, entity: str, day: str, **answers: object) -> Path:
+    """An answer file, sent on `day`: the ledger's (simulated) clock moves there."""
+    simulated = ledger_clock.current()
+    assert isinstance(simulated, SimulatedClock)
+    simulated.set_day(date.fromisoformat(day))
     path.write_text(
         json.dumps(
             {
                 "entity": entity,
                 "grant_year": 2020,
                 "tier": "municipal",
-                "received_on": received_on,
                 "answers": answers,
             },
             ensure_ascii=False,
@@ -30,7 +36,7 @@ def _answers(path: Path, entity: str, received_on: str, **answers: object) -> Pa
 
 
 def test_history_shows_submission_revision_confirmation_and_correction(
-    world: Kofu, tmp_path: Path
+    world: Kofu, tmp_path: Path, clock: SimulatedClock
 ) -> None:
     # Given a submission and a revision inside the window
     first = _answers(
@@ -44,6 +50,7 @@ def test_history_shows_submission_revision_confirmation_and_correction(
         tmp_path / "b.json", SHINJUKU, "2019-10-20", **{"I-1-a": True, "II-12-b": "70"}
     )
     assert world("submit", second)[0] == 0
+    clock.set_day(date(2019, 10, 25))
     assert (
         world(
             "confirm",
@@ -53,12 +60,11 @@ def test_history_shows_submission_revision_confirmation_and_correction(
             "2020",
             "--actor",
             f"prefecture:{TOKYO}",
-            "--on",
-            "2019-10-25",
         )[0]
         == 0
     )
     # When ministry staff correct an answer after the deadline
+    clock.set_day(date(2019, 11, 15))
     code, output = world(
         "correct",
         "--entity",
@@ -75,8 +81,6 @@ def test_history_shows_submission_revision_confirmation_and_correction(
         "老認発1001第1号",
         "--actor",
         "ministry:yamada",
-        "--on",
-        "2019-11-15",
     )
     # Then the history holds every step, in order, with the values before and after
     assert code == 0, output

@@ -11,6 +11,8 @@ import pytest
 from adapters.bootstrap import open_ledger
 from adapters.files import load_files
 from adapters.paths import data_dir
+from domain import clock as ledger_clock
+from domain.clock import SimulatedClock
 from domain.commands import (
     ConfirmSelfEvaluation,
     CorrectAnswer,
@@ -35,9 +37,17 @@ def ledger(world: Kofu) -> Iterator[Ledger]:
     opened.close()
 
 
+def on_day(day: str) -> None:
+    """Move the ledger's (simulated) clock forward to 10:00 JST on `day`."""
+    simulated = ledger_clock.current()
+    assert isinstance(simulated, SimulatedClock)
+    simulated.set_day(date.fromisoformat(day))
+
+
 def submit(
     ledger: Ledger, key: str | None = None, on: str = "2019-10-10", **answers: object
 ) -> int:
+    on_day(on)
     result = ledger.submit(
         [
             SubmitSelfEvaluation(
@@ -46,7 +56,6 @@ def submit(
                 tier="municipal",
                 answers=answers or {"I-1-a": True},
                 actor=f"insurer:{SHINJUKU}",
-                received_on=date.fromisoformat(on),
                 idempotency_key=key,
             )
         ]
@@ -98,8 +107,8 @@ def test_a_prefecture_confirms_again_only_after_a_revision(ledger: Ledger) -> No
         entity=SHINJUKU,
         grant_year=2020,
         actor="prefecture:130001",
-        received_on=date(2019, 10, 25),
     )
+    on_day("2019-10-25")
     assert ledger.confirm(confirm).events == 1
     assert ledger.confirm(confirm).noop
     submit(ledger, on="2019-10-26", **{"I-1-a": False})
@@ -113,8 +122,8 @@ def test_ministry_values_are_imported_by_the_ministry_only(ledger: Ledger) -> No
         "tier": "municipal",
         "values": {"II-24-a": "78.5"},
         "source": "介護DB (synthetic)",
-        "received_on": date(2019, 11, 1),
     }
+    on_day("2019-11-01")
     with pytest.raises(Refused, match="only ministry staff"):
         ledger.import_ministry_values(
             [ImportMinistryValues(**values, actor=f"insurer:{SHINJUKU}")]
@@ -170,6 +179,7 @@ def test_a_retired_item_is_refused_after_an_erratum(ledger: Ledger) -> None:
 
 def test_a_correction_keeps_the_value_it_replaces(ledger: Ledger) -> None:
     submit(ledger, **{"II-12-b": "50"})
+    on_day("2019-11-20")
     ledger.correct(
         CorrectAnswer(
             entity=SHINJUKU,
@@ -180,7 +190,6 @@ def test_a_correction_keeps_the_value_it_replaces(ledger: Ledger) -> None:
             reason="実績報告との不一致",
             basis="老認発第1号",
             actor="ministry:yamada",
-            received_on=date(2019, 11, 20),
         )
     )
     evaluation = ledger.self_evaluation(SHINJUKU, 2020, "municipal")

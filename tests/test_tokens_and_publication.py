@@ -88,7 +88,7 @@ def test_only_the_ministry_publishes_and_publishing_twice_records_once(
     assert "only ministry staff" in output
     assert tokyo.events() == before
     code, output = tokyo(
-        "publish", RUN, "--actor", "ministry:yamada", "--on", "2020-01-10"
+        "publish", RUN, "--actor", "ministry:yamada", "--announced-on", "2020-01-10"
     )
     assert code == 0, output
     assert tokyo.events() == before + 1
