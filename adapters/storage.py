@@ -10,10 +10,12 @@ clock of the writing process says, and `Ledger.position_at` may search them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -86,5 +88,29 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 (min(ids),),
             )
             row = curs.fetchone()
-            check_order(stored_events, bytes(row["state"]) if row else None)
+            try:
+                check_order(stored_events, bytes(row["state"]) if row else None)
+            except RecordedBeforeNewest:
+                _abort(curs)
+                raise
         return ids
+
+
+ABORT = SQL(
+    "DO $$BEGIN RAISE EXCEPTION 'kofu: an event timed before the newest stored one' "
+    "USING ERRCODE = 'integrity_constraint_violation'; END$$"
+)
+
+
+def _abort(curs: Cursor[DictRow]) -> None:
+    """Fail the inserting transaction in the server, so that it cannot commit.
+
+    The library's `insert_events` catches an exception raised here and re-raises it
+    after its transaction block has ended, which commits a transaction that is still
+    healthy: the refused events would be stored. A statement that fails in the server
+    leaves the transaction aborted, so it ends in a rollback, as after a uniqueness
+    violation.
+    """
+    with suppress(psycopg.Error):
+        curs.execute(ABORT)
+        curs.fetchall()
