@@ -18,6 +18,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -27,6 +28,7 @@ from adapters.bootstrap import open_ledger
 from adapters.files import load_files
 from adapters.paths import data_dir
 from adapters.synthetic import synthesise_nation, synthesise_year
+from domain import clock
 from domain.commands import SubmitSelfEvaluation
 from domain.entities import Entity
 from domain.ledger import Ledger
@@ -148,7 +150,7 @@ def raw_side(
     ledger = open_ledger(built_url)
     try:
         prepare_world_rest(ledger, fiscal_year)
-        received = {s.entity: (s.actor, s.received_on) for s in submissions}
+        received = {s.entity: (s.actor, clock.today()) for s in submissions}
 
         def build_and_save() -> int:
             built: list[object] = []
@@ -223,19 +225,29 @@ def main() -> None:
         f"{answers} answers, batch {args.batch}"
     )
     rounds: dict[str, list[dict[str, float]]] = {"kofu": [], "raw": []}
-    for round_ in range(args.repeat):
-        for side, run in (
-            (("raw", raw_side), ("kofu", kofu_side))
-            if round_ % 2 == 0
-            else (("kofu", kofu_side), ("raw", raw_side))
-        ):
-            url, schema = fresh(args.url)
-            try:
-                rounds[side].append(
-                    run(url, loaded.entities, submissions, args.batch, args.fiscal_year)
-                )
-            finally:
-                drop(args.url, schema)
+    # The server owns time: both sides record on the window's first day (simulated).
+    opens = programme.schedule.submission_opens
+    window = datetime(opens.year, opens.month, opens.day, 10, tzinfo=clock.JST)
+    with clock.installed(clock.SimulatedClock(window)):
+        for round_ in range(args.repeat):
+            for side, run in (
+                (("raw", raw_side), ("kofu", kofu_side))
+                if round_ % 2 == 0
+                else (("kofu", kofu_side), ("raw", raw_side))
+            ):
+                url, schema = fresh(args.url)
+                try:
+                    rounds[side].append(
+                        run(
+                            url,
+                            loaded.entities,
+                            submissions,
+                            args.batch,
+                            args.fiscal_year,
+                        )
+                    )
+                finally:
+                    drop(args.url, schema)
     summary = {}
     built = statistics.median(r["built_events"] / r["built_s"] for r in rounds["raw"])
     kofu_submit = statistics.median(

@@ -1,11 +1,18 @@
 """Concurrency trials: 8 processes issuing interleaved kofu commands on shared entities.
 
 Each worker process runs the `kofu` command line in-process, command after command
-(each opens its own ledger, as a real caller does), all starting at the same moment:
-keyed revisions, keyed corrections and keyed confirmations of three shared
-self-evaluations, a correction racing another worker's with the same key and other
-content, one repeating another worker's command exactly, one refused correction (by
-an insurer), and an audit read (which projects the read models, racing the follower).
+(each opens its own ledger, as a real caller does), all starting at the same moment,
+on three shared self-evaluations. The server owns time: an entity revises its answers
+only inside the submission window and the ministry corrects them only after the
+deadline, so no moment allows both. The trial runs in two stages on one shared clock
+(tests/timeline.py), every worker in each:
+
+1. inside the window (2019-10-30): a keyed revision, a keyed confirmation and an
+   audit read (which projects the read models, racing the follower);
+2. after the deadline (2019-11-20): a keyed correction, a correction racing another
+   worker's with the same key and other content, one repeating another worker's
+   command exactly, one refused correction (by an insurer), and an audit read.
+
 `check` then finds the problems: see its docstring.
 
 Used by tests/test_concurrency.py (both backends) and scripts/fault_suite.py.
@@ -21,18 +28,25 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from adapters.bootstrap import open_ledger
+from domain.clock import SimulatedClock, installed
 from domain.ledger import Ledger
 from domain.self_evaluation import Change, SelfEvaluation
 from tests.conftest import Kofu, write_world
+from tests.timeline import Timeline, jst
 
 WORKERS = 8
 ENTITIES = ("131016", "131024", "131041")
 ITEM = "II-12-b"
 ROOT = Path(__file__).parents[1]
+PREPARED = jst(date(2019, 10, 10))
+"""When the world and the first answers are recorded (the FY2020 window is open)."""
+STAGES = {"window": jst(date(2019, 10, 30)), "corrections": jst(date(2019, 11, 20))}
+"""Each stage's time when its workers start: inside the window, after the deadline."""
 
 
 @dataclass(frozen=True)
@@ -49,31 +63,44 @@ class Command:
     message: str = ""
 
 
-def plan(worker: int, folder: Path) -> list[Command]:
-    """A worker's commands, in an order rotated by the worker's number."""
+def plan(worker: int, folder: Path, stage: str) -> list[Command]:
+    """A worker's commands of a stage, in an order rotated by the worker's number."""
     own = ENTITIES[worker % 3]
     pair = worker % 4  # workers w and w + 4 share the keys of a race and a repeat
-    commands = [
-        _revise(worker, ENTITIES[(worker + 1) % 3], folder),
-        _correct(worker, "correct", own, f"c-{worker}", f"{10 * worker + 1}.25"),
-        _confirm(worker, ENTITIES[(worker + 2) % 3]),
-        _correct(worker, "race", own, f"race-{pair}", f"{10 * worker + 2}.25"),
-        _correct(worker, "repeat", ENTITIES[pair % 3], f"same-{pair}", f"9{pair}.5"),
-        _correct(worker, "refused", own, "", f"{10 * worker + 3}.25"),
-        Command(worker, "audit", ("audit", "-e", own, "-y", "2020", "-f", "json")),
-    ]
+    audit = Command(worker, "audit", ("audit", "-e", own, "-y", "2020", "-f", "json"))
+    if stage == "window":
+        commands = [
+            _revise(worker, ENTITIES[(worker + 1) % 3], folder),
+            _confirm(worker, ENTITIES[(worker + 2) % 3]),
+            audit,
+        ]
+    else:
+        commands = [
+            _correct(worker, "correct", own, f"c-{worker}", f"{10 * worker + 1}.25"),
+            _correct(worker, "race", own, f"race-{pair}", f"{10 * worker + 2}.25"),
+            _correct(
+                worker, "repeat", ENTITIES[pair % 3], f"same-{pair}", f"9{pair}.5"
+            ),
+            _correct(worker, "refused", own, "", f"{10 * worker + 3}.25"),
+            audit,
+        ]
     turn = worker % len(commands)
     return commands[turn:] + commands[:turn]
 
 
-def keyed_answer(entity: str, key: str, value: str) -> dict[str, object]:
-    """A submission file's record: ITEM answered, inside the FY2020 window, keyed."""
+COMMANDS_EACH = 8
+"""The commands of one worker, over both stages."""
+
+
+def keyed_answer(
+    entity: str, key: str, value: str, grant_year: int = 2020, item: str = ITEM
+) -> dict[str, object]:
+    """A submission file's record: `item` answered, keyed (sent inside the window)."""
     return {
         "entity": entity,
-        "grant_year": 2020,
+        "grant_year": grant_year,
         "tier": "municipal",
-        "received_on": "2019-10-30",
-        "answers": {ITEM: value},
+        "answers": {item: value},
         "idempotency_key": key,
     }
 
@@ -97,7 +124,7 @@ def _correct(worker: int, label: str, entity: str, key: str, value: str) -> Comm
     actor = _actor(label, entity)
     args = [
         *("correct", "-e", entity, "-y", "2020", "--item", ITEM, "--value", value),
-        *("--reason", f"並行修正 {value}", "--basis", "test", "--on", "2019-11-20"),
+        *("--reason", f"並行修正 {value}", "--basis", "test"),
         *("--actor", actor),
     ]
     if key:
@@ -109,39 +136,48 @@ def _confirm(worker: int, entity: str) -> Command:
     key = f"f-{worker}"
     args = (
         *("confirm", "-e", entity, "-y", "2020", "--actor", "prefecture:130001"),
-        *("--on", "2019-10-25", "--idempotency-key", key),
+        *("--idempotency-key", key),
     )
     return Command(worker, "confirm", args, entity, key)
 
 
 def prepare(url: str, folder: Path) -> None:
-    """The small world, with the three shared entities' first answers."""
+    """The small world, with the three shared entities' first answers (on 10-10)."""
     kofu = Kofu(url)
-    code, output = kofu("load", *write_world(folder / "world"))
-    assert code == 0, output
     path = folder / "first.json"
     records = [
         {
             "entity": e,
             "grant_year": 2020,
             "tier": "municipal",
-            "received_on": "2019-10-10",
             "answers": {ITEM: "50", "I-1-a": True},
         }
         for e in ENTITIES
     ]
     path.write_text(json.dumps(records), encoding="utf-8")
-    code, output = kofu("submit", path)
-    assert code == 0, output
+    with installed(SimulatedClock(PREPARED)):
+        code, output = kofu("load", *write_world(folder / "world"))
+        assert code == 0, output
+        code, output = kofu("submit", path)
+        assert code == 0, output
 
 
-def work(url: str, worker: int, folder: str, start_at: float) -> None:
-    """A worker process: run its plan through the CLI; print one JSON line each."""
+def work(url: str, worker: int, folder: str, stage: str, timeline: list[str]) -> None:
+    """A worker process: run its stage's plan through the CLI on the trial's clock.
+
+    It starts when the timeline does and prints one JSON line per command.
+    """
+    os.environ["KOFU_DATABASE_URL"] = url
+    commands = plan(worker, Path(folder), stage)
+    shared = Timeline.from_argv(timeline)
+    time.sleep(max(0.0, shared.at.timestamp() - time.time()))
+    with installed(shared.clock()):
+        _run(commands)
+
+
+def _run(commands: list[Command]) -> None:
     from adapters.cli.main import main
 
-    os.environ["KOFU_DATABASE_URL"] = url
-    commands = plan(worker, Path(folder))
-    time.sleep(max(0.0, start_at - time.time()))
     for command in commands:
         errors = io.StringIO()
         code = 0
@@ -162,13 +198,24 @@ def work(url: str, worker: int, folder: str, start_at: float) -> None:
 
 
 def run_workers(url: str, folder: Path, workers: int = WORKERS) -> list[Command]:
-    """Start the workers at the same moment; the commands they report."""
-    start_at = time.time() + 4
+    """Run the stages one after the other; the commands the workers report."""
+    found = []
+    for stage in STAGES:
+        found += _run_stage(url, folder, stage, workers)
+    return found
+
+
+def _run_stage(url: str, folder: Path, stage: str, workers: int) -> list[Command]:
+    """Start the workers at the same moment, the stage's time on a shared clock."""
+    start_at = datetime.fromtimestamp(time.time() + 4, tz=UTC)
+    timeline = Timeline(STAGES[stage], at=start_at).argv()
     code = "import sys; from tests.concurrency_trials import work; "
-    code += "work(sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]))"
+    code += (
+        "work(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:])"
+    )
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", code, url, str(w), str(folder), str(start_at)],
+            [sys.executable, "-c", code, url, str(w), str(folder), stage, *timeline],
             cwd=ROOT,
             env=os.environ | {"PYTHONPATH": str(ROOT)},
             stdout=subprocess.PIPE,

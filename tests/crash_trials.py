@@ -1,5 +1,11 @@
 """Crash trials: kill -9 a kofu command at a random moment, restart, check invariants.
 
+The world holds Tokyo, Kanagawa and Osaka's whole FY2020 cycle, and FY2024's programme
+and catalogues. The server owns time, and FY2020's submission window closed before its
+cycle was recorded: the commands run on one shared clock (tests/timeline.py) in
+FY2024's submission window (from 2023-10-10), where the bulk imports submit FY2024
+answers while FY2020's runs are recalculated.
+
 Used by tests/test_crashes.py (a few trials per backend in CI) and by
 scripts/fault_crashes.py (as many seeded trials as asked, on demand).
 """
@@ -14,16 +20,28 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 
 from adapters.bootstrap import open_ledger
 from adapters.demo import run_demo
+from adapters.loading import load_reference
+from adapters.paths import data_dir
 from adapters.projecting import catch_up, open_store, rebuild
+from domain.clock import SimulatedClock, installed
+from domain.ledger import Ledger
 from projections.read_models import TABLES
+from tests.timeline import KOFU, Timeline, jst
 
 KINDS = ("allocate", "submit", "rebuild")
+FY2024_ITEM = "P1-A3-a"
+"""A number (0-100) of the FY2024 municipal catalogue: the bulk imports' answer."""
+FY2024_OPENED = jst(date(2023, 10, 2), hour=9)
+"""When FY2024's programme and catalogues are loaded: its window opens that day."""
+TIMELINE = Timeline(jst(date(2023, 10, 10)))
+"""The trials' shared clock: FY2024's window is open, FY2020's deadline long past."""
 
 
 @dataclass(frozen=True)
@@ -37,16 +55,30 @@ class Trial:
 
 
 def prepare(url: str) -> None:
-    """A world of three prefectures with its whole FY2020 cycle."""
+    """A world of three prefectures with its whole FY2020 cycle; FY2024 opened."""
     ledger = open_ledger(url)
-    run_demo(ledger, 2020, 21, Console(quiet=True), prefectures={"13", "14", "27"})
-    ledger.close()
+    try:
+        run_demo(ledger, 2020, 21, Console(quiet=True), prefectures={"13", "14", "27"})
+        open_fy2024(ledger)
+    finally:
+        ledger.close()
+
+
+def open_fy2024(ledger: Ledger) -> None:
+    """Load FY2024's programme and catalogues (after the FY2020 demo's last event)."""
+    files = [data_dir() / "programmes" / "fy2024.yaml"] + [
+        data_dir() / "catalogues" / f"fy2024-{tier}-v1.yaml"
+        for tier in ("municipal", "prefectural")
+    ]
+    with installed(SimulatedClock(FY2024_OPENED)):
+        for _ in load_reference(ledger, files, "system:test", Console(quiet=True)):
+            pass
 
 
 def kofu_process(url: str, *args: str) -> subprocess.Popen[str]:
-    code = "from adapters.cli.main import main; main()"
+    """`kofu *args` in a process of its own, on the trials' shared clock."""
     return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
+        [sys.executable, "-c", KOFU, *TIMELINE.argv(), *args],
         env=os.environ | {"KOFU_DATABASE_URL": url},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -55,7 +87,7 @@ def kofu_process(url: str, *args: str) -> subprocess.Popen[str]:
 
 
 def answers_file(folder: Path, round_: int) -> Path:
-    """Revisions by every Tokyo municipality (received inside the window)."""
+    """FY2024 answers by every Tokyo municipality (sent inside FY2024's window)."""
     ledger = open_ledger(_url_of(folder))
     codes = [
         e.lg_code
@@ -69,10 +101,9 @@ def answers_file(folder: Path, round_: int) -> Path:
             [
                 {
                     "entity": c,
-                    "grant_year": 2020,
+                    "grant_year": 2024,
                     "tier": "municipal",
-                    "received_on": "2019-10-30",
-                    "answers": {"II-12-b": f"{round_ % 90}.{i % 10}"},
+                    "answers": {FY2024_ITEM: f"{round_ % 90}.{i % 10}"},
                 }
                 for i, c in enumerate(codes)
             ]

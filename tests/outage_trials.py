@@ -1,9 +1,11 @@
 """Outage trials: a throwaway PostgreSQL restarted while kofu commands run.
 
 A private cluster (initdb into a temporary folder, a free port) holds a small world
-(Tokyo, the whole FY2020 cycle). A stream of `kofu` commands runs against it, one
-process each: keyed submissions of several entities in one file, keyed
-corrections, allocations and audit reads (which project the read models). During most
+(Tokyo, the whole FY2020 cycle, FY2024 opened). A stream of `kofu` commands runs
+against it, one process each, on one shared clock in FY2024's submission window
+(tests/crash_trials.py `TIMELINE`; the server owns time): keyed FY2024 submissions of
+several entities in one file, keyed FY2020 corrections (its deadline long past),
+FY2020 allocations and audit reads (which project the read models). During most
 commands a thread stops the server (immediate or fast shutdown) at a seeded random
 moment between the end of the command's start-up and the end of its work, and starts
 it again 0.05-3 s later (past the library's own retries); the first command of a
@@ -44,7 +46,7 @@ from adapters.demo import run_demo
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
 from tests.concurrency_trials import ITEM, keyed_answer
-from tests.crash_trials import check, kofu_process
+from tests.crash_trials import FY2024_ITEM, check, kofu_process, open_fy2024
 
 PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/bin"))
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -121,11 +123,16 @@ class Outage(threading.Thread):
 
 @dataclass(frozen=True)
 class Step:
-    """One command of the stream; `records` are its (entity, key, value) triples."""
+    """One command of the stream; `records` are its (entity, key, value) triples.
+
+    Each record answers `item` of the entity's `grant_year` self-evaluation.
+    """
 
     kind: str
     args: tuple[str, ...]
     records: tuple[tuple[str, str, str], ...] = ()
+    grant_year: int = 2020
+    item: str = ITEM
 
 
 @dataclass
@@ -144,17 +151,19 @@ class Report:
 
 
 def prepare(url: str) -> list[str]:
-    """Tokyo's FY2020 cycle; the municipalities that have a self-evaluation."""
+    """Tokyo's FY2020 cycle, FY2024 opened; the municipalities that answered FY2020."""
     ledger = open_ledger(url)
     try:
         run_demo(ledger, 2020, 21, Console(quiet=True), prefectures={"13"})
+        open_fy2024(ledger)
         return sorted(e.lg_code for e in ledger.self_evaluations(2020, "municipal"))
     finally:
         ledger.close()
 
 
 def stream(folder: Path, entities: list[str], rng: random.Random, n: int) -> list[Step]:
-    """`n` commands: keyed submissions, keyed corrections, allocations, reads."""
+    """`n` commands: keyed FY2024 submissions, keyed FY2020 corrections, FY2020
+    allocations, reads."""
     tag = f"{rng.randrange(10**6):06d}"
     steps = []
     for i in range(n):
@@ -167,8 +176,9 @@ def stream(folder: Path, entities: list[str], rng: random.Random, n: int) -> lis
         )
         if kind == "submit":
             path = folder / f"outage-{tag}-{i}.json"
-            path.write_text(json.dumps([keyed_answer(*r) for r in records]), "utf-8")
-            steps.append(Step(kind, ("submit", str(path)), records))
+            answers = [keyed_answer(*r, 2024, FY2024_ITEM) for r in records]
+            path.write_text(json.dumps(answers), "utf-8")
+            steps.append(Step(kind, ("submit", str(path)), records, 2024, FY2024_ITEM))
         elif kind == "correct":
             steps.append(Step(kind, _correction(*records[0]), records))
         elif kind == "allocate":
@@ -183,7 +193,7 @@ def stream(folder: Path, entities: list[str], rng: random.Random, n: int) -> lis
 def _correction(entity: str, key: str, value: str) -> tuple[str, ...]:
     return (
         *("correct", "-e", entity, "-y", "2020", "--item", ITEM, "--value", value),
-        *("--reason", f"停電試験 {key}", "--basis", "test", "--on", "2019-11-20"),
+        *("--reason", f"停電試験 {key}", "--basis", "test"),
         *("--actor", OUTAGE_ACTOR, "--idempotency-key", key),
     )
 
@@ -210,15 +220,22 @@ def presence(ledger: Ledger, step: Step) -> list[int]:
     for entity, key, value in step.records:
         actor = OUTAGE_ACTOR if step.kind == "correct" else f"insurer:{entity}"
         receipt = ledger.receipt(actor, key) is not None
-        events = _events_with(ledger, entity, Decimal(value))
+        events = _events_with(ledger, step, entity, Decimal(value))
         found.append(events if receipt == (events > 0) else -1)
     return found
 
 
-def _events_with(ledger: Ledger, entity: str, value: Decimal) -> int:
-    history = ledger.history(SelfEvaluation.id_for(entity, 2020, "municipal"))
+def _events_with(ledger: Ledger, step: Step, entity: str, value: Decimal) -> int:
+    """The events of `entity` that set the step's item to `value`."""
+    history = ledger.history(
+        SelfEvaluation.id_for(entity, step.grant_year, "municipal")
+    )
     count = 0
     for event in history:
+        if isinstance(event, SelfEvaluation.Submitted):
+            answer = event.answers.get(step.item)
+            count += answer is not None and answer.number == value
+            continue
         if isinstance(event, SelfEvaluation.Corrected):
             changes: tuple[object, ...] = (event.change,)
         elif isinstance(event, SelfEvaluation.Revised):
@@ -226,7 +243,7 @@ def _events_with(ledger: Ledger, entity: str, value: Decimal) -> int:
         else:
             continue
         count += any(
-            c.item == ITEM and c.after.number == value  # type: ignore[attr-defined]
+            c.item == step.item and c.after.number == value  # type: ignore[attr-defined]
             for c in changes
         )
     return count

@@ -8,17 +8,27 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
 from adapters.bootstrap import open_ledger
 from adapters.projecting import rebuild
+from domain.clock import SimulatedClock
 from domain.commands import CorrectAnswer
 from domain.self_evaluation import SelfEvaluation
-from tests.concurrency_trials import WORKERS, Command, check, prepare, run_workers
+from tests.concurrency_trials import (
+    COMMANDS_EACH,
+    WORKERS,
+    Command,
+    check,
+    prepare,
+    run_workers,
+)
 from tests.conftest import Kofu, submission
 from tests.test_projections import Follower, export
+from tests.timeline import Timeline, jst
 
 SHINJUKU = "131041"
 PROCESSES = 6
@@ -27,20 +37,24 @@ CORRECTIONS_EACH = 4
 WORKER = textwrap.dedent(
     """
     import sys
+    from datetime import datetime
     from adapters.bootstrap import open_ledger
+    from domain.clock import OffsetClock, installed
     from domain.commands import CorrectAnswer
 
     url, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    ledger = open_ledger(url)
-    for n in range(count):
-        result = ledger.correct(CorrectAnswer(
-            entity="131041", grant_year=2020, tier="municipal", item="II-12-b",
-            value=f"{worker}.{n}", reason=f"worker {worker} correction {n}",
-            basis="test", actor=f"ministry:worker{worker}", received_on="2019-11-20",
-            idempotency_key=f"w{worker}-{n}",
-        ))
-        print(result.position, flush=True)
-    ledger.close()
+    start, at = (datetime.fromisoformat(a) for a in sys.argv[4:6])
+    with installed(OffsetClock(start, at)):  # the workers' shared timeline
+        ledger = open_ledger(url)
+        for n in range(count):
+            result = ledger.correct(CorrectAnswer(
+                entity="131041", grant_year=2020, tier="municipal", item="II-12-b",
+                value=f"{worker}.{n}", reason=f"worker {worker} correction {n}",
+                basis="test", actor=f"ministry:worker{worker}",
+                idempotency_key=f"w{worker}-{n}",
+            ))
+            print(result.position, flush=True)
+        ledger.close()
     """
 )
 
@@ -56,17 +70,21 @@ def test_concurrent_corrections_are_all_recorded_exactly_once_in_order(
                 "entity": SHINJUKU,
                 "grant_year": 2020,
                 "tier": "municipal",
-                "received_on": "2019-10-10",
                 "answers": {"II-12-b": "50"},
             }
         ),
         encoding="utf-8",
     )
     assert world("submit", answers)[0] == 0
-    # When several processes correct the same item at the same time
+    # When several processes correct the same item at the same time (after the
+    # deadline, on one shared clock)
+    after_deadline = Timeline(jst(date(2019, 11, 20))).argv()
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, world.url, str(w), str(CORRECTIONS_EACH)],
+            [
+                *(sys.executable, "-c", WORKER, world.url),
+                *(str(w), str(CORRECTIONS_EACH), *after_deadline),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -104,11 +122,12 @@ def test_eight_processes_interleaving_commands_on_shared_entities_lose_nothing(
     # Given three submitted self-evaluations and a follower projecting live
     prepare(database_url, tmp_path)
     with Follower(database_url) as follower:
-        # When 8 processes revise, correct, confirm, race for keys, repeat and read
+        # When 8 processes revise, confirm and read inside the window, then correct,
+        # race for keys, repeat and read after the deadline
         done = run_workers(database_url, tmp_path)
         live = caught_up(follower)
     # Then every command was answered: accepted, or refused with the reason
-    assert len(done) == WORKERS * 7
+    assert len(done) == WORKERS * COMMANDS_EACH
     codes = Counter((c.label, c.code) for c in done)
     assert codes[("refused", 1)] == WORKERS
     assert codes[("race", 0)] == codes[("race", 1)] == WORKERS // 2
@@ -150,17 +169,18 @@ def test_the_check_names_a_lost_command_and_a_refusal_without_its_reason(
 
 
 def test_a_keyed_correction_saved_by_another_process_meanwhile_is_a_repeat(
-    world: Kofu, tmp_path: Path
+    world: Kofu, tmp_path: Path, clock: SimulatedClock
 ) -> None:
     # Given a submission, and a second process whose directory was read just before
     # the first process saved a keyed correction
     answers = tmp_path / "a.json"
     answers.write_text(json.dumps(submission()), encoding="utf-8")
     assert world("submit", answers)[0] == 0
+    clock.set_day(date(2019, 11, 20))
     command = CorrectAnswer(
         entity=SHINJUKU, grant_year=2020, tier="municipal", item="I-1-a",
         value="false", reason="r", basis="b", actor="ministry:a",
-        received_on="2019-11-20", idempotency_key="same",
+        idempotency_key="same",
     )  # fmt: skip
     first, second = open_ledger(world.url), open_ledger(world.url)
     try:

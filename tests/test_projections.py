@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any, Self
 
@@ -34,12 +35,16 @@ from adapters.projecting import (
 )
 from adapters.read_store import ReadStore
 from domain.catalogue import CHECKED, UNCHECKED
+from domain.clock import SimulatedClock
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
 from projections.read_models import TABLES, Recorded, recorded
 from tests.conftest import Kofu, correction, submission
+from tests.timeline import Timeline, jst
 
 WORLD = {"13", "14"}
+AFTER_DEMO = date(2021, 7, 1)
+"""The day after the FY2020 demo's last event (its settlement, 2021-06-30)."""
 
 
 def export(store: ReadStore) -> str:
@@ -140,20 +145,24 @@ def test_views_built_live_while_commands_run_equal_a_rebuild_from_zero(
 WORKER = textwrap.dedent(
     """
     import sys
+    from datetime import datetime
     from adapters.bootstrap import open_ledger
+    from domain.clock import OffsetClock, installed
     from domain.commands import CorrectAnswer
 
     url, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    ledger = open_ledger(url)
-    entities = ["131016", "131024", "131032", "131041"]
-    for n in range(count):
-        ledger.correct(CorrectAnswer(
-            entity=entities[(worker + n) % len(entities)], grant_year=2020,
-            tier="municipal", item="II-12-b", value=f"{worker}.{n}",
-            reason=f"worker {worker} correction {n}", basis="test",
-            actor=f"ministry:worker{worker}", received_on="2019-11-20",
-        ))
-    ledger.close()
+    start, at = (datetime.fromisoformat(a) for a in sys.argv[4:6])
+    with installed(OffsetClock(start, at)):  # the workers' shared timeline
+        ledger = open_ledger(url)
+        entities = ["131016", "131024", "131032", "131041"]
+        for n in range(count):
+            ledger.correct(CorrectAnswer(
+                entity=entities[(worker + n) % len(entities)], grant_year=2020,
+                tier="municipal", item="II-12-b", value=f"{worker}.{n}",
+                reason=f"worker {worker} correction {n}", basis="test",
+                actor=f"ministry:worker{worker}",
+            ))
+        ledger.close()
     """
 )
 
@@ -168,10 +177,12 @@ def test_concurrent_writers_are_projected_exactly_once_and_a_second_runner_is_re
         store.rows("audit_trail", {"event": "SelfEvaluation.Corrected"}, ["position"])
     )
     refused = 0
+    # The workers share one running clock, after the demo's last event (settlement)
+    after_demo = Timeline(jst(AFTER_DEMO)).argv()
     with Follower(database_url):
         workers = [
             subprocess.Popen(
-                [sys.executable, "-c", WORKER, database_url, str(w), "5"],
+                [sys.executable, "-c", WORKER, database_url, str(w), "5", *after_demo],
                 stderr=subprocess.PIPE,
                 text=True,
             )
@@ -204,8 +215,10 @@ def test_concurrent_writers_are_projected_exactly_once_and_a_second_runner_is_re
     )
 
 
-def submit_then_correct(world: Kofu, folder: Path, answers: dict[str, object]) -> int:
-    """新宿区 submits `answers`, then the ministry corrects I-1-a to false.
+def submit_then_correct(
+    world: Kofu, folder: Path, answers: dict[str, object], clock: SimulatedClock
+) -> int:
+    """新宿区 submits `answers`, then (after the deadline) the ministry corrects I-1-a.
 
     Returns the ledger position just before the correction.
     """
@@ -213,25 +226,20 @@ def submit_then_correct(world: Kofu, folder: Path, answers: dict[str, object]) -
     path.write_text(json.dumps(submission(answers=answers)), encoding="utf-8")
     assert world("submit", path)[0] == 0
     before = world.events()
+    clock.set_day(date(2019, 11, 11))
     code, output = world(
-        *correction(
-            **{
-                "--reason": "誤り",
-                "--basis": "通知",
-                "--actor": "ministry:x",
-                "--on": "2019-11-11",
-            }
-        )
+        *correction(**{"--reason": "誤り", "--basis": "通知", "--actor": "ministry:x"})
     )
     assert code == 0, output
     return before
 
 
 def test_the_database_rebuild_writes_what_folding_every_event_in_python_writes(
-    ledger: Ledger, database_url: str
+    ledger: Ledger, database_url: str, clock: SimulatedClock
 ) -> None:
     # Given a ledger with every kind of self-evaluation event, some revised twice
     run_demo(ledger, 2020, 7, Console(quiet=True), prefectures=WORLD)
+    clock.set_day(AFTER_DEMO)
     for evaluation in list(ledger.self_evaluations(2020, "municipal"))[:5]:
         ledger.retrying(lambda e=evaluation: _revise_twice(ledger, e))
     store = open_store(ledger)
@@ -287,9 +295,9 @@ def _revise_twice(ledger: Ledger, stale: SelfEvaluation) -> None:
 
 
 def test_audit_command_reads_the_trail_in_ledger_order(
-    world: Kofu, tmp_path: Any
+    world: Kofu, tmp_path: Any, clock: SimulatedClock
 ) -> None:
-    submit_then_correct(world, tmp_path, {"I-1-a": True})
+    submit_then_correct(world, tmp_path, {"I-1-a": True}, clock)
     code, output = world(
         "audit", "--entity", "131041", "--fiscal-year", "2020", "--format", "json"
     )
@@ -347,10 +355,10 @@ def test_a_runner_that_read_from_an_old_position_cannot_commit_a_longer_batch(
 
 
 def test_status_and_scores_read_live_or_as_of_a_past_position(
-    world: Kofu, tmp_path: Any
+    world: Kofu, tmp_path: Any, clock: SimulatedClock
 ) -> None:
     before_correction = submit_then_correct(
-        world, tmp_path, {"I-1-a": True, "II-12-b": "70"}
+        world, tmp_path, {"I-1-a": True, "II-12-b": "70"}, clock
     )
     live = json.loads(world("status", "-y", "2020", "--format", "json")[1])
     assert [(r["entity"], r["status"], r["corrections"]) for r in live] == [

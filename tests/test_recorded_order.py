@@ -1,0 +1,50 @@
+"""A store refuses an event timed before its newest one, and stores none of it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from adapters.bootstrap import open_ledger
+from domain import clock as ledger_clock
+from domain.clock import JST, SimulatedClock
+from domain.commands import CorrectAnswer
+from domain.errors import Refused
+from domain.self_evaluation import SelfEvaluation
+from tests.conftest import SHINJUKU, Kofu, submission
+
+
+def test_a_command_from_a_clock_behind_the_newest_event_is_refused_whole(
+    world: Kofu, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    # Given a submission, then a correction recorded after the deadline
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(submission(answers={"II-12-b": "50"})), "utf-8")
+    assert world("submit", path)[0] == 0
+    clock.set_day(date(2019, 11, 20))
+    ledger = open_ledger(world.url)
+    try:
+        correct = CorrectAnswer(
+            entity=SHINJUKU, grant_year=2020, tier="municipal", item="II-12-b",
+            value="60", reason="r", basis="b", actor="ministry:a",
+        )  # fmt: skip
+        assert not ledger.correct(correct).noop
+        events = ledger.count_events()
+        # When a process whose clock is a day behind corrects the same answer
+        behind = SimulatedClock(datetime(2019, 11, 19, 10, tzinfo=JST))
+        with ledger_clock.installed(behind), pytest.raises(Refused) as refused:
+            ledger.correct(correct.model_copy(update={"value": "70"}))
+    finally:
+        ledger.close()
+    # Then it is refused as a clock behind the ledger, and nothing of it is stored
+    assert refused.value.field == "clock"
+    ledger = open_ledger(world.url)
+    try:
+        assert ledger.count_events() == events
+        history = ledger.history(SelfEvaluation.id_for(SHINJUKU, 2020, "municipal"))
+    finally:
+        ledger.close()
+    assert [e.change.after.number for e in history if hasattr(e, "change")] == [60]
