@@ -9,7 +9,7 @@ new: every command carries an idempotency key derived from the seed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,7 +23,12 @@ from adapters.files import designated_city_insurers, load_files
 from adapters.integrity import record_phase
 from adapters.paths import data_dir
 from adapters.rules import load_rules
-from adapters.synthetic import synthesise_finances, synthesise_nation, synthesise_year
+from adapters.synthetic import (
+    SurveyYear,
+    synthesise_finances,
+    synthesise_nation,
+    synthesise_year,
+)
 from domain.clock import JST, SimulatedClock, installed
 from domain.commands import (
     Command,
@@ -270,34 +275,43 @@ def _story_correction(
 
 
 def _record_year(
-    ledger: Ledger, year: object, tally: Tally, console: Console, clock: SimulatedClock
+    ledger: Ledger,
+    year: SurveyYear,
+    tally: Tally,
+    console: Console,
+    clock: SimulatedClock,
 ) -> None:
-    """Send the year's commands day by day, each on the day it is sent."""
-    from adapters.synthetic import SurveyYear  # noqa: PLC0415
+    """Send the year's commands day by day; add what each kind recorded."""
+    with progress(console, "the year's commands", year.size) as advance:
+        events = send_year(ledger, year, clock, advance)
+    for what, commands in year.kinds():
+        if commands or what != "ministry-computed values":
+            tally.rows.append((what, len(commands), events[what]))
 
-    assert isinstance(year, SurveyYear)  # noqa: S101
-    kinds: tuple[tuple[str, Sequence[Command]], ...] = (
-        ("submissions (synthetic)", year.submissions),
-        ("revisions", year.revisions),
-        ("prefecture confirmations", year.confirmations),
-        ("ministry-computed values", year.ministry_values),
-        ("ministry corrections", year.corrections),
-    )
+
+def send_year(
+    ledger: Ledger,
+    year: SurveyYear,
+    clock: SimulatedClock,
+    advance: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Send a survey year's commands, each on its day (the clock moved there).
+
+    Returns the events recorded per kind of command.
+    """
+    kinds = year.kinds()
     order = {id(c): n for n, (_, commands) in enumerate(kinds) for c in commands}
     days = sorted({year.day(c) for _, commands in kinds for c in commands})
     events = {what: 0 for what, _ in kinds}
-    total = sum(len(commands) for _, commands in kinds)
-    with progress(console, "the year's commands", total) as advance:
-        for day in days:
-            clock.set_day(day)
-            today = [c for _, cs in kinds for c in cs if year.day(c) == day]
-            today.sort(key=lambda c: order[id(c)])
-            for what, done in _send(ledger, today):
-                events[what] += done
+    for day in days:
+        clock.set_day(day)
+        today = [c for _, cs in kinds for c in cs if year.day(c) == day]
+        today.sort(key=lambda c: order[id(c)])
+        for what, done in _send(ledger, today):
+            events[what] += done
+        if advance:
             advance(len(today))
-    for what, commands in kinds:
-        if commands or what != "ministry-computed values":
-            tally.rows.append((what, len(commands), events[what]))
+    return events
 
 
 def _send(ledger: Ledger, commands: list[Command]) -> list[tuple[str, int]]:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -659,6 +660,21 @@ class SurveyYear:
     def day(self, command: Command) -> date:
         """The day `command` is sent."""
         return self.days[str(command.idempotency_key)]
+
+    def kinds(self) -> tuple[tuple[str, Sequence[Command]], ...]:
+        """Each kind of command with its label, in the order a day sends them."""
+        return (
+            ("submissions (synthetic)", self.submissions),
+            ("revisions", self.revisions),
+            ("prefecture confirmations", self.confirmations),
+            ("ministry-computed values", self.ministry_values),
+            ("ministry corrections", self.corrections),
+        )
+
+    @property
+    def size(self) -> int:
+        """How many commands the year holds."""
+        return sum(len(commands) for _, commands in self.kinds())
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from domain.clock import SimulatedClock
 from tests.conftest import PG_BASE, Kofu, _drop_schema
 
 SHINJUKU = "131041"
@@ -216,9 +218,10 @@ def test_allocations_can_be_read_as_they_stood_at_a_past_position(
 
 
 def test_rerunning_an_open_phase_supersedes_without_erasing(
-    demo: tuple[Kofu, str],
+    demo: tuple[Kofu, str], clock: SimulatedClock
 ) -> None:
     kofu, _ = demo
+    clock.set_day(date(2021, 7, 1))  # after the demo's settlement, its last event
     code, output = kofu(
         "allocate", "--fiscal-year", "2020", "--phase", "reference", "--format", "json"
     )

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from adapters.bootstrap import open_ledger
+from adapters.demo import send_year
 from adapters.files import Loaded, load_files
 from adapters.paths import data_dir
 from adapters.synthetic import (
@@ -23,7 +24,9 @@ from adapters.synthetic import (
     synthesise_nation,
     synthesise_year,
 )
+from domain import clock as ledger_clock
 from domain.catalogue import CatalogueSpec
+from domain.clock import SimulatedClock
 from domain.codes import insurer_number, insurer_number_for
 from domain.entities import size_band
 from domain.programme import ProgrammeSpec
@@ -360,12 +363,12 @@ def test_numbers_spread_around_their_thresholds(year):
 def test_answers_arrive_inside_the_window_and_revisions_come_later(year):
     _, survey, _, programme = year
     schedule = programme.schedule
-    submitted = {s.entity: s.received_on for s in survey.submissions}
+    submitted = {s.entity: survey.day(s) for s in survey.submissions}
     for command in survey.submissions + survey.revisions:
-        assert schedule.submission_opens <= command.received_on
-        assert command.received_on <= schedule.submission_closes
+        assert schedule.submission_opens <= survey.day(command)
+        assert survey.day(command) <= schedule.submission_closes
     for revision in survey.revisions:
-        assert revision.received_on > submitted[revision.entity]
+        assert survey.day(revision) > submitted[revision.entity]
 
 
 def test_about_eight_percent_revise_a_few_answers(year):
@@ -389,14 +392,14 @@ def test_about_sixty_percent_of_municipalities_are_confirmed_by_their_prefecture
     }
     municipal = [s for s in survey.submissions if s.tier == "municipal"]
     assert 0.55 <= len(survey.confirmations) / len(municipal) <= 0.65
-    last = {s.entity: s.received_on for s in survey.submissions + survey.revisions}
+    last = {s.entity: survey.day(s) for s in survey.submissions + survey.revisions}
     for confirmation in survey.confirmations:
         assert confirmation.tier == "municipal"
         assert (
             confirmation.actor == f"prefecture:{prefectures[confirmation.entity[:2]]}"
         )
-        assert last[confirmation.entity] <= confirmation.received_on
-        assert confirmation.received_on <= programme.schedule.submission_closes
+        assert last[confirmation.entity] <= survey.day(confirmation)
+        assert survey.day(confirmation) <= programme.schedule.submission_closes
 
 
 def test_ministry_values_cover_every_ministry_item_of_every_entity(year):
@@ -410,7 +413,7 @@ def test_ministry_values_cover_every_ministry_item_of_every_entity(year):
         assert set(command.values) == wanted
         assert command.actor == "ministry:mhlw-db"
         assert SYNTHETIC in command.source
-        assert command.received_on > programme.schedule.submission_closes
+        assert survey.day(command) > programme.schedule.submission_closes
 
 
 def test_about_two_percent_get_a_ministry_correction_after_the_deadline(year):
@@ -422,8 +425,8 @@ def test_about_two_percent_get_a_ministry_correction_after_the_deadline(year):
     for correction in survey.corrections:
         assert correction.actor.startswith("ministry:")
         assert correction.actor != "ministry:mhlw-db"
-        assert schedule.submission_closes < correction.received_on
-        assert correction.received_on < min(schedule.phases.values())
+        assert schedule.submission_closes < survey.day(correction)
+        assert survey.day(correction) < min(schedule.phases.values())
         assert correction.value != final[correction.entity][correction.item]
         assert any("\u3040" <= ch <= "\u9fff" for ch in correction.reason)
         assert any("\u3040" <= ch <= "\u9fff" for ch in correction.basis)
@@ -506,12 +509,19 @@ def test_the_ledger_accepts_every_generated_command_and_a_rerun_is_a_no_op(
 
 
 def _apply(ledger: Any, survey: SurveyYear, keep: Any) -> None:
-    ledger.submit([c for c in survey.submissions if keep(c.entity)])
-    ledger.submit([c for c in survey.revisions if keep(c.entity)])
-    for confirmation in survey.confirmations:
-        if keep(confirmation.entity):
-            ledger.confirm(confirmation)
-    ledger.import_ministry_values([c for c in survey.ministry_values if keep(c.entity)])
-    for correction in survey.corrections:
-        if keep(correction.entity):
-            ledger.correct(correction)
+    kept = SurveyYear(
+        **{
+            name: [c for c in commands if keep(c.entity)]
+            for name, commands in (
+                ("submissions", survey.submissions),
+                ("revisions", survey.revisions),
+                ("confirmations", survey.confirmations),
+                ("ministry_values", survey.ministry_values),
+                ("corrections", survey.corrections),
+            )
+        },
+        days=survey.days,
+    )
+    simulated = ledger_clock.current()
+    assert isinstance(simulated, SimulatedClock)
+    send_year(ledger, kept, simulated)
