@@ -40,6 +40,7 @@ from domain.commands import (
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    EnterPaperSubmission,
     ImportMinistryValues,
     PublishRun,
     SubmitSelfEvaluation,
@@ -938,6 +939,77 @@ class Ledger(Application[UUID]):
         if not evaluation.submit(answers, cmd.actor, today):
             return []  # nothing new: no event, and no receipt using up the key
         return [evaluation] + ([receipt] if receipt else [])
+
+    def enter_paper(self, commands: Sequence[EnterPaperSubmission]) -> Result:
+        """Ministry staff key in answers entities sent on paper (all or nothing).
+
+        The window is checked against the date each paper states, which may not
+        lie after the ledger's today; the answers are recorded as the entity's,
+        received on that date, beside who keyed them in, why and on what basis.
+        """
+
+        def attempt() -> Result:
+            self.refresh()
+            touched: dict[UUID, LedgerAggregate] = {}
+            memo: Memo = {}
+            for cmd in commands:
+                try:
+                    self._prepare_paper(cmd, touched, memo)
+                except LedgerError as error:
+                    raise _with_origin(error, cmd.origin) from None
+            if not touched:
+                return Result("enter_paper", detail="nothing new: the same answers")
+            return self._save("enter_paper", *touched.values())
+
+        return self._retrying(attempt)
+
+    def _prepare_paper(
+        self,
+        cmd: EnterPaperSubmission,
+        touched: dict[UUID, LedgerAggregate],
+        memo: Memo,
+    ) -> None:
+        details = self.entity(cmd.entity)
+        self._check_tier(details, cmd.tier)
+        if actor_role(cmd.actor) != "ministry":
+            msg = (
+                f"only ministry staff enter paper submissions, not {cmd.actor}; "
+                "an entity submits its own answers itself"
+            )
+            raise Forbidden(msg, field="actor")
+        receipt = self._receipt(cmd)
+        if isinstance(receipt, Result):
+            return
+        today = clock.today()
+        if cmd.stated_on > today:
+            msg = (
+                f"the stated date {cmd.stated_on} lies after today ({today} JST, "
+                "the ledger's date)"
+            )
+            raise InvalidInput(msg, field="stated_on")
+        programme, catalogue = self._in_force(cmd.grant_year, cmd.tier, memo)
+        programme.check_window(cmd.stated_on, "a paper submission stated")
+        answers = self._answers(catalogue, dict(cmd.answers), ministry=False)
+        aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
+        evaluation = touched.get(aggregate_id)
+        if not isinstance(evaluation, SelfEvaluation):
+            evaluation = self._self_evaluation(
+                cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
+            )
+        role = "insurer" if details.kind == "municipality" else "prefecture"
+        entered = evaluation.enter_paper(
+            answers,
+            f"{role}:{cmd.entity}",
+            cmd.stated_on,
+            cmd.reason,
+            cmd.basis,
+            cmd.actor,
+            today,
+        )
+        if entered:
+            touched[evaluation.id] = evaluation
+            if receipt:
+                touched[receipt.id] = receipt
 
     def confirm(self, cmd: ConfirmSelfEvaluation) -> Result:
         """A prefecture confirms a municipality's answers."""

@@ -90,6 +90,24 @@ class SelfEvaluation(LedgerAggregate):
         actor: str
         received_on: date
 
+    class PaperEntered(Event):
+        """Ministry staff keyed in answers the entity sent on paper (紙提出の入力).
+
+        The Submitted or Revised event just before it holds the answers, with the
+        date the paper states as its `received_on`; this event records who keyed
+        them in, why and on what basis, and the day the ledger recorded it
+        (`received_on`, with the time in `timestamp`).
+        """
+
+        TOPIC: ClassVar[str] = "kofu.SelfEvaluation.PaperEntered"
+        stated_on: date
+        reason: Text
+        basis: Text
+        actor: str
+        received_on: date
+        answers_version: int
+        """The version of the Submitted or Revised event holding the answers."""
+
     if (
         TYPE_CHECKING
     ):  # state, set by `when` (annotations here would make it an init arg)
@@ -143,6 +161,35 @@ class SelfEvaluation(LedgerAggregate):
             return False
         self.trigger_event(
             self.Revised, changes=changes, actor=actor, received_on=received_on
+        )
+        return True
+
+    def enter_paper(
+        self,
+        answers: dict[str, Answer],
+        entity_actor: str,
+        stated_on: date,
+        reason: str,
+        basis: str,
+        actor: str,
+        recorded_on: date,
+    ) -> bool:
+        """Key in the entity's paper answers, received on `stated_on`.
+
+        The answers are the entity's (`entity_actor`), submitted or revised as
+        received on the stated date; `actor` keyed them in on `recorded_on`.
+        False when nothing changes.
+        """
+        if not self.submit(answers, entity_actor, stated_on):
+            return False
+        self.trigger_event(
+            self.PaperEntered,
+            stated_on=stated_on,
+            reason=reason,
+            basis=basis,
+            actor=actor,
+            received_on=recorded_on,
+            answers_version=self.answers_version,
         )
         return True
 
@@ -238,5 +285,7 @@ class SelfEvaluation(LedgerAggregate):
                 self.confirmed_version = event.as_of_version
             case SelfEvaluation.Corrected():
                 self.answers[event.change.item] = event.change.after
+            case SelfEvaluation.PaperEntered():
+                pass  # the answers came with the event before it
             case _:  # pragma: no cover
                 raise NotImplementedError(type(event))

@@ -52,6 +52,18 @@ def _setters(
                 items = [c.item for c in event.changes]
             case SelfEvaluation.Corrected():
                 items = [event.change.item]
+            case SelfEvaluation.PaperEntered():
+                # the answers of the event before were keyed in from paper
+                for earlier in found.values():
+                    if earlier["version"] == event.answers_version:
+                        earlier["paper"] = {
+                            "stated_on": event.stated_on.isoformat(),
+                            "entered_by": event.actor,
+                            "entered_at": event.timestamp.isoformat(),
+                            "reason": event.reason,
+                            "basis": event.basis,
+                        }
+                items = []
             case _:
                 items = []
         for item in items:

@@ -152,6 +152,52 @@ def submit(
     report(result, f"submit ({len(commands)} self-evaluations)")
 
 
+@app.command("enter-paper")
+@handled
+def enter_paper(
+    files: Annotated[
+        list[Path], typer.Argument(help="JSON or CSV answers, as for kofu submit.")
+    ],
+    stated_on: Annotated[
+        str,
+        typer.Option(
+            "--stated-on",
+            help="The date the paper states it was received (YYYY-MM-DD): the "
+            "window is checked against it; the ledger records its own time beside.",
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="Why it is keyed in by the ministry.")],
+    basis: Annotated[str, typer.Option(help="The document or instruction (根拠).")],
+    actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
+) -> None:
+    """Ministry staff key in answers an entity sent on paper (紙提出の入力)."""
+    from adapters.files import read_answers, validate  # noqa: PLC0415
+    from domain.commands import EnterPaperSubmission  # noqa: PLC0415
+
+    commands = [
+        validate(
+            EnterPaperSubmission,
+            {
+                "entity": c.entity,
+                "grant_year": c.grant_year,
+                "tier": c.tier,
+                "answers": c.answers,
+                "stated_on": stated_on,
+                "reason": reason,
+                "basis": basis,
+                "actor": actor,
+                "idempotency_key": c.idempotency_key,
+                "origin": c.origin,
+            },
+            c.origin or "enter-paper",
+        )
+        for c in read_answers(files, {"actor": None})
+    ]
+    with ledger() as opened:
+        result = opened.enter_paper(commands)
+    report(result, f"enter-paper ({len(commands)} self-evaluations)")
+
+
 @app.command()
 @handled
 def confirm(
