@@ -92,6 +92,20 @@ COMMANDS: list[tuple[str, str, dict[str, Any] | None, frozenset[str]]] = [
         frozenset({"ministry"}),
     ),
     (
+        "enter-paper",
+        "/api/paper-submissions",
+        {
+            "entity": SHINJUKU,
+            "grant_year": 2024,
+            "tier": "municipal",
+            "answers": {"P1-A2-a": "0.77"},
+            "stated_on": "2023-10-05",
+            "reason": "郵送で到着",
+            "basis": "老認発第9号",
+        },
+        frozenset({"ministry"}),
+    ),
+    (
         "allocate",
         "/api/allocations",
         {"grant_year": 2020, "phase": "reference"},

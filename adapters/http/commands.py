@@ -21,6 +21,7 @@ from adapters.http.schemas import (
     IdempotencyHeader,
     MinistryValues,
     Outcome,
+    PaperSubmission,
     Publication,
     Submission,
 )
@@ -30,6 +31,7 @@ from domain.commands import (
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    EnterPaperSubmission,
     ImportMinistryValues,
     PublishRun,
     SubmitSelfEvaluation,
@@ -138,6 +140,25 @@ def ministry_values(
     )
     result = service(request).write(lambda ledger: ledger.import_ministry_values([cmd]))
     return _reply("ministry-values", result, cmd.actor)
+
+
+@router.post("/paper-submissions", response_model=Outcome, status_code=201)
+def enter_paper(
+    request: Request,
+    body: PaperSubmission,
+    who: Ministry,
+    idempotency_key: IdempotencyHeader = None,
+) -> KofuJSON:
+    """Key in answers an entity sent on paper (紙提出の入力; ministry only).
+
+    The window is checked against `stated_on`, the date the paper states; the
+    ledger records its own time beside it, with the caller, reason and basis.
+    """
+    cmd = _command(
+        EnterPaperSubmission, body, actor=who.actor, idempotency_key=idempotency_key
+    )
+    result = service(request).write(lambda ledger: ledger.enter_paper([cmd]))
+    return _reply("enter-paper", result, cmd.actor)
 
 
 @router.post("/allocations", response_model=Outcome, status_code=201)

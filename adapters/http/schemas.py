@@ -134,6 +134,22 @@ class MinistryValues(Body):
     received_on: ServerTime = None
 
 
+class PaperSubmission(Body):
+    """Answers an entity sent on paper, keyed in by ministry staff."""
+
+    entity: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+    grant_year: FiscalYear
+    tier: Tier
+    answers: Annotated[dict[str, RawValue], Field(min_length=1)]
+    stated_on: date = Field(
+        description="The date the paper states it was received: the window is "
+        "checked against it (never after the ledger's today)."
+    )
+    reason: Text
+    basis: Text
+    received_on: ServerTime = None
+
+
 class Allocation(Body):
     """Score and allocate one phase of a grant year."""
 
