@@ -369,7 +369,6 @@ CASES = [
         plain(
             *("confirm", "--entity", TOKYO, "--fiscal-year", "2020"),
             *("--tier", "prefectural", "--actor", f"prefecture:{TOKYO}"),
-            *("--on", "2019-10-25"),
         ),
     ),
     Case(
@@ -378,7 +377,7 @@ CASES = [
         "only the prefecture of 131041",
         plain(
             *("confirm", "--entity", SHINJUKU, "--fiscal-year", "2020"),
-            *("--actor", f"prefecture:{CHIYODA}", "--on", "2019-10-25"),
+            *("--actor", f"prefecture:{CHIYODA}"),
         ),
     ),
     Case(
