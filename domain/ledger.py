@@ -670,14 +670,17 @@ class Ledger(Application[UUID]):
         scope: tuple[str, ...],
         name: str,
         actor: str,
+        expires_at: datetime,
     ) -> Result:
-        """Record an access token: its hash, role and scope (entities must fit)."""
+        """Record an access token: hash, role, scope (entities must fit), expiry."""
         kind = {"insurer": "municipality", "prefecture": "prefecture"}.get(role)
         for lg_code in scope:
             if self.entity(lg_code).kind != kind:
                 msg = f"{lg_code} is not a {kind}: a {role} token cannot act for it"
                 raise InvalidInput(msg, field="entity")
-        token = AccessToken.issue(token_id, secret_sha256, role, scope, name, actor)
+        token = AccessToken.issue(
+            token_id, secret_sha256, role, scope, name, actor, expires_at
+        )
         return self._save("issue_token", token)
 
     def revoke_token(self, token_id: str, actor: str) -> Result:

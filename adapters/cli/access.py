@@ -12,6 +12,7 @@ from rich.console import Console
 from adapters.cli.options import FormatOption
 from adapters.files import validate
 from adapters.output import Format, render
+from adapters.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from domain.commands import PublishRun
 from domain.tokens import ROLES, Role, check_token_request
 
@@ -80,6 +81,15 @@ def register(
             typer.Option("--entity", "-e", help="LG code (insurer, prefecture)."),
         ] = None,
         actor: Annotated[str, typer.Option(help="Who issues it.")] = "system:cli",
+        expires_in: Annotated[
+            int,
+            typer.Option(
+                "--expires-in",
+                min=1,
+                max=MAX_TOKEN_DAYS,
+                help="Days until it stops working (server clock).",
+            ),
+        ] = DEFAULT_TOKEN_DAYS,
     ) -> None:
         """Issue a token; its secret is shown this once and stored only hashed."""
         from adapters.tokens import issue as issue_token  # noqa: PLC0415
@@ -88,8 +98,11 @@ def register(
         check_token_request(role, scope, name)
         chosen: Role = next(r for r in ROLES if r == role)
         with ledger() as opened:
-            issued = issue_token(opened, chosen, scope, name, actor)
-        console.print(f"token {issued.token_id} ({role} {name}) issued.")
+            issued = issue_token(opened, chosen, scope, name, actor, expires_in)
+        console.print(
+            f"token {issued.token_id} ({role} {name}) issued; "
+            f"expires {issued.expires_at.isoformat()}."
+        )
         console.print("Its secret, shown this once (keep it; only its hash is kept):")
         typer.echo(issued.secret)
 
@@ -108,6 +121,9 @@ def register(
     @handled
     def list_tokens(fmt: FormatOption = Format.table) -> None:
         """Every token issued (never a secret)."""
+        from adapters.tokens import now  # noqa: PLC0415
+
+        at = now()
         with ledger() as opened:
             rows = [
                 {
@@ -117,6 +133,8 @@ def register(
                     "scope": " ".join(t.scope),
                     "revoked": t.revoked,
                     "issued_at": t.created_on,
+                    "expires_at": t.expires_at,
+                    "expired": t.expired(at),
                 }
                 for t in opened.access_tokens()
             ]
