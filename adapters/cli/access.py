@@ -38,12 +38,14 @@ def register(
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     ) -> None:
-        """Serve the HTTP API (OpenAPI document at /openapi.json, docs at /docs)."""
-        import uvicorn  # noqa: PLC0415
+        """Serve the HTTP API (OpenAPI document at /openapi.json, docs at /docs).
 
-        from adapters.http.app import create_app  # noqa: PLC0415
+        Its limits (body size, requests per token, as-of reads, timeouts) come from
+        KOFU_* environment variables: docs/API.md.
+        """
+        from adapters.http.server import serve as run  # noqa: PLC0415
 
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        run(host, port)
 
     @app.command()
     @handled

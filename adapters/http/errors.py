@@ -1,7 +1,8 @@
 """Errors as JSON: `{"error": message, "field": name}`, never a stack trace.
 
-Refused by a rule of the domain: 409; bad input: 422; no or a revoked token: 401;
-a role or scope that may not: 403; storage unavailable: 503.
+Refused by a rule of the domain: 409; bad input: 422; no, a revoked or an expired
+token: 401; a role or scope that may not: 403; a body over the limit: 413; too many
+requests at once (per token, or as-of reads): 429; storage unavailable: 503.
 """
 
 from __future__ import annotations
@@ -102,7 +103,15 @@ def install(app: FastAPI) -> None:
         return _reply(422, message, field)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> Response:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 413:  # noqa: PLR2004 - Starlette's body limit
+            limit = request.scope.get("starlette.max_body_size")
+            message = (
+                f"the request body is over the {limit:,}-byte limit"
+                if isinstance(limit, int)
+                else "the request body is too large"
+            )
+            return _reply(413, message, "body")
         return _reply(exc.status_code, str(exc.detail), None)
 
     @app.exception_handler(Exception)
