@@ -187,6 +187,9 @@ def check_target(path: Path, *, force: bool = False, folder: bool = False) -> No
     try:
         mode = path.lstat().st_mode
     except FileNotFoundError:
+        if not folder and not path.parent.is_dir():
+            msg = f"cannot write: no such folder {path.parent}"
+            raise InvalidInput(msg, field=str(path)) from None
         return
     except OSError as exc:
         raise _cannot(path, exc) from None
@@ -217,6 +220,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
     Raises:
         InvalidInput: it cannot be written (names the path and the reason).
     """
+    check_target(path, force=force)
     if force:
         _replace(path, data)
         return

@@ -38,7 +38,6 @@ def create_app(
         "read models and commands, by role (docs/API.md).",
         default_response_class=KofuJSON,
         lifespan=lifespan,
-        max_body_size=limits.max_body_bytes,
         docs_url=None,
         redoc_url=None,
     )

@@ -103,15 +103,7 @@ def install(app: FastAPI) -> None:
         return _reply(422, message, field)
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        if exc.status_code == 413:  # noqa: PLR2004 - Starlette's body limit
-            limit = request.scope.get("starlette.max_body_size")
-            message = (
-                f"the request body is over the {limit:,}-byte limit"
-                if isinstance(limit, int)
-                else "the request body is too large"
-            )
-            return _reply(413, message, "body")
+    async def http_error(_: Request, exc: HTTPException) -> Response:
         return _reply(exc.status_code, str(exc.detail), None)
 
     @app.exception_handler(Exception)

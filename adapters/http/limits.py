@@ -8,8 +8,9 @@ default). `Guard` is a pure ASGI middleware in front of the app:
   never read (a command never takes the cookie);
 * an authenticated caller has at most `requests_per_token` requests in flight; the
   next one is answered 429 at once;
-* the body itself is bounded by FastAPI's `max_body_size` (Starlette counts the
-  bytes as they stream, chunked bodies too, and stops at the limit): 413;
+* a body is bounded by `max_body_bytes`: one whose Content-Length is over it is
+  answered 413 at once; a chunked one is counted as it streams and reading stops
+  at the limit (413 too), so no more than the limit is ever held;
 * every answer carries the security headers (`SECURITY_HEADERS`); a route that sets
   its own Content-Security-Policy (the API documentation) keeps it.
 
@@ -93,6 +94,13 @@ def _has_body(method: str, headers: Headers) -> bool:
     return length.strip() != "0"
 
 
+def _declared(headers: Headers) -> int:
+    try:
+        return int(headers.get("content-length", "0"))
+    except ValueError:
+        return 0
+
+
 def credentials(headers: Headers) -> tuple[str | None, str | None]:
     """The Bearer token and the `kofu_token` cookie of a request (or None)."""
     bearer = None
@@ -156,6 +164,16 @@ class Guard:
             )
             await _answer(send, 401, message, "Authorization", **_challenge())
             return
+        if _declared(headers) > self.limits.max_body_bytes:
+            # Refused from its Content-Length alone (a chunked body is counted as
+            # it streams, by FastAPI's max_body_size).
+            message = (
+                f"the request body is over the {self.limits.max_body_bytes:,}-byte "
+                "limit"
+            )
+            await _answer(send, 413, message, "body")
+            return
+        receive = _bounded(receive, self.limits.max_body_bytes)
         if token is None:
             await self.app(scope, receive, _secured(send))
             return
@@ -183,6 +201,25 @@ class Guard:
                     self._in_flight[token_id] = left
                 else:
                     del self._in_flight[token_id]
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """`receive`, refusing (413) the chunk that takes the body past `limit` bytes."""
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                # An HTTPException: FastAPI lets it through its body reading to the
+                # app's handler (a JSON 413), where other errors become 400.
+                msg = f"the request body is over the {limit:,}-byte limit"
+                raise ApiError(413, msg, "body")
+        return message
+
+    return counted
 
 
 def _challenge() -> dict[str, str]:
