@@ -71,8 +71,9 @@ def write_dossier(
         InvalidInput: `folder` is not a folder, or a file cannot be written.
     """
     check_target(folder, folder=True)
-    for name in (*DOSSIER_FILES, "manifest.json"):
-        check_target(folder / name, force=force)
+    if folder.is_dir():  # a new folder is made when the files are written
+        for name in (*DOSSIER_FILES, "manifest.json"):
+            check_target(folder / name, force=force)
     details = ledger.entity(lg_code)
     tier = "municipal" if details.kind == "municipality" else "prefectural"
     chain = Chain(ledger)
