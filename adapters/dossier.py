@@ -18,7 +18,7 @@ import orjson
 from adapters.cli.allocations import current_runs
 from adapters.cli.explain import explanation
 from adapters.integrity import Chain
-from adapters.output import templates, to_csv
+from adapters.output import check_target, templates, to_csv, write_files
 from adapters.projecting import catch_up, open_store
 from domain.base import GRANTS
 from domain.programme import PHASES
@@ -40,6 +40,13 @@ GRANT_JA = {
 }
 
 
+DOSSIER_FILES = (
+    "trail.json",
+    "trail.csv",
+    "explanations.json",
+    "receipts.json",
+    "index.html",
+)
 REIWA_FIRST = 2019
 """令和元年度 = fiscal year 2019 (the era began on 1 May 2019, within FY2019)."""
 
@@ -53,9 +60,20 @@ def era(year: int) -> str:
 
 
 def write_dossier(
-    ledger: Ledger, lg_code: str, year: int, folder: Path
+    ledger: Ledger, lg_code: str, year: int, folder: Path, *, force: bool = False
 ) -> dict[str, Any]:
-    """Write the dossier into `folder`; return its manifest."""
+    """Write the dossier into `folder`; return its manifest.
+
+    The files are written by `output.write_files`: none that exists is replaced
+    and no link is followed unless `force`.
+
+    Raises:
+        InvalidInput: `folder` is not a folder, or a file cannot be written.
+    """
+    check_target(folder, folder=True)
+    if folder.is_dir():  # a new folder is made when the files are written
+        for name in (*DOSSIER_FILES, "manifest.json"):
+            check_target(folder / name, force=force)
     details = ledger.entity(lg_code)
     tier = "municipal" if details.kind == "municipality" else "prefectural"
     chain = Chain(ledger)
@@ -112,8 +130,6 @@ def write_dossier(
         receipts=receipts,
         head=head,
     ).encode()
-    for name, content in files.items():
-        (folder / name).write_bytes(content)
     manifest = {
         "entity": lg_code,
         "grant_year": year,
@@ -126,9 +142,10 @@ def write_dossier(
             name: hashlib.sha256(content).hexdigest() for name, content in files.items()
         },
     }
-    (folder / "manifest.json").write_bytes(
-        orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
-    )
+    written = files | {
+        "manifest.json": orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
+    }
+    write_files(folder, written, force=force)
     return manifest
 
 

@@ -325,8 +325,14 @@ def _pair(row: Any) -> tuple[Any, Any]:
     return values[0], values[1]
 
 
-def export_checkpoints(chain: Chain, path: Path) -> str:
-    """Write the checkpoints to a file; return the file's SHA-256 to keep elsewhere."""
+def export_checkpoints(chain: Chain, path: Path, *, force: bool = False) -> str:
+    """Write the checkpoints to a file; return the file's SHA-256 to keep elsewhere.
+
+    Raises:
+        InvalidInput: the file cannot be written (`output.write_file`).
+    """
+    from adapters.output import write_file  # noqa: PLC0415
+
     content = orjson.dumps(
         {
             "chain": "kofu ledger chain v1",
@@ -335,7 +341,7 @@ def export_checkpoints(chain: Chain, path: Path) -> str:
         },
         option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
     )
-    path.write_bytes(content)
+    write_file(path, content, force=force)
     return hashlib.sha256(content).hexdigest()
 
 

@@ -4,13 +4,22 @@ JSON is an array of flat objects (or one object) with snake_case keys; amounts a
 integer yen, codes strings, decimals strings (never floats). CSV and XLSX text cells
 that a spreadsheet would run as a formula are prefixed with a quote (OWASP CSV
 injection advice); numbers stay numbers.
+
+Files a command writes (`--out`, `--output`, `--export`) go through `write_file`:
+it never replaces an existing file or follows a symbolic link unless told to
+(`--force`), and any failure is a bad-input error naming the path and the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
+import os
+import stat
 import sys
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -22,6 +31,8 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
+
+from domain.errors import InvalidInput
 
 
 class Format(StrEnum):
@@ -150,3 +161,128 @@ def render_all(
         return
     for title, rows in tables:
         render(rows, fmt, title, console)
+
+
+def _cannot(path: Path, exc: OSError) -> InvalidInput:
+    if exc.errno == errno.EEXIST:
+        reason = "it already exists (give --force to replace it)"
+    elif exc.errno == errno.ELOOP:
+        reason = "it is a symbolic link (give --force to replace the link itself)"
+    else:
+        reason = exc.strerror or type(exc).__name__
+    return InvalidInput(f"cannot write: {reason}", field=str(path))
+
+
+def check_target(path: Path, *, force: bool = False, folder: bool = False) -> None:
+    """Refuse, before anything is done, a place `write_file` would refuse.
+
+    A command that records something (a seal, a chain extension) before it writes
+    its file checks the place first, so that a bad path writes nothing at all.
+    `write_file` still opens the file exclusively: this check is not what protects.
+
+    Raises:
+        InvalidInput: something that may not be replaced is there, or (`folder`)
+            a file that is not a folder.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        if not folder and not path.parent.is_dir():
+            msg = f"cannot write: no such folder {path.parent}"
+            raise InvalidInput(msg, field=str(path)) from None
+        return
+    except OSError as exc:
+        raise _cannot(path, exc) from None
+    if folder:
+        if not stat.S_ISDIR(path.stat().st_mode):
+            msg = "cannot write: it exists and is not a folder"
+            raise InvalidInput(msg, field=str(path))
+        return
+    if stat.S_ISLNK(mode) and not force:
+        raise _cannot(path, OSError(errno.ELOOP, "symbolic link"))
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        msg = "cannot write: not a regular file (a folder, device or pipe)"
+        raise InvalidInput(msg, field=str(path))
+    if not force:
+        raise _cannot(path, OSError(errno.EEXIST, "exists"))
+
+
+def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
+    """Write a new file at `path`; with `force`, replace what is there.
+
+    Without `force` the file is created with O_CREAT|O_EXCL|O_NOFOLLOW: an existing
+    file, a symbolic link (even a dangling one), a device or a folder there is left
+    alone and refused. With `force`, the bytes go to a new file beside it that then
+    takes the name (`os.replace`): a symbolic link is replaced, never followed, and
+    something that is not a regular file or a link (a device, a folder) is refused.
+    A file left half-written by a failure is removed.
+
+    Raises:
+        InvalidInput: it cannot be written (names the path and the reason).
+    """
+    check_target(path, force=force)
+    if force:
+        _replace(path, data)
+        return
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise _cannot(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as target:
+            target.write(data)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise _cannot(path, exc) from None
+
+
+def _replace(path: Path, data: bytes) -> None:
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            mode = path.lstat().st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                msg = "cannot write: not a regular file (a folder, device or pipe)"
+                raise InvalidInput(msg, field=str(path))
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".part", dir=path.parent
+        )
+    except OSError as exc:
+        raise _cannot(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as target:
+            target.write(data)
+        Path(temporary).chmod(0o644)
+        Path(temporary).replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            Path(temporary).unlink()
+        raise _cannot(path, exc) from None
+
+
+def write_files(folder: Path, files: dict[str, bytes], *, force: bool = False) -> None:
+    """Write several files into `folder` (made if missing), all or, on failure, none.
+
+    Raises:
+        InvalidInput: the folder or a file cannot be written; the files this call
+            created are removed again (with `force`, the ones it replaced stay).
+    """
+    check_target(folder, folder=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot(folder, exc) from None
+    written: list[Path] = []
+    try:
+        for name, content in files.items():
+            target = folder / name
+            existed = target.is_symlink() or target.exists()
+            write_file(target, content, force=force)
+            if not existed:
+                written.append(target)
+    except InvalidInput:
+        for target in written:
+            with contextlib.suppress(OSError):
+                target.unlink()
+        raise

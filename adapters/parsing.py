@@ -83,8 +83,11 @@ def _integer(text: str) -> int:
     return int(text)
 
 
-def check_strings(document: Any, where: str) -> Any:
+def check_strings(document: Any, where: str, *, by_field: bool = False) -> Any:
     """`document`, if none of its keys and strings holds a control character.
+
+    The error's field is `where` (the file), or with `by_field` the path of the
+    value in the document (an HTTP body: `reason`, `answers.I-1-a`).
 
     Raises:
         InvalidInput: one does; the message names its field path.
@@ -104,14 +107,21 @@ def check_strings(document: Any, where: str) -> Any:
             try:
                 printable(value)
             except ValueError as exc:
+                field = (path or None) if by_field else where
                 raise InvalidInput(
-                    f"{path or '(document)'}: {exc}", field=where
+                    f"{path or '(document)'}: {exc}", field=field
                 ) from None
     return document
 
 
-def parse_json(text: str, where: str) -> Any:
+def parse_json(
+    text: str, where: str, *, decimals: bool = True, by_field: bool = False
+) -> Any:
     """Parse JSON strictly (see the module docstring), naming `where` in errors.
+
+    With `decimals` False a number with a fraction stays a binary float, for the
+    caller to refuse naming its field (the HTTP API takes decimals as text);
+    `by_field`: see `check_strings`.
 
     Raises:
         InvalidInput: the text is not acceptable JSON.
@@ -119,7 +129,7 @@ def parse_json(text: str, where: str) -> Any:
     try:
         document = json.loads(
             text,
-            parse_float=Decimal,
+            parse_float=Decimal if decimals else float,
             parse_int=_integer,
             parse_constant=_constant,
             object_pairs_hook=_no_repeats,
@@ -132,7 +142,7 @@ def parse_json(text: str, where: str) -> Any:
     except RecursionError:
         msg = "invalid JSON: nested too deeply"
         raise InvalidInput(msg, field=where) from None
-    return check_strings(document, where)
+    return check_strings(document, where, by_field=by_field)
 
 
 class StrictLoader(yaml.SafeLoader):

@@ -1,7 +1,12 @@
 """Token secrets: made here, shown once, kept in the ledger only as a SHA-256.
 
 A token reads `kofu_<id>_<secret>`: the id finds the token's aggregate without a
-scan, and the SHA-256 of the whole text is compared in constant time.
+scan, and the SHA-256 of the whole text is compared in constant time. A token whose
+id is unknown takes the same path: its hash is compared with a dummy one, so an
+unknown id and a wrong secret both cost one lookup and one comparison.
+
+A token expires (`expires_at`, recorded when it is issued); the server's clock
+decides, never anything the client sends.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,14 +24,19 @@ if TYPE_CHECKING:
     from domain.tokens import AccessToken, Role
 
 _TOKEN = re.compile(r"^kofu_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
+DEFAULT_TOKEN_DAYS = 90
+"""How long a token issued without `--expires-in` lasts."""
+MAX_TOKEN_DAYS = 3660
+_DUMMY_SHA256 = hashlib.sha256(b"kofu: no token has this id").hexdigest()
 
 
 @dataclass(frozen=True)
 class Issued:
-    """A token just issued: its id, and the secret shown this once."""
+    """A token just issued: its id, the secret shown this once, its expiry."""
 
     token_id: str
     secret: str
+    expires_at: datetime
 
 
 def digest(secret: str) -> str:
@@ -33,24 +44,53 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def now() -> datetime:
+    """The server's clock (UTC), the only one that decides expiry."""
+    return datetime.now(tz=UTC)
+
+
 def issue(
-    ledger: Ledger, role: Role, scope: tuple[str, ...], name: str, actor: str
+    ledger: Ledger,
+    role: Role,
+    scope: tuple[str, ...],
+    name: str,
+    actor: str,
+    days: int = DEFAULT_TOKEN_DAYS,
 ) -> Issued:
-    """Issue a token with a fresh random secret; only its hash is recorded."""
+    """Issue a token with a fresh random secret lasting `days`; only its hash is kept.
+
+    Raises:
+        InvalidInput: `days` is not 1 to MAX_TOKEN_DAYS.
+    """
+    from domain.errors import InvalidInput  # noqa: PLC0415
+
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        msg = f"a token lasts 1 to {MAX_TOKEN_DAYS} days, got {days}"
+        raise InvalidInput(msg, field="--expires-in")
     token_id = secrets.token_hex(6)
     secret = f"kofu_{token_id}_{secrets.token_urlsafe(32)}"
-    ledger.issue_token(token_id, digest(secret), role, scope, name, actor)
-    return Issued(token_id, secret)
+    expires_at = now().replace(microsecond=0) + timedelta(days=days)
+    ledger.issue_token(token_id, digest(secret), role, scope, name, actor, expires_at)
+    return Issued(token_id, secret, expires_at)
 
 
-def authenticate(ledger: Ledger, secret: str) -> AccessToken | None:
-    """The live token whose secret this is, or None (unknown, wrong or revoked)."""
+def authenticate(
+    ledger: Ledger, secret: str, at: datetime | None = None
+) -> AccessToken | None:
+    """The live token whose secret this is, or None (unknown, wrong, revoked, expired).
+
+    A malformed text is refused from its shape alone (that is public). Otherwise an
+    unknown id is compared with a dummy hash, exactly as a known id is compared with
+    its own: one `hmac.compare_digest` either way.
+    """
     match = _TOKEN.fullmatch(secret)
     if match is None:
         return None
     token = ledger.access_token(match.group(1))
-    if token is None or token.revoked:
+    expected = token.secret_sha256 if token is not None else _DUMMY_SHA256
+    same = hmac.compare_digest(expected, digest(secret))
+    if token is None or not same or token.revoked:
         return None
-    if not hmac.compare_digest(token.secret_sha256, digest(secret)):
+    if token.expired(at or now()):
         return None
     return token

@@ -29,6 +29,7 @@ from adapters.workbook import (
 )
 from adapters.workbook_answers import ANSWER_COLUMN, ANSWERS, CODE_COLUMN, NO, YES
 from adapters.xlsx import open_workbook
+from domain.base import printable
 from domain.catalogue import CatalogueSeries
 from domain.commands import SubmitSelfEvaluation
 from domain.errors import InvalidInput
@@ -122,6 +123,11 @@ def _answer(sub: SubItem, raw: object) -> object:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         msg = "no answer (回答がありません); every item needs one"
         raise InvalidInput(msg, field=sub.code)
+    if isinstance(raw, str):
+        try:
+            printable(raw)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field=sub.code) from None
     if isinstance(raw, float):
         # Excel keeps numbers as binary doubles: read the shortest decimal that
         # round-trips, which is what Excel shows and what the person typed.

@@ -56,11 +56,24 @@ Text = Annotated[
 ]
 """Free text that must say something (a reason, a title)."""
 
-_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+HIDDEN_CHARACTERS = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"  # category Cc but tab and line feed
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi controls (Cf)
+    "\u2028\u2029"  # line and paragraph separators
+)
+"""The one rule for text typed in (CLI, files, HTTP, workbooks): these are refused.
+
+Every control character of Unicode category Cc except tab (U+0009) and line feed
+(U+000A), which a multi-line reason may hold; every bidirectional control of
+category Cf (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), which can hide
+or reorder text on screen; and U+2028/U+2029, which break lines where JavaScript and
+some viewers do not expect it."""
+
+_HIDDEN = re.compile(f"[{HIDDEN_CHARACTERS}]")
 
 
 def printable(value: str) -> str:
-    """`value`, if it holds no control character.
+    """`value`, if it holds no hidden character (`HIDDEN_CHARACTERS`).
 
     Raises:
         ValueError: it does (the message names it and its place).

@@ -142,6 +142,9 @@ def _parse_number(raw: object, code: str) -> Decimal:
     if not number.is_finite():
         msg = f"number item {code} must be finite, got {raw!r}"
         raise InvalidInput(msg, field=code)
+    if number.is_zero():
+        # -0 equals 0 but prints and hashes apart: recorded as 0 (same digits).
+        number = number.copy_abs()
     return number
 
 

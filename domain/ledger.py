@@ -766,8 +766,9 @@ class Ledger(Application[UUID]):
         scope: tuple[str, ...],
         name: str,
         actor: str,
+        expires_at: datetime,
     ) -> Result:
-        """Record an access token: its hash, role and scope (entities must fit)."""
+        """Record an access token: hash, role, scope (entities must fit), expiry."""
         kind = {"insurer": "municipality", "prefecture": "prefecture"}.get(role)
         for lg_code in scope:
             if self.entity(lg_code).kind != kind:
@@ -777,7 +778,9 @@ class Ledger(Application[UUID]):
         def attempt() -> Result:
             # Made inside the attempt: its event is timed at the attempt's instant,
             # and a clock behind the newest event is refused like any command's.
-            token = AccessToken.issue(token_id, secret_sha256, role, scope, name, actor)
+            token = AccessToken.issue(
+                token_id, secret_sha256, role, scope, name, actor, expires_at
+            )
             return self._save("issue_token", token)
 
         return self._retrying(attempt)

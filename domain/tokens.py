@@ -2,14 +2,19 @@
 
 Only the SHA-256 of a token's secret is recorded, never the secret itself (it is
 shown once, when issued). A token names its role and its scope: the LG codes of
-the entities an insurer or a prefecture token acts for. Revocation is an event
-too, so the ledger shows who could act when.
+the entities an insurer or a prefecture token acts for, and when it expires.
+Revocation is an event too, so the ledger shows who could act when.
+
+Tokens issued before expiry was recorded (`Issued` version 1) are read as expiring
+`LEGACY_TOKEN_DAYS` after they were issued (`upcast_v1_v2`, from the event's own
+time, so every replay reads the same expiry).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from uuid import UUID
 
 from domain.base import LedgerAggregate, stable_id
@@ -19,6 +24,9 @@ Role = Literal["insurer", "prefecture", "ministry", "auditor", "reader"]
 ROLES: tuple[Role, ...] = ("insurer", "prefecture", "ministry", "auditor", "reader")
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+LEGACY_TOKEN_DAYS = 90
+"""How long a token recorded without an expiry (version 1) lasts. Never change it:
+it decides when the tokens already recorded stopped working."""
 
 
 def check_token_request(role: str, scope: tuple[str, ...], name: str) -> None:
@@ -56,12 +64,21 @@ class AccessToken(LedgerAggregate):
         """A token was issued; only the SHA-256 of its secret is kept."""
 
         TOPIC: ClassVar[str] = "kofu.AccessToken.Issued"
+        class_version: ClassVar[int] = 2
         token_id: str
         name: str
         role: Role
         scope: tuple[str, ...]
         secret_sha256: str
         actor: str
+        expires_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no expiry: it expires `LEGACY_TOKEN_DAYS` after issue."""
+            issued = datetime.fromisoformat(str(state["timestamp"]))
+            expires = issued + timedelta(days=LEGACY_TOKEN_DAYS)
+            state["expires_at"] = expires.isoformat()
 
     # The alias stops the library from deriving another creation event class.
     Created = Issued  # type: ignore[assignment]
@@ -80,6 +97,7 @@ class AccessToken(LedgerAggregate):
         role: Role
         scope: tuple[str, ...]
         secret_sha256: str
+        expires_at: datetime
         revoked: bool
 
     @staticmethod
@@ -96,13 +114,18 @@ class AccessToken(LedgerAggregate):
         scope: tuple[str, ...],
         name: str,
         actor: str,
+        expires_at: datetime,
     ) -> AccessToken:
         """Issue a token (its role, scope and name checked first).
 
         Raises:
-            InvalidInput: the request does not fit the role, or the hash is not one.
+            InvalidInput: the request does not fit the role, the hash is not one, or
+                the expiry has no time zone.
         """
         check_token_request(role, scope, name)
+        if expires_at.tzinfo is None:
+            msg = "a token's expiry needs a time zone"
+            raise InvalidInput(msg, field="expires_at")
         if not _SHA256.fullmatch(secret_sha256):
             msg = "the secret's SHA-256 must be 64 lower-case hex digits"
             raise InvalidInput(msg, field="secret_sha256")
@@ -115,6 +138,7 @@ class AccessToken(LedgerAggregate):
             scope=scope,
             secret_sha256=secret_sha256,
             actor=actor,
+            expires_at=expires_at,
         )
 
     def revoke(self, actor: str) -> bool:
@@ -123,6 +147,10 @@ class AccessToken(LedgerAggregate):
             return False
         self.trigger_event(self.Revoked, actor=actor)
         return True
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the token has expired at `now` (the server's clock)."""
+        return now >= self.expires_at
 
     def when(self, event: LedgerAggregate.Event) -> None:
         """Apply an event."""
@@ -133,6 +161,7 @@ class AccessToken(LedgerAggregate):
                 self.role = event.role
                 self.scope = event.scope
                 self.secret_sha256 = event.secret_sha256
+                self.expires_at = event.expires_at
                 self.revoked = False
             case AccessToken.Revoked():
                 self.revoked = True

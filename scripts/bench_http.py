@@ -10,6 +10,12 @@ Starts `kofu serve` (uvicorn, one process) on loopback against a ledger, then:
   and at 10× that; latency and the achieved rate, beside the same command run
   in-process (Ledger.submit and the chain extension, as the server does).
 
+* limits (issue 12; `--only-limits` runs just these): three unauthenticated and
+  one authenticated 150 MB body (time to the 401/413, the server's RSS growth),
+  ten as-of reads at ten positions (each time, RSS growth), the same as-of read
+  again (cached), a read refused beyond the as-of slot (time to the 429), and
+  300 half-open connections (time until the header timeout closed them all).
+
 Every request must succeed (zero errors). Without --database-url it records a demo
 year in a fresh PostgreSQL schema (dropped afterwards); with one it uses that
 ledger as it is (for example a 1,000,000-event ledger) and WRITES to it: tokens
@@ -23,6 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +41,7 @@ from benchlib import DEFAULT_URL, fresh_schema, write_result
 from loadgen import closed_loop, free_port, in_process, open_loop, server
 from rich.console import Console
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapters.bootstrap import open_ledger
 from adapters.cli.allocations import allocation_rows, current_runs
 from adapters.demo import run_demo
@@ -41,6 +51,13 @@ from adapters.read_store import ReadStore
 from adapters.tokens import issue
 from domain.commands import SubmitSelfEvaluation
 from domain.ledger import Ledger
+from tests.server_trials import (
+    MB,
+    closed_by_server,
+    half_open,
+    send_body,
+    serving,
+)
 
 BUSIEST_DAY_RATE = 1741 / 3600  # every municipality submits within one hour
 console = Console()
@@ -171,6 +188,95 @@ def commands(base: str, setup: Setup, args: argparse.Namespace) -> dict[str, Any
     return found
 
 
+def _timed(work: Callable[[], Any]) -> tuple[Any, float]:
+    begun = time.perf_counter()
+    found = work()
+    return found, round((time.perf_counter() - begun) * 1000, 1)
+
+
+def limits(url: str, setup: Setup, events: int) -> dict[str, Any]:
+    """The bounded surface of issue 12, measured on a real server (one slot)."""
+    ministry = setup.ministry
+    headers = {"Authorization": f"Bearer {ministry}"}
+    log = Path("out/bench_http_limits.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    found: dict[str, Any] = {}
+    with serving(url, log, KOFU_AS_OF_SLOTS="1", KOFU_HEADER_TIMEOUT="10") as srv:
+        httpx.get(f"{srv.base}/api/me", headers=headers, timeout=60)
+        before = srv.rss()
+        unauthenticated = []
+        for _ in range(3):
+            answer, ms = _timed(
+                lambda: send_body(srv.port, "/api/corrections", 150 * MB)
+            )
+            unauthenticated.append({"status": answer.status, "ms": ms})
+        found["unauthenticated_150mb"] = unauthenticated
+        found["unauthenticated_rss_growth_mb"] = round((srv.rss() - before) / MB, 1)
+        answer, ms = _timed(
+            lambda: send_body(srv.port, "/api/corrections", 150 * MB, token=ministry)
+        )
+        found["authenticated_150mb"] = {"status": answer.status, "ms": ms}
+        answer, ms = _timed(
+            lambda: send_body(
+                srv.port, "/api/corrections", 150 * MB, token=ministry, chunked=True
+            )
+        )
+        found["authenticated_150mb_chunked"] = {"status": answer.status, "ms": ms}
+        before = srv.rss()
+        as_of = []
+        for n in range(1, 11):
+            position = events * n // 11
+            response, ms = _timed(
+                lambda p=position: httpx.get(
+                    f"{srv.base}/api/scores?fiscal_year={setup.year}&as_of={p}",
+                    headers=headers,
+                    timeout=600,
+                )
+            )
+            as_of.append(
+                {"position": position, "status": response.status_code, "ms": ms}
+            )
+        found["as_of_ten"] = as_of
+        found["as_of_rss_growth_mb"] = round((srv.rss() - before) / MB, 1)
+        cached, ms = _timed(
+            lambda: httpx.get(
+                f"{srv.base}/api/scores?fiscal_year={setup.year}&as_of={as_of[-1]['position']}",
+                headers=headers,
+                timeout=600,
+            )
+        )
+        found["as_of_cached"] = {"status": cached.status_code, "ms": ms}
+        board = f"{srv.base}/api/submissions?fiscal_year={setup.year}"
+        holder = threading.Thread(
+            target=lambda: httpx.get(
+                f"{board}&as_of={events - 3}",
+                headers=headers,
+                timeout=600,
+            )
+        )
+        holder.start()
+        time.sleep(0.2)  # let the holder take the slot (the figure is what matters)
+        refused, ms = _timed(
+            lambda: httpx.get(
+                f"{board}&as_of={events - 5}",
+                headers=headers,
+                timeout=600,
+            )
+        )
+        found["as_of_beyond_the_slot"] = {
+            "status": refused.status_code,
+            "ms": ms,
+            "holder_still_running": holder.is_alive(),
+        }
+        holder.join()
+        sockets = half_open(srv.port, 300)
+        _, ms = _timed(lambda: all(closed_by_server(s, 60) for s in sockets))
+        for sock in sockets:
+            sock.close()
+        found["half_open_300_closed_ms"] = ms
+    return found
+
+
 def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     """Set up the ledger, start the server, measure."""
     ledger = open_ledger(url)
@@ -181,14 +287,16 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         setup = Setup(ledger, args.fiscal_year, args.submitters)
         events = ledger.count_events()
         console.print(f"ledger: {events:,} events; serving on loopback")
-        with server(url, free_port()) as base:
-            result = {
-                "ledger_events": events,
-                "workers": args.workers,
-                "page": args.page,
-                "reads": reads(base, setup, args),
-                "commands": commands(base, setup, args),
-            }
+        result: dict[str, Any] = {"ledger_events": events}
+        if not args.only_limits:
+            with server(url, free_port()) as base:
+                result |= {
+                    "workers": args.workers,
+                    "page": args.page,
+                    "reads": reads(base, setup, args),
+                    "commands": commands(base, setup, args),
+                }
+        result["limits"] = limits(url, setup, events)
     finally:
         ledger.close()
     return result
@@ -210,6 +318,9 @@ def main() -> None:
     parser.add_argument("--page", type=int, default=100)
     parser.add_argument("--submitters", type=int, default=50)
     parser.add_argument("--json", type=Path, default=Path("out/bench_http.json"))
+    parser.add_argument(
+        "--only-limits", action="store_true", help="Only the limits (issue 12)."
+    )
     args = parser.parse_args()
     if args.database_url:
         args.demo = None
@@ -217,7 +328,8 @@ def main() -> None:
     else:
         with fresh_schema(args.base_url) as url:
             result = run(url, args)
-    for name, figures in result["reads"].items():
+    console.print(f"limits: {result['limits']}")
+    for name, figures in result.get("reads", {}).items():
         alone, http = figures["http_1_worker"], figures["http"]
         local = figures["in_process"]
         console.print(
@@ -227,8 +339,8 @@ def main() -> None:
             f"in-process p50 {local['p50_ms']} ms {local['per_s']}/s | "
             f"p50 x{figures['p50_ratio']}, throughput x{figures['throughput_ratio']}"
         )
-    local = result["commands"]["in_process"]
-    for label in ("busiest_day", "10x"):
+    for label in ("busiest_day", "10x") if "commands" in result else ():
+        local = result["commands"]["in_process"]
         c = result["commands"][label]
         console.print(
             f"submissions {label}: {c['achieved_per_s']}/s of {c['target_per_s']}/s, "

@@ -12,6 +12,7 @@ from rich.console import Console
 from adapters.cli.options import FormatOption
 from adapters.files import validate
 from adapters.output import Format, render
+from adapters.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from domain.commands import PublishRun
 from domain.tokens import ROLES, Role, check_token_request
 
@@ -36,12 +37,14 @@ def register(
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     ) -> None:
-        """Serve the HTTP API (OpenAPI document at /openapi.json, docs at /docs)."""
-        import uvicorn  # noqa: PLC0415
+        """Serve the HTTP API (OpenAPI document at /openapi.json, docs at /docs).
 
-        from adapters.http.app import create_app  # noqa: PLC0415
+        Its limits (body size, requests per token, as-of reads, timeouts) come from
+        KOFU_* environment variables: docs/API.md.
+        """
+        from adapters.http.server import serve as run  # noqa: PLC0415
 
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        run(host, port)
 
     @app.command()
     @handled
@@ -84,6 +87,15 @@ def register(
             typer.Option("--entity", "-e", help="LG code (insurer, prefecture)."),
         ] = None,
         actor: Annotated[str, typer.Option(help="Who issues it.")] = "system:cli",
+        expires_in: Annotated[
+            int,
+            typer.Option(
+                "--expires-in",
+                min=1,
+                max=MAX_TOKEN_DAYS,
+                help="Days until it stops working (server clock).",
+            ),
+        ] = DEFAULT_TOKEN_DAYS,
     ) -> None:
         """Issue a token; its secret is shown this once and stored only hashed."""
         from adapters.tokens import issue as issue_token  # noqa: PLC0415
@@ -92,8 +104,11 @@ def register(
         check_token_request(role, scope, name)
         chosen: Role = next(r for r in ROLES if r == role)
         with ledger() as opened:
-            issued = issue_token(opened, chosen, scope, name, actor)
-        console.print(f"token {issued.token_id} ({role} {name}) issued.")
+            issued = issue_token(opened, chosen, scope, name, actor, expires_in)
+        console.print(
+            f"token {issued.token_id} ({role} {name}) issued; "
+            f"expires {issued.expires_at.isoformat()}."
+        )
         console.print("Its secret, shown this once (keep it; only its hash is kept):")
         typer.echo(issued.secret)
 
@@ -112,6 +127,9 @@ def register(
     @handled
     def list_tokens(fmt: FormatOption = Format.table) -> None:
         """Every token issued (never a secret)."""
+        from adapters.tokens import now  # noqa: PLC0415
+
+        at = now()
         with ledger() as opened:
             rows = [
                 {
@@ -121,6 +139,8 @@ def register(
                     "scope": " ".join(t.scope),
                     "revoked": t.revoked,
                     "issued_at": t.created_on,
+                    "expires_at": t.expires_at,
+                    "expired": t.expired(at),
                 }
                 for t in opened.access_tokens()
             ]

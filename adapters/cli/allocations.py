@@ -83,8 +83,11 @@ def print_runs(runs: list[AllocationRun], title: str, console: Console) -> None:
         console.print(f"[yellow]{HYPOTHESIS_NOTE}[/yellow]")
 
 
-def position_as_of(ledger: Ledger, as_of: str) -> int:
+def position_as_of(ledger: Ledger, as_of: str, name: str = "--as-of") -> int:
     """A ledger position, or the last position recorded at or before a time.
+
+    `name` is the option or field the value came in (`--as-of`, `as_of`), named in
+    the message and as the field of the error.
 
     Raises:
         InvalidInput: neither a whole number nor an ISO date/time.
@@ -95,11 +98,11 @@ def position_as_of(ledger: Ledger, as_of: str) -> int:
     try:
         moment = datetime.fromisoformat(as_of)
     except ValueError:
-        msg = f"--as-of takes a position (a whole number) or an ISO time, got {as_of!r}"
-        raise InvalidInput(msg, field="--as-of") from None
+        msg = f"{name} takes a position (a whole number) or an ISO time, got {as_of!r}"
+        raise InvalidInput(msg, field=name) from None
     if moment.tzinfo is None:
-        msg = "--as-of time needs a time zone, e.g. 2019-12-27T18:00+09:00"
-        raise InvalidInput(msg, field="--as-of")
+        msg = f"{name} time needs a time zone, e.g. 2019-12-27T18:00+09:00"
+        raise InvalidInput(msg, field=name)
     return ledger.position_at(moment)
 
 

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from adapters.cli.options import YearOption
 from adapters.national_tables import NationalTable
-from adapters.output import to_csv
+from adapters.output import to_csv, write_file
 from adapters.xlsx import HEAD_FONT, sheet_name, to_bytes, write_binary, write_table
 from domain.errors import InvalidInput
 
@@ -34,21 +34,14 @@ OutputOption = Annotated[
     Path, typer.Option("--output", "-o", help="The file to write (.xlsx or .csv).")
 ]
 ExportPathOption = Annotated[Path | None, typer.Option("--output", "-o")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Replace the output file if it exists (a link, not its target)."
+    ),
+]
 TierChoice = Annotated[Tier, typer.Option(help="municipal or prefectural")]
 GrantChoice = Annotated[Grant, typer.Option(help="promotion or effort_support")]
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write a whole file, naming it if that fails.
-
-    Raises:
-        InvalidInput: the file cannot be written.
-    """
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        msg = f"cannot write: {exc.strerror}"
-        raise InvalidInput(msg, field=str(path)) from None
 
 
 def register(
@@ -68,6 +61,7 @@ def register(
         tier: Annotated[
             str | None, typer.Option(help="Default: the entity's own tier.")
         ] = None,
+        force: ForceOption = False,
     ) -> None:
         """Write the self-evaluation workbook (該当状況調査票) of an entity and year."""
         from io import BytesIO  # noqa: PLC0415
@@ -81,7 +75,7 @@ def register(
             book = build_workbook(opened, entity, fiscal_year, tier)
         buffer = BytesIO()
         book.save(buffer)
-        write_bytes(output, buffer.getvalue())
+        write_file(output, buffer.getvalue(), force=force)
         console.print(f"workbook written to {output}")
 
     export = typer.Typer(
@@ -97,6 +91,7 @@ def register(
         grant: GrantChoice = "promotion",
         fmt: ExportFormatOption = ExportFormat.xlsx,
         output: ExportPathOption = None,
+        force: ForceOption = False,
     ) -> None:
         """評価結果: a row per entity, points per sub-item, total, rank, statistics."""
         from adapters.cli.projections import fresh_store  # noqa: PLC0415
@@ -104,7 +99,7 @@ def register(
 
         with ledger() as opened:
             table = results_table(opened, fresh_store(opened), fiscal_year, tier, grant)
-        emit(table, fmt, output, "評価結果")
+        emit(table, fmt, output, "評価結果", force=force)
 
     @export.command("allocations")
     @handled
@@ -117,13 +112,14 @@ def register(
         ] = None,
         fmt: ExportFormatOption = ExportFormat.xlsx,
         output: ExportPathOption = None,
+        force: ForceOption = False,
     ) -> None:
         """交付額: the run in force, one row per entity, amounts in 千円 (exact)."""
         from adapters.national_tables import allocation_table  # noqa: PLC0415
 
         with ledger() as opened:
             table = allocation_table(opened, fiscal_year, grant, tier, phase)
-        emit(table, fmt, output, "交付額")
+        emit(table, fmt, output, "交付額", force=force)
 
 
 class ExportFormat(StrEnum):
@@ -162,18 +158,23 @@ def table_xlsx(table: NationalTable, sheet: str) -> bytes:
 
 
 def emit(
-    table: NationalTable, fmt: ExportFormat, output: Path | None, sheet: str
+    table: NationalTable,
+    fmt: ExportFormat,
+    output: Path | None,
+    sheet: str,
+    *,
+    force: bool = False,
 ) -> None:
-    """Write the table to `output`, or to standard output."""
+    """Write the table to `output` (`write_file`), or to standard output."""
     if fmt is ExportFormat.csv:
         text = table_csv(table)
         if output is None:
             sys.stdout.write(text)
         else:
-            write_bytes(output, text.encode("utf-8"))
+            write_file(output, text.encode("utf-8"), force=force)
         return
     data = table_xlsx(table, sheet)
     if output is None:
         write_binary(data)
     else:
-        write_bytes(output, data)
+        write_file(output, data, force=force)

@@ -223,12 +223,16 @@ def register(
         entity: EntityOption,
         fiscal_year: YearOption,
         out: Annotated[Path, typer.Option(help="Folder to write the dossier into.")],
+        force: Annotated[
+            bool,
+            typer.Option("--force", help="Replace dossier files already there."),
+        ] = False,
     ) -> None:
         """Export one entity's year for auditors: HTML and a JSON/CSV bundle."""
         from adapters.dossier import write_dossier  # noqa: PLC0415
 
         with ledger() as opened:
-            manifest = write_dossier(opened, entity, fiscal_year, out)
+            manifest = write_dossier(opened, entity, fiscal_year, out, force=force)
         typer.echo(
             f"dossier written to {out} ({len(manifest['files'])} files and "
             f"manifest.json); {manifest['verification']}"

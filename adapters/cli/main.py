@@ -22,6 +22,7 @@ from adapters.bootstrap import open_ledger, storage_unavailable
 from adapters.cli import access, allocations, excel, explain, projections, reads
 from adapters.cli.options import EntityOption, TierOption, YearOption
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
+from adapters.output import check_target
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
 
@@ -317,9 +318,14 @@ def verify(
     against: Annotated[
         Path | None, typer.Option(help="Check against an exported checkpoint file.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the --export file if it exists.")
+    ] = False,
 ) -> None:
     """Check the stored history for tampering (exit 1 names the first position)."""
     expected = read_checkpoints(against) if against else None
+    if export:
+        check_target(export, force=force)  # before the seal: a bad path writes nothing
     opened = open_ledger()
     try:
         chain = Chain(opened)
@@ -337,7 +343,7 @@ def verify(
             f"intact: {checked} events verified; chain sealed to position {head}"
         )
         if export:
-            digest = export_checkpoints(chain, export)
+            digest = export_checkpoints(chain, export, force=force)
             typer.echo(
                 f"checkpoints written to {export}; keep its SHA-256 apart: {digest}"
             )

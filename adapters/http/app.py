@@ -8,16 +8,23 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from adapters import web
-from adapters.http import checks, commands, errors, login, reads
+from adapters.http import checks, commands, docs, errors, login, reads
 from adapters.http.auth import require_roles
 from adapters.http.errors import KofuJSON
+from adapters.http.limits import Guard, Limits
 from adapters.http.service import Service
 from domain import __version__
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
-    """The API on the ledger at `database_url` (default: `KOFU_DATABASE_URL`)."""
-    service = Service(database_url)
+def create_app(
+    database_url: str | None = None, limits: Limits | None = None
+) -> FastAPI:
+    """The API on the ledger at `database_url` (default: `KOFU_DATABASE_URL`).
+
+    `limits` default to the environment's (`Limits`, docs/API.md).
+    """
+    limits = limits or Limits()
+    service = Service(database_url, limits)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -31,7 +38,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
         "read models and commands, by role (docs/API.md).",
         default_response_class=KofuJSON,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    app.add_middleware(Guard, limits=limits, authenticate=service.authenticate)
     app.state.service = service
     errors.install(app)
     app.include_router(reads.router)
@@ -47,4 +57,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
         include_in_schema=False,
     )
     app.include_router(login.router)
+    app.include_router(docs.router)
     return app

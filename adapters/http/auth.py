@@ -1,7 +1,7 @@
 """Who is calling: a token (Bearer header or `kofu_token` cookie) to a `Principal`.
 
 `require_roles(*roles)` is the FastAPI dependency every route (and the web pages'
-router) depends on: no token, an unknown or a revoked one is 401; a role that may
+router) depends on: no token, an unknown, revoked or expired one is 401; a role that may
 not is 403. A principal's scope says which entities it acts for and reads.
 """
 
@@ -15,8 +15,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from adapters.http.errors import ApiError
+from adapters.http.limits import authenticated
 from adapters.http.service import service
-from adapters.tokens import authenticate
 from domain.tokens import Role
 
 COOKIE = "kofu_token"
@@ -95,9 +95,11 @@ def principal(
     if not secret:
         msg = "a token is needed: Authorization: Bearer <token> (or kofu_token cookie)"
         raise ApiError(401, msg, "Authorization")
-    token = authenticate(service(request).ledger, secret)
+    found, token = authenticated(request.scope, secret)
+    if not found:
+        token = service(request).authenticate(secret)
     if token is None:
-        raise ApiError(401, "unknown or revoked token", "Authorization")
+        raise ApiError(401, "unknown, revoked or expired token", "Authorization")
     return Principal(token.token_id, token.role, token.name, token.scope)
 
 

@@ -23,6 +23,7 @@ from adapters.http.schemas import (
     Outcome,
     PaperSubmission,
     Publication,
+    StrictJSONRoute,
     Submission,
 )
 from adapters.http.service import service
@@ -39,7 +40,7 @@ from domain.commands import (
 from domain.errors import InvalidInput
 from domain.ledger import Ledger, Result
 
-router = APIRouter(prefix="/api", tags=["commands"])
+router = APIRouter(prefix="/api", tags=["commands"], route_class=StrictJSONRoute)
 Submitter = Annotated[Principal, Depends(require_roles("insurer", "prefecture"))]
 Prefecture = Annotated[Principal, Depends(require_roles("prefecture"))]
 Ministry = Annotated[Principal, Depends(require_roles("ministry"))]

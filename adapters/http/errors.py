@@ -1,8 +1,9 @@
 """Errors as JSON: `{"error": message, "field": name}`, never a stack trace.
 
-Refused by a rule of the domain: 409; bad input: 422; no or a revoked token: 401;
-a role or scope that may not (also when the domain says so, `Forbidden`): 403;
-storage unavailable: 503.
+Refused by a rule of the domain: 409; bad input: 422; no, a revoked or an expired
+token: 401; a role or scope that may not (also when the domain says so, `Forbidden`):
+403; a body over the limit: 413; too many requests at once (per token, or as-of
+reads): 429; storage unavailable: 503.
 """
 
 from __future__ import annotations

@@ -1,20 +1,25 @@
-"""`/login`: a form that puts a token in the `kofu_token` cookie for the pages.
+"""`/login` and `/logout`: a form that puts a token in the `kofu_token` cookie.
 
-The cookie is HttpOnly and SameSite=Strict, and opens only safe (GET) requests
-(`auth.principal`), so a page another site makes a browser post cannot issue a
-command with it. No JavaScript.
+Only roles that have pages (ministry, auditor) may log in. The cookie is HttpOnly,
+SameSite=Strict, lives `Limits.session_seconds` at most (never past the token's
+expiry), and is Secure when the request came over TLS (directly, or through a proxy
+whose X-Forwarded-Proto `kofu serve` was told to trust). It opens only safe (GET)
+requests (`auth.principal`), so a page another site makes a browser post cannot
+issue a command with it. `/logout` removes the cookie from the browser (revoking the
+token is `kofu tokens revoke`). No JavaScript.
 """
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.http.auth import COOKIE
+from adapters.http.auth import COOKIE, EVERYTHING
 from adapters.http.service import service
-from adapters.tokens import authenticate
+from adapters.tokens import now
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,18 +31,49 @@ _FORM = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
 <button type="submit">ログイン</button></form></body></html>"""
 
 
+def _form(message: str = "", status: int = 200) -> HTMLResponse:
+    alert = f"<p role='alert'>{escape(message)}</p>" if message else ""
+    return HTMLResponse(_FORM.format(message=alert), status_code=status)
+
+
 @router.get("/login")
 def form() -> HTMLResponse:
     """The login form."""
-    return HTMLResponse(_FORM.format(message=""))
+    return _form()
 
 
 @router.post("/login", response_model=None)
 def log_in(request: Request, token: Annotated[str, Form()]) -> Response:
     """Check the token; set the cookie and go to the pages, or show the form again."""
-    if authenticate(service(request).ledger, token) is None:
-        message = "<p role='alert'>トークンが無効です (unknown or revoked token)</p>"
-        return HTMLResponse(_FORM.format(message=message), status_code=401)
+    server = service(request)
+    found = server.authenticate(token)
+    if found is None:
+        return _form("トークンが無効です (unknown, revoked or expired token)", 401)
+    if found.role not in EVERYTHING:
+        message = (
+            f"{found.role} のトークンではページを開けません "
+            f"(the {found.role} role has no pages: ministry and auditor tokens only)"
+        )
+        return _form(message, 403)
+    left = int((found.expires_at - now()).total_seconds())
+    max_age = max(1, min(server.limits.session_seconds, left))
     response = RedirectResponse("/pages/", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout", response_model=None)
+def log_out(request: Request) -> Response:
+    """Remove the cookie and go back to the login form."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(
+        COOKIE, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
     return response

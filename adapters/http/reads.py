@@ -6,7 +6,8 @@ the entities in their scope; readers see published runs only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -19,7 +20,7 @@ from adapters.cli.allocations import (
     summary_rows,
 )
 from adapters.cli.explain import explanation
-from adapters.cli.projections import flat_trail_row, reading, score_rows
+from adapters.cli.projections import flat_trail_row, score_rows
 from adapters.diff import diff
 from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import ApiError, KofuJSON
@@ -37,6 +38,7 @@ from adapters.http.schemas import (
 )
 from adapters.http.service import Service, service
 from adapters.http.service import ledger as ledger_dependency
+from adapters.read_store import ReadStore
 from domain.errors import InvalidInput
 from domain.ledger import Ledger
 from domain.runs import AllocationRun
@@ -59,10 +61,20 @@ def position(ledger: Ledger, as_of: str | None) -> int | None:
     """The ledger position named by `as_of` (None: now)."""
     if as_of is None:
         return None
-    try:
-        return position_as_of(ledger, as_of)
-    except InvalidInput as error:
-        raise InvalidInput(error.message, field="as_of") from None
+    return position_as_of(ledger, as_of, "as_of")
+
+
+@contextmanager
+def read_models(
+    ledger: Ledger, server: Service, as_of: str | None
+) -> Iterator[ReadStore]:
+    """The live read models, or as they stood at `as_of` (bounded: `AsOfStores`)."""
+    at = position(ledger, as_of)
+    if at is None:
+        yield server.store()
+        return
+    with server.as_of.reading(ledger, at) as store:
+        yield store
 
 
 def visible_run(ledger: Ledger, who: Principal, run_id: str) -> AllocationRun:
@@ -254,8 +266,7 @@ def scores(
         "tier": tier or "municipal",
         "grant": grant or "promotion",
     }
-    text = str(position(ledger, as_of)) if as_of is not None else None
-    with reading(ledger, text, server.store) as store:
+    with read_models(ledger, server, as_of) as store:
         rows = score_rows(ledger, store, where, items)
     return paged(_in_scope(who, rows), limit, offset)
 
@@ -275,8 +286,7 @@ def submissions(
     where: dict[str, object] = {"grant_year": fiscal_year}
     if tier:
         where["tier"] = tier
-    text = str(position(ledger, as_of)) if as_of is not None else None
-    with reading(ledger, text, server.store) as store:
+    with read_models(ledger, server, as_of) as store:
         rows = store.rows("submission_status", where, ["tier", "entity"])
     return paged(_in_scope(who, rows), limit, offset)
 

@@ -16,10 +16,13 @@ from eventsourcing.persistence import IntegrityError
 from fastapi import Request
 
 from adapters.bootstrap import open_ledger
+from adapters.http.limits import AsOfStores, Limits
 from adapters.integrity import Chain
 from adapters.projecting import catch_up, open_store
 from adapters.read_store import ReadStore
+from adapters.tokens import authenticate
 from domain.ledger import Ledger
+from domain.tokens import AccessToken
 
 T = TypeVar("T")
 
@@ -27,8 +30,10 @@ T = TypeVar("T")
 class Service:
     """One ledger per server process."""
 
-    def __init__(self, url: str | None) -> None:
+    def __init__(self, url: str | None, limits: Limits | None = None) -> None:
         self.url = url
+        self.limits = limits or Limits()
+        self.as_of = AsOfStores(self.limits.as_of_slots, self.limits.as_of_cache)
         self._ledger: Ledger | None = None
         self._opening = threading.Lock()
         self._writing = threading.Lock()
@@ -59,6 +64,10 @@ class Service:
                 catch_up(ledger, self._store)
             return self._store
 
+    def authenticate(self, secret: str) -> AccessToken | None:
+        """The live token of this secret, or None (`adapters.tokens.authenticate`)."""
+        return authenticate(self.ledger, secret)
+
     def write(self, command: Callable[[Ledger], T]) -> T:
         """Run a command alone, then extend the chain over what it recorded."""
         ledger = self.ledger
@@ -68,7 +77,8 @@ class Service:
         return result
 
     def close(self) -> None:
-        """Close the ledger (if it was opened)."""
+        """Close the cached as-of stores and the ledger (if it was opened)."""
+        self.as_of.close()
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
