@@ -16,8 +16,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from domain import clock
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -45,8 +47,8 @@ def digest(secret: str) -> str:
 
 
 def now() -> datetime:
-    """The server's clock (UTC), the only one that decides expiry."""
-    return datetime.now(tz=UTC)
+    """The ledger's clock (domain/clock.py), the only one that decides expiry."""
+    return clock.now()
 
 
 def issue(

@@ -238,6 +238,8 @@ def api(
         opened = open_ledger(url)
         run_demo(opened, 2020, 5, Console(quiet=True), prefectures=WORLD)
         simulated.set_day(API_SETUP_DAY)
+        _open_fy2024(opened)
+        simulated.set_day(API_DAY)
         secrets = {
             holder: issue(opened, role, scope, name, "system:test").secret  # type: ignore[arg-type]
             for holder, (role, scope, name) in TOKEN_HOLDERS.items()
@@ -245,8 +247,6 @@ def api(
         token_id = secrets["revoked"].split("_")[1]
         opened.revoke_token(token_id, "system:test")
         opened.publish(PublishRun(run_id=PUBLISHED_RUN, actor="ministry:yamada"))
-        _open_fy2024(opened)
-        simulated.set_day(API_DAY)
         opened.close()
         with TestClient(create_app(url), raise_server_exceptions=False) as client:
             yield Api(client, url, secrets)
@@ -256,10 +256,10 @@ def api(
 
 WORLD = set(WORLD_PREFECTURES)
 API_SETUP_DAY = date(2021, 7, 1)
-"""After the FY2020 demo's settlement: the `api` ledger's tokens and publication."""
+"""After the FY2020 demo's settlement: the `api` ledger loads FY2024."""
 API_DAY = date(2023, 10, 10)
-"""The `api` ledger's time during its tests: FY2024's submission window is open,
-FY2020's deadline long past (so FY2020 corrections are allowed)."""
+"""The `api` ledger's tokens, publication and tests: FY2024's submission window is
+open, FY2020's deadline long past (so FY2020 corrections are allowed)."""
 
 
 def _open_fy2024(opened: Ledger) -> None:
