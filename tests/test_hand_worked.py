@@ -393,6 +393,60 @@ ADJUSTMENTS = {
     ("effort_support", D): (-3_000, "refund"),
 }
 
+# `kofu explain`: each draft's own arithmetic (pool = the band budget), as computed by
+# hand above; (grant, phase, entity) → formula. Band budgets floored to the yen show
+# here even where the 1,000-yen floor would hide a change in them.
+ZERO = "weight 0 (zero score or ineligible): draft 0 yen"
+FORMULAS = {
+    ("promotion", "reference", E): ZERO,
+    ("promotion", "reference", A): (
+        "floor(260,416 × 300,000 / 690,000 / 1,000) × 1,000 = 113,000 yen "
+        "(unrounded 113,224.34)"
+    ),
+    ("promotion", "reference", B): (
+        "floor(260,416 × 390,000 / 690,000 / 1,000) × 1,000 = 147,000 yen "
+        "(unrounded 147,191.65)"
+    ),
+    ("promotion", "reference", C): (
+        "floor(713,541 × 900,000 / 1,830,000 / 1,000) × 1,000 = 350,000 yen "
+        "(unrounded 350,921.80)"
+    ),
+    ("promotion", "reference", D): (
+        "floor(713,541 × 930,000 / 1,830,000 / 1,000) × 1,000 = 362,000 yen "
+        "(unrounded 362,619.19)"
+    ),
+    ("effort_support", "reference", E): ZERO,
+    ("effort_support", "reference", A): (
+        "floor(123,456 × 100,000 / 100,000 / 1,000) × 1,000 = 123,000 yen "
+        "(unrounded 123,456.00)"
+    ),
+    ("effort_support", "reference", B): ZERO,
+    ("effort_support", "reference", C): (
+        "floor(845,679 × 600,000 / 910,000 / 1,000) × 1,000 = 557,000 yen "
+        "(unrounded 557,590.54)"
+    ),
+    ("effort_support", "reference", D): (
+        "floor(845,679 × 310,000 / 910,000 / 1,000) × 1,000 = 288,000 yen "
+        "(unrounded 288,088.45)"
+    ),
+    ("promotion", "settlement", C): (
+        "floor(713,541 × 1,500,000 / 2,430,000 / 1,000) × 1,000 = 440,000 yen "
+        "(unrounded 440,457.40)"
+    ),
+    ("promotion", "settlement", D): (
+        "floor(713,541 × 930,000 / 2,430,000 / 1,000) × 1,000 = 273,000 yen "
+        "(unrounded 273,083.59)"
+    ),
+    ("effort_support", "settlement", C): (
+        "floor(845,679 × 750,000 / 1,060,000 / 1,000) × 1,000 = 598,000 yen "
+        "(unrounded 598,357.78)"
+    ),
+    ("effort_support", "settlement", D): (
+        "floor(845,679 × 310,000 / 1,060,000 / 1,000) × 1,000 = 247,000 yen "
+        "(unrounded 247,321.21)"
+    ),
+}
+
 # What every run line shows besides the amount (scores as in force at the phase).
 INSURED = {E: 1_000, A: 4_000, B: 6_000, C: 15_000, D: 12_400}
 BANDS = {E: 1, A: 2, B: 2, C: 3, D: 3}
@@ -631,6 +685,20 @@ def check_phase(story: Story, phase: str) -> None:
     assert sorted(found) == sorted(wanted)
     for key, amounts in wanted.items():
         assert found[key] == amounts, key
+    for (grant, at, entity), formula in FORMULAS.items():
+        if at == phase:
+            explained = story.json(
+                "explain",
+                "--entity",
+                entity,
+                "--fiscal-year",
+                YEAR,
+                "--grant",
+                grant,
+                "--phase",
+                phase,
+            )
+            assert explained["formula"] == formula, (grant, phase, entity)
 
 
 def check_runs(story: Story) -> None:
