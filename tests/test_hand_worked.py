@@ -34,6 +34,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.paths import data_dir
 from domain import clock as ledger_clock
 from domain.clock import JST, SimulatedClock
 from tests.conftest import Kofu
@@ -221,7 +222,7 @@ MUNICIPAL_ITEMS = {"M-1-a": (40, 10), "M-2-a": (35, 15), "M-3-a": (25, 25)}
 PREFECTURAL_ITEMS = {"P-1-a": (60, 30), "P-2-a": (25, 15), "P-3-a": (15, 5)}
 
 RULES = [
-    Path(__file__).parent.parent / "data" / "rules" / f"{rule}.yaml"
+    data_dir() / "rules" / f"{rule}.yaml"
     for rule in (
         "banded_score_x_insured_share@1",
         "prefecture_by_score@1",
@@ -445,6 +446,13 @@ FORMULAS = {
         "floor(845,679 × 310,000 / 1,060,000 / 1,000) × 1,000 = 247,000 yen "
         "(unrounded 247,321.21)"
     ),
+}
+
+# 所要見込額 as the runs show them from the expected phase on (none in the reference).
+REQUIRED = {
+    ("promotion", A): 100_000,
+    ("effort_support", D): 250_000,
+    ("promotion", KANAGAWA): 50_000,
 }
 
 # What every run line shows besides the amount (scores as in force at the phase).
@@ -675,6 +683,8 @@ def check_phase(story: Story, phase: str) -> None:
             assert row["eligible"] is not (
                 row["grant"] == "effort_support" and row["entity"] == B
             ), row
+        required = REQUIRED.get((row["grant"], row["entity"]))
+        assert row["required_yen"] == (None if phase == "reference" else required)
         adjustment = (
             ADJUSTMENTS.get((row["grant"], row["entity"]), (0, None))
             if phase == "settlement"
