@@ -34,16 +34,18 @@ from domain.commands import (
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    EnterPaperSubmission,
     ImportMinistryValues,
     SubmitSelfEvaluation,
 )
 from domain.errors import InvalidInput
+from domain.ledger import Result
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from domain.catalogue import CatalogueSpec
-    from domain.ledger import Ledger, Result
+    from domain.ledger import Ledger
     from domain.programme import ProgrammeSpec
 
 DEMO_ACTOR = "system:kofu-demo"
@@ -174,6 +176,11 @@ def _demo(
     }
     year = synthesise_year(loaded.entities, insured, catalogues, programme, seed)
     _record_year(ledger, year, tally, console, clock)
+    tally.add(
+        "paper submission keyed in",
+        1,
+        _story_paper(ledger, programme, catalogues["municipal"], seed),
+    )
     by_year = {
         y: {code: c.count for code, c in nation.insured if c.fiscal_year == y}
         for y in years
@@ -237,6 +244,41 @@ def _run_phases(
     if recorded:
         print_runs(recorded, f"FY{year} allocation runs recorded", console)
     console.print(f"ledger now holds {ledger.count_events():,} events")
+
+
+def _story_paper(
+    ledger: Ledger, programme: ProgrammeSpec, catalogue: CatalogueSpec, seed: int
+) -> Result:
+    """千代田区's revision that came by post on the closing day, keyed in later.
+
+    The ministry enters it after the window closed; the window is checked against
+    the date the paper states, recorded beside the ledger's own time.
+    """
+    entity = "131016"
+    if entity not in {d.lg_code for d in ledger.entities()}:
+        return Result("enter_paper")
+    evaluation = ledger.self_evaluation(entity, programme.grant_year, "municipal")
+    item = next(
+        code
+        for code, (sub, indicator) in catalogue.sub_items().items()
+        if sub.kind == "checkbox" and indicator.source == "self"
+    )
+    current = evaluation.answers.get(item)
+    return ledger.enter_paper(
+        [
+            EnterPaperSubmission(
+                entity=entity,
+                grant_year=programme.grant_year,
+                tier="municipal",
+                answers={item: not (current.checked if current else False)},
+                stated_on=programme.schedule.submission_closes,
+                reason="【合成】締切日消印の郵送提出（修正版）を受付後に入力 (demo)",
+                basis="郵送提出の取扱い (synthetic instruction)",
+                actor="ministry:kofu-demo",
+                idempotency_key=f"demo:{seed}:{programme.grant_year}:story-paper",
+            )
+        ]
+    )
 
 
 def _story_correction(

@@ -224,7 +224,7 @@ def api(
 
     from adapters.demo import run_demo
     from adapters.http.app import create_app
-    from adapters.tokens import issue
+    from adapters.tokens import MAX_TOKEN_DAYS, issue
     from domain.commands import PublishRun
 
     schema = None
@@ -240,8 +240,17 @@ def api(
         simulated.set_day(API_SETUP_DAY)
         _open_fy2024(opened)
         simulated.set_day(API_DAY)
+        # The longest tokens: `kofu serve` child processes read them on the
+        # machine's clock, years after this ledger's simulated test day.
         secrets = {
-            holder: issue(opened, role, scope, name, "system:test").secret  # type: ignore[arg-type]
+            holder: issue(
+                opened,
+                role,  # type: ignore[arg-type]
+                scope,
+                name,
+                "system:test",
+                days=MAX_TOKEN_DAYS,
+            ).secret
             for holder, (role, scope, name) in TOKEN_HOLDERS.items()
         }
         token_id = secrets["revoked"].split("_")[1]
