@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import psycopg
@@ -33,9 +34,16 @@ from rich.table import Table
 
 from adapters.bootstrap import open_ledger
 from adapters.projecting import rebuild
+from domain.clock import JST, SimulatedClock, installed
 from tests import concurrency_trials, crash_trials, outage_trials
 from tests.abuse_corpus import REFUSED, VERBATIM, refusal_problems, verbatim_problems
-from tests.test_bad_input import CASES, prepare_world
+from tests.test_bad_input import (
+    AFTER_DEADLINE,
+    CASES,
+    IN_WINDOW_DAY,
+    Worlds,
+    prepare_world,
+)
 from tests.test_projections import Follower, export
 
 
@@ -136,14 +144,60 @@ def _caught_up(follower: Follower) -> str:
 
 
 def corpus(url: str, folder: Path) -> Row:
-    kofu = prepare_world(url, folder)
+    """Every bad input and hostile case, each on the ledger's (simulated) day it names.
+
+    Two worlds, as in tests/test_bad_input.py: one whose newest event lies inside
+    the submission window, one after the deadline (the clock never runs back).
+    """
+    urls = [_sibling(url, n) for n in range(2)]
+    try:
+        return _corpus(urls, folder)
+    finally:
+        for sibling in urls:
+            _drop(sibling)
+
+
+def _at_ten(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 10, tzinfo=JST)
+
+
+def _sibling(url: str, n: int) -> str:
+    """Another ledger beside `url`: a file beside it, or a schema named after it."""
+    if url.startswith("sqlite"):
+        return url.replace("kofu.db", f"kofu-{n}.db")
+    return f"{url}_{n}"
+
+
+def _drop(url: str) -> None:
+    if url.startswith("sqlite"):
+        return
+    base, schema = url.split("?schema=")
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+        )
+
+
+def _corpus(urls: list[str], folder: Path) -> Row:
+    worlds = Worlds(
+        *(
+            prepare_world(url, folder / f"world-{n}", day)
+            for n, (url, day) in enumerate(
+                zip(urls, (IN_WINDOW_DAY, AFTER_DEADLINE), strict=True)
+            )
+        )
+    )
     row = Row("bad and hostile input", "", inputs=len(CASES) + len(REFUSED))
     for n, case in enumerate([*CASES, *REFUSED]):
         place = folder / f"case-{n}"
         place.mkdir()
-        row.problems += refusal_problems(kofu, case, place)
-    for n, reason in enumerate(VERBATIM):
-        row.problems += verbatim_problems(kofu, reason, str(40 + n))
+        with installed(SimulatedClock(_at_ten(case.day))):
+            row.problems += refusal_problems(worlds.on(case.day), case, place)
+    with installed(SimulatedClock(_at_ten(AFTER_DEADLINE))):
+        for n, reason in enumerate(VERBATIM):
+            row.problems += verbatim_problems(
+                worlds.after_deadline, reason, str(40 + n)
+            )
     row.inputs += len(VERBATIM)
     return row
 
