@@ -71,6 +71,7 @@ from domain.tokens import AccessToken, Role
 T = TypeVar("T")
 A = TypeVar("A", bound=LedgerAggregate)
 V = TypeVar("V")
+C = TypeVar("C", bound=Command)
 
 MAX_ATTEMPTS = 12
 BACKOFF_SECONDS = 0.005
@@ -952,19 +953,31 @@ class Ledger(Application[UUID]):
         """
 
         def attempt() -> Result:
-            self.refresh()
-            touched: dict[UUID, LedgerAggregate] = {}
-            memo: Memo = {}
-            for cmd in commands:
-                try:
-                    self._prepare_paper(cmd, touched, memo)
-                except LedgerError as error:
-                    raise _with_origin(error, cmd.origin) from None
+            touched = self._prepared(commands, self._prepare_paper)
             if not touched:
                 return Result("enter_paper", detail="nothing new: the same answers")
             return self._save("enter_paper", *touched.values())
 
         return self._retrying(attempt)
+
+    def _prepared(
+        self,
+        commands: Sequence[C],
+        prepare: Callable[[C, dict[UUID, LedgerAggregate], Memo], None],
+    ) -> dict[UUID, LedgerAggregate]:
+        """What a batch of commands changes, every command checked before a save.
+
+        An error names the command's origin (file and line).
+        """
+        self.refresh()
+        touched: dict[UUID, LedgerAggregate] = {}
+        memo: Memo = {}
+        for cmd in commands:
+            try:
+                prepare(cmd, touched, memo)
+            except LedgerError as error:
+                raise _with_origin(error, cmd.origin) from None
+        return touched
 
     def _prepare_paper(
         self,
@@ -1069,14 +1082,7 @@ class Ledger(Application[UUID]):
         """Record ministry-computed values (outcome indicators) for entities."""
 
         def attempt() -> Result:
-            self.refresh()
-            touched: dict[UUID, LedgerAggregate] = {}
-            memo: Memo = {}
-            for cmd in commands:
-                try:
-                    self._prepare_ministry_values(cmd, touched, memo)
-                except LedgerError as error:
-                    raise _with_origin(error, cmd.origin) from None
+            touched = self._prepared(commands, self._prepare_ministry_values)
             return self._save_in_batches(
                 "import_ministry_values", list(touched.values()), 200, None
             )

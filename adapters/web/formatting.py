@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
 from adapters.dossier import GRANT_JA, PHASE_JA, TIER_JA, era
 from adapters.output import templates
+from domain.clock import JST
 
-JAPAN = ZoneInfo("Asia/Tokyo")
+JAPAN = JST
 HYPOTHESIS = "【仮説 HYPOTHESIS】"
 
 
