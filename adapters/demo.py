@@ -179,7 +179,7 @@ def _demo(
     tally.add(
         "paper submission keyed in",
         1,
-        _story_paper(ledger, programme, catalogues["municipal"], seed),
+        _story_paper(ledger, programme, catalogues["municipal"], year, seed),
     )
     by_year = {
         y: {code: c.count for code, c in nation.insured if c.fiscal_year == y}
@@ -247,7 +247,11 @@ def _run_phases(
 
 
 def _story_paper(
-    ledger: Ledger, programme: ProgrammeSpec, catalogue: CatalogueSpec, seed: int
+    ledger: Ledger,
+    programme: ProgrammeSpec,
+    catalogue: CatalogueSpec,
+    year: SurveyYear,
+    seed: int,
 ) -> Result:
     """千代田区's revision that came by post on the closing day, keyed in later.
 
@@ -257,20 +261,22 @@ def _story_paper(
     entity = "131016"
     if entity not in {d.lg_code for d in ledger.entities()}:
         return Result("enter_paper")
-    evaluation = ledger.self_evaluation(entity, programme.grant_year, "municipal")
     item = next(
         code
         for code, (sub, indicator) in catalogue.sub_items().items()
         if sub.kind == "checkbox" and indicator.source == "self"
     )
-    current = evaluation.answers.get(item)
+    # The entity's last answer sent online (from the seed, so that a rerun of the
+    # demo sends the same paper again: a repeat, recording nothing).
+    sent = [c for c in year.submissions + year.revisions if c.entity == entity]
+    online = sent[-1].answers.get(item) in {True, "true"}
     return ledger.enter_paper(
         [
             EnterPaperSubmission(
                 entity=entity,
                 grant_year=programme.grant_year,
                 tier="municipal",
-                answers={item: not (current.checked if current else False)},
+                answers={item: not online},
                 stated_on=programme.schedule.submission_closes,
                 reason="【合成】締切日消印の郵送提出（修正版）を受付後に入力 (demo)",
                 basis="郵送提出の取扱い (synthetic instruction)",
