@@ -354,7 +354,7 @@ def main() -> None:
         local = result["commands"]["in_process"]
         c = result["commands"][label]
         console.print(
-            f"submissions {label}: {c['achieved_per_s']}/s of {c['target_per_s']}/s, "
+            f"corrections {label}: {c['achieved_per_s']}/s of {c['target_per_s']}/s, "
             f"p50 {c['p50_ms']} ms p99 {c['p99_ms']} ms, {c['errors']} errors | "
             f"in-process p50 {local['p50_ms']} ms | p50 x{c['p50_ratio']}"
         )
