@@ -1189,7 +1189,10 @@ def _clock_behind(error: RecordedBeforeNewest) -> Refused:
     msg = (
         f"this process's clock ({error.attempted.isoformat()}) is behind the newest "
         f"recorded event ({error.newest.isoformat()}): kofu never records an event "
-        "earlier than one already in the ledger; correct the machine's clock"
+        "earlier than one already in the ledger; correct the machine's clock, or, "
+        "if it is right, the newest event was timed in the future (a row written "
+        "into the database by hand): no write succeeds before that time "
+        "(docs/FAULTS.md, known limits)"
     )
     return Refused(msg, field="clock")
 

@@ -4,6 +4,7 @@ every case failed on the code before its fix (docs/FAULTS.md, "Attack")."""
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from uuid import uuid4
 
 import orjson
@@ -12,6 +13,8 @@ from eventsourcing.persistence import StoredEvent
 
 from adapters.storage import check_order, event_time
 from adapters.tokens import issue
+from domain import clock as ledger_clock
+from domain.errors import Refused
 from domain.ledger import Ledger
 
 # ------------------------------------------- the recorder's order check, by hand
@@ -45,3 +48,19 @@ def test_a_hand_written_newest_row_does_not_stop_every_later_write(
     before = ledger.count_events()
     issue(ledger, "reader", (), "press", "system:test")
     assert ledger.count_events() == before + 1
+
+
+def test_a_row_timed_in_the_future_refuses_writes_until_then_naming_the_row(
+    ledger: Ledger,
+) -> None:
+    # Documented (docs/FAULTS.md, known limits): the order check cannot tell a late
+    # clock from a row planted in the future; its refusal says both.
+    future = ledger_clock.now() + timedelta(days=3650)
+    state = orjson.dumps({"timestamp": future.astimezone(UTC).isoformat()})
+    ledger.recorder.insert_events([StoredEvent(uuid4(), 1, "foreign.Event", state)])
+    before = ledger.count_events()
+    with pytest.raises(Refused) as refused:
+        issue(ledger, "reader", (), "press", "system:test")
+    assert refused.value.field == "clock"
+    assert "timed in the future" in refused.value.message
+    assert ledger.count_events() == before
