@@ -748,6 +748,13 @@ class Ledger(Application[UUID]):
                     "the ledger's date): publish on the day it is announced"
                 )
                 raise InvalidInput(msg, field="announced_on")
+            calculated = clock.jst_date(run.calculated.timestamp)
+            if announced < calculated:
+                msg = (
+                    f"the announced date {announced} lies before the run was "
+                    f"calculated ({calculated} JST): a run is announced after it exists"
+                )
+                raise InvalidInput(msg, field="announced_on")
             if not run.publish(cmd.actor, announced):
                 return Result("publish", detail=f"{cmd.run_id} is already published")
             return self._save("publish", run, *([receipt] if receipt else []))

@@ -4,7 +4,8 @@ every case failed on the code before its fix (docs/FAULTS.md, "Attack")."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, timedelta
 from uuid import uuid4
 
 import orjson
@@ -16,6 +17,7 @@ from adapters.tokens import issue
 from domain import clock as ledger_clock
 from domain.errors import Refused
 from domain.ledger import Ledger
+from tests.conftest import UNPUBLISHED_RUN, Api
 
 # ------------------------------------------- the recorder's order check, by hand
 
@@ -64,3 +66,36 @@ def test_a_row_timed_in_the_future_refuses_writes_until_then_naming_the_row(
     assert refused.value.field == "clock"
     assert "timed in the future" in refused.value.message
     assert ledger.count_events() == before
+
+
+# ------------------------------------------------ a publication dated before its run
+
+
+def _calculated_on(api: Api, run_id: str) -> date:
+    ledger = api.client.app.state.service.ledger  # type: ignore[attr-defined]
+    return ledger_clock.jst_date(ledger.run(run_id).calculated.timestamp)
+
+
+BEFORE_THE_RUN = {
+    "year 1": lambda _: date(1, 1, 1),
+    "the day before the run was calculated": lambda day: day - timedelta(days=1),
+}
+
+
+@pytest.mark.parametrize("announced", BEFORE_THE_RUN.values(), ids=list(BEFORE_THE_RUN))
+def test_a_run_is_not_announced_before_it_was_calculated(
+    api: Api, announced: Callable[[date], date]
+) -> None:
+    on = announced(_calculated_on(api, UNPUBLISHED_RUN))
+    before = api.events()
+    reply = api.call(
+        "ministry",
+        "POST",
+        f"/api/runs/{UNPUBLISHED_RUN}/publish",
+        {"announced_on": on.isoformat()},
+    )
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["field"] == "announced_on"
+    assert "before the run was calculated" in reply.json()["error"]
+    assert api.events() == before
+    assert api.call("reader", "GET", f"/api/runs/{UNPUBLISHED_RUN}").status_code == 404
