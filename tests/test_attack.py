@@ -11,10 +11,12 @@ from uuid import uuid4
 import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
+from pydantic import ValidationError
 
 from adapters.storage import check_order, event_time
 from adapters.tokens import issue
 from domain import clock as ledger_clock
+from domain.commands import CorrectAnswer
 from domain.errors import Refused
 from domain.ledger import Ledger
 from tests.conftest import UNPUBLISHED_RUN, Api
@@ -99,3 +101,56 @@ def test_a_run_is_not_announced_before_it_was_calculated(
     assert "before the run was calculated" in reply.json()["error"]
     assert api.events() == before
     assert api.call("reader", "GET", f"/api/runs/{UNPUBLISHED_RUN}").status_code == 404
+
+
+# ------------------------------------ hidden characters in an idempotency key
+
+
+HIDDEN_IN_KEYS = ["\x7f", "\x85", "\u200e", "\u202e", "\u2028", "\u2066"]
+
+
+@pytest.mark.parametrize(
+    "ch", HIDDEN_IN_KEYS, ids=[f"U+{ord(c):04X}" for c in HIDDEN_IN_KEYS]
+)
+def test_an_idempotency_key_holds_no_hidden_character(ch: str) -> None:
+    # Keys are stored in receipts and shown back; the one rule for text applies.
+    with pytest.raises(ValidationError) as refused:
+        CorrectAnswer.model_validate(
+            {
+                "entity": "131041",
+                "grant_year": 2020,
+                "tier": "municipal",
+                "item": "I-1-a",
+                "value": True,
+                "reason": "r",
+                "basis": "b",
+                "actor": "ministry:yamada",
+                "idempotency_key": f"key{ch}1",
+            }
+        )
+    assert refused.value.errors()[0]["loc"] == ("idempotency_key",)
+
+
+@pytest.mark.parametrize("ch", ["\x7f", "\x85"], ids=["U+007F", "U+0085"])
+def test_an_http_idempotency_key_with_a_hidden_character_is_422(
+    api: Api, ch: str
+) -> None:
+    before = api.events()
+    reply = api.client.post(
+        "/api/corrections",
+        json={
+            "entity": "131041",
+            "grant_year": 2020,
+            "item": "II-12-b",
+            "value": "12.5",
+            "reason": "根拠資料なし",
+            "basis": "老認発第1号",
+        },
+        headers=[
+            (b"authorization", f"Bearer {api.secrets['ministry']}".encode()),
+            (b"idempotency-key", f"key{ch}1".encode("latin-1")),
+        ],
+    )
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["field"] == "idempotency_key"
+    assert api.events() == before
