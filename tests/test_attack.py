@@ -4,8 +4,10 @@ every case failed on the code before its fix (docs/FAULTS.md, "Attack")."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, date, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import orjson
@@ -13,11 +15,12 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from pydantic import ValidationError
 
+from adapters.output import check_target, write_file
 from adapters.storage import check_order, event_time
 from adapters.tokens import issue
 from domain import clock as ledger_clock
 from domain.commands import CorrectAnswer
-from domain.errors import Refused
+from domain.errors import InvalidInput, Refused
 from domain.ledger import Ledger
 from tests.conftest import UNPUBLISHED_RUN, Api
 
@@ -154,3 +157,82 @@ def test_an_http_idempotency_key_with_a_hidden_character_is_422(
     assert reply.status_code == 422, reply.text
     assert reply.json()["field"] == "idempotency_key"
     assert api.events() == before
+
+
+# ------------------------------------------------------------- file outputs
+
+
+def _link_to(target: str) -> Callable[[Path], Path]:
+    def plant(tmp: Path) -> Path:
+        link = tmp / "out.json"
+        link.symlink_to(target)
+        return link
+
+    return plant
+
+
+def _link_to_fifo(tmp: Path) -> Path:
+    os.mkfifo(tmp / "fifo")
+    return _link_to(str(tmp / "fifo"))(tmp)
+
+
+def _link_to_folder(tmp: Path) -> Path:
+    (tmp / "folder").mkdir()
+    return _link_to(str(tmp / "folder"))(tmp)
+
+
+# (what, the place, force, the reason named). `--force` replaces a planted link to a
+# file, but a link like /dev/stdout (to the process's output) must not be replaced:
+# as root that deleted the system's /dev/stdout and left a regular file there.
+OUTPUT_PLACES: list[tuple[str, Callable[[Path], Path], bool, str]] = [
+    ("a path with a NUL", lambda t: t / "a\x00b.json", False, "NUL"),
+    ("a path with a NUL, --force", lambda t: t / "a\x00b.json", True, "NUL"),
+    ("--force over a link to a device", _link_to(os.devnull), True, "device"),
+    (
+        "--force over a link to /proc/self/fd/1",
+        _link_to("/proc/self/fd/1"),
+        True,
+        "device",
+    ),
+    ("--force over a link to a pipe", _link_to_fifo, True, "device"),
+    ("--force over a link to a folder", _link_to_folder, True, "device"),
+]
+
+
+@pytest.mark.parametrize(
+    ("place", "force", "reason"),
+    [o[1:] for o in OUTPUT_PLACES],
+    ids=[o[0] for o in OUTPUT_PLACES],
+)
+def test_an_output_never_replaces_a_link_to_a_device_and_names_a_nul(
+    tmp_path: Path, place: Callable[[Path], Path], force: bool, reason: str
+) -> None:
+    path = place(tmp_path)
+    was_link = path.is_symlink() if "\x00" not in str(path) else False
+    with pytest.raises(InvalidInput) as refused:
+        write_file(path, b"data", force=force)
+    assert reason in refused.value.message
+    if was_link:
+        assert path.is_symlink()  # left alone
+
+
+def test_force_still_replaces_a_link_to_a_file_or_a_dangling_one(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    for name, target in (("a", victim), ("b", tmp_path / "missing")):
+        (tmp_path / name).symlink_to(target)
+        write_file(tmp_path / name, b"new", force=True)
+        assert not (tmp_path / name).is_symlink()
+        assert (tmp_path / name).read_bytes() == b"new"
+    assert victim.read_bytes() == b"keep me"
+
+
+def test_the_systems_dev_stdout_link_is_not_a_place_to_replace() -> None:
+    # Only the check: it writes nothing, so it is safe on the machine's /dev.
+    if not Path("/dev/stdout").is_symlink():
+        pytest.skip("/dev/stdout is not a link here")
+    with pytest.raises(InvalidInput) as refused:
+        check_target(Path("/dev/stdout"), force=True)
+    assert "/dev or /proc" in refused.value.message
