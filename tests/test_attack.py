@@ -4,6 +4,7 @@ every case failed on the code before its fix (docs/FAULTS.md, "Attack")."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import UTC, date, timedelta
@@ -19,10 +20,11 @@ from adapters.output import check_target, write_file
 from adapters.storage import check_order, event_time
 from adapters.tokens import issue
 from domain import clock as ledger_clock
+from domain.clock import SimulatedClock
 from domain.commands import CorrectAnswer
 from domain.errors import InvalidInput, Refused
 from domain.ledger import Ledger
-from tests.conftest import UNPUBLISHED_RUN, Api
+from tests.conftest import UNPUBLISHED_RUN, Api, Kofu, submission
 
 # ------------------------------------------- the recorder's order check, by hand
 
@@ -236,3 +238,61 @@ def test_the_systems_dev_stdout_link_is_not_a_place_to_replace() -> None:
     with pytest.raises(InvalidInput) as refused:
         check_target(Path("/dev/stdout"), force=True)
     assert "/dev or /proc" in refused.value.message
+
+
+# ----------------------------------- a paper older than the answers it would replace
+
+PAPER = ("--reason", "郵送", "--basis", "老認発第9号", "--actor", "ministry:yamada")
+# (what, the entity's answers online: (day, I-1-a), the paper's stated date, refused?)
+PAPERS = [
+    (
+        "stated before the entity's revision",
+        [(10, True), (20, False)],
+        "2019-10-05",
+        True,
+    ),
+    ("stated before its first submission", [(20, False)], "2019-10-05", True),
+    (
+        "stated on the day of its revision",
+        [(10, True), (20, False)],
+        "2019-10-20",
+        False,
+    ),
+    ("stated after its revision", [(10, True), (20, False)], "2019-10-31", False),
+    ("no answers online", [], "2019-10-05", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("online", "stated_on", "refused"),
+    [p[1:] for p in PAPERS],
+    ids=[p[0] for p in PAPERS],
+)
+def test_a_paper_does_not_replace_answers_received_after_its_stated_date(
+    world: Kofu,
+    tmp_path: Path,
+    clock: SimulatedClock,
+    online: list[tuple[int, bool]],
+    stated_on: str,
+    refused: bool,
+) -> None:
+    # Before: the entity's revision of 10-20 was undone by a paper stated 10-05,
+    # recorded as the entity's own revision "received 2019-10-05" after it.
+    answers = tmp_path / "a.json"
+    for day, value in online:
+        clock.set_day(date(2019, 10, day))
+        answers.write_text(json.dumps(submission(answers={"I-1-a": value})))
+        assert world("submit", answers)[0] == 0
+    clock.set_day(date(2019, 11, 10))
+    paper = tmp_path / "p.json"
+    paper.write_text(json.dumps(submission(answers={"I-1-a": True})))
+    before = world.events()
+    code, output = world("enter-paper", paper, "--stated-on", stated_on, *PAPER)
+    if refused:
+        assert code == 1, output
+        assert "stated_on" in output
+        assert "does not replace newer answers" in output
+        assert world.events() == before
+    else:
+        assert code == 0, output
+        assert world.events() > before
