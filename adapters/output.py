@@ -193,6 +193,9 @@ def check_target(path: Path, *, force: bool = False, folder: bool = False) -> No
         return
     except OSError as exc:
         raise _cannot(path, exc) from None
+    except ValueError:  # a NUL in the path: no file can have that name
+        msg = "cannot write: the path holds a NUL character"
+        raise InvalidInput(msg, field=repr(str(path))) from None
     if folder:
         if not stat.S_ISDIR(path.stat().st_mode):
             msg = "cannot write: it exists and is not a folder"
@@ -200,11 +203,40 @@ def check_target(path: Path, *, force: bool = False, folder: bool = False) -> No
         return
     if stat.S_ISLNK(mode) and not force:
         raise _cannot(path, OSError(errno.ELOOP, "symbolic link"))
+    if stat.S_ISLNK(mode) and _links_to_special(path):
+        # e.g. /dev/stdout: replacing that link would break the system's own.
+        msg = (
+            "cannot write: a symbolic link to a device, pipe or folder, or one of "
+            "the system's in /dev or /proc (not replaced, not followed)"
+        )
+        raise InvalidInput(msg, field=str(path))
     if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
         msg = "cannot write: not a regular file (a folder, device or pipe)"
         raise InvalidInput(msg, field=str(path))
     if not force:
         raise _cannot(path, OSError(errno.EEXIST, "exists"))
+
+
+_SYSTEM_FOLDERS = ("/dev/", "/proc/")
+
+
+def _links_to_special(path: Path) -> bool:
+    """Whether the link `path` is one of the system's or leads to no regular file.
+
+    /dev/stdout (a link in /dev to /proc/self/fd/1) is the example: replacing it
+    would break the system's own link, whatever fd 1 is at the moment.
+    """
+    try:
+        text = str(path.readlink())
+        folder = str(path.parent.resolve()) + "/"
+    except OSError:
+        return False
+    if folder.startswith(_SYSTEM_FOLDERS) or text.startswith(_SYSTEM_FOLDERS):
+        return True
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False  # a dangling link (or a loop): replacing it harms nothing
 
 
 def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
@@ -214,7 +246,9 @@ def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
     file, a symbolic link (even a dangling one), a device or a folder there is left
     alone and refused. With `force`, the bytes go to a new file beside it that then
     takes the name (`os.replace`): a symbolic link is replaced, never followed, and
-    something that is not a regular file or a link (a device, a folder) is refused.
+    something that is not a regular file or a link (a device, a folder) is refused,
+    as is a link to one or a link of the system's (/dev/stdout). A path with a NUL
+    is refused by name.
     A file left half-written by a failure is removed.
 
     Raises:

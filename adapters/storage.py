@@ -32,20 +32,30 @@ def event_time(state: bytes) -> datetime | None:
     A bulk submission checks every event it inserts, so the key is found in the
     bytes when it occurs once (a quote inside a JSON string is escaped, so only a
     key can match); otherwise, e.g. a nested object with such a key, the state is
-    parsed.
+    parsed. A value that is no time with a zone (a row written by hand or by
+    another program) is no time: None, never an exception that would stop every
+    later write.
     """
     if state.count(_TIMESTAMP) != 1:
         try:
             found = orjson.loads(state).get("timestamp")
         except (orjson.JSONDecodeError, AttributeError):
             return None
-        return datetime.fromisoformat(found) if isinstance(found, str) else None
+        return _aware(found) if isinstance(found, str) else None
     start = state.find(_TIMESTAMP) + len(_TIMESTAMP)
     end = state.find(b'"', start)
     try:
-        return datetime.fromisoformat(state[start:end].decode())
+        return _aware(state[start:end].decode())
+    except UnicodeDecodeError:
+        return None
+
+
+def _aware(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return moment if moment.utcoffset() is not None else None
 
 
 def check_order(stored: Sequence[StoredEvent], newest_state: bytes | None) -> None:

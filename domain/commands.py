@@ -13,9 +13,16 @@ from decimal import Decimal
 from typing import Annotated
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
-from domain.base import Actor, FiscalYear, InputText, Tier
+from domain.base import Actor, FiscalYear, InputText, Tier, printable
 from domain.codes import LgCode
 from domain.errors import InvalidInput
 
@@ -55,8 +62,11 @@ RawValue = Annotated[bool | int | Decimal | str, BeforeValidator(_no_float)]
 """An answer as it came from a file; the catalogue item's kind decides its meaning."""
 
 IdempotencyKey = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+    str,
+    Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$"),
+    AfterValidator(printable),
 ]
+"""A key is shown back (receipts, the audit trail): the one rule for text applies."""
 
 
 class Command(BaseModel):

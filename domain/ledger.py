@@ -748,6 +748,13 @@ class Ledger(Application[UUID]):
                     "the ledger's date): publish on the day it is announced"
                 )
                 raise InvalidInput(msg, field="announced_on")
+            calculated = clock.jst_date(run.calculated.timestamp)
+            if announced < calculated:
+                msg = (
+                    f"the announced date {announced} lies before the run was "
+                    f"calculated ({calculated} JST): a run is announced after it exists"
+                )
+                raise InvalidInput(msg, field="announced_on")
             if not run.publish(cmd.actor, announced):
                 return Result("publish", detail=f"{cmd.run_id} is already published")
             return self._save("publish", run, *([receipt] if receipt else []))
@@ -1189,7 +1196,10 @@ def _clock_behind(error: RecordedBeforeNewest) -> Refused:
     msg = (
         f"this process's clock ({error.attempted.isoformat()}) is behind the newest "
         f"recorded event ({error.newest.isoformat()}): kofu never records an event "
-        "earlier than one already in the ledger; correct the machine's clock"
+        "earlier than one already in the ledger; correct the machine's clock, or, "
+        "if it is right, the newest event was timed in the future (a row written "
+        "into the database by hand): no write succeeds before that time "
+        "(docs/FAULTS.md, known limits)"
     )
     return Refused(msg, field="clock")
 

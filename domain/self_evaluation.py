@@ -119,6 +119,7 @@ class SelfEvaluation(LedgerAggregate):
         submitted: bool
         answers_version: int
         confirmed_version: int | None
+        answered_on: date | None  # received_on of the answers as they stand
 
     @staticmethod
     def id_for(lg_code: str, grant_year: int, tier: str) -> UUID:
@@ -180,6 +181,13 @@ class SelfEvaluation(LedgerAggregate):
         received on the stated date; `actor` keyed them in on `recorded_on`.
         False when nothing changes.
         """
+        if self.answered_on is not None and stated_on < self.answered_on:
+            msg = (
+                f"the paper's stated date {stated_on} lies before {self.lg_code}'s "
+                f"answers as they stand (received {self.answered_on}): an older "
+                "paper does not replace newer answers"
+            )
+            raise Refused(msg, field="stated_on")
         if not self.submit(answers, entity_actor, stated_on):
             return False
         self.trigger_event(
@@ -272,13 +280,16 @@ class SelfEvaluation(LedgerAggregate):
                 self.submitted = False
                 self.answers_version = 0
                 self.confirmed_version = None
+                self.answered_on = None
             case SelfEvaluation.Submitted():
                 self.answers.update(event.answers)
                 self.submitted = True
                 self.answers_version = event.originator_version
+                self.answered_on = event.received_on
             case SelfEvaluation.Revised():
                 self.answers.update({c.item: c.after for c in event.changes})
                 self.answers_version = event.originator_version
+                self.answered_on = event.received_on
             case SelfEvaluation.MinistryValuesImported():
                 self.answers.update({c.item: c.after for c in event.changes})
             case SelfEvaluation.Confirmed():
