@@ -89,9 +89,22 @@ def _is_number(text: str) -> bool:
     return number.is_finite() and text == text.strip()
 
 
+def aligned(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with every column any of them has, in order of first appearance.
+
+    Rows of different kinds (audit-trail events with their own fields) then share
+    one header, each value under its own column, empty where a row has none.
+    """
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    if all(list(row) == columns for row in rows):
+        return rows
+    return [{column: row.get(column) for column in columns} for row in rows]
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """Serialise rows as CSV with a header (formula-like cells neutralised)."""
     buffer = io.StringIO()
+    rows = aligned(rows)
     if rows:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(list(rows[0]))
@@ -110,7 +123,7 @@ def templates() -> Environment:
 
 def to_html(rows: list[dict[str, Any]], title: str) -> str:
     """Rows as a standalone HTML page (a table), for reading and printing."""
-    plain = [{k: _cell(v) for k, v in row.items()} for row in rows]
+    plain = [{k: _cell(v) for k, v in row.items()} for row in aligned(rows)]
     return templates().get_template("table.html.j2").render(title=title, rows=plain)
 
 
@@ -124,7 +137,7 @@ def render(
     if fmt is Format.json:
         sys.stdout.write(to_json(rows) + "\n")
         return
-    listed = [rows] if isinstance(rows, dict) else rows
+    listed = aligned([rows] if isinstance(rows, dict) else rows)
     if fmt is Format.csv:
         sys.stdout.write(to_csv(listed))
         return

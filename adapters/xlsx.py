@@ -20,7 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from adapters.output import neutralise
+from adapters.output import aligned, neutralise
 from adapters.parsing import read_bytes
 from domain.errors import InvalidInput
 
@@ -94,8 +94,9 @@ def tables_to_xlsx(tables: list[tuple[str, list[dict[str, Any]]]]) -> bytes:
     first = book.active
     assert first is not None  # noqa: S101 - a new workbook has one sheet
     book.remove(first)
-    for index, (title, rows) in enumerate(tables, start=1):
+    for index, (title, given) in enumerate(tables, start=1):
         sheet = book.create_sheet(f"{index} {sheet_name(title)}"[:31])
+        rows = aligned(given)
         header = list(rows[0]) if rows else []
         write_table(sheet, header, (list(r.values()) for r in rows))
     return to_bytes(book)

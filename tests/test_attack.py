@@ -296,3 +296,19 @@ def test_a_paper_does_not_replace_answers_received_after_its_stated_date(
     else:
         assert code == 0, output
         assert world.events() > before
+
+
+def test_rows_of_different_kinds_share_one_header_each_value_in_its_column() -> None:
+    from adapters.output import aligned, to_csv
+
+    rows = [
+        {"position": 1, "event": "Opened", "tier": "municipal"},
+        {"position": 2, "event": "PaperEntered", "stated_on": "2019-10-31"},
+    ]
+    assert to_csv(rows).splitlines() == [
+        "position,event,tier,stated_on",
+        "1,Opened,municipal,",
+        "2,PaperEntered,,2019-10-31",
+    ]
+    same = [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    assert aligned(same) is same  # rows of one kind are left as they are
