@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from rich.panel import Panel
 from rich.table import Table
 
-from adapters.cli.allocations import print_runs
-from adapters.cli.reads import progress
 from adapters.files import designated_city_insurers, load_files
 from adapters.integrity import record_phase
+from adapters.output import print_runs
 from adapters.paths import data_dir
+from adapters.progress import progress
 from adapters.rules import load_rules
 from adapters.synthetic import (
     SurveyYear,

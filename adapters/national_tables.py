@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from adapters.cli.allocations import current_runs
 from adapters.dossier import PHASE_JA, TIER_JA
+from adapters.queries.runs import current_runs
 from adapters.workbook_answers import GRANT_SHORT, max_points
 from domain.catalogue import points_in
 from domain.entities import size_band

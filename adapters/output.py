@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
@@ -32,7 +32,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
+from adapters.queries.rows import as_dicts
+from adapters.queries.runs import HYPOTHESIS_NOTE, summary_rows
 from domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from domain.runs import AllocationRun
 
 
 class Format(StrEnum):
@@ -333,3 +338,33 @@ def write_files(folder: Path, files: dict[str, bytes], *, force: bool = False) -
             with contextlib.suppress(OSError):
                 target.unlink()
         raise
+
+
+_TABLE_COLUMNS = (
+    "run_id",
+    "paid",
+    "budget_yen",
+    "allocated_yen",
+    "remainder_yen",
+    "capped_off_yen",
+    "adjustments_yen",
+)
+
+
+def print_runs(runs: list[AllocationRun], title: str, console: Console) -> None:
+    """A compact table of runs for people, then each rule label once."""
+    rows = [
+        {
+            k: (f"{v:,}" if isinstance(v, int) and k.endswith("_yen") else v)
+            for k, v in row.items()
+            if k in _TABLE_COLUMNS
+        }
+        for row in as_dicts(summary_rows(runs))
+    ]
+    for row, run in zip(rows, runs, strict=True):
+        row["paid"] = f"{row['paid']}/{len(run.calculated.results)}"
+    render(rows, Format.table, title, console)
+    for label in sorted({run.calculated.label for run in runs}):
+        console.print(f"  rule: {label}", highlight=False)
+    if any(run.calculated.hypothesis for run in runs):
+        console.print(f"[yellow]{HYPOTHESIS_NOTE}[/yellow]")

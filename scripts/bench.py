@@ -45,10 +45,10 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.bootstrap import open_ledger
-from adapters.cli.allocations import allocation_rows, current_runs
 from adapters.demo import run_demo
 from adapters.integrity import Chain
 from adapters.projecting import open_store, rebuild
+from adapters.queries.runs import allocation_rows, current_runs
 from domain.allocating import read_phase, run_phase
 from domain.ledger import Ledger
 

@@ -45,10 +45,10 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapters.bootstrap import open_ledger
-from adapters.cli.allocations import allocation_rows, current_runs
 from adapters.demo import run_demo
 from adapters.integrity import Chain
 from adapters.projecting import catch_up, open_store
+from adapters.queries.runs import allocation_rows, current_runs
 from adapters.read_store import ReadStore
 from adapters.tokens import issue
 from domain.commands import CorrectAnswer

@@ -4,187 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from adapters.cli.options import FormatOption, YearOption
 from adapters.integrity import record_phase
-from adapters.output import Format, render, render_all
+from adapters.output import Format, print_runs, render, render_all
+from adapters.queries.asof import position_as_of
+from adapters.queries.rows import as_dicts
+from adapters.queries.runs import (
+    HYPOTHESIS_NOTE,
+    allocation_rows,
+    current_runs,
+    summary_rows,
+)
 from domain.errors import InvalidInput
 from domain.programme import PHASES
-from domain.runs import AllocationRun, PhaseRuns
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from domain.ledger import Ledger
-
-HYPOTHESIS_NOTE = (
-    "HYPOTHESIS (仮説): this run uses a rule that is not the published official "
-    "formula; see its label and reference."
-)
-
-
-def summary_rows(runs: list[AllocationRun]) -> list[dict[str, Any]]:
-    """One line per run: totals and the rule label."""
-    rows = []
-    for run in runs:
-        c = run.calculated
-        rows.append(
-            {
-                "run_id": c.run_id,
-                "grant": c.grant,
-                "tier": c.tier,
-                "entities": len(c.results),
-                "paid": sum(r.amount_yen > 0 for r in c.results),
-                "budget_yen": c.inputs.budget_yen,
-                "allocated_yen": c.totals.allocated_yen,
-                "remainder_yen": c.totals.remainder_yen,
-                "capped_off_yen": c.totals.capped_off_yen,
-                "adjustments_yen": c.totals.adjustments_yen,
-                "supersedes": c.supersedes,
-                "hypothesis": c.hypothesis,
-                "rule": c.label,
-            }
-        )
-    return rows
-
-
-_TABLE_COLUMNS = (
-    "run_id",
-    "paid",
-    "budget_yen",
-    "allocated_yen",
-    "remainder_yen",
-    "capped_off_yen",
-    "adjustments_yen",
-)
-
-
-def print_runs(runs: list[AllocationRun], title: str, console: Console) -> None:
-    """A compact table of runs for people, then each rule label once."""
-    rows = [
-        {
-            k: (f"{v:,}" if isinstance(v, int) and k.endswith("_yen") else v)
-            for k, v in row.items()
-            if k in _TABLE_COLUMNS
-        }
-        for row in summary_rows(runs)
-    ]
-    for row, run in zip(rows, runs, strict=True):
-        row["paid"] = f"{row['paid']}/{len(run.calculated.results)}"
-    render(rows, Format.table, title, console)
-    for label in sorted({run.calculated.label for run in runs}):
-        console.print(f"  rule: {label}", highlight=False)
-    if any(run.calculated.hypothesis for run in runs):
-        console.print(f"[yellow]{HYPOTHESIS_NOTE}[/yellow]")
-
-
-def position_as_of(ledger: Ledger, as_of: str, name: str = "--as-of") -> int:
-    """A ledger position, or the last position recorded at or before a time.
-
-    `name` is the option or field the value came in (`--as-of`, `as_of`), named in
-    the message and as the field of the error.
-
-    Raises:
-        InvalidInput: neither a whole number nor an ISO date/time.
-    """
-    if as_of.isascii() and as_of.isdigit():
-        # Past the head, the ledger stands as it does now.
-        return min(int(as_of), ledger.count_events())
-    try:
-        moment = datetime.fromisoformat(as_of)
-    except ValueError:
-        msg = f"{name} takes a position (a whole number) or an ISO time, got {as_of!r}"
-        raise InvalidInput(msg, field=name) from None
-    if moment.tzinfo is None:
-        msg = f"{name} time needs a time zone, e.g. 2019-12-27T18:00+09:00"
-        raise InvalidInput(msg, field=name)
-    return ledger.position_at(moment)
-
-
-def current_runs(
-    ledger: Ledger,
-    grant_year: int,
-    grant: str | None,
-    tier: str | None,
-    phase: str | None,
-    position: int | None,
-    visible: Callable[[str], bool] | None = None,
-) -> list[AllocationRun]:
-    """The run in force per (grant, tier): of `phase`, else of the latest phase run.
-
-    With `visible`, only the runs it accepts count (readers see published runs).
-    """
-    chosen: dict[tuple[str, str], tuple[int, str]] = {}
-    wanted = [
-        p
-        for p in ledger.phase_runs(grant_year)
-        if not (grant and p.grant != grant)
-        and not (tier and p.tier != tier)
-        and not (phase and p.phase != phase)
-    ]
-    recorded = ledger.run_positions(wanted) if position is not None else {}
-    for phase_runs in wanted:
-        run_id = _run_as_of(phase_runs, recorded, position, visible)
-        if run_id is None:
-            continue
-        order = PHASES.index(phase_runs.phase)
-        key = (phase_runs.grant, phase_runs.tier)
-        if key not in chosen or chosen[key][0] < order:
-            chosen[key] = (order, run_id)
-    return [ledger.run(run_id) for _, (_, run_id) in sorted(chosen.items())]
-
-
-def _run_as_of(
-    phase_runs: PhaseRuns,
-    recorded: dict[UUID, list[tuple[str, int]]],
-    position: int | None,
-    visible: Callable[[str], bool] | None,
-) -> str | None:
-    if position is None:
-        found = list(phase_runs.runs)
-    else:
-        found = [run_id for run_id, at in recorded[phase_runs.id] if at <= position]
-    if visible is not None:
-        found = [run_id for run_id in found if visible(run_id)]
-    return found[-1] if found else None
-
-
-def allocation_rows(runs: list[AllocationRun]) -> list[dict[str, Any]]:
-    """One row per entity of each run (docs/INTERFACE.md)."""
-    return [
-        {
-            "run_id": c.run_id,
-            "fiscal_year": c.grant_year,
-            "grant": c.grant,
-            "tier": c.tier,
-            "phase": c.phase,
-            "entity": r.entity,
-            "insurer_number": r.insurer_number,
-            "name": r.name,
-            "score": r.score,
-            "max_score": r.max_score,
-            "category1_insured": r.insured,
-            "size_band": r.size_band,
-            "eligible": r.eligible,
-            "rank_in_tier": r.rank_in_tier,
-            "rank_in_band": r.rank_in_band,
-            "draft_yen": r.draft_yen,
-            "required_yen": r.required_yen,
-            "amount_yen": r.amount_yen,
-            "adjustment_yen": r.adjustment_yen,
-            "adjustment": r.adjustment,
-            "rule_status": c.inputs.rule_status,
-            "hypothesis": c.hypothesis,
-        }
-        for run in runs
-        for c in (run.calculated,)
-        for r in c.results
-    ]
 
 
 def register(
@@ -218,7 +58,7 @@ def register(
         if fmt is Format.table:
             print_runs(runs, title, console)
         else:
-            render(summary_rows(runs), fmt, title)
+            render(as_dicts(summary_rows(runs)), fmt, title)
 
     @app.command()
     @handled
@@ -245,7 +85,7 @@ def register(
         with ledger() as opened:
             position = position_as_of(opened, as_of) if as_of else None
             runs = current_runs(opened, fiscal_year, grant, tier, phase, position)
-            render(allocation_rows(runs), fmt, f"FY{fiscal_year} allocations")
+            render(as_dicts(allocation_rows(runs)), fmt, f"FY{fiscal_year} allocations")
         if fmt is Format.table and any(r.calculated.hypothesis for r in runs):
             console.print(f"[yellow]{HYPOTHESIS_NOTE}[/yellow]")
 
@@ -424,4 +264,4 @@ def register(
             if fmt is Format.table:
                 print_runs(recorded, f"FY{fiscal_year} runs", console)
             else:
-                render(summary_rows(recorded), fmt, f"FY{fiscal_year} runs")
+                render(as_dicts(summary_rows(recorded)), fmt, f"FY{fiscal_year} runs")

@@ -94,8 +94,8 @@ def register(
         force: ForceOption = False,
     ) -> None:
         """評価結果: a row per entity, points per sub-item, total, rank, statistics."""
-        from adapters.cli.projections import fresh_store  # noqa: PLC0415
         from adapters.national_tables import results_table  # noqa: PLC0415
+        from adapters.queries.asof import fresh_store  # noqa: PLC0415
 
         with ledger() as opened:
             table = results_table(opened, fresh_store(opened), fiscal_year, tier, grant)

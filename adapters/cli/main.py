@@ -23,6 +23,7 @@ from adapters.cli import access, allocations, excel, explain, projections, reads
 from adapters.cli.options import EntityOption, TierOption, YearOption
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
 from adapters.output import check_target
+from adapters.progress import progress
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
 
@@ -148,7 +149,7 @@ def submit(
     pending = read_submissions(files, {"actor": actor})
     with ledger() as opened:
         commands = pending.commands(opened)
-        with reads.progress(out, "submitting", len(commands)) as advance:
+        with progress(out, "submitting", len(commands)) as advance:
             result = opened.submit(commands, batch_size=batch_size, progress=advance)
     report(result, f"submit ({len(commands)} self-evaluations)")
 

@@ -2,81 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Annotated
 
-import orjson
 import typer
-from eventsourcing.persistence import IntegrityError
 from rich.console import Console
 
-from adapters.cli.allocations import position_as_of
 from adapters.cli.options import EntityOption, FormatOption, YearOption
-from adapters.cli.reads import progress
 from adapters.output import Format, render
-from adapters.projecting import as_of, catch_up, follow, open_store, rebuild
-from adapters.read_store import ReadStore, view_name
+from adapters.progress import progress
+from adapters.projecting import follow, open_store, rebuild
+from adapters.queries.asof import fresh_store, position_as_of, reading
+from adapters.queries.rows import as_dicts
+from adapters.queries.scores import score_rows
+from adapters.queries.submissions import submission_status
+from adapters.queries.trail import audit_trail
+from adapters.read_store import view_name
 from projections.read_models import TABLES
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
-
-
-def fresh_store(ledger: Ledger) -> ReadStore:
-    """The read store, caught up with the ledger before a read.
-
-    SQLite cannot follow live, so reads catch up on demand. If a follower is
-    projecting at the same moment, the library refuses this runner's duplicate
-    position; the follower's rows are then read as they are.
-    """
-    store = open_store(ledger)
-    with suppress(IntegrityError):
-        catch_up(ledger, store)
-    return store
-
-
-@contextmanager
-def reading(
-    ledger: Ledger, as_of_text: str | None, live: Callable[[], ReadStore] | None = None
-) -> Iterator[ReadStore]:
-    """The live read models (from `live`, if given), or as they stood at a point."""
-    if as_of_text is None:
-        yield live() if live else fresh_store(ledger)
-        return
-    with as_of(ledger, position_as_of(ledger, as_of_text)) as store:
-        yield store
-
-
-def score_rows(
-    ledger: Ledger, store: ReadStore, where: dict[str, object], items: bool
-) -> list[dict[str, Any]]:
-    """Totals with ranks, and with `items` one column per sub-item (results file)."""
-    names = {d.lg_code: d.name for d in ledger.entities()}
-    rows = [
-        {
-            "rank": r["rank"],
-            "entity": r["entity"],
-            "name": names.get(r["entity"], ""),
-            "total": r["total"],
-            "max_total": r["max_total"],
-            "catalogue_version": r["catalogue_version"],
-        }
-        for r in store.rows("scores", where, ["rank", "entity"])
-    ]
-    if not items or not rows:
-        return rows
-    spec = ledger.catalogue(
-        int(str(where["grant_year"])), str(where["tier"]), rows[0]["catalogue_version"]
-    ).spec
-    points: dict[str, dict[str, int]] = {}
-    for r in store.rows("item_scores", where, ["entity", "item"]):
-        points.setdefault(r["entity"], {})[r["item"]] = r["points"]
-    codes = list(spec.sub_items())
-    return [
-        row | {code: points.get(row["entity"], {}).get(code, 0) for code in codes}
-        for row in rows
-    ]
 
 
 def register(
@@ -161,14 +107,9 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """The submission status board: submitted, revised, confirmed, corrected."""
-        where: dict[str, object] = {"grant_year": fiscal_year}
-        if tier:
-            where["tier"] = tier
-        if prefecture:
-            where["prefecture_code"] = prefecture
         with ledger() as opened, reading(opened, as_of) as store:
-            rows = store.rows("submission_status", where, ["tier", "entity"])
-            render(rows, fmt, f"FY{fiscal_year} submission status")
+            rows = submission_status(store, fiscal_year, tier, prefecture)
+            render(as_dicts(rows), fmt, f"FY{fiscal_year} submission status")
 
     @app.command()
     @handled
@@ -197,7 +138,7 @@ def register(
         }
         with ledger() as opened, reading(opened, as_of) as store:
             rows = score_rows(opened, store, where, items)
-            render(rows, fmt, f"FY{fiscal_year} {grant} {tier} scores")
+            render(as_dicts(rows), fmt, f"FY{fiscal_year} {grant} {tier} scores")
 
     @app.command()
     @handled
@@ -214,21 +155,9 @@ def register(
         with ledger() as opened:
             opened.entity(entity)
             up_to = position_as_of(opened, as_of) if as_of else None
-            store = fresh_store(opened)
-            rows = store.rows(
-                "audit_trail",
-                {"entity": entity, "grant_year": fiscal_year},
-                ["position"],
-                up_to,
-            )
+            rows = audit_trail(fresh_store(opened), entity, fiscal_year, up_to)
             render(
-                [flat_trail_row(r) for r in rows],
+                as_dicts(rows),
                 fmt,
                 f"audit trail {entity} FY{fiscal_year}",
             )
-
-
-def flat_trail_row(row: dict[str, Any]) -> dict[str, Any]:
-    """An audit-trail row with its event's own fields beside the common ones."""
-    details = orjson.loads(row.pop("details") or "{}")
-    return row | {k: v for k, v in details.items() if k not in row}

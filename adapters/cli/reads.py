@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from adapters.cli.options import EntityOption, FormatOption, YearOption
 from adapters.output import Format, render
+from adapters.queries.rows import as_dicts
+from adapters.queries.submissions import history_rows, submission_rows
 from domain.base import GRANTS
 from domain.catalogue import points_in
 from domain.entities import size_band
-from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from domain.ledger import Ledger
-
-
-@contextmanager
-def progress(
-    console: Console, what: str, total: int
-) -> Iterator[Callable[[int], None]]:
-    """A progress bar (shown on a terminal for long work); yields `advance(n)`."""
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=total < 50 or not console.is_terminal,  # noqa: PLR2004
-    )
-    with bar:
-        task = bar.add_task(what, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 def _entities(
@@ -78,79 +51,6 @@ def _entities(
             row["insured_as_of"] = insured.as_of if insured else None
         rows.append(row)
     return rows
-
-
-def _submission_row(evaluation: SelfEvaluation, ledger: Ledger) -> dict[str, Any]:
-    history = ledger.history(evaluation.id)
-    kinds = {type(e).__name__ for e in history}
-    status = "submitted" if evaluation.submitted else "opened"
-    if "Revised" in kinds:
-        status = "revised"
-    if evaluation.confirmed:
-        status = "confirmed"
-    if "Corrected" in kinds:
-        status = "corrected"
-    details = ledger.entity(evaluation.lg_code)
-    return {
-        "entity": evaluation.lg_code,
-        "name": details.name,
-        "tier": evaluation.tier,
-        "catalogue_version": evaluation.catalogue_version,
-        "answered": len(evaluation.answers),
-        "status": status,
-        "corrections": sum(isinstance(e, SelfEvaluation.Corrected) for e in history),
-        "events": evaluation.version,
-        "last_recorded_at": evaluation.modified_on,
-    }
-
-
-def _history_rows(ledger: Ledger, evaluation: SelfEvaluation) -> list[dict[str, Any]]:
-    rows = []
-    for event in ledger.history(evaluation.id):
-        data = event.model_dump(
-            mode="json",
-            exclude={
-                "originator_id",
-                "originator_version",
-                "timestamp",
-                "originator_topic",
-            },
-        )
-        rows.append(
-            {
-                "version": event.originator_version,
-                "recorded_at": event.timestamp,
-                "event": type(event).__name__,
-                "actor": data.pop("actor", None),
-                "received_on": data.pop("received_on", None),
-                "reason": data.pop("reason", None),
-                "basis": data.pop("basis", None) or data.pop("source", None),
-                "details": _summary(data),
-            }
-        )
-    return rows
-
-
-def _summary(data: dict[str, Any]) -> str:
-    if "answers" in data:
-        return f"{len(data['answers'])} answers"
-    changes = data.get("changes") or ([data["change"]] if "change" in data else [])
-    if changes:
-        text = "; ".join(
-            f"{c['item']}: {_answer(c['before'])} → {_answer(c['after'])}"
-            for c in changes[:5]
-        )
-        extra = f" (+{len(changes) - 5} more)" if len(changes) > 5 else ""  # noqa: PLR2004
-        return text + extra
-    return ", ".join(f"{k}={v}" for k, v in data.items())
-
-
-def _answer(answer: dict[str, Any] | None) -> str:
-    if answer is None:
-        return "(none)"
-    if answer.get("checked") is not None:
-        return "true" if answer["checked"] else "false"
-    return str(answer.get("number"))
 
 
 def register(
@@ -272,12 +172,8 @@ def register(
     ) -> None:
         """List the self-evaluations of a grant year and their status."""
         with ledger() as opened:
-            rows = [
-                _submission_row(e, opened)
-                for e in opened.self_evaluations(fiscal_year, tier)
-                if not prefecture or e.lg_code[:2] == prefecture
-            ]
-            render(rows, fmt, f"FY{fiscal_year} self-evaluations")
+            rows = submission_rows(opened, fiscal_year, tier, prefecture)
+            render(as_dicts(rows), fmt, f"FY{fiscal_year} self-evaluations")
 
     @app.command()
     @handled
@@ -295,7 +191,7 @@ def register(
             )
             evaluation = opened.self_evaluation(entity, fiscal_year, chosen)
             render(
-                _history_rows(opened, evaluation),
+                as_dicts(history_rows(opened, evaluation)),
                 fmt,
                 f"{details.name} FY{fiscal_year}",
             )

@@ -1,4 +1,4 @@
-"""Read endpoints: the functions behind the CLI's read commands, paged, by role.
+"""Read endpoints: the named queries (`adapters/queries/`), paged, by role.
 
 Ministry and auditors read everything; insurers and prefectures read the rows of
 the entities in their scope; readers see published runs only.
@@ -12,15 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from adapters.cli.allocations import (
-    HYPOTHESIS_NOTE,
-    allocation_rows,
-    current_runs,
-    position_as_of,
-    summary_rows,
-)
-from adapters.cli.explain import explanation
-from adapters.cli.projections import flat_trail_row, score_rows
 from adapters.diff import diff
 from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import ApiError, KofuJSON
@@ -38,6 +29,18 @@ from adapters.http.schemas import (
 )
 from adapters.http.service import Service, service
 from adapters.http.service import ledger as ledger_dependency
+from adapters.queries.asof import position_as_of
+from adapters.queries.explain import explanation
+from adapters.queries.rows import as_dicts
+from adapters.queries.runs import (
+    HYPOTHESIS_NOTE,
+    allocation_rows,
+    current_runs,
+    summary_rows,
+)
+from adapters.queries.scores import score_rows
+from adapters.queries.submissions import submission_status
+from adapters.queries.trail import audit_trail
 from adapters.read_store import ReadStore
 from domain.errors import InvalidInput
 from domain.ledger import Ledger
@@ -107,7 +110,7 @@ def _notes(runs: list[AllocationRun]) -> list[str]:
 
 def _run_row(run: AllocationRun) -> dict[str, Any]:
     published = run.published
-    return summary_rows([run])[0] | {
+    return summary_rows([run])[0].as_dict() | {
         "phase": run.calculated.phase,
         "fiscal_year": run.calculated.grant_year,
         "published": published is not None,
@@ -133,7 +136,8 @@ def allocations(
     runs = current_runs(
         ledger, fiscal_year, grant, tier, phase, at, _published(ledger, who)
     )
-    return paged(_in_scope(who, allocation_rows(runs)), limit, offset, _notes(runs))
+    rows = as_dicts(allocation_rows(runs))
+    return paged(_in_scope(who, rows), limit, offset, _notes(runs))
 
 
 @router.get("/runs", response_model=Page)
@@ -238,13 +242,8 @@ def audit(
     who.check_entity(entity)
     ledger.entity(entity)
     up_to = position(ledger, as_of)
-    rows = server.store().rows(
-        "audit_trail",
-        {"entity": entity, "grant_year": fiscal_year},
-        ["position"],
-        up_to,
-    )
-    return paged([flat_trail_row(r) for r in rows], limit, offset)
+    rows = audit_trail(server.store(), entity, fiscal_year, up_to)
+    return paged(as_dicts(rows), limit, offset)
 
 
 @router.get("/scores", response_model=Page)
@@ -267,7 +266,7 @@ def scores(
         "grant": grant or "promotion",
     }
     with read_models(ledger, server, as_of) as store:
-        rows = score_rows(ledger, store, where, items)
+        rows = as_dicts(score_rows(ledger, store, where, items))
     return paged(_in_scope(who, rows), limit, offset)
 
 
@@ -283,11 +282,8 @@ def submissions(
     offset: Offset = 0,
 ) -> KofuJSON:
     """The submission status board: submitted, revised, confirmed, corrected."""
-    where: dict[str, object] = {"grant_year": fiscal_year}
-    if tier:
-        where["tier"] = tier
     with read_models(ledger, server, as_of) as store:
-        rows = store.rows("submission_status", where, ["tier", "entity"])
+        rows = as_dicts(submission_status(store, fiscal_year, tier))
     return paged(_in_scope(who, rows), limit, offset)
 
 

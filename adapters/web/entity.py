@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from adapters.cli.explain import explanation
+from adapters.queries.explain import explanation
 from domain.base import GRANTS
 from domain.programme import PHASES
 
