@@ -20,7 +20,7 @@ from rich.table import Table
 from adapters.cli.allocations import print_runs
 from adapters.cli.reads import progress
 from adapters.files import designated_city_insurers, load_files
-from adapters.integrity import record_phase
+from adapters.kofu import record_phase
 from adapters.paths import data_dir
 from adapters.rules import load_rules
 from adapters.synthetic import (

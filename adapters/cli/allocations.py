@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import FormatOption, YearOption
-from adapters.integrity import record_phase
+from adapters.kofu import Kofu, allocate_phase
 from adapters.output import Format, render, render_all
 from domain.errors import InvalidInput
 from domain.programme import PHASES
@@ -213,7 +213,8 @@ def register(
             msg = f"phase must be one of {', '.join(PHASES)}, got {phase!r}"
             raise InvalidInput(msg, field="--phase")
         with ledger() as opened:
-            runs = record_phase(opened, fiscal_year, phase, actor, idempotency_key)
+            cmd = allocate_phase(fiscal_year, phase, actor, idempotency_key)
+            runs = Kofu(ledger=opened).execute(cmd).runs
         title = f"FY{fiscal_year} {phase}: runs recorded"
         if fmt is Format.table:
             print_runs(runs, title, console)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from eventsourcing.persistence import IntegrityError
 from rich.console import Console
 
 from adapters.cli.allocations import position_as_of
 from adapters.cli.options import EntityOption, FormatOption, YearOption
 from adapters.cli.reads import progress
+from adapters.kofu import Kofu
 from adapters.output import Format, render
-from adapters.projecting import as_of, catch_up, follow, open_store, rebuild
+from adapters.projecting import as_of, follow, open_store, rebuild
 from adapters.read_store import ReadStore, view_name
 from projections.read_models import TABLES
 
@@ -24,16 +24,8 @@ if TYPE_CHECKING:
 
 
 def fresh_store(ledger: Ledger) -> ReadStore:
-    """The read store, caught up with the ledger before a read.
-
-    SQLite cannot follow live, so reads catch up on demand. If a follower is
-    projecting at the same moment, the library refuses this runner's duplicate
-    position; the follower's rows are then read as they are.
-    """
-    store = open_store(ledger)
-    with suppress(IntegrityError):
-        catch_up(ledger, store)
-    return store
+    """The read store, caught up with the ledger before a read (`Kofu.store`)."""
+    return Kofu(ledger=ledger).store()
 
 
 @contextmanager
