@@ -20,7 +20,7 @@ from rich.table import Table
 from adapters.cli.allocations import print_runs
 from adapters.cli.reads import progress
 from adapters.files import designated_city_insurers, load_files
-from adapters.kofu import record_phase
+from adapters.kofu import Kofu, allocate_phase
 from adapters.paths import data_dir
 from adapters.rules import load_rules
 from adapters.synthetic import (
@@ -235,7 +235,8 @@ def _run_phases(
         if phase_runs:
             continue  # recorded by an earlier run of the demo, with its correction
         clock.set_day(programme.schedule.phases[phase])
-        recorded += record_phase(ledger, year, phase, "ministry:kofu-demo")
+        command = allocate_phase(year, phase, "ministry:kofu-demo")
+        recorded += Kofu(ledger=ledger).execute(command).runs
         if phase in corrections:
             clock.set_day(programme.schedule.phases[phase] + timedelta(days=3))
             _story_correction(
