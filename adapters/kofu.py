@@ -138,7 +138,7 @@ class Kofu:
         """Chain every event recorded since the chain's head (`Chain.extend`)."""
         return Chain(self.ledger).extend(sealed_for)
 
-    def write(self, step: Callable[[Ledger], T]) -> T:
+    def _write(self, step: Callable[[Ledger], T]) -> T:
         """Run a write alone in this process, then chain what it recorded."""
         ledger = self.ledger
         with self._writing:
@@ -164,7 +164,7 @@ class Kofu:
         if step is None:
             msg = f"not a ledger command: {type(command).__name__}"
             raise TypeError(msg)
-        return self.write(lambda ledger: step(ledger, command))
+        return self._write(lambda ledger: step(ledger, command))
 
     def submit(
         self,
@@ -173,17 +173,17 @@ class Kofu:
         progress: Progress | None = None,
     ) -> Result:
         """Submit (or revise) self-evaluations (`Ledger.submit`)."""
-        return self.write(lambda ledger: ledger.submit(commands, batch_size, progress))
+        return self._write(lambda ledger: ledger.submit(commands, batch_size, progress))
 
     def enter_paper(self, commands: Sequence[EnterPaperSubmission]) -> Result:
         """Key in answers sent on paper (`Ledger.enter_paper`)."""
-        return self.write(lambda ledger: ledger.enter_paper(commands))
+        return self._write(lambda ledger: ledger.enter_paper(commands))
 
     def import_ministry_values(
         self, commands: Sequence[ImportMinistryValues]
     ) -> Result:
         """Record ministry-computed values (`Ledger.import_ministry_values`)."""
-        return self.write(lambda ledger: ledger.import_ministry_values(commands))
+        return self._write(lambda ledger: ledger.import_ministry_values(commands))
 
     def allocate(
         self, command: AllocatePhase, reading: Callable[[int], None] | None = None
@@ -212,7 +212,7 @@ class Kofu:
                 runs=runs,
             )
 
-        return self.write(step)
+        return self._write(step)
 
     # ------------------------------------------------------------------- reads
 
