@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from adapters.files import designated_city_insurers, load_files
-from adapters.integrity import record_phase
+from adapters.kofu import Kofu, allocate_phase
 from adapters.output import print_runs
 from adapters.paths import data_dir
 from adapters.progress import progress
@@ -235,7 +235,8 @@ def _run_phases(
         if phase_runs:
             continue  # recorded by an earlier run of the demo, with its correction
         clock.set_day(programme.schedule.phases[phase])
-        recorded += record_phase(ledger, year, phase, "ministry:kofu-demo")
+        command = allocate_phase(year, phase, "ministry:kofu-demo")
+        recorded += Kofu(ledger=ledger).execute(command).runs
         if phase in corrections:
             clock.set_day(programme.schedule.phases[phase] + timedelta(days=3))
             _story_correction(

@@ -19,7 +19,7 @@ against it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun
 
 GENESIS = hashlib.sha256(b"kofu ledger chain v1").hexdigest()
 CHECKPOINT_EVERY = 1000
@@ -392,37 +391,3 @@ def protect(ledger: Ledger) -> bool:
         for statement in PROTECT_SQL:
             cursor.execute(statement.replace("{schema}", schema))
     return True
-
-
-def record_phase(
-    ledger: Ledger,
-    grant_year: int,
-    phase: str,
-    actor: str,
-    idempotency_key: str | None = None,
-    reading: Callable[[int], None] | None = None,
-) -> list[AllocationRun]:
-    """Run a phase with its receipt (the chain hash of the prefix it read).
-
-    The chain is extended first, so the run records the hash of the exact ledger
-    prefix it read; decisions and settlements are sealed with a checkpoint.
-    """
-    from domain.allocating import run_phase  # noqa: PLC0415 - keeps imports light
-
-    chain = Chain(ledger)
-    chain.extend()
-
-    def prefix_hash(position: int) -> str | None:
-        # The run may read from a position recorded after the extension above.
-        found = chain.hash_at(position)
-        if found is None:
-            chain.extend()
-            found = chain.hash_at(position)
-        return found
-
-    runs = run_phase(
-        ledger, grant_year, phase, actor, prefix_hash, idempotency_key, reading
-    )
-    if phase in {"decision", "settlement"}:
-        chain.extend(sealed_for=f"FY{grant_year} {phase}")
-    return runs

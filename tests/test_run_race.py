@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.bootstrap import open_ledger
-from adapters.integrity import record_phase
+from adapters.kofu import record_phase
 from adapters.replay import replay, replay_many
 from domain.clock import installed
 from domain.entities import Entity

@@ -33,7 +33,7 @@ from adapters.bootstrap import StorageUnavailableError, open_ledger
 from adapters.demo import run_demo
 from adapters.diff import diff
 from adapters.files import load_files
-from adapters.integrity import record_phase
+from adapters.kofu import record_phase
 from adapters.paths import data_dir
 from adapters.projecting import catch_up, open_store
 from adapters.queries.explain import explanation

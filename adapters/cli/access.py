@@ -17,6 +17,7 @@ from domain.commands import PublishRun
 from domain.tokens import ROLES, Role, check_token_request
 
 if TYPE_CHECKING:
+    from adapters.kofu import Kofu
     from domain.ledger import Ledger, Result
 
 
@@ -24,6 +25,7 @@ def register(
     app: typer.Typer,
     handled: Callable[[Callable[..., None]], Callable[..., None]],
     ledger: Callable[[], AbstractContextManager[Ledger]],
+    session: Callable[[], AbstractContextManager[Kofu]],
     console: Console,
     report: Callable[[Result, str], None],
 ) -> None:
@@ -74,8 +76,8 @@ def register(
             },
             "publish",
         )
-        with ledger() as opened:
-            report(opened.publish(cmd), f"publish {run_id}")
+        with session() as kofu:
+            report(kofu.execute(cmd), f"publish {run_id}")
 
     @tokens.command("issue")
     @handled

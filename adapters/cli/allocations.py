@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import FormatOption, YearOption
-from adapters.integrity import record_phase
+from adapters.kofu import Kofu, allocate_phase
 from adapters.output import Format, print_runs, render, render_all
 from adapters.queries.asof import position_as_of
 from adapters.queries.rows import as_dicts
@@ -53,7 +53,8 @@ def register(
             msg = f"phase must be one of {', '.join(PHASES)}, got {phase!r}"
             raise InvalidInput(msg, field="--phase")
         with ledger() as opened:
-            runs = record_phase(opened, fiscal_year, phase, actor, idempotency_key)
+            cmd = allocate_phase(fiscal_year, phase, actor, idempotency_key)
+            runs = Kofu(ledger=opened).execute(cmd).runs
         title = f"FY{fiscal_year} {phase}: runs recorded"
         if fmt is Format.table:
             print_runs(runs, title, console)

@@ -1,8 +1,9 @@
 """The `kofu` command line (docs/INTERFACE.md).
 
-Entry points only validate input into commands, call the ledger, and render the
-result. Exit codes: 0 done, 1 refused by a rule, 2 bad input or usage, 3 storage
-unavailable. A refused or bad command writes nothing.
+Entry points only validate input into commands, run them through the application
+facade (`adapters.kofu.Kofu`), and render the result. Exit codes: 0 done, 1
+refused by a rule, 2 bad input or usage, 3 storage unavailable. A refused or bad
+command writes nothing.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger, storage_unavailable
+from adapters.bootstrap import storage_unavailable
 from adapters.cli import access, allocations, excel, explain, projections, reads
 from adapters.cli.options import EntityOption, TierOption, YearOption
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
+from adapters.kofu import Kofu
 from adapters.output import check_target
 from adapters.progress import progress
 from domain.errors import LedgerError
@@ -76,19 +78,21 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def session() -> Kofu:
+    """The facade of the configured ledger, for one `with` block (a session).
+
+    Its writes extend the tamper-evidence chain; after a command that succeeded,
+    the chain is extended over whatever else it recorded (`kofu verify` checks it).
+    The ledger is closed afterwards.
+    """
+    return Kofu()
+
+
 @contextmanager
 def ledger() -> Iterator[Ledger]:
-    """The configured ledger, closed afterwards.
-
-    After a command that succeeded, the tamper-evidence chain is extended over
-    whatever it recorded (`kofu verify` checks it).
-    """
-    opened = open_ledger()
-    try:
-        yield opened
-        Chain(opened).extend()
-    finally:
-        opened.close()
+    """The configured ledger of a session (`session`), closed afterwards."""
+    with session() as kofu:
+        yield kofu.ledger
 
 
 def report(result: Result, what: str) -> None:
@@ -147,10 +151,10 @@ def submit(
     from adapters.workbook_import import read_submissions  # noqa: PLC0415
 
     pending = read_submissions(files, {"actor": actor})
-    with ledger() as opened:
-        commands = pending.commands(opened)
+    with session() as kofu:
+        commands = pending.commands(kofu.ledger)
         with progress(out, "submitting", len(commands)) as advance:
-            result = opened.submit(commands, batch_size=batch_size, progress=advance)
+            result = kofu.submit(commands, batch_size=batch_size, progress=advance)
     report(result, f"submit ({len(commands)} self-evaluations)")
 
 
@@ -195,8 +199,8 @@ def enter_paper(
         )
         for c in read_answers(files, {"actor": None})
     ]
-    with ledger() as opened:
-        result = opened.enter_paper(commands)
+    with session() as kofu:
+        result = kofu.enter_paper(commands)
     report(result, f"enter-paper ({len(commands)} self-evaluations)")
 
 
@@ -224,8 +228,8 @@ def confirm(
         },
         "confirm",
     )
-    with ledger() as opened:
-        report(opened.confirm(cmd), "confirm")
+    with session() as kofu:
+        report(kofu.execute(cmd), "confirm")
 
 
 @app.command()
@@ -260,8 +264,8 @@ def correct(
         },
         "correct",
     )
-    with ledger() as opened:
-        report(opened.correct(cmd), "correct")
+    with session() as kofu:
+        report(kofu.execute(cmd), "correct")
 
 
 @app.command("ministry-values")
@@ -293,8 +297,8 @@ def ministry_values(
         )
         for c in read
     ]
-    with ledger() as opened:
-        report(opened.import_ministry_values(commands), "ministry-values")
+    with session() as kofu:
+        report(kofu.import_ministry_values(commands), "ministry-values")
 
 
 @app.command()
@@ -327,9 +331,9 @@ def verify(
     expected = read_checkpoints(against) if against else None
     if export:
         check_target(export, force=force)  # before the seal: a bad path writes nothing
-    opened = open_ledger()
+    kofu = session()
     try:
-        chain = Chain(opened)
+        chain = Chain(kofu.ledger)
         finding, checked = chain.verify(expected)
         if finding is not None:
             typer.echo(
@@ -349,7 +353,7 @@ def verify(
                 f"checkpoints written to {export}; keep its SHA-256 apart: {digest}"
             )
     finally:
-        opened.close()
+        kofu.close()
 
 
 reads.register(app, handled, ledger)
@@ -357,7 +361,7 @@ allocations.register(app, handled, ledger, out)
 projections.register(app, handled, ledger, out)
 explain.register(app, handled, ledger, out)
 excel.register(app, handled, ledger, out)
-access.register(app, handled, ledger, out, report)
+access.register(app, handled, ledger, session, out, report)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -26,8 +26,8 @@ from adapters.http.schemas import (
     StrictJSONRoute,
     Submission,
 )
-from adapters.http.service import service
-from adapters.integrity import record_phase
+from adapters.http.service import kofu
+from adapters.kofu import allocate_phase
 from domain.commands import (
     Command,
     ConfirmSelfEvaluation,
@@ -38,7 +38,7 @@ from domain.commands import (
     SubmitSelfEvaluation,
 )
 from domain.errors import InvalidInput
-from domain.ledger import Ledger, Result
+from domain.ledger import Result
 
 router = APIRouter(prefix="/api", tags=["commands"], route_class=StrictJSONRoute)
 Submitter = Annotated[Principal, Depends(require_roles("insurer", "prefecture"))]
@@ -91,8 +91,7 @@ def submit(
         actor=who.actor_for(body.entity),
         idempotency_key=idempotency_key,
     )
-    result = service(request).write(lambda ledger: ledger.submit([cmd]))
-    return _reply("submit", result, cmd.actor)
+    return _reply("submit", kofu(request).execute(cmd), cmd.actor)
 
 
 @router.post("/confirmations", response_model=Outcome, status_code=201)
@@ -107,9 +106,7 @@ def confirm(
     cmd = _command(
         ConfirmSelfEvaluation, body, actor=who.actor, idempotency_key=idempotency_key
     )
-    return _reply(
-        "confirm", service(request).write(lambda ledger: ledger.confirm(cmd)), cmd.actor
-    )
+    return _reply("confirm", kofu(request).execute(cmd), cmd.actor)
 
 
 @router.post("/corrections", response_model=Outcome, status_code=201)
@@ -123,9 +120,7 @@ def correct(
     cmd = _command(
         CorrectAnswer, body, actor=who.actor, idempotency_key=idempotency_key
     )
-    return _reply(
-        "correct", service(request).write(lambda ledger: ledger.correct(cmd)), cmd.actor
-    )
+    return _reply("correct", kofu(request).execute(cmd), cmd.actor)
 
 
 @router.post("/ministry-values", response_model=Outcome, status_code=201)
@@ -139,8 +134,7 @@ def ministry_values(
     cmd = _command(
         ImportMinistryValues, body, actor=who.actor, idempotency_key=idempotency_key
     )
-    result = service(request).write(lambda ledger: ledger.import_ministry_values([cmd]))
-    return _reply("ministry-values", result, cmd.actor)
+    return _reply("ministry-values", kofu(request).execute(cmd), cmd.actor)
 
 
 @router.post("/paper-submissions", response_model=Outcome, status_code=201)
@@ -158,8 +152,7 @@ def enter_paper(
     cmd = _command(
         EnterPaperSubmission, body, actor=who.actor, idempotency_key=idempotency_key
     )
-    result = service(request).write(lambda ledger: ledger.enter_paper([cmd]))
-    return _reply("enter-paper", result, cmd.actor)
+    return _reply("enter-paper", kofu(request).execute(cmd), cmd.actor)
 
 
 @router.post("/allocations", response_model=Outcome, status_code=201)
@@ -170,23 +163,9 @@ def allocate(
     idempotency_key: IdempotencyHeader = None,
 ) -> KofuJSON:
     """Score and allocate a phase (both grants, both tiers); record the runs."""
-
-    def run(ledger: Ledger) -> tuple[Result, list[str]]:
-        before = ledger.count_events()
-        runs = record_phase(
-            ledger, body.grant_year, body.phase, who.actor, idempotency_key
-        )
-        after = ledger.count_events()
-        result = Result(
-            "allocate",
-            events=after - before,
-            position=after,
-            detail="" if after > before else "repeat of an idempotent command",
-        )
-        return result, [r.calculated.run_id for r in runs]
-
-    result, runs = service(request).write(run)
-    return _reply("allocate", result, who.actor, runs)
+    cmd = allocate_phase(body.grant_year, body.phase, who.actor, idempotency_key)
+    result = kofu(request).execute(cmd)
+    return _reply("allocate", result, who.actor, result.run_ids)
 
 
 @router.post("/runs/{run_id}/publish", response_model=Outcome, status_code=201)
@@ -205,6 +184,4 @@ def publish(
         actor=who.actor,
         idempotency_key=idempotency_key,
     )
-    return _reply(
-        "publish", service(request).write(lambda ledger: ledger.publish(cmd)), cmd.actor
-    )
+    return _reply("publish", kofu(request).execute(cmd), cmd.actor)

@@ -7,13 +7,12 @@ caught up with the ledger, or as they stood at a past position.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import IntegrityError
-
-from adapters.projecting import as_of, catch_up, open_store
+from adapters.kofu import Kofu
+from adapters.projecting import as_of
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -45,16 +44,8 @@ def position_as_of(ledger: Ledger, as_of: str, name: str = "--as-of") -> int:
 
 
 def fresh_store(ledger: Ledger) -> ReadStore:
-    """The read store, caught up with the ledger before a read.
-
-    SQLite cannot follow live, so reads catch up on demand. If a follower is
-    projecting at the same moment, the library refuses this runner's duplicate
-    position; the follower's rows are then read as they are.
-    """
-    store = open_store(ledger)
-    with suppress(IntegrityError):
-        catch_up(ledger, store)
-    return store
+    """The read store, caught up with the ledger before a read (`Kofu.store`)."""
+    return Kofu(ledger=ledger).store()
 
 
 @contextmanager

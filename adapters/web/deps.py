@@ -5,7 +5,8 @@ database (opening reads the entity directory, which is not free) and shares it
 between requests; the application may override it with
 `app.dependency_overrides[get_ledger]`. `get_store` is the read store beside that
 ledger, opened once and caught up with it before each page is read (as the CLI's
-reads are). Both come from the API's `Service`, which `kofu serve` uses for them.
+reads are). Both come from the application facade (`adapters.kofu.Kofu`), as the
+API's do.
 """
 
 from __future__ import annotations
@@ -15,40 +16,40 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from adapters.http.service import Service
+from adapters.kofu import Kofu
 from adapters.read_store import ReadStore
 from adapters.settings import database
 from domain.ledger import Ledger
 
-_SERVICES: dict[str, Service] = {}
+_FACADES: dict[str, Kofu] = {}
 _LOCK = Lock()
 
 
-def _service() -> Service:
+def _kofu() -> Kofu:
     # One ledger and one read store per process and database, as `kofu serve` has.
     url = database().url
     with _LOCK:
-        if url not in _SERVICES:
-            _SERVICES[url] = Service(url)
-        return _SERVICES[url]
+        if url not in _FACADES:
+            _FACADES[url] = Kofu(url)
+        return _FACADES[url]
 
 
 def get_ledger() -> Ledger:
     """The configured ledger (opened on first use, then shared)."""
-    return _service().ledger
+    return _kofu().ledger
 
 
 def close_ledgers() -> None:
     """Close every ledger opened by `get_ledger` (at application shutdown)."""
     with _LOCK:
-        for service in _SERVICES.values():
-            service.close()
-        _SERVICES.clear()
+        for kofu in _FACADES.values():
+            kofu.close()
+        _FACADES.clear()
 
 
 def get_store() -> ReadStore:
     """The read store (opened once), caught up with the ledger."""
-    return _service().store()
+    return _kofu().store()
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
