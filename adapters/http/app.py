@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from adapters import web
-from adapters.http import checks, commands, docs, errors, login, reads
+from adapters.http import checks, commands, docs, errors, login, reads, runs
 from adapters.http.auth import require_roles
 from adapters.http.errors import KofuJSON
 from adapters.http.limits import Guard, Limits
@@ -44,6 +44,7 @@ def create_app(
     app.add_middleware(Guard, limits=limits, authenticate=service.authenticate)
     app.state.service = service
     errors.install(app)
+    app.include_router(runs.router)
     app.include_router(reads.router)
     app.include_router(commands.router)
     app.include_router(checks.router)

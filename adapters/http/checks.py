@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import KofuJSON
-from adapters.http.reads import visible_run
+from adapters.http.runs import visible_run
 from adapters.http.service import ledger as ledger_dependency
 from adapters.integrity import Chain
 from adapters.replay import replay_many
