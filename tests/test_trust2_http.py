@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.http.app import create_app
-from adapters.http.limits import Limits
+from adapters.http.config import Limits
 from tests.conftest import SHINJUKU, Api
 
 

@@ -10,8 +10,9 @@ from fastapi import Depends, FastAPI
 from adapters import web
 from adapters.http import checks, commands, docs, errors, login, reads, runs
 from adapters.http.auth import require_roles
+from adapters.http.config import Limits
 from adapters.http.errors import KofuJSON
-from adapters.http.limits import Guard, Limits
+from adapters.http.limits import Guard
 from adapters.http.service import Service
 from domain import __version__
 

@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from adapters.http.credentials import authenticated
 from adapters.http.errors import ApiError
-from adapters.http.limits import authenticated
 from adapters.http.service import service
 from domain.tokens import Role
 

@@ -1,6 +1,6 @@
 """The bounds of the HTTP surface: bodies, requests per token, as-of reads, headers.
 
-`Limits` reads them from the environment (`KOFU_…`, docs/API.md lists each with its
+The limits are read from the environment (`KOFU_…`, docs/API.md lists each with its
 default). `Guard` is a pure ASGI middleware in front of the app:
 
 * a request that carries a body to anything but `/login` is authenticated from its
@@ -14,59 +14,28 @@ default). `Guard` is a pure ASGI middleware in front of the app:
 * every answer carries the security headers (`SECURITY_HEADERS`); a route that sets
   its own Content-Security-Policy (the API documentation) keeps it.
 
-`AsOfStores` bounds the work of as-of reads (`?as_of=` on scores and submissions):
-at most `as_of_slots` are built at a time, the next is answered 429 at once, and the
-last `as_of_cache` built are kept (on disk) for the next read at the same position.
+`Limits` is in `adapters/http/config.py`; `AsOfStores`, which bounds as-of reads,
+in `adapters/http/asof.py`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import orjson
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import Headers, MutableHeaders
 
+from adapters.http.credentials import TOKEN_SCOPE_KEY, credentials
 from adapters.http.errors import ApiError, body
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from adapters.read_store import ReadStore
-    from domain.ledger import Ledger
+    from adapters.http.config import Limits
     from domain.tokens import AccessToken
-
-
-class Limits(BaseSettings):
-    """The HTTP server's limits (environment variables `KOFU_<NAME>`)."""
-
-    model_config = SettingsConfigDict(env_prefix="KOFU_", frozen=True)
-
-    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
-    """Largest request body (bytes); a larger one is 413."""
-    requests_per_token: int = Field(default=8, ge=1)
-    """Requests one token may have in flight; the next is 429."""
-    as_of_slots: int = Field(default=1, ge=1)
-    """As-of read models built at the same time; the next is 429."""
-    as_of_cache: int = Field(default=4, ge=0)
-    """As-of read models kept for the next read at the same position."""
-    header_timeout: float = Field(default=10.0, gt=0)
-    """Seconds a connection may take to send a request's headers."""
-    keep_alive_timeout: int = Field(default=5, ge=1)
-    """Seconds an idle keep-alive connection stays open."""
-    session_seconds: int = Field(default=8 * 3600, ge=60)
-    """Max-Age of the login cookie (never past the token's expiry)."""
-    trust_proxy: bool = False
-    """Believe X-Forwarded-Proto/For from `forwarded_allow_ips` (a TLS proxy)."""
-    forwarded_allow_ips: str = "127.0.0.1"
-    """The proxies believed when `trust_proxy` is on."""
 
 
 CSP_PAGES = (
@@ -79,8 +48,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
 )
-TOKEN_SCOPE_KEY = "kofu.token"  # noqa: S105 - a scope key, not a secret
-"""Where `Guard` leaves the (secret, token) it authenticated for `auth.principal`."""
 _PUBLIC_WITH_BODY = frozenset({"/login", "/logout"})
 _NO_BODY = {"GET", "HEAD", "OPTIONS"}
 
@@ -99,20 +66,6 @@ def _declared(headers: Headers) -> int:
         return int(headers.get("content-length", "0"))
     except ValueError:
         return 0
-
-
-def credentials(headers: Headers) -> tuple[str | None, str | None]:
-    """The Bearer token and the `kofu_token` cookie of a request (or None)."""
-    bearer = None
-    scheme, _, value = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        bearer = value.strip()
-    cookie = None
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == "kofu_token" and value:
-            cookie = value
-    return bearer, cookie
 
 
 async def _answer(
@@ -237,105 +190,3 @@ def _secured(send: Send) -> Send:
         await send(message)
 
     return secured
-
-
-def authenticated(scope: Scope, secret: str) -> tuple[bool, AccessToken | None]:
-    """What `Guard` found for this secret, if it authenticated it (found, token)."""
-    seen = scope.get(TOKEN_SCOPE_KEY)
-    if seen is not None and seen[0] == secret:
-        return True, seen[1]
-    return False, None
-
-
-@dataclass
-class _Built:
-    stack: ExitStack
-    store: ReadStore
-    readers: int = 0
-
-
-class AsOfBusyError(ApiError):
-    """Every as-of slot is building: 429, answered at once."""
-
-    def __init__(self, slots: int) -> None:
-        super().__init__(
-            429,
-            f"{slots} as_of read(s) are being built already; try again shortly "
-            "(or read without as_of)",
-            "as_of",
-        )
-
-
-class AsOfStores:
-    """Read models as they stood at a position: built `slots` at a time, cached."""
-
-    def __init__(self, slots: int, keep: int) -> None:
-        self.slots = slots
-        self.keep = keep
-        self._free = threading.BoundedSemaphore(slots)
-        self._lock = threading.Lock()
-        self._built: OrderedDict[int, _Built] = OrderedDict()
-        self.builds = 0
-
-    @contextmanager
-    def reading(self, ledger: Ledger, position: int) -> Iterator[ReadStore]:
-        """The read models at `position` (AsOfBusyError when every slot is taken).
-
-        Raises:
-            AsOfBusyError: no slot is free and `position` is not cached.
-        """
-        built = self._cached(position)
-        if built is None:
-            built = self._build(ledger, position)
-        try:
-            yield built.store
-        finally:
-            with self._lock:
-                built.readers -= 1
-                self._evict()
-
-    def _cached(self, position: int) -> _Built | None:
-        with self._lock:
-            built = self._built.get(position)
-            if built is not None:
-                built.readers += 1
-                self._built.move_to_end(position)
-            return built
-
-    def _build(self, ledger: Ledger, position: int) -> _Built:
-        from adapters.projecting import as_of  # noqa: PLC0415
-
-        if not self._free.acquire(blocking=False):
-            raise AsOfBusyError(self.slots)
-        try:
-            again = self._cached(position)  # built while this one waited
-            if again is not None:
-                return again
-            stack = ExitStack()
-            try:
-                store = stack.enter_context(as_of(ledger, position))
-            except BaseException:
-                stack.close()
-                raise
-            built = _Built(stack, store, readers=1)
-            with self._lock:
-                self.builds += 1
-                self._built[position] = built
-                self._evict()
-            return built
-        finally:
-            self._free.release()
-
-    def _evict(self) -> None:
-        # Under the lock: close the oldest unread stores beyond `keep`.
-        while len(self._built) > self.keep:
-            idle = next((p for p, b in self._built.items() if b.readers == 0), None)
-            if idle is None:
-                return
-            self._built.pop(idle).stack.close()
-
-    def close(self) -> None:
-        """Close every cached store."""
-        with self._lock:
-            while self._built:
-                self._built.popitem()[1].stack.close()

@@ -17,7 +17,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from adapters.http.app import create_app
-from adapters.http.limits import Limits
+from adapters.http.config import Limits
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from adapters.http.limits import AsOfStores, Limits
+from adapters.http.asof import AsOfStores
+from adapters.http.config import Limits
 from adapters.kofu import Kofu
 from adapters.read_store import ReadStore
 from adapters.tokens import authenticate

@@ -1,0 +1,41 @@
+"""A request's credentials, and what the `Guard` middleware found for them.
+
+`Guard` (limits.py) authenticates a request carrying a body from its headers before
+reading it and leaves the (secret, token) under `TOKEN_SCOPE_KEY`; `auth.principal`
+then takes it from there instead of looking the token up again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.datastructures import Headers
+    from starlette.types import Scope
+
+    from domain.tokens import AccessToken
+
+TOKEN_SCOPE_KEY = "kofu.token"  # noqa: S105 - a scope key, not a secret
+"""Where `Guard` leaves the (secret, token) it authenticated for `auth.principal`."""
+
+
+def credentials(headers: Headers) -> tuple[str | None, str | None]:
+    """The Bearer token and the `kofu_token` cookie of a request (or None)."""
+    bearer = None
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        bearer = value.strip()
+    cookie = None
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "kofu_token" and value:
+            cookie = value
+    return bearer, cookie
+
+
+def authenticated(scope: Scope, secret: str) -> tuple[bool, AccessToken | None]:
+    """What `Guard` found for this secret, if it authenticated it (found, token)."""
+    seen = scope.get(TOKEN_SCOPE_KEY)
+    if seen is not None and seen[0] == secret:
+        return True, seen[1]
+    return False, None
