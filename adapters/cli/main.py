@@ -28,6 +28,7 @@ from adapters.cli import (
     explain,
     projections,
     reads,
+    runtools,
 )
 from adapters.kofu import Kofu
 from domain.errors import LedgerError
@@ -114,6 +115,7 @@ answers.register(app, handled, session, out, report)
 admin.register_checks(app, handled, ledger, session, out)
 reads.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
+runtools.register(app, handled, ledger)
 projections.register(app, handled, ledger, out)
 explain.register(app, handled, ledger, out)
 excel.register(app, handled, ledger, out)

@@ -23,10 +23,10 @@ from adapters.http.schemas import (
     Outcome,
     PaperSubmission,
     Publication,
-    StrictJSONRoute,
     Submission,
 )
 from adapters.http.service import kofu
+from adapters.http.strict import StrictJSONRoute
 from adapters.kofu import allocate_phase
 from domain.commands import (
     Command,

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Header, Query, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import Header, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 from pydantic.json_schema import SkipJsonSchema
 
-from adapters.http.errors import ApiError, KofuJSON
-from adapters.parsing import parse_json
+from adapters.http.errors import KofuJSON
 from domain.base import FiscalYear, Grant, Text, Tier
 from domain.commands import RawValue, server_time_message
-from domain.errors import InvalidInput
 from domain.programme import Phase
 
 Year = Annotated[int, Query(ge=2018, le=2100, description="Grant year (交付年度).")]
@@ -87,43 +83,6 @@ ServerTime = Annotated[
     SkipJsonSchema[object | None], BeforeValidator(_server_time), Field(exclude=True)
 ]
 """A field naming the recording time: refused, because the server owns time."""
-
-
-class StrictJSONRequest(Request):
-    """A request whose JSON body is read by the CLI's strict parser.
-
-    A key given twice, NaN or Infinity, a 5,000-digit integer or a string holding
-    a hidden character (`domain.base.HIDDEN_CHARACTERS`) is refused (422) as it is
-    in a file given to the CLI, naming the field.
-    """
-
-    async def json(self) -> Any:
-        """The body, parsed strictly (ApiError 422 naming the field)."""
-        if not hasattr(self, "_json"):
-            raw = await self.body()
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                msg = f"the body is not UTF-8 (byte {exc.start + 1})"
-                raise ApiError(422, msg, "body") from None
-            try:
-                self._json = parse_json(text, "body", decimals=False, by_field=True)
-            except InvalidInput as exc:
-                raise ApiError(422, exc.message, exc.field) from None
-        return self._json
-
-
-class StrictJSONRoute(APIRoute):
-    """A route whose JSON body is parsed by `StrictJSONRequest`."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The route's handler, handed the strict request."""
-        handler = super().get_route_handler()
-
-        async def strict(request: Request) -> Response:
-            return await handler(StrictJSONRequest(request.scope, request.receive))
-
-        return strict
 
 
 class Body(BaseModel):
