@@ -24,8 +24,8 @@ from adapters.cli import access, allocations, excel, explain, projections, reads
 from adapters.cli.options import EntityOption, TierOption, YearOption
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
 from adapters.kofu import Kofu
-from adapters.output import check_target
 from adapters.progress import progress
+from adapters.writing import check_target
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
 
