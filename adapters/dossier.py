@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from adapters.integrity import Chain
-from adapters.output import check_target, templates, to_csv, write_files
+from adapters.output import templates, to_csv
 from adapters.projecting import catch_up, open_store
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
+from adapters.writing import check_target, write_files
 from domain.base import GRANTS
 from domain.programme import PHASES
 

@@ -328,9 +328,9 @@ def export_checkpoints(chain: Chain, path: Path, *, force: bool = False) -> str:
     """Write the checkpoints to a file; return the file's SHA-256 to keep elsewhere.
 
     Raises:
-        InvalidInput: the file cannot be written (`output.write_file`).
+        InvalidInput: the file cannot be written (`writing.write_file`).
     """
-    from adapters.output import write_file  # noqa: PLC0415
+    from adapters.writing import write_file  # noqa: PLC0415
 
     content = orjson.dumps(
         {

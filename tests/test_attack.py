@@ -16,9 +16,9 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from pydantic import ValidationError
 
-from adapters.output import check_target, write_file
 from adapters.storage import check_order, event_time
 from adapters.tokens import issue
+from adapters.writing import check_target, write_file
 from domain import clock as ledger_clock
 from domain.clock import SimulatedClock
 from domain.commands import CorrectAnswer

@@ -11,7 +11,7 @@ import typer
 
 from adapters.cli.options import YearOption
 from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
-from adapters.output import check_target
+from adapters.writing import check_target
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -20,7 +20,8 @@ from rich.console import Console
 
 from adapters.cli.options import YearOption
 from adapters.national_tables import NationalTable
-from adapters.output import to_csv, write_file
+from adapters.output import to_csv
+from adapters.writing import write_file
 from adapters.xlsx import HEAD_FONT, sheet_name, to_bytes, write_binary, write_table
 from domain.errors import InvalidInput
 
