@@ -17,7 +17,7 @@ into an unlogged staging table that three connections then read side by side:
   for the same `changes` as the live path.
 
 The live path stays the definition; the tests compare this rebuild with it row
-for row (tests/test_projections.py). A build killed mid-way leaves the live
+for row (tests/integration/test_projections.py). A build killed mid-way leaves the live
 generation as it was, and a stage that the next build replaces.
 
 Used only where it reads what the live path reads: a PostgreSQL ledger whose

@@ -53,7 +53,7 @@ from adapters.read_store import ReadStore
 from adapters.tokens import issue
 from domain.commands import CorrectAnswer
 from domain.ledger import Ledger
-from tests.server_trials import (
+from tests.support.server_trials import (
     MB,
     closed_by_server,
     half_open,

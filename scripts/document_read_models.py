@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/document_read_models.py
 
-tests/test_read_model_docs.py fails when the document and the code disagree.
+tests/unit/test_read_model_docs.py fails when the document and the code disagree.
 """
 
 from __future__ import annotations

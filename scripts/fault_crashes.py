@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from tests.crash_trials import KINDS, prepare, trial
+from tests.support.crash_trials import KINDS, prepare, trial
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ Starts a throwaway PostgreSQL cluster (initdb in a temporary folder, a free port
 never the machine's shared server), and per trial: a fresh schema with Tokyo's FY2020
 cycle, a stream of kofu commands (keyed submissions and corrections, allocations,
 audit reads) while a thread stops (immediate or fast) and starts the server at
-seeded random moments. tests/outage_trials.py lists what is checked afterwards.
+seeded random moments. tests/support/outage_trials.py lists what is checked afterwards.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import json
 import random
 
-from tests.outage_trials import Cluster, Report, trial
+from tests.support.outage_trials import Cluster, Report, trial
 
 
 def main() -> None:

@@ -4,12 +4,12 @@
         [--commands 24] [--url postgresql://postgres@127.0.0.1:5432/test]
         [--json fault-summary.json]
 
-1. crash trials (tests/crash_trials.py): kill -9 during allocate, bulk submit, rebuild;
-2. outage trials (tests/outage_trials.py): a throwaway PostgreSQL restarted mid-stream;
-3. concurrency (tests/concurrency_trials.py): 8 processes on shared entities, with a
+The trials' code is in tests/support/:
+1. crash trials (crash_trials.py): kill -9 during allocate, bulk submit, rebuild;
+2. outage trials (outage_trials.py): a throwaway PostgreSQL restarted mid-stream;
+3. concurrency (concurrency_trials.py): 8 processes on shared entities, with a
    live follower compared to a rebuild;
-4. the bad-input table and the hostile corpus (tests/test_bad_input.py,
-   tests/abuse_corpus.py).
+4. the bad-input table and the hostile corpus (bad_input.py, abuse_corpus.py).
 Steps 1, 3 and 4 run on SQLite and on PostgreSQL (each in a schema of its own).
 Exit code 1 if anything was lost, duplicated, half-applied or otherwise wrong.
 """
@@ -35,16 +35,21 @@ from rich.table import Table
 from adapters.bootstrap import open_ledger
 from adapters.projecting import rebuild
 from domain.clock import JST, SimulatedClock, installed
-from tests import concurrency_trials, crash_trials, outage_trials
-from tests.abuse_corpus import REFUSED, VERBATIM, refusal_problems, verbatim_problems
-from tests.test_bad_input import (
+from tests.support import concurrency_trials, crash_trials, outage_trials
+from tests.support.abuse_corpus import (
+    REFUSED,
+    VERBATIM,
+    refusal_problems,
+    verbatim_problems,
+)
+from tests.support.bad_input import (
     AFTER_DEADLINE,
     CASES,
     IN_WINDOW_DAY,
     Worlds,
     prepare_world,
 )
-from tests.test_projections import Follower, export
+from tests.support.followers import Follower, export
 
 
 @dataclass
@@ -146,7 +151,7 @@ def _caught_up(follower: Follower) -> str:
 def corpus(url: str, folder: Path) -> Row:
     """Every bad input and hostile case, each on the ledger's (simulated) day it names.
 
-    Two worlds, as in tests/test_bad_input.py: one whose newest event lies inside
+    Two worlds, as in tests/support/bad_input.py: one whose newest event lies inside
     the submission window, one after the deadline (the clock never runs back).
     """
     urls = [_sibling(url, n) for n in range(2)]

@@ -29,7 +29,7 @@ from domain import clock as ledger_clock
 from domain.clock import JST, SimulatedClock
 from domain.errors import Refused
 from tests.conftest import SHINJUKU, Kofu, correction, submission, write_world
-from tests.test_bad_input import (
+from tests.support.bad_input import (
     AFTER_DEADLINE,
     IN_WINDOW_DAY,
     SERVER_TIME,
@@ -37,7 +37,7 @@ from tests.test_bad_input import (
     prepared,
 )
 
-__all__ = ["prepared"]  # the module-scoped worlds of tests/test_bad_input.py
+__all__ = ["prepared"]  # the module-scoped worlds of tests/support/bad_input.py
 
 TOKYO = "130001"
 WINDOW = "outside the FY2020 submission window 2019-10-01 to 2019-10-31"

@@ -3,7 +3,7 @@
 A private cluster (initdb into a temporary folder, a free port) holds a small world
 (Tokyo, the whole FY2020 cycle, FY2024 opened). A stream of `kofu` commands runs
 against it, one process each, on one shared clock in FY2024's submission window
-(tests/crash_trials.py `TIMELINE`; the server owns time): keyed FY2024 submissions of
+(tests/support/crash_trials.py `TIMELINE`; the server owns time): keyed FY2024 submissions of
 several entities in one file, keyed FY2020 corrections (its deadline long past),
 FY2020 allocations and audit reads (which project the read models). During most
 commands a thread stops the server (immediate or fast shutdown) at a seeded random
@@ -17,9 +17,9 @@ trial always starts while the server is down. Afterwards, with the server up:
 * a command that exited 3 is whole or absent (never some records without others);
   run again with the same keys it exits 0 and is then in the ledger exactly once;
 * `kofu verify` finds the hash chain intact; runs are whole; the read models equal
-  a rebuild (tests/crash_trials.py `check`).
+  a rebuild (tests/support/crash_trials.py `check`).
 
-Used by tests/test_outage.py (one CI-sized trial) and scripts/fault_outage.py.
+Used by tests/trials/test_outage.py (one CI-sized trial) and scripts/fault_outage.py.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from adapters.bootstrap import open_ledger
 from adapters.demo import run_demo
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
-from tests.concurrency_trials import ITEM, keyed_answer
-from tests.crash_trials import FY2024_ITEM, check, kofu_process, open_fy2024
+from tests.support.concurrency_trials import ITEM, keyed_answer
+from tests.support.crash_trials import FY2024_ITEM, check, kofu_process, open_fy2024
 
 PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/bin"))
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

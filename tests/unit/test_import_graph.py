@@ -6,7 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).parents[1] / "scripts" / "import_cycles.py"
+SCRIPT = Path(__file__).parents[2] / "scripts" / "import_cycles.py"
 KNOWN_CYCLES = [
     ["adapters.database_rebuild", "adapters.projecting"],
     ["adapters.output", "adapters.xlsx"],

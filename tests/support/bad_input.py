@@ -1,10 +1,11 @@
-"""Bad input is refused with a clear message and the right exit code, writing nothing.
+"""The bad-input table: each case a command that must be refused, writing nothing.
 
 Each case runs on SQLite and on PostgreSQL against a small world (Tokyo and Kanagawa,
 FY2020, one submission recorded) at the case's day on the simulated clock: inside the
 submission window (`IN_WINDOW_DAY`), or after the deadline (`AFTER_DEADLINE`, where
-the world also holds one keyed correction). The event count must be the same after
-the refused command as before it.
+the world also holds one keyed correction). Run by tests/trials/test_bad_input.py;
+shared with tests/trials/test_abuse.py, tests/trials/test_server_time.py and
+scripts/fault_suite.py.
 """
 
 from __future__ import annotations
@@ -467,7 +468,7 @@ CASES = [
         1,
         "p.yaml: reason: FY2020 is already defined differently; an amendment needs a reason",
         text_file(
-            (Path(__file__).parents[1] / "data/programmes/fy2020.yaml")
+            (Path(__file__).parents[2] / "data/programmes/fy2020.yaml")
             .read_text(encoding="utf-8")
             .replace("19000000000", "18000000000", 1),
             "p.yaml",
@@ -478,7 +479,7 @@ CASES = [
         2,
         "budgets.promotion.municipal",
         text_file(
-            (Path(__file__).parents[1] / "data/programmes/fy2020.yaml")
+            (Path(__file__).parents[2] / "data/programmes/fy2020.yaml")
             .read_text(encoding="utf-8")
             .replace("19000000000", "1.9e10", 1),
             "p.yaml",
@@ -489,7 +490,7 @@ CASES = [
         2,
         "unknown kind 'lottery'; known: pooled_share",
         text_file(
-            (Path(__file__).parents[1] / "data/rules/score_x_insured_share@1.yaml")
+            (Path(__file__).parents[2] / "data/rules/score_x_insured_share@1.yaml")
             .read_text(encoding="utf-8")
             .replace("kind: pooled_share", "kind: lottery"),
             "r.yaml",
@@ -501,7 +502,7 @@ CASES = [
         "HYPOTHESIS",
         text_file(
             (
-                Path(__file__).parents[1]
+                Path(__file__).parents[2]
                 / "data/rules/banded_score_x_insured_share@1.yaml"
             )
             .read_text(encoding="utf-8")
@@ -570,21 +571,3 @@ def prepare_world(url: str, folder: Path, day: date) -> Kofu:
             code, output = kofu(*correction(**{"--idempotency-key": "fix-1"}))
             assert code == 0, output
     return kofu
-
-
-def test_the_table_has_at_least_thirty_cases() -> None:
-    assert len(CASES) >= 30
-    assert len({c.name for c in CASES}) == len(CASES)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_written(
-    case: Case, prepared: Worlds, clock: SimulatedClock, tmp_path: Path
-) -> None:
-    clock.set_day(case.day)
-    kofu = prepared.on(case.day)
-    before = kofu.events()
-    code, output = kofu(*case.args(tmp_path))
-    assert code == case.exit_code, output
-    assert case.message in output, output
-    assert kofu.events() == before

@@ -5,7 +5,7 @@ Each worker process runs the `kofu` command line in-process, command after comma
 on three shared self-evaluations. The server owns time: an entity revises its answers
 only inside the submission window and the ministry corrects them only after the
 deadline, so no moment allows both. The trial runs in two stages on one shared clock
-(tests/timeline.py), every worker in each:
+(tests/support/timeline.py), every worker in each:
 
 1. inside the window (2019-10-30): a keyed revision, a keyed confirmation and an
    audit read (which projects the read models, racing the follower);
@@ -15,7 +15,7 @@ deadline, so no moment allows both. The trial runs in two stages on one shared c
 
 `check` then finds the problems: see its docstring.
 
-Used by tests/test_concurrency.py (both backends) and scripts/fault_suite.py.
+Used by tests/trials/test_concurrency.py (both backends) and scripts/fault_suite.py.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from domain.clock import SimulatedClock, installed
 from domain.ledger import Ledger
 from domain.self_evaluation import Change, SelfEvaluation
 from tests.conftest import Kofu, write_world
-from tests.timeline import Timeline, jst
+from tests.support.timeline import Timeline, jst
 
 WORKERS = 8
 ENTITIES = ("131016", "131024", "131041")
 ITEM = "II-12-b"
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 PREPARED = jst(date(2019, 10, 10))
 """When the world and the first answers are recorded (the FY2020 window is open)."""
 STAGES = {"window": jst(date(2019, 10, 30)), "corrections": jst(date(2019, 11, 20))}
@@ -209,7 +209,7 @@ def _run_stage(url: str, folder: Path, stage: str, workers: int) -> list[Command
     """Start the workers at the same moment, the stage's time on a shared clock."""
     start_at = datetime.fromtimestamp(time.time() + 4, tz=UTC)
     timeline = Timeline(STAGES[stage], at=start_at).argv()
-    code = "import sys; from tests.concurrency_trials import work; "
+    code = "import sys; from tests.support.concurrency_trials import work; "
     code += (
         "work(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:])"
     )

@@ -1,6 +1,6 @@
 """A real `kofu serve` in a child process on loopback, and raw HTTP against it.
 
-Shared by tests/test_trust2_server.py and scripts/bench_http.py. Bodies are sent
+Shared by tests/trials/test_trust2_server.py and scripts/bench_http.py. Bodies are sent
 from a generator of 64 KiB blocks over a non-blocking socket: the sender never holds
 a whole body, and stops as soon as the server answers.
 """

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api
-from tests.server_trials import (
+from tests.support.server_trials import (
     MB,
     Server,
     closed_by_server,

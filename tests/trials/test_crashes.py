@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 from tests.conftest import Kofu
-from tests.crash_trials import KINDS, prepare, trial
+from tests.support.crash_trials import KINDS, prepare, trial
 
 
 def test_killed_commands_leave_no_partial_state_and_complete_when_redone(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,32 +18,9 @@ import pytest
 from psycopg import sql
 
 from tests.conftest import PG_BASE, Kofu, _drop_schema
+from tests.support.tamper import tamper
 
 TARGET = 60
-
-
-def tamper(url: str, statements: list[str]) -> None:
-    """Run SQL against the ledger's own tables, bypassing kofu."""
-    if url.startswith("sqlite"):
-        con = sqlite3.connect(url.removeprefix("sqlite:///"))
-        for statement in statements:
-            con.execute(
-                statement.replace("EVENTS", "stored_events").replace("ID", "rowid")
-            )
-        con.commit()
-        con.close()
-        return
-    base, schema = url.split("?schema=")
-    with psycopg.connect(base, autocommit=True) as conn:
-        # An attacker with superuser rights can switch the immutability triggers off.
-        conn.execute("SET session_replication_role = replica")
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        for statement in statements:
-            conn.execute(
-                statement.replace("EVENTS", "kofu_events").replace(
-                    "ID", "notification_id"
-                )
-            )  # type: ignore[arg-type]
 
 
 def _shift_insert(url: str) -> list[str]:

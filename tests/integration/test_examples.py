@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import Kofu
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 def test_documented_examples_load_and_submit(world: Kofu) -> None:

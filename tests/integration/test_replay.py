@@ -14,7 +14,7 @@ from adapters.bootstrap import open_ledger
 from adapters.demo import run_demo
 from domain.ledger import Ledger
 from tests.conftest import PG_BASE, Kofu, _drop_schema
-from tests.test_integrity import tamper
+from tests.support.tamper import tamper
 
 RUN = "FY2020-promotion-municipal-expected-1"
 

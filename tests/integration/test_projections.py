@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -33,26 +33,18 @@ from adapters.projecting import (
     rebuild,
     recorded_events,
 )
-from adapters.read_store import ReadStore
 from domain.catalogue import CHECKED, UNCHECKED
 from domain.clock import SimulatedClock
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
-from projections.read_models import TABLES, Recorded, recorded
+from projections.read_models import Recorded, recorded
 from tests.conftest import Kofu, correction, submission
-from tests.timeline import Timeline, jst
+from tests.support.followers import Follower, export
+from tests.support.timeline import Timeline, jst
 
 WORLD = {"13", "14"}
 AFTER_DEMO = date(2021, 7, 1)
 """The day after the FY2020 demo's last event (its settlement, 2021-06-30)."""
-
-
-def export(store: ReadStore) -> str:
-    """Every read-model row, in key order, as canonical JSON."""
-    content: dict[str, list[dict[str, Any]]] = {}
-    for table in TABLES:
-        content[table.name] = store.rows(table.name, {}, list(table.key))
-    return json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
 
 
 @pytest.fixture
@@ -60,32 +52,6 @@ def ledger(database_url: str) -> Iterator[Ledger]:
     opened = open_ledger(database_url)
     yield opened
     opened.close()
-
-
-class Follower:
-    """A live projection in a thread, as `kofu projections follow` runs it."""
-
-    def __init__(self, url: str) -> None:
-        self.ledger = open_ledger(url)
-        self.store = open_store(self.ledger)
-        self.done = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            follow(self.ledger, self.store, interval=0.05, until=self.done.is_set)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            self.error = exc
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.done.set()
-        self.thread.join(timeout=60)
-        self.ledger.close()
 
 
 def test_views_built_live_while_commands_run_equal_a_rebuild_from_zero(

@@ -15,7 +15,7 @@ from domain.catalogue import Answer, CatalogueSpec, points_in
 from domain.errors import InvalidInput
 from domain.scoring import score
 
-CATALOGUES = Path(__file__).resolve().parents[2] / "data" / "catalogues"
+CATALOGUES = Path(__file__).resolve().parents[3] / "data" / "catalogues"
 SHIPPED = sorted(p.name for p in CATALOGUES.glob("*.yaml"))
 
 YES = Answer(checked=True)

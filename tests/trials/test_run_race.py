@@ -23,7 +23,7 @@ from domain.clock import installed
 from domain.entities import Entity
 from domain.ledger import Ledger
 from domain.runs import AllocationRun
-from tests.run_race_trials import Workers, prepare, timeline, wait_for_head
+from tests.support.run_race_trials import Workers, prepare, timeline, wait_for_head
 
 TRIALS = 20
 KAMAKURA = Entity.Details(

@@ -12,7 +12,7 @@ import yaml
 from domain.base import GRANTS
 from domain.catalogue import CatalogueSpec, Indicator, SubItem, points_in
 
-CATALOGUES = Path(__file__).resolve().parents[1] / "data" / "catalogues"
+CATALOGUES = Path(__file__).resolve().parents[2] / "data" / "catalogues"
 FY2020_MUNICIPAL = "fy2020-municipal-v1.yaml"
 FY2020_PREFECTURAL = "fy2020-prefectural-v1.yaml"
 FY2024_MUNICIPAL = "fy2024-municipal-v1.yaml"

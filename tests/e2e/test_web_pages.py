@@ -46,7 +46,7 @@ from domain.ledger import Ledger
 from tests.conftest import PG_BASE, _drop_schema
 
 SHINJUKU = "131041"
-SCREENSHOTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"  # Debian packages chromium and chromium-driver
 CHROMEDRIVER = "/usr/bin/chromedriver"
 _TAKEN: set[Path] = set()

@@ -23,7 +23,7 @@ integer computed by hand from the rules' documented formulas:
 * settlement: amount − decided = a refund (< 0) or an additional grant (> 0).
 
 The window and the deadline are judged to the day here as part of the story (the
-finer edges, to the minute in JST, are tests/test_server_time.py's
+finer edges, to the minute in JST, are tests/trials/test_server_time.py's
 `test_the_window_and_the_deadline_are_judged_on_the_ledgers_date_in_japan`).
 """
 
@@ -132,14 +132,14 @@ lg_code,grant_year,grant,required_yen,source,declared_on
 """
 
 PROGRAMME_YAML = """\
-# A hand-worked FY2020 programme for tests/test_hand_worked.py: the shipped FY2020
+# A hand-worked FY2020 programme for tests/e2e/test_hand_worked.py: the shipped FY2020
 # schedule, rules and size bands with budgets small enough to compute by hand.
 # Budgets: HYPOTHESIS (test figures, not the published 190億円 / 10億円).
 kind: programme_year
 grant_year: 2020
 title: 令和2年度 手計算検証用（交付額を手計算で確かめるための小さな年度）
 source: >-
-  tests/test_hand_worked.py: the schedule, rule versions and size bands of
+  tests/e2e/test_hand_worked.py: the schedule, rule versions and size bands of
   data/programmes/fy2020.yaml with test budgets (1,000,000 / 100,000 yen)
 budgets:
   promotion: {municipal: 1000000, prefectural: 100000}
@@ -191,7 +191,7 @@ def catalogue_yaml(tier: str, items: dict[str, tuple[int, int]]) -> str:
     )
     return f"""\
 # A hand-worked test catalogue (illustrative: true): checkbox items only, points
-# chosen so that tests/test_hand_worked.py computes by hand. Not a published table.
+# chosen so that tests/e2e/test_hand_worked.py computes by hand. Not a published table.
 kind: catalogue
 grant_year: 2020
 tier: {tier}
@@ -200,7 +200,7 @@ structure: sections
 title: 令和2年度 手計算検証用 評価指標（{tier}）
 illustrative: true
 source: >-
-  Modelled for tests/test_hand_worked.py only; no published point table.
+  Modelled for tests/e2e/test_hand_worked.py only; no published point table.
 published_on: 2019-09-30
 grants: [promotion, effort_support]
 full_marks: {{promotion: {promotion}, effort_support: {support}}}

@@ -1,4 +1,4 @@
-"""The hostile-input corpus (tests/abuse_corpus.py) on SQLite and on PostgreSQL.
+"""The hostile-input corpus (tests/support/abuse_corpus.py) on SQLite and on PostgreSQL.
 
 Each refused input: the expected exit code, a message naming the file, line or field,
 no traceback, and the same event count afterwards. Each hostile-looking but harmless
@@ -12,11 +12,16 @@ from pathlib import Path
 import pytest
 
 from domain.clock import SimulatedClock
-from tests.abuse_corpus import REFUSED, VERBATIM, refusal_problems, verbatim_problems
 from tests.conftest import correction
-from tests.test_bad_input import AFTER_DEADLINE, CASES, Case, Worlds, plain, prepared
+from tests.support.abuse_corpus import (
+    REFUSED,
+    VERBATIM,
+    refusal_problems,
+    verbatim_problems,
+)
+from tests.support.bad_input import AFTER_DEADLINE, CASES, Case, Worlds, plain, prepared
 
-__all__ = ["prepared"]  # the module-scoped world of tests/test_bad_input.py
+__all__ = ["prepared"]  # the module-scoped world of tests/support/bad_input.py
 
 
 def test_the_corpus_has_at_least_fifty_distinct_hostile_inputs() -> None:

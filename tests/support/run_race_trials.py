@@ -3,13 +3,13 @@
 Worker processes (real OS processes, each with its own ledger) wait for a trial
 number on their standard input, then each commits one ministry correction of its
 own entity and answers with the position of the correction. The test
-(tests/test_run_race.py) starts a trial from inside the allocation's read: the
+(tests/trials/test_run_race.py) starts a trial from inside the allocation's read: the
 `reading` hook of `record_phase` is called once the run has noted the position it
 reads from, sends the trial number and waits (bounded) until the ledger's head has
 moved, so a correction commits after that position and before the aggregates are
 read.
 
-Used by tests/test_run_race.py (both backends).
+Used by tests/trials/test_run_race.py (both backends).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from domain.ledger import Ledger, Result
 WORKERS = 3
 ENTITIES = ("131016", "131024", "131041")  # 千代田区, 中央区, 新宿区: one per worker
 ITEM = "I-1-a"
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 WAIT_SECONDS = 10.0
 TIMELINE = datetime(2021, 7, 1, 10, tzinfo=JST)
 """Where the trial's shared timeline starts: the day after the demo's settlement."""
@@ -107,7 +107,7 @@ class Workers:
     """The worker processes of one backend, started once for all its trials."""
 
     def __init__(self, url: str, anchor: float, workers: int = WORKERS) -> None:
-        code = "import sys; from tests.run_race_trials import work; "
+        code = "import sys; from tests.support.run_race_trials import work; "
         code += "work(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))"
         self.processes = [
             subprocess.Popen(

@@ -18,7 +18,8 @@ from adapters.projecting import rebuild
 from domain.clock import SimulatedClock
 from domain.commands import CorrectAnswer
 from domain.self_evaluation import SelfEvaluation
-from tests.concurrency_trials import (
+from tests.conftest import Kofu, submission
+from tests.support.concurrency_trials import (
     COMMANDS_EACH,
     WORKERS,
     Command,
@@ -26,9 +27,8 @@ from tests.concurrency_trials import (
     prepare,
     run_workers,
 )
-from tests.conftest import Kofu, submission
-from tests.test_projections import Follower, export
-from tests.timeline import Timeline, jst
+from tests.support.followers import Follower, export
+from tests.support.timeline import Timeline, jst
 
 SHINJUKU = "131041"
 PROCESSES = 6

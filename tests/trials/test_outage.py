@@ -1,7 +1,7 @@
 """PostgreSQL restarted while kofu commands run: exit 0 or 3, nothing half-applied.
 
 A throwaway cluster (never the shared server) is stopped and started during most
-commands of a short stream; tests/outage_trials.py says what is checked.
+commands of a short stream; tests/support/outage_trials.py says what is checked.
 `scripts/fault_outage.py --trials N` runs longer streams. PostgreSQL only: SQLite is
 a file in the process, it has no server to lose.
 """
@@ -15,7 +15,7 @@ import pytest
 
 from domain.ledger import Ledger
 from domain.receipts import CommandReceipt
-from tests.outage_trials import OUTAGE_ACTOR, Cluster, Step, presence, trial
+from tests.support.outage_trials import OUTAGE_ACTOR, Cluster, Step, presence, trial
 
 
 @pytest.fixture(scope="module")

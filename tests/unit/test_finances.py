@@ -23,7 +23,7 @@ from adapters.synthetic import (
 from domain.eligibility import EligibilityInput, determine_eligibility
 from domain.errors import InvalidInput
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
+EXAMPLES = Path(__file__).parents[2] / "examples"
 SEED = 1
 GRANT_YEAR = 2024
 BASE_YEAR = GRANT_YEAR - 1

@@ -2,8 +2,8 @@
 
 `REFUSED` must each be refused with a message naming the file, line or field, exit
 code 2 (or 1), and nothing written; `VERBATIM` are harmless but hostile-looking texts
-that must be stored exactly and rendered safely. tests/test_abuse.py runs both on
-SQLite and PostgreSQL against the world of tests/test_bad_input.py; the rows here
+that must be stored exactly and rendered safely. tests/trials/test_abuse.py runs both on
+SQLite and PostgreSQL against the world of tests/support/bad_input.py; the rows here
 come on top of its table (`len(REFUSED) + len(VERBATIM)` is the corpus size).
 """
 
@@ -18,7 +18,7 @@ from markupsafe import escape
 
 from adapters.parsing import MAX_FILE_BYTES
 from tests.conftest import SHINJUKU, Kofu, correction, submission
-from tests.test_bad_input import (
+from tests.support.bad_input import (
     AFTER_DEADLINE,
     CATALOGUE_GOALS,
     CATALOGUE_HEAD,
@@ -32,7 +32,7 @@ from tests.test_bad_input import (
 
 Make = Callable[[Path], list[str]]
 ANSWER_CSV = "entity,grant_year,tier,item,value\n"
-PROGRAMME = (Path(__file__).parents[1] / "data/programmes/fy2020.yaml").read_text(
+PROGRAMME = (Path(__file__).parents[2] / "data/programmes/fy2020.yaml").read_text(
     encoding="utf-8"
 )
 

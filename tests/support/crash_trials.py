@@ -2,11 +2,11 @@
 
 The world holds Tokyo, Kanagawa and Osaka's whole FY2020 cycle, and FY2024's programme
 and catalogues. The server owns time, and FY2020's submission window closed before its
-cycle was recorded: the commands run on one shared clock (tests/timeline.py) in
+cycle was recorded: the commands run on one shared clock (tests/support/timeline.py) in
 FY2024's submission window (from 2023-10-10), where the bulk imports submit FY2024
 answers while FY2020's runs are recalculated.
 
-Used by tests/test_crashes.py (a few trials per backend in CI) and by
+Used by tests/trials/test_crashes.py (a few trials per backend in CI) and by
 scripts/fault_crashes.py (as many seeded trials as asked, on demand).
 """
 
@@ -33,7 +33,7 @@ from adapters.projecting import catch_up, open_store, rebuild
 from domain.clock import SimulatedClock, installed
 from domain.ledger import Ledger
 from projections.read_models import TABLES
-from tests.timeline import KOFU, Timeline, jst
+from tests.support.timeline import KOFU, Timeline, jst
 
 KINDS = ("allocate", "submit", "rebuild")
 FY2024_ITEM = "P1-A3-a"

@@ -1,0 +1,35 @@
+"""Tampering with the stored events directly, as an attacker with the database's keys.
+
+Shared by tests/integration/test_integrity.py and tests/integration/test_replay.py.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+from psycopg import sql
+
+
+def tamper(url: str, statements: list[str]) -> None:
+    """Run SQL against the ledger's own tables, bypassing kofu."""
+    if url.startswith("sqlite"):
+        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        for statement in statements:
+            con.execute(
+                statement.replace("EVENTS", "stored_events").replace("ID", "rowid")
+            )
+        con.commit()
+        con.close()
+        return
+    base, schema = url.split("?schema=")
+    with psycopg.connect(base, autocommit=True) as conn:
+        # An attacker with superuser rights can switch the immutability triggers off.
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        for statement in statements:
+            conn.execute(
+                statement.replace("EVENTS", "kofu_events").replace(
+                    "ID", "notification_id"
+                )
+            )  # type: ignore[arg-type]
