@@ -23,7 +23,7 @@ from adapters.bootstrap import open_ledger
 from adapters.replay import replay_many
 from tests.conftest import PG_BASE, Kofu, _drop_schema
 
-FIXTURE = Path(__file__).parent / "fixtures" / "ledger-fy2020-tokyo.db"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "ledger-fy2020-tokyo.db"
 EVENTS = 852
 RUNS = 20  # 5 phases x (2 grants x 2 tiers)
 SHINJUKU = "131041"  # corrected twice by the ministry in the recorded demo
