@@ -36,8 +36,8 @@ from domain.catalogue import CatalogueSeries
 from domain.commands import AllocatePhase
 from domain.entities import Entity, size_band
 from domain.errors import InvalidInput, Refused
-from domain.ledger import StaleReadError
 from domain.receipts import CommandReceipt
+from domain.retry import StaleReadError
 from domain.rulebook import Rule
 from domain.runs import (
     Adjustment,

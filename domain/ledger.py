@@ -3,19 +3,18 @@
 Every command validates everything it was given before it writes anything; the
 aggregates it changes (and the receipt of its idempotency key) are saved in one
 transaction. A save that loses a race raises the library's IntegrityError; the
-command then re-reads and re-applies (`_retrying`). Bulk commands (registration,
-submissions) validate the whole batch in memory, then save it in chunks.
+command then re-reads and re-applies (`_retrying`, jittered: domain/retry.py). Bulk
+commands (registration, submissions) validate the whole batch in memory, against
+the directory (domain/directory.py), then save it in chunks. Scans of the
+notification log live in domain/log.py; the methods here of the same names call them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -25,7 +24,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from domain import clock
+from domain import clock, log, retry
 from domain.base import LedgerAggregate, actor_id, actor_role
 from domain.catalogue import (
     CHECKED,
@@ -45,6 +44,7 @@ from domain.commands import (
     PublishRun,
     SubmitSelfEvaluation,
 )
+from domain.directory import Directory
 from domain.entities import (
     Entity,
     Expenditure,
@@ -57,11 +57,11 @@ from domain.errors import (
     Forbidden,
     InvalidInput,
     LedgerError,
-    RecordedBeforeNewest,
     Refused,
 )
 from domain.programme import PHASES, ProgrammeSpec, ProgrammeYear
 from domain.receipts import CommandReceipt
+from domain.retry import StaleReadError
 from domain.rulebook import Rule
 from domain.rules import RuleSpec
 from domain.runs import AllocationRun, PhaseRuns
@@ -73,10 +73,6 @@ A = TypeVar("A", bound=LedgerAggregate)
 V = TypeVar("V")
 C = TypeVar("C", bound=Command)
 
-MAX_ATTEMPTS = 12
-BACKOFF_SECONDS = 0.005
-"""The first retry waits up to this long; each further one up to twice as long."""
-BACKOFF_CAP_SECONDS = 0.25
 Progress = Callable[[int], None]
 Memo = dict[tuple[int, str], tuple[ProgrammeYear, Catalogue]]
 """What a bulk command read once: programme and catalogue per (year, tier)."""
@@ -97,29 +93,6 @@ class Result:
         return self.events == 0
 
 
-@dataclass
-class Directory:
-    """What the ledger knows exists, read from its notification log incrementally.
-
-    Only creation events are read, so this costs one pass over new notifications.
-    It lets bulk commands validate without one read per aggregate; a stale
-    directory is safe because saving a "new" aggregate that exists fails.
-    """
-
-    position: int = 0
-    known: set[UUID] = field(default_factory=set)
-    by_topic: dict[str, list[UUID]] = field(default_factory=dict)
-    entities: dict[str, Entity.Details] = field(default_factory=dict)
-    self_evaluations: dict[UUID, tuple[str, int, str]] = field(default_factory=dict)
-
-
-class StaleReadError(IntegrityError):
-    """Something a read relied on changed while it was read: read again.
-
-    A lost race like a failed save, so `Ledger.retrying` reads again (jittered).
-    """
-
-
 def _with_origin(error: LedgerError, origin: str | None) -> LedgerError:
     if origin and error.origin is None:
         error.origin = origin
@@ -131,21 +104,6 @@ class Ledger(Application[UUID]):
 
     name = "kofu"
     log_section_size = 1000
-    # Topics of the creation events that the directory follows.
-    _directory_topics = tuple(
-        get_topic(cls)
-        for cls in (
-            Entity.Registered,
-            Insurer.Registered,
-            SelfEvaluation.Opened,
-            CommandReceipt.Recorded,
-            Catalogue.Published,
-            CatalogueSeries.Started,
-            ProgrammeYear.Defined,
-            PhaseRuns.Opened,
-            AccessToken.Issued,
-        )
-    )
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
@@ -181,35 +139,9 @@ class Ledger(Application[UUID]):
             return self._refresh()
 
     def _refresh(self) -> Directory:
-        directory = self.directory
-        entity_topic = get_topic(Entity.Registered)
-        opened_topic = get_topic(SelfEvaluation.Opened)
-        while True:
-            notes = self.recorder.select_notifications(
-                start=directory.position,
-                limit=self.log_section_size,
-                topics=self._directory_topics,
-                inclusive_of_start=False,
-            )
-            if not notes:
-                return directory
-            for note in notes:
-                originator_id = UUID(str(note.originator_id))
-                directory.known.add(originator_id)
-                directory.by_topic.setdefault(note.topic, []).append(originator_id)
-                if note.topic == entity_topic:
-                    registered = self.mapper.to_domain_event(note)
-                    assert isinstance(registered, Entity.Registered)  # noqa: S101
-                    directory.entities[registered.lg_code] = _details(registered)
-                elif note.topic == opened_topic:
-                    opened = self.mapper.to_domain_event(note)
-                    assert isinstance(opened, SelfEvaluation.Opened)  # noqa: S101
-                    directory.self_evaluations[originator_id] = (
-                        opened.lg_code,
-                        opened.grant_year,
-                        opened.tier,
-                    )
-            directory.position = notes[-1].id
+        return self.directory.read_forward(
+            self.recorder, self.mapper, self.log_section_size
+        )
 
     def entity(self, lg_code: str, field: str = "entity") -> Entity.Details:
         """The registered details of an entity.
@@ -329,32 +261,14 @@ class Ledger(Application[UUID]):
 
     def count_events(self) -> int:
         """The position of the newest event (the event count, gaps aside)."""
-        return self.recorder.max_notification_id() or 0
+        return log.count_events(self.recorder)
 
     def changed_since(self, position: int) -> dict[UUID, int]:
         """The first version recorded after `position` of each aggregate changed since.
 
-        Reads the notifications after `position` up to the head as it is now. Both
-        recorders make events visible in position order (PostgreSQL: the library
-        locks the table to insert), so an aggregate not named here stood at
-        `position` as it stands now, and one named stood at the version before.
+        See `domain.log.changed_since`.
         """
-        head = self.count_events()
-        found: dict[UUID, int] = {}
-        start = position
-        while start < head:
-            notes = self.recorder.select_notifications(
-                start=start,
-                limit=self.log_section_size,
-                stop=head,
-                inclusive_of_start=False,
-            )
-            if not notes:
-                break
-            for note in notes:
-                found.setdefault(UUID(str(note.originator_id)), note.originator_version)
-            start = notes[-1].id
-        return found
+        return log.changed_since(self.recorder, position, self.log_section_size)
 
     def as_of(self, aggregate: A, changed: Mapping[UUID, int]) -> A | None:
         """`aggregate` before its first version in `changed` (None: that created it)."""
@@ -379,27 +293,7 @@ class Ledger(Application[UUID]):
         return self._retrying(attempt, pinned=False)
 
     def _retrying(self, attempt: Callable[[], T], *, pinned: bool = True) -> T:
-        # Processes that lost a race to the same aggregate would otherwise retry in
-        # lockstep and lose again: each waits a random, growing while (full jitter).
-        for n in range(MAX_ATTEMPTS - 1):
-            try:
-                with clock.instant() if pinned else nullcontext():
-                    return attempt()
-            except RecordedBeforeNewest as error:
-                if error.newest > clock.now():
-                    raise _clock_behind(error) from None
-                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**n)
-                time.sleep(random.uniform(0, ceiling))  # noqa: S311 - not a secret
-                self.refresh()
-            except IntegrityError:
-                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**n)
-                time.sleep(random.uniform(0, ceiling))  # noqa: S311 - not a secret
-                self.refresh()
-        try:
-            with clock.instant() if pinned else nullcontext():
-                return attempt()
-        except RecordedBeforeNewest as error:
-            raise _clock_behind(error) from None
+        return retry.retrying(attempt, self.refresh, pinned=pinned)
 
     def _save(self, command: str, *aggregates: LedgerAggregate) -> Result:
         pending = [a for a in aggregates if a.pending_events] if aggregates else []
@@ -662,50 +556,13 @@ class Ledger(Application[UUID]):
     ) -> dict[UUID, list[tuple[str, int]]]:
         """(run id, ledger position of its calculation) of each phase's runs.
 
-        The position is the run's `AllocationRun.Calculated` event, as in the audit
-        trail; one pass over those records (filtered by topic, not decoded).
+        See `domain.log.run_positions`.
         """
-        runs = {
-            AllocationRun.id_for(run_id): (phase.id, run_id)
-            for phase in phase_runs
-            for run_id in phase.runs
-        }
-        found: dict[UUID, list[tuple[str, int]]] = {p.id: [] for p in phase_runs}
-        start = 0
-        topic = get_topic(AllocationRun.Calculated)
-        while True:
-            notes = self.recorder.select_notifications(
-                start=start,
-                limit=self.log_section_size,
-                topics=(topic,),
-                inclusive_of_start=False,
-            )
-            if not notes:
-                return found
-            for note in notes:
-                run = runs.get(UUID(str(note.originator_id)))
-                if run is not None:
-                    found[run[0]].append((run[1], note.id))
-            start = notes[-1].id
+        return log.run_positions(self.recorder, phase_runs, self.log_section_size)
 
     def position_at(self, moment: datetime) -> int:
         """The last ledger position recorded at or before a moment (0 if none)."""
-        low, high = 0, self.count_events()
-        # Invariant: the event at `low` (if any) was recorded at or before `moment`;
-        # every position above `high` after it. Positions may have gaps.
-        while low < high:
-            middle = (low + high + 1) // 2
-            notes = self.recorder.select_notifications(start=middle, limit=1)
-            if not notes:
-                high = middle - 1
-                continue
-            event = self.mapper.to_domain_event(notes[0])
-            assert isinstance(event, LedgerAggregate.Event)  # noqa: S101
-            if event.timestamp <= moment:
-                low = notes[0].id
-            else:
-                high = middle - 1
-        return low
+        return log.position_at(self.recorder, self.mapper, moment)
 
     def run(self, run_id: str) -> AllocationRun:
         """A recorded allocation run, to read (never to change: it is shared).
@@ -1192,18 +1049,6 @@ class Ledger(Application[UUID]):
         return found if isinstance(found, Result) else None
 
 
-def _clock_behind(error: RecordedBeforeNewest) -> Refused:
-    msg = (
-        f"this process's clock ({error.attempted.isoformat()}) is behind the newest "
-        f"recorded event ({error.newest.isoformat()}): kofu never records an event "
-        "earlier than one already in the ledger; correct the machine's clock, or, "
-        "if it is right, the newest event was timed in the future (a row written "
-        "into the database by hand): no write succeeds before that time "
-        "(docs/FAULTS.md, known limits)"
-    )
-    return Refused(msg, field="clock")
-
-
 def _refuse_source(code: str, *, ministry: bool) -> None:
     if ministry:
         msg = f"item {code} is self-reported; the ministry corrects it instead"
@@ -1213,18 +1058,6 @@ def _refuse_source(code: str, *, ministry: bool) -> None:
             "and cannot be answered or changed by the entity"
         )
     raise Refused(msg, field=code)
-
-
-def _details(event: Entity.Registered) -> Entity.Details:
-    return Entity.Details(
-        lg_code=event.lg_code,
-        kind=event.kind,
-        prefecture_code=event.prefecture_code,
-        name=event.name,
-        name_kana=event.name_kana,
-        special_ward=event.special_ward,
-        designated_city=event.designated_city,
-    )
 
 
 def _fingerprint(content: object) -> str:
