@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
-from adapters.bootstrap import open_ledger
-from adapters.integrity import Chain
-from adapters.projecting import catch_up, open_store
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.integrity import Chain
+from adapters.storage.projecting import catch_up, open_store
 from domain.commands import (
     AllocatePhase,
     Command,
@@ -45,7 +45,7 @@ from domain.ledger import Ledger, Progress, Result
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from adapters.read_store import ReadStore
+    from adapters.storage.read_store import ReadStore
     from domain.runs import AllocationRun
 
 T = TypeVar("T")

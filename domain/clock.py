@@ -3,8 +3,8 @@
 The server owns time. No caller chooses the time its own action is recorded at: every
 event's `timestamp` comes from `now()`, and the dates that window and deadline rules
 compare (`today()`) are that same instant's date in Japan (JST). The stores refuse an
-event recorded earlier than the newest stored one (adapters/storage.py), so recorded
-times never go backwards in log order, whatever the clock of a process says.
+event recorded earlier than the newest stored one (adapters/storage/recorders.py), so
+recorded times never go backwards in log order, whatever the clock of a process says.
 
 The demo and the tests need past dates: they install a `SimulatedClock` inside their
 own process (`installed(...)`). There is deliberately no environment variable or

@@ -2,7 +2,7 @@
 
 A rebuild (or an as-of projection) starts from empty tables, so instead of
 sending every event's upserts to the database it folds them here, with exactly
-the semantics of the database's upsert (`adapters/read_store.py`): a new row
+the semantics of the database's upsert (`adapters/storage/read_store.py`): a new row
 takes the change's values; an existing row adds the `add` columns and keeps its
 value where the change has none; a delete removes the rows that match. The
 tables are then written once, with the tracking position, in one transaction.

@@ -2,7 +2,7 @@
 
 Pure: an event and its ledger position in, row changes out. The adapters apply the
 changes of a whole batch of events, and the view's tracking position, in one
-transaction (adapters/read_store.py), so every event is projected exactly once.
+transaction (adapters/storage/read_store.py), so every event is projected exactly once.
 The same function serves the incremental path and a rebuild from position 0,
 which is why the two produce identical tables.
 

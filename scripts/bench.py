@@ -44,11 +44,11 @@ from benchlib import DEFAULT_URL, fresh_schema, grow, raw_read, write_result
 from rich.console import Console
 from rich.table import Table
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
-from adapters.integrity import Chain
-from adapters.projecting import open_store, rebuild
+from adapters.demo.demo import run_demo
 from adapters.queries.runs import allocation_rows, current_runs
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.integrity import Chain
+from adapters.storage.projecting import open_store, rebuild
 from domain.allocating import read_phase, run_phase
 from domain.ledger import Ledger
 

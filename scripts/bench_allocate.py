@@ -25,8 +25,8 @@ import psycopg
 from psycopg import sql
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
+from adapters.demo.demo import run_demo
+from adapters.storage.bootstrap import open_ledger
 from domain.allocating import read_phase, run_phase
 from domain.ledger import Ledger
 

@@ -44,13 +44,13 @@ from loadgen import closed_loop, free_port, in_process, open_loop, server
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
-from adapters.integrity import Chain
-from adapters.projecting import catch_up, open_store
+from adapters.demo.demo import run_demo
+from adapters.inputs.tokens import issue
 from adapters.queries.runs import allocation_rows, current_runs
-from adapters.read_store import ReadStore
-from adapters.tokens import issue
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.integrity import Chain
+from adapters.storage.projecting import catch_up, open_store
+from adapters.storage.read_store import ReadStore
 from domain.commands import CorrectAnswer
 from domain.ledger import Ledger
 from tests.support.server_trials import (

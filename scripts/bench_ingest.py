@@ -24,10 +24,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from adapters.bootstrap import open_ledger
-from adapters.files import load_files
-from adapters.paths import data_dir
-from adapters.synthetic import synthesise_nation, synthesise_year
+from adapters.demo.synthetic import synthesise_nation, synthesise_year
+from adapters.inputs.files import load_files
+from adapters.inputs.paths import data_dir
+from adapters.storage.bootstrap import open_ledger
 from domain import clock
 from domain.commands import SubmitSelfEvaluation
 from domain.entities import Entity

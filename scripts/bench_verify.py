@@ -26,9 +26,9 @@ from benchlib import DEFAULT_URL, fresh_schema, raw_read, write_result
 from eventsourcing.persistence import StoredEvent
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
-from adapters.integrity import Chain
+from adapters.demo.demo import run_demo
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.integrity import Chain
 from domain.ledger import Ledger
 
 BATCH = 5000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.read_store import view_name
+from adapters.storage.read_store import view_name
 from projections.read_models import TABLES, VERSION
 
 TYPES = {

@@ -32,8 +32,8 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
-from adapters.bootstrap import open_ledger
-from adapters.projecting import rebuild
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.projecting import rebuild
 from domain.clock import JST, SimulatedClock, installed
 from tests.support import concurrency_trials, crash_trials, outage_trials
 from tests.support.abuse_corpus import (

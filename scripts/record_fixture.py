@@ -18,10 +18,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
-from adapters.integrity import Chain
+from adapters.demo.demo import run_demo
 from adapters.kofu import Kofu
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.integrity import Chain
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "ledger-fy2020-tokyo.db"

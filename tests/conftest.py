@@ -20,9 +20,9 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from adapters.bootstrap import open_ledger
 from adapters.cli.main import app
-from adapters.paths import data_dir
+from adapters.inputs.paths import data_dir
+from adapters.storage.bootstrap import open_ledger
 from domain import clock as ledger_clock
 from domain.clock import JST, SimulatedClock
 from domain.ledger import Ledger
@@ -222,9 +222,9 @@ def api(
     from fastapi.testclient import TestClient
     from rich.console import Console
 
-    from adapters.demo import run_demo
+    from adapters.demo.demo import run_demo
     from adapters.http.app import create_app
-    from adapters.tokens import MAX_TOKEN_DAYS, issue
+    from adapters.inputs.tokens import MAX_TOKEN_DAYS, issue
     from domain.commands import PublishRun
 
     schema = None
@@ -275,7 +275,7 @@ def _open_fy2024(opened: Ledger) -> None:
     """Load the FY2024 programme and catalogues, so that a window is open."""
     from rich.console import Console
 
-    from adapters.loading import load_reference
+    from adapters.inputs.loading import load_reference
 
     files = [data_dir() / "programmes" / "fy2024.yaml"] + [
         data_dir() / "catalogues" / f"fy2024-{tier}-v1.yaml"

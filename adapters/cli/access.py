@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import FormatOption
-from adapters.files import validate
-from adapters.output import Format, render
-from adapters.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
+from adapters.inputs.files import validate
+from adapters.inputs.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
+from adapters.reports.output import Format, render
 from domain.commands import PublishRun
 from domain.tokens import ROLES, Role, check_token_request
 
@@ -100,7 +100,7 @@ def register(
         ] = DEFAULT_TOKEN_DAYS,
     ) -> None:
         """Issue a token; its secret is shown this once and stored only hashed."""
-        from adapters.tokens import issue as issue_token  # noqa: PLC0415
+        from adapters.inputs.tokens import issue as issue_token  # noqa: PLC0415
 
         scope = tuple(entity or ())
         check_token_request(role, scope, name)
@@ -129,7 +129,7 @@ def register(
     @handled
     def list_tokens(fmt: FormatOption = Format.table) -> None:
         """Every token issued (never a secret)."""
-        from adapters.tokens import now  # noqa: PLC0415
+        from adapters.inputs.tokens import now  # noqa: PLC0415
 
         at = now()
         with ledger() as opened:

@@ -10,8 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from adapters.cli.options import YearOption
-from adapters.integrity import Chain, export_checkpoints, protect, read_checkpoints
-from adapters.writing import check_target
+from adapters.common.writing import check_target
+from adapters.storage.integrity import (
+    Chain,
+    export_checkpoints,
+    protect,
+    read_checkpoints,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,7 +38,7 @@ def register_setup(
     def init() -> None:
         """Create or upgrade the storage (safe to run twice)."""
         with ledger() as opened:
-            from adapters.settings import database  # noqa: PLC0415
+            from adapters.storage.settings import database  # noqa: PLC0415
 
             protected = protect(opened)
             out.print(
@@ -51,7 +56,7 @@ def register_setup(
         ] = "ministry:reference",
     ) -> None:
         """Load reference data: entities, insurers, counts, catalogues, years."""
-        from adapters.loading import load_reference  # noqa: PLC0415
+        from adapters.inputs.loading import load_reference  # noqa: PLC0415
 
         with ledger() as opened:
             for line in load_reference(opened, files, actor, out):
@@ -74,7 +79,7 @@ def register_checks(
         seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
     ) -> None:
         """Load the reference data and run a whole synthetic national year."""
-        from adapters.demo import run_demo  # noqa: PLC0415
+        from adapters.demo.demo import run_demo  # noqa: PLC0415
 
         with ledger() as opened:
             run_demo(opened, fiscal_year, seed, out)

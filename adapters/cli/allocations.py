@@ -11,7 +11,6 @@ from rich.console import Console
 
 from adapters.cli.options import FormatOption, YearOption
 from adapters.kofu import Kofu, allocate_phase
-from adapters.output import Format, print_runs, render
 from adapters.queries.asof import position_as_of
 from adapters.queries.rows import as_dicts
 from adapters.queries.runs import (
@@ -20,6 +19,7 @@ from adapters.queries.runs import (
     current_runs,
     summary_rows,
 )
+from adapters.reports.output import Format, print_runs, render
 from domain.errors import InvalidInput
 from domain.programme import PHASES
 

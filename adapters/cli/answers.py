@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from adapters.cli.options import EntityOption, TierOption, YearOption
-from adapters.progress import progress
+from adapters.common.progress import progress
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,7 +44,7 @@ def register(
         batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
     ) -> None:
         """Record self-evaluations (a resubmission inside the window is a revision)."""
-        from adapters.workbook_import import read_submissions  # noqa: PLC0415
+        from adapters.excel.workbook_import import read_submissions  # noqa: PLC0415
 
         pending = read_submissions(files, {"actor": actor})
         with session() as kofu:
@@ -74,7 +74,7 @@ def register(
         actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
     ) -> None:
         """Ministry staff key in answers an entity sent on paper (紙提出の入力)."""
-        from adapters.files import read_answers, validate  # noqa: PLC0415
+        from adapters.inputs.files import read_answers, validate  # noqa: PLC0415
         from domain.commands import EnterPaperSubmission  # noqa: PLC0415
 
         commands = [
@@ -112,7 +112,7 @@ def register(
         ] = None,
     ) -> None:
         """A prefecture confirms a municipality's answers."""
-        from adapters.files import validate  # noqa: PLC0415
+        from adapters.inputs.files import validate  # noqa: PLC0415
         from domain.commands import ConfirmSelfEvaluation  # noqa: PLC0415
 
         cmd = validate(
@@ -145,7 +145,7 @@ def register(
         ] = None,
     ) -> None:
         """Record a ministry correction of one answer (after the deadline)."""
-        from adapters.files import validate  # noqa: PLC0415
+        from adapters.inputs.files import validate  # noqa: PLC0415
         from domain.commands import CorrectAnswer  # noqa: PLC0415
 
         cmd = validate(
@@ -178,7 +178,7 @@ def register(
         ],
     ) -> None:
         """Import values the ministry computes itself (outcome indicators)."""
-        from adapters.files import read_answers  # noqa: PLC0415
+        from adapters.inputs.files import read_answers  # noqa: PLC0415
         from domain.commands import ImportMinistryValues  # noqa: PLC0415
 
         read = read_answers(files, {"actor": actor})

@@ -19,10 +19,16 @@ from openpyxl import Workbook
 from rich.console import Console
 
 from adapters.cli.options import YearOption
-from adapters.national_tables import NationalTable
-from adapters.output import to_csv
-from adapters.writing import write_file
-from adapters.xlsx import HEAD_FONT, sheet_name, to_bytes, write_binary, write_table
+from adapters.common.writing import write_file
+from adapters.excel.national_tables import NationalTable
+from adapters.reports.output import to_csv
+from adapters.reports.xlsx import (
+    HEAD_FONT,
+    sheet_name,
+    to_bytes,
+    write_binary,
+    write_table,
+)
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -67,7 +73,7 @@ def register(
         """Write the self-evaluation workbook (該当状況調査票) of an entity and year."""
         from io import BytesIO  # noqa: PLC0415
 
-        from adapters.workbook import build_workbook  # noqa: PLC0415
+        from adapters.excel.workbook import build_workbook  # noqa: PLC0415
 
         if output.suffix.lower() != ".xlsx":
             msg = "the workbook is written as .xlsx"
@@ -95,7 +101,7 @@ def register(
         force: ForceOption = False,
     ) -> None:
         """評価結果: a row per entity, points per sub-item, total, rank, statistics."""
-        from adapters.national_tables import results_table  # noqa: PLC0415
+        from adapters.excel.national_tables import results_table  # noqa: PLC0415
         from adapters.queries.asof import fresh_store  # noqa: PLC0415
 
         with ledger() as opened:
@@ -116,7 +122,7 @@ def register(
         force: ForceOption = False,
     ) -> None:
         """交付額: the run in force, one row per entity, amounts in 千円 (exact)."""
-        from adapters.national_tables import allocation_table  # noqa: PLC0415
+        from adapters.excel.national_tables import allocation_table  # noqa: PLC0415
 
         with ledger() as opened:
             table = allocation_table(opened, fiscal_year, grant, tier, phase)

@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import EntityOption, FormatOption, YearOption
-from adapters.output import Format, render
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
+from adapters.reports.output import Format, render
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def register(
         ] = False,
     ) -> None:
         """Export one entity's year for auditors: HTML and a JSON/CSV bundle."""
-        from adapters.dossier import write_dossier  # noqa: PLC0415
+        from adapters.reports.dossier import write_dossier  # noqa: PLC0415
 
         with ledger() as opened:
             manifest = write_dossier(opened, entity, fiscal_year, out, force=force)
@@ -113,7 +113,7 @@ def register(
         if fmt is Format.table:
             _print(console, found)
         elif fmt is Format.html:
-            from adapters.dossier import page  # noqa: PLC0415
+            from adapters.reports.dossier import page  # noqa: PLC0415
 
             typer.echo(
                 page(

@@ -18,7 +18,6 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from adapters.bootstrap import storage_unavailable
 from adapters.cli import (
     access,
     admin,
@@ -31,6 +30,7 @@ from adapters.cli import (
     runtools,
 )
 from adapters.kofu import Kofu
+from adapters.storage.bootstrap import storage_unavailable
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from adapters.output import Format
+from adapters.reports.output import Format
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 YearOption = Annotated[

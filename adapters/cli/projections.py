@@ -10,15 +10,15 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import EntityOption, FormatOption, YearOption
-from adapters.output import Format, render
-from adapters.progress import progress
-from adapters.projecting import follow, open_store, rebuild
+from adapters.common.progress import progress
 from adapters.queries.asof import fresh_store, position_as_of, reading
 from adapters.queries.rows import as_dicts
 from adapters.queries.scores import score_rows
 from adapters.queries.submissions import submission_status
 from adapters.queries.trail import audit_trail
-from adapters.read_store import view_name
+from adapters.reports.output import Format, render
+from adapters.storage.projecting import follow, open_store, rebuild
+from adapters.storage.read_store import view_name
 from projections.read_models import TABLES
 
 if TYPE_CHECKING:

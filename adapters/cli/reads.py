@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from adapters.cli.options import EntityOption, FormatOption, YearOption
-from adapters.output import Format, render
 from adapters.queries.rows import as_dicts
 from adapters.queries.submissions import history_rows, submission_rows
+from adapters.reports.output import Format, render
 from domain.base import GRANTS
 from domain.catalogue import points_in
 from domain.entities import size_band

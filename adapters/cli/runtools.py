@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from adapters.cli.options import FormatOption
-from adapters.output import Format, render, render_all
 from adapters.queries.asof import position_as_of
+from adapters.reports.output import Format, render, render_all
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """Recompute recorded runs from the ledger prefix each read, and compare."""
-        from adapters.replay import replay_many  # noqa: PLC0415
+        from adapters.runtools.replay import replay_many  # noqa: PLC0415
 
         if (run_id is None) == (fiscal_year is None):
             msg = "give one RUN or --fiscal-year (every run of that year)"
@@ -86,7 +86,7 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """What changed per entity between two runs, attributed so it adds up."""
-        from adapters.diff import diff  # noqa: PLC0415
+        from adapters.runtools.diff import diff  # noqa: PLC0415
 
         with ledger() as opened:
             rows = diff(
@@ -110,7 +110,7 @@ def register(
         """Yen per score point per entity; corrections that moved a lot of money."""
         from fractions import Fraction  # noqa: PLC0415
 
-        from adapters.sensitivity import (  # noqa: PLC0415
+        from adapters.runtools.sensitivity import (  # noqa: PLC0415
             item_sensitivity,
             sensitivity,
         )
@@ -156,7 +156,7 @@ def register(
 
         Nothing is written: the ledger prefix is copied into memory.
         """
-        from adapters.whatif import what_if  # noqa: PLC0415
+        from adapters.runtools.whatif import what_if  # noqa: PLC0415
 
         with ledger() as opened:
             position = position_as_of(opened, at) if at else None

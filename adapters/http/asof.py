@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from adapters.http.errors import ApiError
 
 if TYPE_CHECKING:
-    from adapters.read_store import ReadStore
+    from adapters.storage.read_store import ReadStore
     from domain.ledger import Ledger
 
 
@@ -77,7 +77,7 @@ class AsOfStores:
             return built
 
     def _build(self, ledger: Ledger, position: int) -> _Built:
-        from adapters.projecting import as_of  # noqa: PLC0415
+        from adapters.storage.projecting import as_of  # noqa: PLC0415
 
         if not self._free.acquire(blocking=False):
             raise AsOfBusyError(self.slots)

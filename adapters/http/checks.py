@@ -10,8 +10,8 @@ from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import KofuJSON
 from adapters.http.runs import visible_run
 from adapters.http.service import ledger as ledger_dependency
-from adapters.integrity import Chain
-from adapters.replay import replay_many
+from adapters.runtools.replay import replay_many
+from adapters.storage.integrity import Chain
 from domain.ledger import Ledger
 
 router = APIRouter(prefix="/api", tags=["checks"])

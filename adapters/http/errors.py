@@ -17,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from adapters.bootstrap import storage_unavailable
-from adapters.output import to_json
+from adapters.reports.output import to_json
+from adapters.storage.bootstrap import storage_unavailable
 from domain.errors import Forbidden, InvalidInput, LedgerError
 
 log = logging.getLogger("kofu.http")

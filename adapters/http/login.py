@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.http.auth import COOKIE, EVERYTHING
 from adapters.http.service import service
-from adapters.tokens import now
+from adapters.inputs.tokens import now
 
 router = APIRouter(include_in_schema=False)
 

@@ -33,7 +33,7 @@ from adapters.queries.rows import as_dicts
 from adapters.queries.scores import score_rows
 from adapters.queries.submissions import submission_status
 from adapters.queries.trail import audit_trail
-from adapters.read_store import ReadStore
+from adapters.storage.read_store import ReadStore
 from domain.ledger import Ledger
 
 router = APIRouter(prefix="/api", tags=["read models"])

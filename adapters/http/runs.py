@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from adapters.diff import diff
 from adapters.http.auth import Principal
 from adapters.http.errors import ApiError, KofuJSON
 from adapters.http.reads import Anyone, LedgerDep, in_scope, position
@@ -35,6 +34,7 @@ from adapters.queries.runs import (
     current_runs,
     summary_rows,
 )
+from adapters.runtools.diff import diff
 from domain.errors import InvalidInput
 from domain.ledger import Ledger
 from domain.runs import AllocationRun

@@ -11,9 +11,9 @@ from fastapi import Request
 
 from adapters.http.asof import AsOfStores
 from adapters.http.config import Limits
+from adapters.inputs.tokens import authenticate
 from adapters.kofu import Kofu
-from adapters.read_store import ReadStore
-from adapters.tokens import authenticate
+from adapters.storage.read_store import ReadStore
 from domain.ledger import Ledger
 from domain.tokens import AccessToken
 
@@ -37,7 +37,7 @@ class Service:
         return self.kofu.store()
 
     def authenticate(self, secret: str) -> AccessToken | None:
-        """The live token of this secret, or None (`adapters.tokens.authenticate`)."""
+        """The live token of this secret, or None (`inputs.tokens.authenticate`)."""
         return authenticate(self.ledger, secret)
 
     def close(self) -> None:

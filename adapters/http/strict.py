@@ -13,7 +13,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from adapters.http.errors import ApiError
-from adapters.parsing import parse_json
+from adapters.inputs.parsing import parse_json
 from domain.errors import InvalidInput
 
 

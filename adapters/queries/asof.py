@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapters.kofu import Kofu
-from adapters.projecting import as_of
+from adapters.storage.projecting import as_of
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from adapters.read_store import ReadStore
+    from adapters.storage.read_store import ReadStore
     from domain.ledger import Ledger
 
 

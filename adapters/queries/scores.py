@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.queries.rows import Row
 
 if TYPE_CHECKING:
-    from adapters.read_store import ReadStore
+    from adapters.storage.read_store import ReadStore
     from domain.ledger import Ledger
 
 

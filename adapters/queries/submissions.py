@@ -15,7 +15,7 @@ from domain.self_evaluation import SelfEvaluation
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from adapters.read_store import ReadStore
+    from adapters.storage.read_store import ReadStore
     from domain.ledger import Ledger
 
 

@@ -12,7 +12,7 @@ from adapters.queries.rows import Row
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from adapters.read_store import ReadStore
+    from adapters.storage.read_store import ReadStore
 
 
 @dataclass(frozen=True, slots=True)

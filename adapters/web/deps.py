@@ -17,8 +17,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from adapters.kofu import Kofu
-from adapters.read_store import ReadStore
-from adapters.settings import database
+from adapters.storage.read_store import ReadStore
+from adapters.storage.settings import database
 from domain.ledger import Ledger
 
 _FACADES: dict[str, Kofu] = {}

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from adapters.bootstrap import storage_unavailable
+from adapters.storage.bootstrap import storage_unavailable
 from adapters.web.formatting import environment
 
 log = logging.getLogger(__name__)

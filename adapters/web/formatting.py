@@ -12,8 +12,8 @@ from functools import cache
 
 from jinja2 import Environment
 
-from adapters.dossier import GRANT_JA, PHASE_JA, TIER_JA, era
-from adapters.output import templates
+from adapters.reports.dossier import GRANT_JA, PHASE_JA, TIER_JA, era
+from adapters.reports.output import templates
 from domain.clock import JST
 
 JAPAN = JST

@@ -15,7 +15,7 @@ from domain.base import GRANTS, TIERS
 from domain.programme import PHASES
 
 if TYPE_CHECKING:
-    from adapters.read_store import ReadStore
+    from adapters.storage.read_store import ReadStore
     from domain.ledger import Ledger
     from domain.runs import AllocationRun
 

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from adapters.dossier import era
+from adapters.reports.dossier import era
 from adapters.web import entity as entity_page
 from adapters.web import overview as overview_page
 from adapters.web import run as run_page

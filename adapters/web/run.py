@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from adapters.diff import diff
+from adapters.runtools.diff import diff
 from adapters.web.formatting import japan_time
 from domain.programme import PHASES
 

@@ -34,7 +34,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.paths import data_dir
+from adapters.inputs.paths import data_dir
 from domain import clock as ledger_clock
 from domain.clock import JST, SimulatedClock
 from tests.conftest import Kofu

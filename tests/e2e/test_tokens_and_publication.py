@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
-from adapters.bootstrap import open_ledger
-from adapters.projecting import catch_up, open_store
-from adapters.tokens import authenticate
+from adapters.inputs.tokens import authenticate
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.projecting import catch_up, open_store
 from tests.conftest import Api, Kofu
 
 RUN = "FY2020-promotion-municipal-reference-1"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from adapters.bootstrap import open_ledger
+from adapters.storage.bootstrap import open_ledger
 from domain.clock import JST, SimulatedClock
 from domain.commands import SubmitSelfEvaluation
 from domain.errors import Refused

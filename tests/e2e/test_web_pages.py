@@ -29,15 +29,15 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from adapters.bootstrap import StorageUnavailableError, open_ledger
-from adapters.demo import run_demo
-from adapters.diff import diff
-from adapters.files import load_files
+from adapters.demo.demo import run_demo
+from adapters.inputs.files import load_files
+from adapters.inputs.paths import data_dir
 from adapters.kofu import record_phase
-from adapters.paths import data_dir
-from adapters.projecting import catch_up, open_store
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
+from adapters.runtools.diff import diff
+from adapters.storage.bootstrap import StorageUnavailableError, open_ledger
+from adapters.storage.projecting import catch_up, open_store
 from adapters.web import router
 from adapters.web.deps import close_ledgers, get_ledger, get_store
 from adapters.web.errors import not_found_page

@@ -20,10 +20,10 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from adapters.cli.main import app
-from adapters.national_tables import thousands
-from adapters.output import neutralise
-from adapters.paths import data_dir
-from adapters.xlsx import cell_value
+from adapters.excel.national_tables import thousands
+from adapters.inputs.paths import data_dir
+from adapters.reports.output import neutralise
+from adapters.reports.xlsx import cell_value
 from domain.clock import SimulatedClock
 from tests.conftest import Kofu, write_world
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from adapters.bootstrap import open_ledger
-from adapters.paths import data_dir
+from adapters.inputs.paths import data_dir
+from adapters.storage.bootstrap import open_ledger
 from domain.catalogue import Answer
 from tests.conftest import SHINJUKU, Kofu, submission
 

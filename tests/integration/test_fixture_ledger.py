@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from adapters.bootstrap import open_ledger
-from adapters.replay import replay_many
+from adapters.runtools.replay import replay_many
+from adapters.storage.bootstrap import open_ledger
 from tests.conftest import PG_BASE, Kofu, _drop_schema
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "ledger-fy2020-tokyo.db"

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.bootstrap import open_ledger
-from adapters.files import load_files
-from adapters.paths import data_dir
+from adapters.inputs.files import load_files
+from adapters.inputs.paths import data_dir
+from adapters.storage.bootstrap import open_ledger
 from domain import clock as ledger_clock
 from domain.clock import SimulatedClock
 from domain.commands import (

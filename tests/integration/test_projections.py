@@ -22,10 +22,10 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from rich.console import Console
 
-from adapters import database_rebuild
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
-from adapters.projecting import (
+from adapters.demo.demo import run_demo
+from adapters.storage import database_rebuild
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.projecting import (
     SELF_EVALUATION_TOPICS,
     catch_up,
     follow,
@@ -112,7 +112,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     from datetime import datetime
-    from adapters.bootstrap import open_ledger
+    from adapters.storage.bootstrap import open_ledger
     from domain.clock import OffsetClock, installed
     from domain.commands import CorrectAnswer
 

@@ -11,8 +11,8 @@ import orjson
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from adapters.bootstrap import open_ledger
-from adapters.storage import check_order, event_time
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.recorders import check_order, event_time
 from domain import clock as ledger_clock
 from domain.clock import JST, SimulatedClock
 from domain.commands import CorrectAnswer

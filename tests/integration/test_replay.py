@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
+from adapters.demo.demo import run_demo
+from adapters.storage.bootstrap import open_ledger
 from domain.ledger import Ledger
 from tests.conftest import PG_BASE, Kofu, _drop_schema
 from tests.support.tamper import tamper

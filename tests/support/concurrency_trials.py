@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from adapters.bootstrap import open_ledger
+from adapters.storage.bootstrap import open_ledger
 from domain.clock import SimulatedClock, installed
 from domain.ledger import Ledger
 from domain.self_evaluation import Change, SelfEvaluation

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
-from adapters.loading import load_reference
-from adapters.paths import data_dir
-from adapters.projecting import catch_up, open_store, rebuild
+from adapters.demo.demo import run_demo
+from adapters.inputs.loading import load_reference
+from adapters.inputs.paths import data_dir
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.projecting import catch_up, open_store, rebuild
 from domain.clock import SimulatedClock, installed
 from domain.ledger import Ledger
 from projections.read_models import TABLES

@@ -10,9 +10,9 @@ import json
 import threading
 from typing import Any, Self
 
-from adapters.bootstrap import open_ledger
-from adapters.projecting import follow, open_store
-from adapters.read_store import ReadStore
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.projecting import follow, open_store
+from adapters.storage.read_store import ReadStore
 from projections.read_models import TABLES
 
 

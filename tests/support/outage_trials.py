@@ -41,8 +41,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
+from adapters.demo.demo import run_demo
+from adapters.storage.bootstrap import open_ledger
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
 from tests.support.concurrency_trials import ITEM, keyed_answer

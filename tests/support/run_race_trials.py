@@ -25,8 +25,8 @@ from typing import IO
 
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
+from adapters.demo.demo import run_demo
+from adapters.storage.bootstrap import open_ledger
 from domain.catalogue import CHECKED
 from domain.clock import JST, OffsetClock, installed
 from domain.commands import CorrectAnswer

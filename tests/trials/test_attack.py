@@ -16,9 +16,9 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from pydantic import ValidationError
 
-from adapters.storage import check_order, event_time
-from adapters.tokens import issue
-from adapters.writing import check_target, write_file
+from adapters.common.writing import check_target, write_file
+from adapters.inputs.tokens import issue
+from adapters.storage.recorders import check_order, event_time
 from domain import clock as ledger_clock
 from domain.clock import SimulatedClock
 from domain.commands import CorrectAnswer
@@ -299,7 +299,7 @@ def test_a_paper_does_not_replace_answers_received_after_its_stated_date(
 
 
 def test_rows_of_different_kinds_share_one_header_each_value_in_its_column() -> None:
-    from adapters.output import aligned, to_csv
+    from adapters.reports.output import aligned, to_csv
 
     rows = [
         {"position": 1, "event": "Opened", "tier": "municipal"},

@@ -13,8 +13,8 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
-from adapters.bootstrap import open_ledger
-from adapters.projecting import rebuild
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.projecting import rebuild
 from domain.clock import SimulatedClock
 from domain.commands import CorrectAnswer
 from domain.self_evaluation import SelfEvaluation
@@ -38,7 +38,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     from datetime import datetime
-    from adapters.bootstrap import open_ledger
+    from adapters.storage.bootstrap import open_ledger
     from domain.clock import OffsetClock, installed
     from domain.commands import CorrectAnswer
 

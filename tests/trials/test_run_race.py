@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.bootstrap import open_ledger
 from adapters.kofu import record_phase
-from adapters.replay import replay, replay_many
+from adapters.runtools.replay import replay, replay_many
+from adapters.storage.bootstrap import open_ledger
 from domain.clock import installed
 from domain.entities import Entity
 from domain.ledger import Ledger

@@ -20,11 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import run_demo
+from adapters.demo.demo import run_demo
 from adapters.http.app import create_app
-from adapters.storage import event_time
-from adapters.tokens import issue
+from adapters.inputs.tokens import issue
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.recorders import event_time
 from domain import clock as ledger_clock
 from domain.clock import JST, SimulatedClock
 from domain.errors import Refused
@@ -351,7 +351,7 @@ def test_the_window_and_the_deadline_are_judged_on_the_ledgers_date_in_japan(
 def test_a_window_refusal_names_the_ledgers_date_not_a_callers_field(
     ledger: object, clock: SimulatedClock, tmp_path: Path
 ) -> None:
-    from adapters.loading import load_reference
+    from adapters.inputs.loading import load_reference
     from domain.commands import SubmitSelfEvaluation
     from domain.ledger import Ledger
 

@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 import pytest
 
-from adapters.bootstrap import open_ledger
-from adapters.mapper import PydanticMapper
-from adapters.tokens import authenticate, digest, issue
+from adapters.inputs.tokens import authenticate, digest, issue
+from adapters.storage.bootstrap import open_ledger
+from adapters.storage.mapper import PydanticMapper
 from domain import clock as ledger_clock
 from domain.base import HIDDEN_CHARACTERS, printable
 from domain.tokens import LEGACY_TOKEN_DAYS, AccessToken
@@ -285,7 +285,7 @@ def test_a_version_1_token_is_read_as_expiring_after_the_legacy_days() -> None:
 
     from eventsourcing.persistence import StoredEvent
 
-    from adapters.mapper import CanonicalJSONTranscoder
+    from adapters.storage.mapper import CanonicalJSONTranscoder
 
     mapper = PydanticMapper(transcoder=CanonicalJSONTranscoder())
     stored = StoredEvent(

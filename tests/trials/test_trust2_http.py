@@ -301,7 +301,7 @@ def test_logout_removes_the_cookie(api: Api) -> None:
 def test_an_expired_token_is_refused_by_the_servers_clock(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from adapters import tokens
+    from adapters.inputs import tokens
 
     assert api.call("ministry", "GET", "/api/me").status_code == 200
     later = tokens.now() + timedelta(days=tokens.MAX_TOKEN_DAYS + 1)  # past any
@@ -385,7 +385,7 @@ def _third_refused(client: TestClient, headers: dict[str, str], slow: list[Any])
 def test_as_of_reads_beyond_the_cap_are_refused_at_once_and_cached(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from adapters import projecting
+    from adapters.storage import projecting
 
     with _app(api, as_of_slots=1, as_of_cache=2) as client:
         service = client.app.state.service  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from adapters.paths import data_dir
+from adapters.inputs.paths import data_dir
 from domain.codes import insurer_number, insurer_number_for, lg_code
 from domain.errors import InvalidInput
 

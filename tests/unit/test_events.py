@@ -12,7 +12,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import ValidationError
 
-from adapters.mapper import CanonicalJSONTranscoder, PydanticMapper
+from adapters.storage.mapper import CanonicalJSONTranscoder, PydanticMapper
 from domain import (
     catalogue,
     entities,

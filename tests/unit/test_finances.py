@@ -1,7 +1,7 @@
 """Spending (事業費) and required amounts (所要見込額): files and synthetic data.
 
-File parsing uses `adapters.files.load_files` directly (no database); the synthetic
-facts come from `adapters.synthetic.synthesise_finances` on the national dataset.
+File parsing uses `adapters.inputs.files.load_files` directly (no database); the synthetic
+facts come from `adapters.demo.synthetic.synthesise_finances` on the national dataset.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from adapters.files import Loaded, load_files
-from adapters.paths import data_dir
-from adapters.rules import load_rule
-from adapters.synthetic import (
+from adapters.demo.synthetic import (
     SYNTHETIC,
     Finances,
     synthesise_finances,
     synthesise_nation,
 )
+from adapters.inputs.files import Loaded, load_files
+from adapters.inputs.paths import data_dir
+from adapters.inputs.rules import load_rule
 from domain.eligibility import EligibilityInput, determine_eligibility
 from domain.errors import InvalidInput
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 SCRIPT = Path(__file__).parents[2] / "scripts" / "import_cycles.py"
 KNOWN_CYCLES = [
-    ["adapters.database_rebuild", "adapters.projecting"],
-    ["adapters.output", "adapters.xlsx"],
+    ["adapters.reports.output", "adapters.reports.xlsx"],
+    ["adapters.storage.database_rebuild", "adapters.storage.projecting"],
     ["projections.read_models", "projections.scores"],
 ]
 

@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.bootstrap import open_ledger
-from adapters.demo import send_year
-from adapters.files import Loaded, load_files
-from adapters.paths import data_dir
-from adapters.synthetic import (
+from adapters.demo.demo import send_year
+from adapters.demo.synthetic import (
     SYNTHETIC,
     Nation,
     SurveyYear,
     synthesise_nation,
     synthesise_year,
 )
+from adapters.inputs.files import Loaded, load_files
+from adapters.inputs.paths import data_dir
+from adapters.storage.bootstrap import open_ledger
 from domain import clock as ledger_clock
 from domain.catalogue import CatalogueSpec
 from domain.clock import SimulatedClock

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.rules import load_rule
+from adapters.inputs.rules import load_rule
 from domain.allocation import (
     Allocation,
     Claim,

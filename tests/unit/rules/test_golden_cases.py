@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.rules import load_rule
+from adapters.inputs.rules import load_rule
 from domain.allocation import (
     Claim,
     EligibilityInput,

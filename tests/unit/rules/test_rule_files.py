@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from adapters.rules import load_rule, load_rules, rules_dir
+from adapters.inputs.rules import load_rule, load_rules, rules_dir
 from domain.allocation import ELIGIBILITY_TESTS, FORMULAS
 from domain.errors import InvalidInput
 from domain.rules import HYPOTHESIS_MARKS, PARAMETERS_BY_KIND, RuleSpec
@@ -48,8 +48,8 @@ def test_every_kind_has_exactly_one_formula_or_test() -> None:
 
 
 def test_rules_named_by_the_programme_years_exist() -> None:
-    from adapters.files import read_document
-    from adapters.paths import data_dir
+    from adapters.inputs.files import read_document
+    from adapters.inputs.paths import data_dir
 
     rules = load_rules()
     for path in sorted((data_dir() / "programmes").glob("*.yaml")):

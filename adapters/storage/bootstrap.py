@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from adapters.settings import Database, database
+from adapters.storage.settings import Database, database
 from domain.ledger import Ledger
 
 

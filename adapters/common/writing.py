@@ -2,8 +2,8 @@
 
 `write_file` never replaces an existing file or follows a symbolic link unless told to
 (`--force`), and any failure is a bad-input error naming the path and the reason.
-It lives below the read side (`adapters/output.py` re-exports it) so that the
-tamper-evidence chain's export (`adapters/integrity.py`) needs nothing above it.
+It lives below the read side (`adapters/reports/output.py` re-exports it) so that the
+tamper-evidence chain's export (`adapters/storage/integrity.py`) needs nothing above it.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ The notification log may have gaps in its ids (rolled-back inserts); reading
 "everything after the last tracked id" never skips an event, because PostgreSQL
 makes ids visible in commit order (the library's table lock) and SQLite has one
 writer at a time.
+
+Over 300 lines (STYLE): catch-up, rebuild and follow share the paging and tracking
+described above.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
-from adapters.read_store import PostgresReadStore, ReadStore, read_store
+from adapters.storage.read_store import PostgresReadStore, ReadStore, read_store
 from domain.base import LedgerAggregate
 from domain.catalogue import Answer, Catalogue, CatalogueSpec
 from domain.entities import Entity, Insurer
@@ -262,7 +265,7 @@ def rebuild(
     (`database_rebuild`); elsewhere, or with `in_database=False`, every event is
     folded in Python. Both give the tables the live path writes.
     """
-    from adapters import database_rebuild  # noqa: PLC0415 - it builds on this module
+    from adapters.storage import database_rebuild  # noqa: PLC0415 - it builds on this module
 
     store = store or open_store(ledger)
     live = store.generation

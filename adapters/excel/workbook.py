@@ -1,7 +1,7 @@
 """The self-evaluation workbook (該当状況調査票) an entity fills in with Excel.
 
 `kofu workbook` writes it for the catalogue version in force; `kofu submit FILE.xlsx`
-reads it back (adapters/workbook_import.py). Three sheets:
+reads it back (adapters/excel/workbook_import.py). Three sheets:
 
 * 表紙 (cover): entity, prefecture, grant year in 和暦 and Western, tier, catalogue
   id and version, and how to fill the workbook in;
@@ -24,8 +24,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.protection import WorkbookProtection
 
-from adapters.dossier import TIER_JA, era
-from adapters.workbook_answers import ANSWERS, BOX, FIRST_ROW, write_answers
+from adapters.excel.workbook_answers import ANSWERS, BOX, FIRST_ROW, write_answers
+from adapters.reports.dossier import TIER_JA, era
 from domain.catalogue import CatalogueSeries
 from domain.errors import InvalidInput
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from adapters.integrity import GENESIS, link
-from adapters.mapper import CanonicalJSONTranscoder, PydanticMapper
+from adapters.storage.integrity import GENESIS, link
+from adapters.storage.mapper import CanonicalJSONTranscoder, PydanticMapper
 from domain.allocating import calculate_phase
 from domain.ledger import Ledger
 from domain.runs import output_hash

@@ -24,6 +24,9 @@ Used only where it reads what the live path reads: a PostgreSQL ledger whose
 events are stored as plain JSON (no cipher, no compression) and whose
 self-evaluation events are all at their first class version. Elsewhere the
 rebuild folds every event in Python (`projecting.catch_up`).
+
+Over 300 lines (STYLE): one procedure (staging, the readers side by side, the rows it
+writes) and the SQL it sends, kept with the conditions under which it applies.
 """
 
 from __future__ import annotations
@@ -38,14 +41,14 @@ from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
-from adapters.projecting import (
+from adapters.storage.projecting import (
     DECODED_TOPICS,
     NOTHING_TO_UPCAST,
     SELF_EVALUATION_TOPICS,
     Progress,
     recorded_events,
 )
-from adapters.read_store import PostgresReadStore, ReadStore, table_name
+from adapters.storage.read_store import PostgresReadStore, ReadStore, table_name
 from domain.catalogue import CatalogueSpec
 from projections.fold import Folded
 from projections.read_models import (

@@ -7,6 +7,9 @@ Formats (docs/FORMATS.md has an example of each):
 * YAML or JSON documents with a top-level `kind`: `catalogue`, `programme_year`,
   `insurers`; JSON answers (one object or a list) for `kofu submit`.
 Every error names the file and line (CSV) or the field path (YAML/JSON).
+
+Over 300 lines (STYLE): one reader per format listed above, sharing the checks and
+the error messages that name the file and line or the field path; each reader is short.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from adapters.parsing import parse_json, parse_yaml, read_bytes
+from adapters.inputs.parsing import parse_json, parse_yaml, read_bytes
 from domain.base import printable
 from domain.catalogue import CatalogueSpec
 from domain.codes import insurer_number_for
@@ -234,7 +237,7 @@ def _nearest_layout(header: tuple[str, ...]) -> str:
 
 
 def read_document(path: Path) -> Any:
-    """Parse a YAML or JSON file strictly (adapters/parsing.py; decimals stay exact).
+    """Parse a YAML or JSON file strictly (inputs/parsing.py; decimals stay exact).
 
     Raises:
         InvalidInput: the file does not parse.

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from adapters.files import designated_city_insurers, load_files
-from adapters.progress import progress
+from adapters.common.progress import progress
+from adapters.inputs.files import designated_city_insurers, load_files
 from domain.errors import LedgerError
 
 if TYPE_CHECKING:

@@ -8,6 +8,9 @@ or a replay after a restart, fails instead of counting twice.
 Blue-green: the tables of a generation are `proj_<table>_v<version>_g<n>`; readers
 query the stable views `kofu_<table>_v<version>`, which are switched to a new
 generation in one transaction once it has caught up (`kofu projections rebuild`).
+
+Over 300 lines (STYLE): one read-store contract (tables, tracking, generations, views,
+the reads the queries use) on two backends, kept side by side so they stay the same.
 """
 
 from __future__ import annotations

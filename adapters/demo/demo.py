@@ -5,6 +5,9 @@ programme year shipped in data/. Synthetic (labelled so in every record and on
 screen): unions' membership, 第1号被保険者数, every answer, revision, confirmation,
 ministry value and correction. Rerunning the demo on the same ledger records nothing
 new: every command carries an idempotency key derived from the seed.
+
+Over 300 lines (STYLE): the demo is one story told in calendar order (reference data,
+answers, paper entries, corrections, every phase's runs), easier to follow in one file.
 """
 
 from __future__ import annotations
@@ -17,18 +20,18 @@ from typing import TYPE_CHECKING
 from rich.panel import Panel
 from rich.table import Table
 
-from adapters.files import designated_city_insurers, load_files
-from adapters.kofu import Kofu, allocate_phase
-from adapters.output import print_runs
-from adapters.paths import data_dir
-from adapters.progress import progress
-from adapters.rules import load_rules
-from adapters.synthetic import (
+from adapters.common.progress import progress
+from adapters.demo.synthetic import (
     SurveyYear,
     synthesise_finances,
     synthesise_nation,
     synthesise_year,
 )
+from adapters.inputs.files import designated_city_insurers, load_files
+from adapters.inputs.paths import data_dir
+from adapters.inputs.rules import load_rules
+from adapters.kofu import Kofu, allocate_phase
+from adapters.reports.output import print_runs
 from domain.clock import JST, SimulatedClock, installed
 from domain.commands import (
     Command,

@@ -15,8 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.files import read_answers, validate
-from adapters.workbook import (
+from adapters.excel.workbook import (
     COVER,
     COVER_ENTITY_CELL,
     FORMAT,
@@ -27,8 +26,9 @@ from adapters.workbook import (
     answerable,
     catalogue_id,
 )
-from adapters.workbook_answers import ANSWER_COLUMN, ANSWERS, CODE_COLUMN, NO, YES
-from adapters.xlsx import open_workbook
+from adapters.excel.workbook_answers import ANSWER_COLUMN, ANSWERS, CODE_COLUMN, NO, YES
+from adapters.inputs.files import read_answers, validate
+from adapters.reports.xlsx import open_workbook
 from domain.base import printable
 from domain.catalogue import CatalogueSeries
 from domain.commands import SubmitSelfEvaluation

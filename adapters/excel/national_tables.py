@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from adapters.dossier import PHASE_JA, TIER_JA
+from adapters.excel.workbook_answers import GRANT_SHORT, max_points
 from adapters.queries.runs import current_runs
-from adapters.workbook_answers import GRANT_SHORT, max_points
+from adapters.reports.dossier import PHASE_JA, TIER_JA
 from domain.catalogue import points_in
 from domain.entities import size_band
 from domain.errors import InvalidInput
 from domain.scoring import score
 
 if TYPE_CHECKING:
-    from adapters.read_store import ReadStore
+    from adapters.storage.read_store import ReadStore
     from domain.base import Grant
     from domain.catalogue import CatalogueSpec
     from domain.ledger import Ledger

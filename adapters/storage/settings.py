@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from eventsourcing.utils import get_topic
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from adapters.mapper import CanonicalJSONTranscoder, PydanticMapper
-from adapters.storage import PostgresLedgerRecorder, SQLiteLedgerRecorder
+from adapters.storage.mapper import CanonicalJSONTranscoder, PydanticMapper
+from adapters.storage.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from domain.errors import InvalidInput
 
 DEFAULT_URL = "sqlite:///kofu.db"

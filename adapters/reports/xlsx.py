@@ -20,8 +20,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from adapters.output import aligned, neutralise
-from adapters.parsing import read_bytes
+from adapters.inputs.parsing import read_bytes
+from adapters.reports.output import aligned, neutralise
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.files import read_document, validate
-from adapters.paths import data_dir
+from adapters.inputs.files import read_document, validate
+from adapters.inputs.paths import data_dir
 from domain.errors import InvalidInput
 from domain.rules import RuleSpec
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from adapters.integrity import Chain
-from adapters.output import templates, to_csv
-from adapters.projecting import catch_up, open_store
+from adapters.common.writing import check_target, write_files
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
-from adapters.writing import check_target, write_files
+from adapters.reports.output import templates, to_csv
+from adapters.storage.integrity import Chain
+from adapters.storage.projecting import catch_up, open_store
 from domain.base import GRANTS
 from domain.programme import PHASES
 

@@ -6,7 +6,7 @@ that a spreadsheet would run as a formula are prefixed with a quote (OWASP CSV
 injection advice); numbers stay numbers.
 
 Files a command writes (`--out`, `--output`, `--export`) go through
-`adapters/writing.py: write_file`.
+`adapters/common/writing.py: write_file`.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def render(
         sys.stdout.write(to_html(listed, title or "kofu"))
         return
     if fmt is Format.xlsx:
-        from adapters.xlsx import rows_to_xlsx, write_binary  # noqa: PLC0415
+        from adapters.reports.xlsx import rows_to_xlsx, write_binary  # noqa: PLC0415
 
         write_binary(rows_to_xlsx(listed, title or "kofu"))
         return
@@ -166,7 +166,7 @@ def render_all(
 ) -> None:
     """Print several titled tables; as XLSX, one workbook with a sheet each."""
     if fmt is Format.xlsx:
-        from adapters.xlsx import tables_to_xlsx, write_binary  # noqa: PLC0415
+        from adapters.reports.xlsx import tables_to_xlsx, write_binary  # noqa: PLC0415
 
         write_binary(tables_to_xlsx(tables))
         return

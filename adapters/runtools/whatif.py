@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from adapters.diff import diff
-from adapters.replay import prefix_ledger
+from adapters.runtools.diff import diff
+from adapters.runtools.replay import prefix_ledger
 from domain.allocating import calculate_phase
 from domain.errors import InvalidInput
 from domain.self_evaluation import SelfEvaluation

@@ -1,0 +1,1 @@
+"""`kofu demo`: the reference data and a synthetic national year."""

@@ -1,0 +1,1 @@
+"""The self-evaluation workbook (written, read back) and the national tables."""

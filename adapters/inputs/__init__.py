@@ -1,0 +1,1 @@
+"""Reading input: untrusted files parsed safely, reference data, rules, tokens."""

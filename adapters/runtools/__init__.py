@@ -1,0 +1,1 @@
+"""Tools on recorded runs: replay, what-if, causal diff, sensitivity."""
