@@ -5,6 +5,9 @@ and records each as an `AllocationRun`, with the `PhaseRuns` it supersedes in, i
 one transaction: no partial run is ever visible. The computation itself is the pure
 functions of `domain.scoring`, `domain.allocation` and `domain.eligibility`; this
 module only gathers their inputs from the ledger and writes down what they used.
+
+Over 300 lines (STYLE): one use case, read-calculate-record, whose consistent
+read (at one position) and recorded inputs must stay together to be replayable.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ One questionnaire per (grant year, tier) is answered once and weighted per grant
   (computed by the ministry) counts in both.
 
 A published catalogue is immutable; errata are a new version of the same series.
+
+Over 300 lines (STYLE): the catalogue's value model (items, thresholds, answers
+and their parsing) and its two aggregates; an answer is parsed by its item.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ The ministry evaluates each municipality (and prefecture) separately; money goes
 the insurer. A single-municipality insurer's number is built on the municipality's
 JIS code; a 広域連合 / 一部事務組合 has its own number and member municipalities with
 validity dates; a 政令指定都市 is one insurer holding one number per ward.
+
+Over 300 lines (STYLE): the entity and insurer aggregates and their value
+objects (insured counts, spending, required amounts), which share their rules.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ The entity submits and revises its answers inside the submission window; its
 prefecture may confirm them; the ministry imports the values it computes itself
 (outcome indicators) and, after the deadline, corrects answers. Nothing is edited
 or deleted: every change is an event that keeps the value before and after.
+
+Over 300 lines (STYLE): one aggregate with its seven events; splitting the events
+from the aggregate that applies them would separate what `when` must keep in step.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ Tables (version 1; a new version gets new table names and is built beside the ol
 * `allocations`: the run in force per (grant year, grant, tier, phase, entity);
 * `audit_trail`: every event that touched an entity, in ledger order;
 * `submission_status`: per (grant year, tier, entity): how far its answers got.
+
+Over 300 lines (STYLE): the four read models and how each event changes them,
+in one module so the live, fold and database builds share one definition (issue 14
+splits it into a module per read model with typed rows).
 """
 
 from __future__ import annotations
