@@ -171,13 +171,26 @@ class Ledger(Reading):
         raise Refused(msg, field="idempotency_key")
 
     def _self_evaluation(
-        self, lg_code: str, grant_year: int, tier: str, catalogue_version: int
+        self,
+        lg_code: str,
+        grant_year: int,
+        tier: str,
+        catalogue_version: int,
+        touched: dict[UUID, LedgerAggregate] | None = None,
     ) -> SelfEvaluation:
+        """The self-evaluation to change.
+
+        One already changed in this batch (`touched`), else the stored one, else
+        a new one.
+        """
         aggregate_id = SelfEvaluation.id_for(lg_code, grant_year, tier)
-        found = None
+        found = (touched or {}).get(aggregate_id)
+        if isinstance(found, SelfEvaluation):
+            return found
+        stored = None
         if aggregate_id in self.directory.known:
-            found = self.get(aggregate_id, SelfEvaluation)
-        return found or SelfEvaluation.open(
+            stored = self.get(aggregate_id, SelfEvaluation)
+        return stored or SelfEvaluation.open(
             lg_code, grant_year, tier, catalogue_version
         )
 
@@ -529,10 +542,10 @@ class Ledger(Reading):
     ) -> list[LedgerAggregate]:
         details = self.entity(cmd.entity)
         self._check_tier(details, cmd.tier)
-        role = "insurer" if details.kind == "municipality" else "prefecture"
-        if actor_role(cmd.actor) != role or actor_id(cmd.actor) != cmd.entity:
+        own = _own_actor(details)
+        if cmd.actor != own:
             msg = (
-                f"only the entity itself ({role}:{cmd.entity}) may submit its "
+                f"only the entity itself ({own}) may submit its "
                 f"answers, not {cmd.actor}"
             )
             raise Refused(msg, field="actor")
@@ -543,12 +556,9 @@ class Ledger(Reading):
         today = clock.today()
         programme.check_window(today, "a submission")
         answers = self._answers(catalogue, dict(cmd.answers), ministry=False)
-        aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
-        evaluation = touched.get(aggregate_id)
-        if not isinstance(evaluation, SelfEvaluation):
-            evaluation = self._self_evaluation(
-                cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
-            )
+        evaluation = self._self_evaluation(
+            cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version, touched
+        )
         if not evaluation.submit(answers, cmd.actor, today):
             return []  # nothing new: no event, and no receipt using up the key
         return [evaluation] + ([receipt] if receipt else [])
@@ -615,16 +625,12 @@ class Ledger(Reading):
         programme, catalogue = self._in_force(cmd.grant_year, cmd.tier, memo)
         programme.check_window(cmd.stated_on, "a paper submission stated")
         answers = self._answers(catalogue, dict(cmd.answers), ministry=False)
-        aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
-        evaluation = touched.get(aggregate_id)
-        if not isinstance(evaluation, SelfEvaluation):
-            evaluation = self._self_evaluation(
-                cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
-            )
-        role = "insurer" if details.kind == "municipality" else "prefecture"
+        evaluation = self._self_evaluation(
+            cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version, touched
+        )
         entered = evaluation.enter_paper(
             answers,
-            f"{role}:{cmd.entity}",
+            _own_actor(details),
             cmd.stated_on,
             cmd.reason,
             cmd.basis,
@@ -716,12 +722,9 @@ class Ledger(Reading):
             return
         _, catalogue = self._in_force(cmd.grant_year, cmd.tier, memo)
         values = self._answers(catalogue, dict(cmd.values), ministry=True)
-        aggregate_id = SelfEvaluation.id_for(cmd.entity, cmd.grant_year, cmd.tier)
-        evaluation = touched.get(aggregate_id)
-        if not isinstance(evaluation, SelfEvaluation):
-            evaluation = self._self_evaluation(
-                cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version
-            )
+        evaluation = self._self_evaluation(
+            cmd.entity, cmd.grant_year, cmd.tier, catalogue.spec.version, touched
+        )
         if not evaluation.import_ministry_values(
             values, cmd.source, cmd.actor, clock.today()
         ):
@@ -792,6 +795,12 @@ class Ledger(Reading):
         self.refresh()
         found = self._receipt(cmd)
         return found if isinstance(found, Result) else None
+
+
+def _own_actor(details: Entity.Details) -> str:
+    """The actor an entity acts as: `insurer:<LG>` or `prefecture:<LG>`."""
+    role = "insurer" if details.kind == "municipality" else "prefecture"
+    return f"{role}:{details.lg_code}"
 
 
 def _refuse_source(code: str, *, ministry: bool) -> None:
