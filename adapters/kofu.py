@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from eventsourcing.persistence import IntegrityError
-from pydantic import ValidationError
 
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain
@@ -39,7 +38,6 @@ from domain.commands import (
     PublishRun,
     SubmitSelfEvaluation,
 )
-from domain.errors import InvalidInput
 from domain.ledger import Ledger, Progress, Result
 
 if TYPE_CHECKING:
@@ -67,17 +65,14 @@ def allocate_phase(
     grant_year: int, phase: str, actor: str, idempotency_key: str | None = None
 ) -> AllocatePhase:
     """The allocation command; a field it refuses is named (InvalidInput)."""
-    try:
-        return AllocatePhase(
-            grant_year=grant_year,
-            phase=phase,
-            actor=actor,
-            idempotency_key=idempotency_key,
-        )
-    except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
-        raise InvalidInput(problem["msg"], field=where) from None
+    return AllocatePhase.checked(
+        {
+            "grant_year": grant_year,
+            "phase": phase,
+            "actor": actor,
+            "idempotency_key": idempotency_key,
+        }
+    )
 
 
 class Kofu:
@@ -195,14 +190,7 @@ class Kofu:
 
         def step(ledger: Ledger) -> Allocated:
             before = ledger.count_events()
-            runs = record_phase(
-                ledger,
-                command.grant_year,
-                command.phase,
-                command.actor,
-                command.idempotency_key,
-                reading,
-            )
+            runs = _recorded(ledger, command, reading)
             after = ledger.count_events()
             return Allocated(
                 "allocate",
@@ -257,6 +245,16 @@ def record_phase(
     prefix it read; decisions and settlements are sealed with a checkpoint. This
     is `Kofu.allocate`'s step; call that (it also runs alone and chains after).
     """
+    return _recorded(
+        ledger, allocate_phase(grant_year, phase, actor, idempotency_key), reading
+    )
+
+
+def _recorded(
+    ledger: Ledger,
+    command: AllocatePhase,
+    reading: Callable[[int], None] | None = None,
+) -> list[AllocationRun]:
     from domain.allocating import run_phase  # noqa: PLC0415 - keeps imports light
 
     chain = Chain(ledger)
@@ -270,9 +268,7 @@ def record_phase(
             found = chain.hash_at(position)
         return found
 
-    runs = run_phase(
-        ledger, grant_year, phase, actor, prefix_hash, idempotency_key, reading
-    )
-    if phase in {"decision", "settlement"}:
-        chain.extend(sealed_for=f"FY{grant_year} {phase}")
+    runs = run_phase(ledger, command, prefix_hash, reading)
+    if command.phase in {"decision", "settlement"}:
+        chain.extend(sealed_for=f"FY{command.grant_year} {command.phase}")
     return runs

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 import orjson
-from pydantic import ValidationError
 
 from domain import __version__
 from domain.allocation import (
@@ -95,11 +94,8 @@ class TierRun:
 
 def run_phase(
     ledger: Ledger,
-    grant_year: int,
-    phase: str,
-    actor: str,
+    cmd: AllocatePhase,
     prefix_hash: Callable[[int], str | None] | None = None,
-    idempotency_key: str | None = None,
     reading: Callable[[int], None] | None = None,
 ) -> list[AllocationRun]:
     """Score and allocate every budgeted (grant, tier) of a phase and record the runs.
@@ -114,17 +110,7 @@ def run_phase(
         Refused: the phase precedes its predecessor, is final, or lacks inputs,
             or the key was used for another command.
     """
-    try:
-        cmd = AllocatePhase(
-            grant_year=grant_year,
-            phase=phase,
-            actor=actor,
-            idempotency_key=idempotency_key,
-        )
-    except ValidationError as error:
-        problem = error.errors()[0]
-        field = ".".join(str(p) for p in problem["loc"])
-        raise InvalidInput(problem["msg"], field=field) from None
+    grant_year, phase, actor = cmd.grant_year, cmd.phase, cmd.actor
     if actor_role(actor) != "ministry":
         msg = f"only ministry staff allocate, not {actor}"
         raise Refused(msg, field="actor")

@@ -8,9 +8,10 @@ only to name the place of an error; neither is part of the command's content.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Self
 
 import orjson
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     model_validator,
 )
 
@@ -83,6 +85,21 @@ class Command(BaseModel):
         if isinstance(data, dict):
             refuse_server_time(data)
         return data
+
+    @classmethod
+    def checked(cls, data: Mapping[str, object]) -> Self:
+        """The command made of `data`; the first field it refuses is named.
+
+        Raises:
+            InvalidInput: a field is missing or refused (its path as the field).
+        """
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as error:
+            problem = error.errors()[0]
+            field = ".".join(str(p) for p in problem["loc"]) or None
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            raise InvalidInput(message, field=field) from None
 
     def fingerprint(self) -> str:
         """A hash of the command's content (without its key and origin).

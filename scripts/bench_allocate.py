@@ -28,9 +28,12 @@ from rich.console import Console
 from adapters.demo.demo import run_demo
 from adapters.storage.bootstrap import open_ledger
 from domain.allocating import read_phase, run_phase
+from domain.commands import AllocatePhase
 from domain.ledger import Ledger
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+BENCH_RUN = AllocatePhase(grant_year=2020, phase="reference", actor="ministry:bench")
 
 
 def main() -> None:
@@ -56,7 +59,7 @@ def main() -> None:
                     read_phase(ledger, 2020, "reference")
                     reads.append(time.perf_counter() - start)
                 else:
-                    run_phase(ledger, 2020, "reference", "ministry:bench")
+                    run_phase(ledger, BENCH_RUN)
                     runs.append(time.perf_counter() - start)
         read, run = statistics.median(reads), statistics.median(runs)
         result = {

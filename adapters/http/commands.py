@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import ApiError, KofuJSON
@@ -37,7 +37,6 @@ from domain.commands import (
     PublishRun,
     SubmitSelfEvaluation,
 )
-from domain.errors import InvalidInput
 from domain.ledger import Result
 
 router = APIRouter(prefix="/api", tags=["commands"], route_class=StrictJSONRoute)
@@ -48,14 +47,7 @@ Ministry = Annotated[Principal, Depends(require_roles("ministry"))]
 
 def _command(model: type[Command], body: BaseModel, **more: Any) -> Any:
     """Build the domain command; a field it refuses is named (422)."""
-    data = body.model_dump() | more
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        problem = error.errors()[0]
-        field = ".".join(str(p) for p in problem["loc"]) or None
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        raise InvalidInput(message, field=field) from None
+    return model.checked(body.model_dump() | more)
 
 
 def _reply(
