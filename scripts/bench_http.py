@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 from benchlib import DEFAULT_URL, fresh_schema, write_result
-from loadgen import closed_loop, free_port, in_process, open_loop, server
+from loadgen import closed_loop, in_process, open_loop
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -300,7 +300,10 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         console.print(f"ledger: {events:,} events; serving on loopback")
         result: dict[str, Any] = {"ledger_events": events}
         if not args.only_limits:
-            with server(url, free_port()) as base:
+            log = Path("out/bench_http_server.log")
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with serving(url, log) as srv:
+                base = srv.base
                 result |= {
                     "workers": args.workers,
                     "page": args.page,

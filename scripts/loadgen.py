@@ -1,26 +1,18 @@
 """The HTTP benchmark's load generator.
 
-A server on loopback, closed-loop and open-loop load with httpx (async), and the same
-work timed in-process.
+Closed-loop and open-loop load with httpx (async), and the same work timed
+in-process. The server on loopback is `tests.support.server_trials.serving`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-
-SERVE = "from adapters.cli.main import main; main()"
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -30,40 +22,6 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         return {"p50_ms": round(only, 2), "p99_ms": round(only, 2)}
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return {"p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2)}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def server(url: str, port: int) -> Iterator[str]:
-    """`kofu serve` in a child process; its base URL once it answers."""
-    log = Path("out/bench_http_server.log")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    child = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", SERVE, "serve", "--port", str(port)],
-        env=os.environ | {"KOFU_DATABASE_URL": url},
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),  # the access log: a pipe left unread would block it
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
 
 
 async def closed_loop(
