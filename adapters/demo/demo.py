@@ -47,6 +47,7 @@ from domain.ledger import Result
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from domain.base import Grant
     from domain.catalogue import CatalogueSpec
     from domain.ledger import Ledger
     from domain.programme import ProgrammeSpec
@@ -265,11 +266,7 @@ def _story_paper(
     entity = "131016"
     if entity not in {d.lg_code for d in ledger.entities()}:
         return Result("enter_paper")
-    item = next(
-        code
-        for code, (sub, indicator) in catalogue.sub_items().items()
-        if sub.kind == "checkbox" and indicator.source == "self"
-    )
+    item = _self_checkbox(catalogue)
     # The entity's last answer sent online (from the seed, so that a rerun of the
     # demo sends the same paper again: a repeat, recording nothing).
     sent = [c for c in year.submissions + year.revisions if c.entity == entity]
@@ -291,6 +288,17 @@ def _story_paper(
     )
 
 
+def _self_checkbox(catalogue: CatalogueSpec, scoring_for: Grant | None = None) -> str:
+    """The first self-reported checkbox (scoring points for a grant, if named)."""
+    return next(
+        code
+        for code, (sub, indicator) in catalogue.sub_items().items()
+        if sub.kind == "checkbox"
+        and indicator.source == "self"
+        and (scoring_for is None or sub.points.get(scoring_for, 0) > 0)
+    )
+
+
 def _story_correction(
     ledger: Ledger,
     programme: ProgrammeSpec,
@@ -302,13 +310,7 @@ def _story_correction(
     """A ministry correction of 新宿区's first promotion checkbox after a phase."""
     entity = "131041"
     evaluation = ledger.self_evaluation(entity, programme.grant_year, "municipal")
-    item = next(
-        code
-        for code, (sub, indicator) in catalogue.sub_items().items()
-        if sub.kind == "checkbox"
-        and indicator.source == "self"
-        and sub.points.get("promotion", 0) > 0
-    )
+    item = _self_checkbox(catalogue, scoring_for="promotion")
     current = evaluation.answers.get(item)
     value = not (current.checked if current else False)
     ledger.correct(
