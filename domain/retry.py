@@ -50,12 +50,9 @@ def retrying(
         try:
             with clock.instant() if pinned else nullcontext():
                 return attempt()
-        except RecordedBeforeNewest as error:
-            if error.newest > clock.now():
-                raise clock_behind(error) from None
-            _back_off(n)
-            read_again()
-        except IntegrityError:
+        except IntegrityError as error:
+            if isinstance(error, RecordedBeforeNewest) and error.newest > clock.now():
+                raise clock_behind(error) from None  # no retry can catch up
             _back_off(n)
             read_again()
     try:
