@@ -20,7 +20,7 @@ from adapters.common.writing import check_target, write_file
 from adapters.inputs.tokens import issue
 from adapters.storage.recorders import check_order, event_time
 from domain import clock as ledger_clock
-from domain.clock import SimulatedClock
+from domain.clock import JST, SimulatedClock
 from domain.commands import CorrectAnswer
 from domain.errors import InvalidInput, Refused
 from domain.ledger import Ledger
@@ -104,6 +104,31 @@ def test_a_run_is_not_announced_before_it_was_calculated(
     assert reply.status_code == 422, reply.text
     assert reply.json()["field"] == "announced_on"
     assert "before the run was calculated" in reply.json()["error"]
+    assert api.events() == before
+    assert api.call("reader", "GET", f"/api/runs/{UNPUBLISHED_RUN}").status_code == 404
+
+
+AFTER_TODAY = {
+    "tomorrow (JST)": timedelta(days=1),
+    "next year": timedelta(days=366),
+}
+
+
+@pytest.mark.parametrize("ahead", AFTER_TODAY.values(), ids=list(AFTER_TODAY))
+def test_a_run_is_not_announced_after_the_ledgers_today(
+    api: Api, clock: SimulatedClock, ahead: timedelta
+) -> None:
+    on = clock.now().astimezone(JST).date() + ahead
+    before = api.events()
+    reply = api.call(
+        "ministry",
+        "POST",
+        f"/api/runs/{UNPUBLISHED_RUN}/publish",
+        {"announced_on": on.isoformat()},
+    )
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["field"] == "announced_on"
+    assert "after today" in reply.json()["error"]
     assert api.events() == before
     assert api.call("reader", "GET", f"/api/runs/{UNPUBLISHED_RUN}").status_code == 404
 
