@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.storage.read_store import view_name
-from projections.read_models import TABLES, VERSION
+from projections.read_models import TABLES
+from projections.schema import VERSION
 
 TYPES = {
     "integer": "bigint",

@@ -37,7 +37,7 @@ from domain.catalogue import CHECKED, UNCHECKED
 from domain.clock import SimulatedClock
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
-from projections.read_models import Recorded, recorded
+from projections.context import Recorded, recorded
 from tests.conftest import Kofu, correction, submission
 from tests.support.followers import Follower, export
 from tests.support.timeline import Timeline, jst
@@ -79,7 +79,7 @@ def test_views_built_live_while_commands_run_equal_a_rebuild_from_zero(
         "AllocationRun.Calculated",
         "Entity.Registered",
         "Insurer.Registered",
-        *(f"SelfEvaluation.{name}" for name in SELF_EVALUATION_TOPICS.values()),
+        *(kind.__qualname__ for kind in SELF_EVALUATION_TOPICS.values()),
     } <= events
     # The score read model agrees with the scores the last allocation run computed
     scores = {(r["grant"], r["entity"]): r for r in rows["scores"]}
@@ -379,8 +379,13 @@ def test_self_evaluation_events_read_from_stored_json_give_the_decoded_facts(
         # Then the stored JSON gives exactly what the decoded event gives
         assert fast[note.id] == recorded(event)
         compared += 1
-    names = {fact.name for fact in fast.values() if isinstance(fact, Recorded)}
-    assert {"Opened", "Submitted", "Corrected", "Confirmed"} <= names
+    kinds = {fact.kind for fact in fast.values() if isinstance(fact, Recorded)}
+    assert {
+        SelfEvaluation.Opened,
+        SelfEvaluation.Submitted,
+        SelfEvaluation.Corrected,
+        SelfEvaluation.Confirmed,
+    } <= kinds
     assert compared > 100
     # and events no read model shows (receipts, rules) are not read at all
     assert len(fast) < len(notes)
