@@ -155,6 +155,15 @@ _KINDS = {
 """The event classes the SQL picks, as the read models name them."""
 
 
+IDLE_LIMIT = "5min"
+"""How long a rebuild's transaction may wait between two statements: the one that
+writes everything waits for the folds of the other threads, the one reading the
+other events for Python to decode each page. The library's limit for every
+transaction of the pool (`POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT`, 5 s by
+default) ended them on a busy machine; this bound holds for these two only."""
+_PATIENT = f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_LIMIT}'"
+
+
 def applies(ledger: Ledger, store: ReadStore) -> bool:
     """Whether this ledger's rebuild can be read by the database."""
     mapper = ledger.mapper
@@ -233,6 +242,7 @@ def _write(
         store.claim(cursor, begun, stop)
         # Room to sort the audit trail's indexes in memory (this transaction only).
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cursor.execute(_PATIENT)  # it waits for the other threads' folds
         cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
         cursor.execute(sql.SQL(_AUDIT).format(**names))
         if cursor.rowcount != staged:
@@ -274,6 +284,7 @@ def _others(
     # filters by topic, which walks the whole log once per page here.
     context, folded = Context(), _Others()
     with store.cursor() as cursor:
+        cursor.execute(_PATIENT)  # it waits while Python decodes each page
         for notes in _other_events(cursor, names, stop, batch):
             for at, event in recorded_events(ledger, notes):
                 folded.apply(changes(event, at, context))

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -426,4 +427,34 @@ def test_a_follower_on_postgres_wakes_on_the_recorders_notify_not_its_poll(
             cursor.execute(f'NOTIFY "{recorder.channel_name}"')
         thread.join(timeout=30)
         assert not thread.is_alive()
+        ledger.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_database_rebuild_outlasts_the_pools_idle_limit_while_python_works(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a ledger whose connections end a transaction idle for over a second
+    monkeypatch.setenv("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", "1")
+    ledger = open_ledger(database_url)
+    try:
+        run_demo(ledger, 2020, 3, Console(quiet=True), prefectures={"13"})
+        # and a Python side slower than that: two seconds per page of other events
+        decode = database_rebuild.recorded_events
+
+        def slowly(
+            ledger: Ledger, notes: Sequence[Any]
+        ) -> Iterator[tuple[int, object]]:
+            time.sleep(2)
+            yield from decode(ledger, notes)
+
+        monkeypatch.setattr(database_rebuild, "recorded_events", slowly)
+        store = open_store(ledger)
+        assert database_rebuild.applies(ledger, store)
+        # When the database rebuilds the read models (its transactions wait, idle,
+        # for that page, and for the thread decoding it)
+        by_database = export(rebuild(ledger, store=store))
+        # Then it finishes, with what folding every event in Python writes
+        assert by_database == export(rebuild(ledger, store=store, in_database=False))
+    finally:
         ledger.close()
