@@ -1,9 +1,10 @@
-"""Read models: exactly once, identical when rebuilt, safe with a second runner.
+"""Read models: exactly once, safe with a second runner, read live or as of a position.
 
-A small synthetic world (Tokyo and Kanagawa, the whole FY2020 cycle through every
-phase) is recorded while a follower projects live; the read models are then
-exported to JSON and compared with a rebuild from position 0. Runs on SQLite and
-on PostgreSQL.
+Concurrent writers and a second runner, the audit and status commands, the stored
+JSON read as the decoded events, a follower woken by NOTIFY, a database rebuild on
+a busy machine. That each read model is the same built live, folded or by the
+database: tests/integration/test_read_model_builds.py. Runs on SQLite and on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from adapters.storage.projecting import (
     rebuild,
     recorded_events,
 )
-from domain.catalogue import CHECKED, UNCHECKED
 from domain.clock import SimulatedClock
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
@@ -43,7 +43,6 @@ from tests.conftest import Kofu, correction, submission
 from tests.support.followers import Follower, export
 from tests.support.timeline import Timeline, jst
 
-WORLD = {"13", "14"}
 AFTER_DEMO = date(2021, 7, 1)
 """The day after the FY2020 demo's last event (its settlement, 2021-06-30)."""
 
@@ -53,60 +52,6 @@ def ledger(database_url: str) -> Iterator[Ledger]:
     opened = open_ledger(database_url)
     yield opened
     opened.close()
-
-
-def test_views_built_live_while_commands_run_equal_a_rebuild_from_zero(
-    ledger: Ledger, database_url: str
-) -> None:
-    # Given a follower projecting while a whole synthetic cycle is recorded
-    with Follower(database_url) as follower:
-        run_demo(ledger, 2020, 7, Console(quiet=True), prefectures=WORLD)
-    assert follower.error is None
-    store = open_store(ledger)
-    catch_up(ledger, store)
-    assert store.position() == ledger.count_events()
-    live = export(store)
-    # When the read models are rebuilt from position 0 (blue-green)
-    rebuilt = rebuild(ledger)
-    # Then the rebuilt tables are identical, byte for byte, and cover everything
-    assert rebuilt.generation == store.generation + 1
-    assert export(rebuilt) == live
-    rows = json.loads(live)
-    assert len(rows["submission_status"]) == 97
-    phases = {(r["grant"], r["tier"], r["phase"]) for r in rows["allocations"]}
-    assert len(phases) == 2 * 2 * 5
-    events = {r["event"] for r in rows["audit_trail"]}
-    assert {
-        "AllocationRun.Calculated",
-        "Entity.Registered",
-        "Insurer.Registered",
-        *(kind.__qualname__ for kind in SELF_EVALUATION_TOPICS.values()),
-    } <= events
-    # The score read model agrees with the scores the last allocation run computed
-    scores = {(r["grant"], r["entity"]): r for r in rows["scores"]}
-    assert len(scores) == 2 * 97
-    settled = [r for r in rows["allocations"] if r["phase"] == "settlement"]
-    assert settled
-    for allocation in settled:
-        assert (
-            scores[allocation["grant"], allocation["entity"]]["total"]
-            == allocation["score"]
-        )
-    for row in rows["scores"]:
-        better = sum(
-            1
-            for other in rows["scores"]
-            if (other["grant"], other["tier"]) == (row["grant"], row["tier"])
-            and other["total"] > row["total"]
-        )
-        assert row["rank"] == better + 1
-    items = [
-        r
-        for r in rows["item_scores"]
-        if r["entity"] == "131041" and r["grant"] == "promotion"
-    ]
-    assert len(items) > 50
-    assert sum(r["points"] for r in items) >= scores["promotion", "131041"]["total"]
 
 
 WORKER = textwrap.dedent(
@@ -199,66 +144,6 @@ def submit_then_correct(
     )
     assert code == 0, output
     return before
-
-
-def test_the_database_rebuild_writes_what_folding_every_event_in_python_writes(
-    ledger: Ledger, database_url: str, clock: SimulatedClock
-) -> None:
-    # Given a ledger with every kind of self-evaluation event, some revised twice
-    run_demo(ledger, 2020, 7, Console(quiet=True), prefectures=WORLD)
-    clock.set_day(AFTER_DEMO)
-    for evaluation in list(ledger.self_evaluations(2020, "municipal"))[:5]:
-        ledger.retrying(lambda e=evaluation: _revise_twice(ledger, e))
-    store = open_store(ledger)
-    in_database = database_rebuild.applies(ledger, store)
-    if in_database:  # and a stage left behind by a rebuild killed mid-way
-        with store.cursor() as cursor:
-            stage = database_rebuild.STAGE.format(store.generation + 1)
-            cursor.execute(f'CREATE UNLOGGED TABLE "{stage}" (junk text)')
-    # When the read models are rebuilt by the database (on PostgreSQL) and by
-    # folding every event in Python, one after the other
-    counted: list[int] = []
-    by_database = export(rebuild(ledger, store=store, progress=counted.append))
-    by_python = export(rebuild(ledger, store=store, in_database=False))
-    # Then the tables are identical; the database path is PostgreSQL's alone
-    assert in_database == database_url.startswith("postgresql")
-    assert by_database == by_python
-    assert sum(counted) == ledger.count_events()  # a progress bar that ends full
-    with store.cursor() as cursor:  # no stage is left behind
-        cursor.execute(
-            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'kofu_rebuild_stage%'"
-            if store.backend == "sqlite"
-            else "SELECT count(*) FROM pg_tables WHERE tablename LIKE "
-            "'kofu_rebuild_stage%' AND schemaname = current_schema()"
-        )
-        assert next(iter(dict(cursor.fetchone()).values())) == 0
-        # and downstream readers of the view get the details as JSON text
-        cursor.execute("SELECT details FROM kofu_audit_trail_v1 LIMIT 1")
-        details = next(iter(dict(cursor.fetchone()).values()))
-        assert isinstance(details, str)
-        assert isinstance(json.loads(details), dict)
-    rows = json.loads(by_python)
-    assert len(rows["audit_trail"]) > 1000
-    assert len(rows["item_scores"]) > 10_000
-
-
-def _revise_twice(ledger: Ledger, stale: SelfEvaluation) -> None:
-    # Two revisions in one save: an item flipped, then flipped back with another.
-    evaluation = ledger.get(stale.id, SelfEvaluation)
-    assert evaluation is not None
-    spec = ledger.catalogue(2020, "municipal").spec
-    first, second = [
-        code
-        for code, (item, indicator) in spec.sub_items().items()
-        if item.kind == "checkbox" and indicator.source == "self"
-    ][:2]
-    before = evaluation.answers.get(first, UNCHECKED)
-    flip = UNCHECKED if before == CHECKED else CHECKED
-    window = ledger.programme(2020).spec.schedule.submission_opens
-    actor = f"insurer:{evaluation.lg_code}"
-    evaluation.submit({first: flip}, actor, window)
-    evaluation.submit({first: before, second: flip}, actor, window)
-    ledger.save(evaluation)
 
 
 def test_audit_command_reads_the_trail_in_ledger_order(
