@@ -6,7 +6,8 @@ transaction (adapters/storage/read_store.py), so every event is projected exactl
 once. The same `changes` serve the live path (a batch at a time), a rebuild from
 position 0 folded in memory (projections/fold.py) and, for the few events it does
 not read itself, the database's rebuild (adapters/storage/database_rebuild.py);
-tests/integration/test_projections.py checks, per read model, that the three agree.
+tests/integration/test_read_model_builds.py checks, per read model, that the three
+agree.
 
 One module per read model, each with its tables, its typed rows and what each event
 changes: `allocations`, `audit_trail`, `submission_status`, `scores` (item points

@@ -20,7 +20,7 @@ The live path stays the definition: the SQL takes which events open a
 self-evaluation or change its answers, and in which field, from the read models'
 own tables of event classes (`scores.ANSWER_FIELDS`), and the tests compare this
 rebuild with it row for row, read model by read model
-(tests/integration/test_projections.py). A build killed mid-way leaves the live
+(tests/integration/test_read_model_builds.py). A build killed mid-way leaves the live
 generation as it was, and a stage that the next build replaces.
 
 Used only where it reads what the live path reads: a PostgreSQL ledger whose
