@@ -175,14 +175,19 @@ class Context:
     runs: dict[object, RunKey] = field(default_factory=dict)
     rescore: dict[object, Dirty] = field(default_factory=dict)
     """Self-evaluations whose answers changed since the scores' last `flush`."""
+    _last_id: object = field(default_factory=object, repr=False)
+    _last: Evaluation = field(init=False, repr=False)
 
     def evaluation(self, aggregate_id: object) -> Evaluation:
         """Who, which year and tier, which catalogue: of a self-evaluation."""
+        if aggregate_id is self._last_id:  # an event's read models ask in turn
+            return self._last
         found = self.evaluations.get(aggregate_id)
         if found is None:
             found = self.evaluations[aggregate_id] = self.source.evaluation(
                 aggregate_id
             )
+        self._last_id, self._last = aggregate_id, found
         return found
 
     def current_answers(self, aggregate_id: object, version: int) -> dict[str, Answer]:
