@@ -102,7 +102,7 @@ def changes(
 ) -> list[Change]:
     """The row changes one event makes (none for events no read model shows).
 
-    Score totals are left to `scores.flush`, called at the end of every batch.
+    Scores are left to `flush`, called at the end of every batch.
     """
     if isinstance(event, SelfEvaluation.Event):
         event = recorded(event)
@@ -112,6 +112,11 @@ def changes(
     for handler in handlers(kind):
         found += handler(event, position, context)
     return found
+
+
+def flush(context: Context) -> list[Change]:
+    """The changes left to the end of a batch: the scores of the answers it changed."""
+    return scores.flush(context)
 
 
 def event_classes(base: type[LedgerAggregate.Event]) -> list[type]:

@@ -57,8 +57,8 @@ from domain.self_evaluation import SelfEvaluation
 from projections.audit_trail import AUDIT_TRAIL, OWN_COLUMNS, event_name
 from projections.context import EVENT_META, Context, Evaluation
 from projections.fold import Folded
-from projections.read_models import changes
-from projections.scores import ANSWER_FIELDS, flush, restore_answers
+from projections.read_models import changes, flush
+from projections.scores import ANSWER_FIELDS, restore_answers
 from projections.submission_status import summary
 
 if TYPE_CHECKING:

@@ -36,8 +36,7 @@ from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
 from projections.context import Context, Evaluation, Recorded, RunKey
 from projections.fold import Folded
-from projections.read_models import changes, event_classes, shown
-from projections.scores import flush
+from projections.read_models import changes, event_classes, flush, shown
 
 if TYPE_CHECKING:
     from uuid import UUID
