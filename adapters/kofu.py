@@ -33,9 +33,19 @@ from domain.commands import (
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    DeclareRequiredAmounts,
+    DefineProgramme,
     EnterPaperSubmission,
     ImportMinistryValues,
+    IssueToken,
+    PublishCatalogue,
+    PublishRules,
     PublishRun,
+    RecordExpenditures,
+    RecordInsuredCounts,
+    RegisterEntities,
+    RegisterInsurers,
+    RevokeToken,
     SubmitSelfEvaluation,
 )
 from domain.ledger import Ledger, Progress, Result
@@ -228,6 +238,16 @@ _STEPS: dict[type[Command], Callable[[Ledger, Any], Result]] = {
     ImportMinistryValues: lambda ledger, cmd: ledger.import_ministry_values([cmd]),
     EnterPaperSubmission: lambda ledger, cmd: ledger.enter_paper([cmd]),
     PublishRun: lambda ledger, cmd: ledger.publish(cmd),
+    RegisterEntities: lambda ledger, cmd: ledger.register_entities(cmd),
+    RegisterInsurers: lambda ledger, cmd: ledger.register_insurers(cmd),
+    RecordInsuredCounts: lambda ledger, cmd: ledger.record_insured_counts(cmd),
+    RecordExpenditures: lambda ledger, cmd: ledger.record_expenditures(cmd),
+    DeclareRequiredAmounts: lambda ledger, cmd: ledger.declare_required_amounts(cmd),
+    PublishRules: lambda ledger, cmd: ledger.publish_rules(cmd),
+    PublishCatalogue: lambda ledger, cmd: ledger.publish_catalogue(cmd),
+    DefineProgramme: lambda ledger, cmd: ledger.define_programme(cmd),
+    IssueToken: lambda ledger, cmd: ledger.issue_token(cmd),
+    RevokeToken: lambda ledger, cmd: ledger.revoke_token(cmd),
 }
 
 

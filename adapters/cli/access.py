@@ -13,7 +13,7 @@ from adapters.cli.options import FormatOption
 from adapters.inputs.files import validate
 from adapters.inputs.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from adapters.reports.output import Format, render
-from domain.commands import PublishRun
+from domain.commands import PublishRun, RevokeToken
 from domain.tokens import ROLES, Role, check_token_request
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def register(
     ) -> None:
         """Revoke a token: it stops working at once."""
         with ledger() as opened:
-            result = opened.revoke_token(token_id, actor)
+            result = opened.revoke_token(RevokeToken(token_id=token_id, actor=actor))
         report(result, f"revoke {token_id}")
 
     @tokens.command("list")

@@ -37,8 +37,16 @@ from domain.commands import (
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    DeclareRequiredAmounts,
+    DefineProgramme,
     EnterPaperSubmission,
     ImportMinistryValues,
+    PublishCatalogue,
+    PublishRules,
+    RecordExpenditures,
+    RecordInsuredCounts,
+    RegisterEntities,
+    RegisterInsurers,
     SubmitSelfEvaluation,
 )
 from domain.errors import InvalidInput
@@ -147,31 +155,35 @@ def _demo(
         tally.add(
             "entities (real)",
             len(loaded.entities),
-            ledger.register_entities(loaded.entities, progress=advance),
+            ledger.register_entities(
+                RegisterEntities(entities=loaded.entities), progress=advance
+            ),
         )
     for spec in catalogues.values():
-        tally.add(
-            f"catalogue FY{fiscal_year} {spec.tier}", 1, ledger.publish_catalogue(spec)
-        )
-    tally.add(
-        f"programme FY{fiscal_year}", 1, ledger.define_programme(programme, DEMO_ACTOR)
-    )
+        published = ledger.publish_catalogue(PublishCatalogue(spec=spec))
+        tally.add(f"catalogue FY{fiscal_year} {spec.tier}", 1, published)
+    defined = ledger.define_programme(DefineProgramme(spec=programme, actor=DEMO_ACTOR))
+    tally.add(f"programme FY{fiscal_year}", 1, defined)
     tally.add(
         "allocation rules",
         len(rules := list(load_rules().values())),
-        ledger.publish_rules(rules, DEMO_ACTOR),
+        ledger.publish_rules(PublishRules(rules=rules, actor=DEMO_ACTOR)),
     )
     years = [fiscal_year - 1, fiscal_year]
     nation = synthesise_nation(loaded.entities, loaded.wards, years, seed)
     cities = designated_city_insurers(loaded.entities, loaded.wards, "2000-04-01")
     insurers = nation.insurers or cities
     tally.add(
-        "insurers (unions synthetic)", len(insurers), ledger.register_insurers(insurers)
+        "insurers (unions synthetic)",
+        len(insurers),
+        ledger.register_insurers(RegisterInsurers(insurers=insurers)),
     )
     tally.add(
         "insured counts (synthetic)",
         len(nation.insured),
-        ledger.record_insured_counts(nation.insured, DEMO_ACTOR),
+        ledger.record_insured_counts(
+            RecordInsuredCounts(counts=nation.insured, actor=DEMO_ACTOR)
+        ),
     )
     insured = {
         code: count.count
@@ -196,12 +208,16 @@ def _demo(
     tally.add(
         "事業費 (synthetic)",
         len(finances.expenditures),
-        ledger.record_expenditures(finances.expenditures, DEMO_ACTOR),
+        ledger.record_expenditures(
+            RecordExpenditures(expenditures=finances.expenditures, actor=DEMO_ACTOR)
+        ),
     )
     tally.add(
         "所要見込額 (synthetic)",
         len(finances.required),
-        ledger.declare_required_amounts(finances.required, DEMO_ACTOR),
+        ledger.declare_required_amounts(
+            DeclareRequiredAmounts(amounts=finances.required, actor=DEMO_ACTOR)
+        ),
     )
     _print(console, tally, ledger)
     _run_phases(ledger, programme, catalogues["municipal"], seed, console, clock)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain import clock
+from domain.commands import IssueToken
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -72,7 +73,17 @@ def issue(
     token_id = secrets.token_hex(6)
     secret = f"kofu_{token_id}_{secrets.token_urlsafe(32)}"
     expires_at = now().replace(microsecond=0) + timedelta(days=days)
-    ledger.issue_token(token_id, digest(secret), role, scope, name, actor, expires_at)
+    ledger.issue_token(
+        IssueToken(
+            token_id=token_id,
+            secret_sha256=digest(secret),
+            role=role,
+            scope=scope,
+            name=name,
+            actor=actor,
+            expires_at=expires_at,
+        )
+    )
     return Issued(token_id, secret, expires_at)
 
 
