@@ -101,8 +101,11 @@ class Command(BaseModel):
         return data
 
     @classmethod
-    def checked(cls, data: Mapping[str, object]) -> Self:
+    def checked(cls, data: Mapping[str, object], where: str | None = None) -> Self:
         """The command made of `data`; the first field it refuses is named.
+
+        `where` (a file and line, or the command line's command) is named before
+        the field, as the error's origin.
 
         Raises:
             InvalidInput: a field is missing or refused (its path as the field).
@@ -113,7 +116,12 @@ class Command(BaseModel):
             problem = error.errors()[0]
             field = ".".join(str(p) for p in problem["loc"]) or None
             message = str(problem["msg"]).removeprefix("Value error, ")
-            raise InvalidInput(message, field=field) from None
+            refused = InvalidInput(message, field=field)
+        except InvalidInput as error:
+            refused = error
+        if where and refused.origin is None:
+            refused.origin = where
+        raise refused from None
 
     def fingerprint(self) -> str:
         """A hash of the command's content (without its key and origin).

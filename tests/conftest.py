@@ -222,9 +222,9 @@ def api(
     from fastapi.testclient import TestClient
     from rich.console import Console
 
-    from adapters.demo.demo import run_demo
     from adapters.http.app import create_app
     from adapters.inputs.tokens import MAX_TOKEN_DAYS, issue
+    from adapters.kofu import run_demo
     from domain.commands import PublishRun, RevokeToken
 
     schema = None

@@ -30,10 +30,10 @@ from adapters.demo.synthetic import (
 from adapters.inputs.files import designated_city_insurers, load_files
 from adapters.inputs.paths import data_dir
 from adapters.inputs.rules import load_rules
-from adapters.kofu import Kofu, allocate_phase
 from adapters.reports.output import print_runs
 from domain.clock import JST, SimulatedClock, installed
 from domain.commands import (
+    AllocatePhase,
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
@@ -59,8 +59,12 @@ if TYPE_CHECKING:
     from domain.catalogue import CatalogueSpec
     from domain.ledger import Ledger
     from domain.programme import ProgrammeSpec
+    from domain.runs import AllocationRun
+
+    Allocate = Callable[[AllocatePhase], list[AllocationRun]]
 
 DEMO_ACTOR = "system:kofu-demo"
+DEMO_ALLOCATOR = "ministry:kofu-demo"
 
 
 @dataclass
@@ -95,16 +99,20 @@ def _shipped(
     return loaded.programmes[0][0], catalogues
 
 
-def run_demo(
+def record_demo(
     ledger: Ledger,
     fiscal_year: int,
     seed: int,
     console: Console,
+    allocate: Allocate,
     prefectures: set[str] | None = None,
 ) -> Tally:
     """Record the reference data and a synthetic national year; print a summary.
 
-    `prefectures` (2-digit codes) limits the demo to a few prefectures (for tests).
+    `allocate` runs one phase with its receipt and returns its runs (the application
+    facade's `Kofu.demo` passes its own: call that, or `adapters.kofu.run_demo`
+    with an open ledger); `prefectures` (2-digit codes) limits the
+    demo to a few prefectures (for tests).
 
     The year lies in the past, so the demo runs on a simulated clock installed in
     this process, moved forward day by day through the year's schedule: each
@@ -116,7 +124,9 @@ def run_demo(
     start = datetime(issued.year, issued.month, issued.day, 9, tzinfo=JST)
     with installed(SimulatedClock(start)) as simulated:
         assert isinstance(simulated, SimulatedClock)  # noqa: S101
-        return _demo(ledger, fiscal_year, seed, console, simulated, prefectures)
+        return _demo(
+            ledger, fiscal_year, seed, console, simulated, allocate, prefectures
+        )
 
 
 def _demo(
@@ -125,6 +135,7 @@ def _demo(
     seed: int,
     console: Console,
     clock: SimulatedClock,
+    allocate: Allocate,
     prefectures: set[str] | None,
 ) -> Tally:
     programme, catalogues = _shipped(fiscal_year)
@@ -220,7 +231,9 @@ def _demo(
         ),
     )
     _print(console, tally, ledger)
-    _run_phases(ledger, programme, catalogues["municipal"], seed, console, clock)
+    _run_phases(
+        ledger, programme, catalogues["municipal"], seed, console, clock, allocate
+    )
     return tally
 
 
@@ -240,6 +253,7 @@ def _run_phases(
     seed: int,
     console: Console,
     clock: SimulatedClock,
+    allocate: Allocate,
 ) -> None:
     """Run every phase in order, with corrections after 交付見込額 and 交付決定.
 
@@ -255,8 +269,8 @@ def _run_phases(
         if phase_runs:
             continue  # recorded by an earlier run of the demo, with its correction
         clock.set_day(programme.schedule.phases[phase])
-        command = allocate_phase(year, phase, "ministry:kofu-demo")
-        recorded += Kofu(ledger=ledger).execute(command).runs
+        command = AllocatePhase(grant_year=year, phase=phase, actor=DEMO_ALLOCATOR)
+        recorded += allocate(command)
         if phase in corrections:
             clock.set_day(programme.schedule.phases[phase] + timedelta(days=3))
             _story_correction(

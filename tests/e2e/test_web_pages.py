@@ -29,10 +29,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from adapters.demo.demo import run_demo
 from adapters.inputs.files import load_files
 from adapters.inputs.paths import data_dir
-from adapters.kofu import record_phase
+from adapters.kofu import record_phase, run_demo
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
 from adapters.runtools.diff import diff
