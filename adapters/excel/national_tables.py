@@ -18,12 +18,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from adapters.excel.workbook_answers import GRANT_SHORT, max_points
+from adapters.excel.workbook_answers import max_points
 from adapters.queries.runs import current_runs
-from adapters.reports.dossier import PHASE_JA, TIER_JA
 from domain.catalogue import points_in
 from domain.entities import size_band
 from domain.errors import InvalidInput
+from domain.glossary import (
+    GRANT_SHORT,
+    HYPOTHESIS_JA,
+    HYPOTHESIS_METHOD_JA,
+    PHASE_JA,
+    TIER_JA,
+)
 from domain.scoring import score
 
 if TYPE_CHECKING:
@@ -34,7 +40,6 @@ if TYPE_CHECKING:
     from domain.runs import AllocationRun
 
 STATISTICS = ("配点", "平均点", "平均得点率（%）", "中央値", "標準偏差")
-HYPOTHESIS_JA = "仮説（HYPOTHESIS）: 公表されていない算定式による試算"
 ENTITY_COLUMNS = ("団体コード", "都道府県", "団体名", "規模区分")
 
 
@@ -203,7 +208,7 @@ def allocation_table(
     c = run.calculated
     details = {e.lg_code: e for e in ledger.entities()}
     prefectures = _prefectures(ledger)
-    method = HYPOTHESIS_JA if c.hypothesis else "公表の算定式"
+    method = HYPOTHESIS_METHOD_JA if c.hypothesis else "公表の算定式"
     rows: list[list[object]] = []
     for r in c.results:
         code = details[r.entity].prefecture_code if r.entity in details else ""
@@ -275,7 +280,7 @@ def _allocation_notes(ledger: Ledger, run: AllocationRun) -> list[tuple[str, str
         ("千円未満の端数", _remainders(run)),
     ]
     if c.hypothesis:
-        notes.insert(0, ("仮説", HYPOTHESIS_JA))
+        notes.insert(0, (HYPOTHESIS_JA, HYPOTHESIS_METHOD_JA))
     return notes + _hypotheses(ledger, c.grant_year)
 
 

@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from domain.catalogue import points_in
+from domain.glossary import GRANT_SHORT
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -24,7 +25,6 @@ HEADER_ROW = 4
 FIRST_ROW = HEADER_ROW + 1
 CODE_COLUMN, ANSWER_COLUMN = "C", "E"
 YES, NO = "該当", "非該当"
-GRANT_SHORT = {"promotion": "推進", "effort_support": "支援"}
 
 THIN = Side(style="thin", color="808080")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
