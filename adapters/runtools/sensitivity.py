@@ -15,7 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from domain.catalogue import points_in
+from domain.catalogue import max_points
 from domain.errors import InvalidInput
 from domain.formulas import formula_for
 from domain.self_evaluation import SelfEvaluation
@@ -105,14 +105,13 @@ def item_sensitivity(
     ).spec
     rows = []
     for code, (item, _) in spec.sub_items().items():
-        stakes = [points_in(item.points, calculated.grant)]
-        stakes += [points_in(t.points, calculated.grant) for t in item.thresholds]
-        if max(stakes):
+        stake = max_points(item, calculated.grant)
+        if stake:
             rows.append(
                 {
                     "item": code,
-                    "points": max(stakes),
-                    "yen_approx": round(max(stakes) * per_point),
+                    "points": stake,
+                    "yen_approx": round(stake * per_point),
                     "title": item.title,
                 }
             )
