@@ -42,7 +42,6 @@ reference amounts (the two grants' inputs are the same).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from adapters.inputs.paths import data_dir
 from adapters.inputs.rules import load_rule
@@ -59,11 +59,13 @@ from domain.clock import SimulatedClock
 from domain.errors import InvalidInput
 from domain.formulas import FORMULAS, formula_for
 from domain.glossary import JST
-from tests.conftest import PG_BASE, Kofu, _drop_schema
+from tests.conftest import Kofu, backend_url
+from tests.support.worked import catalogue_yaml
 
 YEAR = "2020"
 E, A, B, C = "133078", "133086", "133051", "133035"
 TIER = "municipal"
+THIS = "tests/integration/test_formula_kinds.py"
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,12 @@ prefecture_code,jis_code,lg_code,name,name_kana
 13,13307,133078,檜原村,ひのはらむら
 13,13308,133086,奥多摩町,おくたままち
 """
-INSURED_CSV = """\
-lg_code,fiscal_year,category1_insured,source,as_of
-133078,2020,"1,000",worked-case test figure (not published),2019-09-30
-133086,2020,"4,000",worked-case test figure (not published),2019-09-30
-133051,2020,"6,000",worked-case test figure (not published),2019-09-30
-133035,2020,"15,000",worked-case test figure (not published),2019-09-30
-"""
+INSURED = {E: 1_000, A: 4_000, B: 6_000, C: 15_000}
+"""第1号被保険者数 for FY2020: test figures, not published."""
+INSURED_CSV = "lg_code,fiscal_year,category1_insured,source,as_of\n" + "".join(
+    f"{code},2020,{count},worked-case test figure (not published),2019-09-30\n"
+    for code, count in INSURED.items()
+)
 POOLED_RULE_YAML = """\
 # A test rule (tests/integration/test_formula_kinds.py): the pooled_share kind with
 # score × 第1号被保険者数 weights in FY2020. HYPOTHESIS: not a published rule.
@@ -143,82 +144,40 @@ parameters:
   weight_by_insured: true
   redistribute_capped: false
 """
-PROGRAMME_YAML = """\
-# A worked FY2020 programme for tests/integration/test_formula_kinds.py: the shipped
-# FY2020 schedule and size bands, municipal budgets only. HYPOTHESIS: test figures.
-kind: programme_year
-grant_year: 2020
-title: 令和2年度 算定式検証用
-source: tests/integration/test_formula_kinds.py (test budgets, not published)
-budgets:
-  promotion: {municipal: 1000000}
-  effort_support: {municipal: 1000000}
-schedule:
-  indicators_issued: 2019-09-30
-  submission_opens: 2019-10-01
-  submission_closes: 2019-10-31
-  phases:
-    reference: 2019-11-29
-    expected: 2019-12-27
-    provisional: 2020-05-15
-    decision: 2020-07-31
-    settlement: 2021-06-30
-rules:
-  promotion: {municipal: banded_score_x_insured_share@1}
-  effort_support: {municipal: worked_pooled_share@1}
-size_bands: [0, 3000, 10000, 50000, 100000]
-hypotheses:
-  - budgets, rules and answers are test figures
-"""
-ITEMS = {"M-1-a": 40, "M-2-a": 30, "M-3-a": 1}
+SHIPPED = yaml.safe_load(
+    (data_dir() / "programmes" / "fy2020.yaml").read_text(encoding="utf-8")
+)
+PHASE_DAYS: dict[str, date] = SHIPPED["schedule"]["phases"]
+
+
+def programme_yaml() -> str:
+    """The shipped FY2020 programme (schedule, size bands) with test budgets and rules.
+
+    Municipal budgets only; no eligibility rule, so every entity is eligible.
+    """
+    programme = {
+        key: value for key, value in SHIPPED.items() if key != "eligibility"
+    } | {
+        "title": "令和2年度 算定式検証用",
+        "source": f"{THIS}: the shipped FY2020 schedule and size bands, test budgets",
+        "budgets": {g: {TIER: 1_000_000} for g in ("promotion", "effort_support")},
+        "rules": {
+            "promotion": {TIER: "banded_score_x_insured_share@1"},
+            "effort_support": {TIER: "worked_pooled_share@1"},
+        },
+        "hypotheses": ["budgets, rules and answers are test figures"],
+    }
+    return yaml.safe_dump(programme, allow_unicode=True)
+
+
+ITEMS = {"M-1-a": (40, 40), "M-2-a": (30, 30), "M-3-a": (1, 1)}
+"""Points per item (promotion, 支援): the same in both grants."""
 ANSWERS = {
     E: {"M-1-a": True},
     A: {"M-1-a": True, "M-2-a": True, "M-3-a": False},
     B: {"M-1-a": True},
     C: {"M-2-a": True, "M-3-a": True},
 }
-
-
-def catalogue_yaml() -> str:
-    """One section of checkbox items, each weighing the same in both grants."""
-    full = sum(ITEMS.values())
-    indicators = "".join(
-        f"""
-          - code: {code[:-2]}
-            title: 検証用の指標 {code[:-2]}
-            evaluated_period: FY2019
-            max_points: {{promotion: {p}, effort_support: {p}}}
-            sub_items:
-              - code: {code}
-                title: 検証用の設問 {code}
-                kind: checkbox
-                points: {{promotion: {p}, effort_support: {p}}}"""
-        for code, p in ITEMS.items()
-    )
-    return f"""\
-# A worked-case test catalogue (illustrative: true), not a published table.
-kind: catalogue
-grant_year: 2020
-tier: municipal
-version: 1
-structure: sections
-title: 令和2年度 算定式検証用 評価指標
-illustrative: true
-source: tests/integration/test_formula_kinds.py only
-published_on: 2019-09-30
-grants: [promotion, effort_support]
-full_marks: {{promotion: {full}, effort_support: {full}}}
-goals:
-  - code: I
-    title: Ⅰ 検証用
-    max_points: {{promotion: {full}, effort_support: {full}}}
-    groups:
-      - code: I-A
-        title: 検証用の区分
-        kind: section
-        max_points: {{promotion: {full}, effort_support: {full}}}
-        indicators:{indicators}
-"""
 
 
 def _ok(kofu: Kofu, *args: str | Path) -> str:
@@ -238,8 +197,8 @@ def record_world(kofu: Kofu, folder: Path) -> None:
         "municipalities.csv": MUNICIPALITIES_CSV,
         "insured.csv": INSURED_CSV,
         "worked_pooled_share.yaml": POOLED_RULE_YAML,
-        "catalogue.yaml": catalogue_yaml(),
-        "programme.yaml": PROGRAMME_YAML,
+        "catalogue.yaml": catalogue_yaml(TIER, ITEMS, used_by=THIS),
+        "programme.yaml": programme_yaml(),
     }
     files: list[str | Path] = []
     for name, text in texts.items():
@@ -260,7 +219,7 @@ def record_world(kofu: Kofu, folder: Path) -> None:
             path = folder / f"answers-{entity}.json"
             path.write_text(json.dumps(body), encoding="utf-8")
             _ok(kofu, "submit", path)
-        clock.set_day(date(2019, 11, 29))
+        clock.set_day(PHASE_DAYS["reference"])
         _ok(kofu, "allocate", "--fiscal-year", YEAR, "--phase", "reference")
         clock.set_day(date(2019, 12, 2))
         _ok(
@@ -281,7 +240,7 @@ def record_world(kofu: Kofu, folder: Path) -> None:
             "--actor",
             "ministry:yamada",
         )
-        clock.set_day(date(2019, 12, 27))
+        clock.set_day(PHASE_DAYS["expected"])
         _ok(kofu, "allocate", "--fiscal-year", YEAR, "--phase", "expected")
 
 
@@ -291,19 +250,10 @@ def worked(
 ) -> Iterator[Kofu]:
     """The worked world on each backend, recorded once per module."""
     folder = tmp_path_factory.mktemp("formula-kinds")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'kofu.db'}"
-    else:
-        schema = f"kofu_kinds_{uuid.uuid4().hex[:12]}"
-        url = f"{PG_BASE.split('?')[0]}?schema={schema}"
-    kofu = Kofu(url)
-    try:
+    with backend_url(request.param, folder, "kofu_kinds") as url:
+        kofu = Kofu(url)
         record_world(kofu, folder)
         yield kofu
-    finally:
-        if schema:
-            _drop_schema(schema)
 
 
 def _amounts_of(kofu: Kofu, grant: str, phase: str) -> dict[str, int]:
@@ -320,6 +270,12 @@ def _amounts_of(kofu: Kofu, grant: str, phase: str) -> dict[str, int]:
         phase,
     )
     return {r["entity"]: r["amount_yen"] for r in rows}
+
+
+def _explain(kofu: Kofu, grant: str, phase: str) -> Any:
+    return _json(
+        kofu, "explain", "-e", A, "-y", YEAR, "--grant", grant, "--phase", phase
+    )
 
 
 PARTS = (
@@ -350,34 +306,12 @@ def test_every_registered_formula_kind_agrees_across_the_tools(
     assert set(before) == set(after) == {E, A, B, C}
 
     # explain: the formula in words, with the same draft and amount.
-    found = _json(
-        kofu,
-        "explain",
-        "-e",
-        A,
-        "-y",
-        YEAR,
-        "--grant",
-        case.grant,
-        "--phase",
-        "reference",
-    )
+    found = _explain(kofu, case.grant, "reference")
     assert found["run_id"] == run_a
     assert found["rule"] == case.rule
     assert found["formula"] == case.formula_a
     assert found["draft_yen"] == found["amount_yen"] == case.amount_a
-    later = _json(
-        kofu,
-        "explain",
-        "-e",
-        A,
-        "-y",
-        YEAR,
-        "--grant",
-        case.grant,
-        "--phase",
-        "expected",
-    )
+    later = _explain(kofu, case.grant, "expected")
     assert f" = {case.amount_b:,} yen (unrounded " in later["formula"]
     assert later["draft_yen"] == later["amount_yen"] == case.amount_b
     assert later["score"] == found["score"] + 1
