@@ -32,7 +32,7 @@ from adapters.inputs.paths import data_dir
 from adapters.inputs.rules import load_rules
 from adapters.kofu import Kofu, allocate_phase
 from adapters.reports.output import print_runs
-from domain.clock import JST, SimulatedClock, installed
+from domain.clock import SimulatedClock, installed
 from domain.commands import (
     Command,
     ConfirmSelfEvaluation,
@@ -42,6 +42,7 @@ from domain.commands import (
     SubmitSelfEvaluation,
 )
 from domain.errors import InvalidInput
+from domain.glossary import JST
 from domain.ledger import Result
 
 if TYPE_CHECKING:

@@ -28,14 +28,10 @@ from adapters.http.schemas import (
 )
 from adapters.queries.explain import explanation
 from adapters.queries.rows import as_dicts
-from adapters.queries.runs import (
-    HYPOTHESIS_NOTE,
-    allocation_rows,
-    current_runs,
-    summary_rows,
-)
+from adapters.queries.runs import allocation_rows, current_runs, summary_rows
 from adapters.runtools.diff import diff
 from domain.errors import InvalidInput
+from domain.glossary import HYPOTHESIS_NOTE
 from domain.ledger import Ledger
 from domain.runs import AllocationRun
 

@@ -444,7 +444,7 @@ def test_the_audit_dossier_bundles_trail_explanations_receipts_and_a_manifest(
 ) -> None:
     import hashlib
 
-    from adapters.reports.dossier import era
+    from domain.glossary import era
 
     kofu, _ = demo
     folder = tmp_path / "dossier"
