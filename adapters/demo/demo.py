@@ -191,19 +191,25 @@ def _demo(
         for y in years
     }
     categories = _categories(programme)
-    finances = synthesise_finances(
-        loaded.entities, by_year, fiscal_year, list(programme.budgets), categories, seed
-    )
-    tally.add(
-        "事業費 (synthetic)",
-        len(finances.expenditures),
-        ledger.record_expenditures(finances.expenditures, DEMO_ACTOR),
-    )
-    tally.add(
-        "所要見込額 (synthetic)",
-        len(finances.required),
-        ledger.declare_required_amounts(finances.required, DEMO_ACTOR),
-    )
+    if categories:  # 事業費 matter only to 支援's eligibility: none before FY2020
+        finances = synthesise_finances(
+            loaded.entities,
+            by_year,
+            fiscal_year,
+            list(programme.budgets),
+            categories,
+            seed,
+        )
+        tally.add(
+            "事業費 (synthetic)",
+            len(finances.expenditures),
+            ledger.record_expenditures(finances.expenditures, DEMO_ACTOR),
+        )
+        tally.add(
+            "所要見込額 (synthetic)",
+            len(finances.required),
+            ledger.declare_required_amounts(finances.required, DEMO_ACTOR),
+        )
     _print(console, tally, ledger)
     _run_phases(ledger, programme, catalogues["municipal"], seed, console, clock)
     return tally
