@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from adapters.storage.bootstrap import open_ledger
 from domain.clock import SimulatedClock
 from tests.conftest import PG_BASE, Kofu, _drop_schema
+from tests.support.merkle import assert_sealed_whole
 
 SHINJUKU = "131041"
 INTERFACE_FIELDS = {
@@ -85,6 +87,15 @@ def test_demo_says_its_data_is_synthetic_and_its_rules_hypotheses(
     _, output = demo
     assert "SYNTHETIC" in output
     assert "HYPOTHESIS" in output
+
+
+def test_the_writer_sealed_every_event_of_the_demo(demo: tuple[Kofu, str]) -> None:
+    kofu, _ = demo
+    ledger = open_ledger(kofu.url)
+    try:
+        assert_sealed_whole(ledger, step=97)
+    finally:
+        ledger.close()
 
 
 def test_every_municipality_and_prefecture_submitted(demo: tuple[Kofu, str]) -> None:
