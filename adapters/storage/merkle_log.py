@@ -32,7 +32,8 @@ from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
 from domain import merkle
-from domain.checkpoint import Checkpoint, SignerKey
+from domain.bundle import bundle_document, consistency_entry, event_entry
+from domain.checkpoint import Checkpoint, SignerKey, parse_note
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import StoredEvent
@@ -307,6 +308,51 @@ class MerkleLog:
             msg = f"the log has fewer than {new} leaves"
             raise LookupError(msg)
         return merkle.consistency_proof(old, new, self)
+
+    def bundle(
+        self, note: str, positions: Sequence[int], older: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """A proof bundle (`domain.bundle`) of events in a signed checkpoint's tree.
+
+        `note` is a checkpoint the writer signed; each position's stored event
+        comes with its inclusion proof in that tree, each older signed checkpoint
+        with the consistency proof to it. Nothing is verified here: that is the
+        reader's (`domain.bundle.verify_bundle`, the standalone verifier).
+
+        Raises:
+            LookupError: a position is not a sealed event of that tree.
+            NoteError: `note` or an older one is not a signed checkpoint.
+        """
+        size = Checkpoint.parse(parse_note(note)[0]).size
+        entries = []
+        for position in positions:
+            proof = self.prove_inclusion(position, size)
+            stored = self.ledger.recorder.select_notifications(
+                start=position, limit=1, inclusive_of_start=True
+            )
+            if not stored or stored[0].id != position:
+                msg = f"no stored event at position {position}"
+                raise LookupError(msg)
+            event = stored[0]
+            entries.append(
+                event_entry(
+                    position,
+                    str(event.originator_id),
+                    int(event.originator_version),
+                    event.topic,
+                    bytes(event.state),
+                    proof.leaf_index,
+                    proof.path,
+                )
+            )
+        consistency = [
+            consistency_entry(
+                old,
+                self.prove_consistency(Checkpoint.parse(parse_note(old)[0]).size, size),
+            )
+            for old in older
+        ]
+        return bundle_document(note, entries, consistency)
 
     # --- signed checkpoints (the writer's; a reader never signs) --------------
 

@@ -11,6 +11,8 @@ repairs it.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.merkle_log import MerkleLog, SealError, find_unsealed
 from domain import merkle
+from domain.bundle import BundleError, verify_bundle
 from domain.checkpoint import SignerKey, open_checkpoint
 from tests.conftest import Kofu
 from tests.support.merkle import assert_sealed_whole, event_leaves
@@ -151,3 +154,59 @@ def test_a_signed_checkpoint_of_the_log(recorded: Kofu) -> None:
         assert signer.seed not in note.encode()
     finally:
         ledger.close()
+
+
+def test_a_bundle_from_the_stored_log_verifies_offline(
+    recorded: Kofu, tmp_path: Path
+) -> None:
+    signer = SignerKey.generate("kofu.test/ledger")
+    ledger = open_ledger(recorded.url)
+    try:
+        old = MerkleLog(ledger).sign_checkpoint(signer)
+    finally:
+        ledger.close()
+    code, output = recorded("submit", _answers(tmp_path, ("131041", "131059")))
+    assert code == 0, output
+    ledger = open_ledger(recorded.url)
+    try:
+        log = MerkleLog(ledger)
+        new = log.sign_checkpoint(signer)
+        last = ledger.recorder.max_notification_id()
+        assert last is not None
+        positions = [1, last // 2, last]
+        bundle = log.bundle(new, positions, [old])
+        assert verify_bundle(bundle, [signer.verifier()]).positions == tuple(positions)
+    finally:
+        ledger.close()
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    assert _offline(signer, path)[0] == 0
+    # The event at the middle position rewritten in the database: a bundle made
+    # from it now fails against the checkpoint the writer signed before.
+    tamper(
+        recorded.url,
+        [f"UPDATE EVENTS SET topic = topic || '#' WHERE ID = {positions[1]}"],
+    )
+    ledger = open_ledger(recorded.url)
+    try:
+        forged = MerkleLog(ledger).bundle(new, positions, [old])
+    finally:
+        ledger.close()
+    with pytest.raises(BundleError, match=f"position {positions[1]}"):
+        verify_bundle(forged, [signer.verifier()])
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    code, out = _offline(signer, path)
+    assert code == 1
+    assert f"(position {positions[1]})" in out
+
+
+def _offline(signer: SignerKey, bundle: Path) -> tuple[int, str]:
+    script = Path(__file__).parents[2] / "scripts" / "kofu_verify_offline.py"
+    done = subprocess.run(
+        [sys.executable, script, "--key", str(signer.verifier()), bundle],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    return done.returncode, done.stdout
