@@ -68,14 +68,20 @@ class LogTables:
         blob = "BYTEA" if postgres else "BLOB"
         # A hash rewritten by hand may come back as text on SQLite: read bytes.
         h = self.hash = "hash" if postgres else "CAST(hash AS BLOB) AS hash"
+        # SQLite: the leaf index is the rowid and the nodes' key their only
+        # b-tree, so a seal writes three b-trees per leaf, not five.
+        index_type, no_rowid = (
+            ("BIGINT", "") if postgres else ("INTEGER", " WITHOUT ROWID")
+        )
         self.create = [
             (
-                f"CREATE TABLE IF NOT EXISTS {self.leaves} (leaf_index BIGINT "
+                f"CREATE TABLE IF NOT EXISTS {self.leaves} (leaf_index {index_type} "
                 f"PRIMARY KEY, position BIGINT NOT NULL UNIQUE, hash {blob} NOT NULL)"
             ),
             (
                 f"CREATE TABLE IF NOT EXISTS {self.nodes} (level INTEGER NOT NULL, "
-                f"idx BIGINT NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx))"
+                f"idx BIGINT NOT NULL, hash {blob} NOT NULL, "
+                f"PRIMARY KEY (level, idx)){no_rowid}"
             ),
             (
                 f"CREATE TABLE IF NOT EXISTS {self.checkpoints} (tree_size BIGINT "
@@ -86,8 +92,31 @@ class LogTables:
             f"SELECT leaf_index, position, {h} FROM {self.leaves} "
             "ORDER BY leaf_index DESC LIMIT 1"
         )
-        self.insert_leaf = f"INSERT INTO {self.leaves} VALUES ({p}, {p}, {p})"
-        self.insert_node = f"INSERT INTO {self.nodes} VALUES ({p}, {p}, {p})"
+        if postgres:
+            # One statement per table (as the library inserts events), not a
+            # statement per row.
+            self.insert_leaf = (
+                f"INSERT INTO {self.leaves} SELECT * FROM "
+                "unnest(%s::bigint[], %s::bigint[], %s::bytea[])"
+            )
+            self.insert_node = (
+                f"INSERT INTO {self.nodes} SELECT * FROM "
+                "unnest(%s::integer[], %s::bigint[], %s::bytea[])"
+            )
+        else:
+            self.insert_leaf = f"INSERT INTO {self.leaves} VALUES ({p}, {p}, {p})"
+            self.insert_node = f"INSERT INTO {self.nodes} VALUES ({p}, {p}, {p})"
+
+    def insert(self, cursor: Any, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        """Insert rows: one `unnest` statement (PostgreSQL) or `executemany`."""
+        if not rows:
+            return
+        if self.postgres:
+            cursor.execute(
+                statement, [list(column) for column in zip(*rows, strict=True)]
+            )
+        else:
+            cursor.executemany(statement, rows)
 
     def select_nodes(self, count: int) -> str:
         """The hashes of `count` nodes, each named by (level, idx) parameters."""
@@ -172,15 +201,15 @@ def seal(
         for position, event in pairs
     ]
     made = merkle.append(size, frontier, leaves)
-    cursor.executemany(
+    tables.insert(
+        cursor,
         tables.insert_leaf,
         [
             (size + i, position, leaf)
             for i, ((position, _), leaf) in enumerate(zip(pairs, leaves, strict=True))
         ],
     )
-    if made:
-        cursor.executemany(tables.insert_node, made)
+    tables.insert(cursor, tables.insert_node, made)
 
 
 @dataclass(frozen=True)
