@@ -19,9 +19,11 @@ import pytest
 from rich.console import Console
 
 from adapters.demo.demo import run_demo
+from adapters.storage.bootstrap import open_ledger
 from domain.clock import SimulatedClock
 from domain.ledger import Ledger
 from tests.conftest import PG_BASE, Kofu, _drop_schema
+from tests.support.merkle import assert_sealed_whole
 
 SHINJUKU = "131041"
 INTERFACE_FIELDS = {
@@ -90,6 +92,15 @@ def test_demo_says_its_data_is_synthetic_and_its_rules_hypotheses(
     _, output = demo
     assert "SYNTHETIC" in output
     assert "HYPOTHESIS" in output
+
+
+def test_the_writer_sealed_every_event_of_the_demo(demo: tuple[Kofu, str]) -> None:
+    kofu, _ = demo
+    ledger = open_ledger(kofu.url)
+    try:
+        assert_sealed_whole(ledger, step=97)
+    finally:
+        ledger.close()
 
 
 def test_every_municipality_and_prefecture_submitted(demo: tuple[Kofu, str]) -> None:
