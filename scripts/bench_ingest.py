@@ -36,6 +36,7 @@ from domain.commands import (
     SubmitSelfEvaluation,
 )
 from domain.entities import Entity
+from domain.glossary import JST
 from domain.ledger import Ledger
 from domain.receipts import CommandReceipt
 from domain.self_evaluation import SelfEvaluation
@@ -238,7 +239,7 @@ def main() -> None:
     rounds: dict[str, list[dict[str, float]]] = {"kofu": [], "raw": []}
     # The server owns time: both sides record on the window's first day (simulated).
     opens = programme.schedule.submission_opens
-    window = datetime(opens.year, opens.month, opens.day, 10, tzinfo=clock.JST)
+    window = datetime(opens.year, opens.month, opens.day, 10, tzinfo=JST)
     with clock.installed(clock.SimulatedClock(window)):
         for round_ in range(args.repeat):
             for side, run in (

@@ -13,14 +13,10 @@ from adapters.cli.options import FormatOption, YearOption
 from adapters.kofu import Kofu, allocate_phase
 from adapters.queries.asof import position_as_of
 from adapters.queries.rows import as_dicts
-from adapters.queries.runs import (
-    HYPOTHESIS_NOTE,
-    allocation_rows,
-    current_runs,
-    summary_rows,
-)
+from adapters.queries.runs import allocation_rows, current_runs, summary_rows
 from adapters.reports.output import Format, print_runs, render
 from domain.errors import InvalidInput
+from domain.glossary import HYPOTHESIS_NOTE
 from domain.programme import PHASES
 
 if TYPE_CHECKING:

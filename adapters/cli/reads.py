@@ -13,7 +13,7 @@ from adapters.queries.rows import as_dicts
 from adapters.queries.submissions import history_rows, submission_rows
 from adapters.reports.output import Format, render
 from domain.base import GRANTS
-from domain.catalogue import points_in
+from domain.catalogue import max_points, points_in
 from domain.entities import size_band
 
 if TYPE_CHECKING:
@@ -143,14 +143,7 @@ def register(
                     "kind": sub.kind,
                     "mode": indicator.mode,
                     "source": indicator.source,
-                    **{
-                        f"points_{g}": points_in(sub.points, g)
-                        if sub.kind == "checkbox"
-                        else max(
-                            (points_in(t.points, g) for t in sub.thresholds), default=0
-                        )
-                        for g in GRANTS
-                    },
+                    **{f"points_{g}": max_points(sub, g) for g in GRANTS},
                     "title": sub.title,
                 }
                 for goal in spec.goals

@@ -31,7 +31,7 @@ from adapters.inputs.files import designated_city_insurers, load_files
 from adapters.inputs.paths import data_dir
 from adapters.inputs.rules import load_rules
 from adapters.reports.output import print_runs
-from domain.clock import JST, SimulatedClock, installed
+from domain.clock import SimulatedClock, installed
 from domain.commands import (
     AllocatePhase,
     Command,
@@ -50,6 +50,7 @@ from domain.commands import (
     SubmitSelfEvaluation,
 )
 from domain.errors import InvalidInput
+from domain.glossary import JST
 from domain.ledger import Result
 
 if TYPE_CHECKING:
@@ -213,23 +214,29 @@ def _demo(
         for y in years
     }
     categories = _categories(programme)
-    finances = synthesise_finances(
-        loaded.entities, by_year, fiscal_year, list(programme.budgets), categories, seed
-    )
-    tally.add(
-        "事業費 (synthetic)",
-        len(finances.expenditures),
-        ledger.record_expenditures(
-            RecordExpenditures(expenditures=finances.expenditures, actor=DEMO_ACTOR)
-        ),
-    )
-    tally.add(
-        "所要見込額 (synthetic)",
-        len(finances.required),
-        ledger.declare_required_amounts(
-            DeclareRequiredAmounts(amounts=finances.required, actor=DEMO_ACTOR)
-        ),
-    )
+    if categories:  # 事業費 matter only to 支援's eligibility: none before FY2020
+        finances = synthesise_finances(
+            loaded.entities,
+            by_year,
+            fiscal_year,
+            list(programme.budgets),
+            categories,
+            seed,
+        )
+        tally.add(
+            "事業費 (synthetic)",
+            len(finances.expenditures),
+            ledger.record_expenditures(
+                RecordExpenditures(expenditures=finances.expenditures, actor=DEMO_ACTOR)
+            ),
+        )
+        tally.add(
+            "所要見込額 (synthetic)",
+            len(finances.required),
+            ledger.declare_required_amounts(
+                DeclareRequiredAmounts(amounts=finances.required, actor=DEMO_ACTOR)
+            ),
+        )
     _print(console, tally, ledger)
     _run_phases(
         ledger, programme, catalogues["municipal"], seed, console, clock, allocate

@@ -29,13 +29,9 @@ from adapters.http.schemas import (
 from adapters.queries import recompute
 from adapters.queries.explain import explanation
 from adapters.queries.rows import as_dicts
-from adapters.queries.runs import (
-    HYPOTHESIS_NOTE,
-    allocation_rows,
-    current_runs,
-    summary_rows,
-)
+from adapters.queries.runs import allocation_rows, current_runs, summary_rows
 from domain.errors import InvalidInput
+from domain.glossary import HYPOTHESIS_NOTE
 from domain.ledger import Ledger
 from domain.runs import AllocationRun
 

@@ -19,11 +19,6 @@ if TYPE_CHECKING:
     from domain.ledger import Ledger
     from domain.runs import AllocationRun, PhaseRuns
 
-HYPOTHESIS_NOTE = (
-    "HYPOTHESIS (仮説): this run uses a rule that is not the published official "
-    "formula; see its label and reference."
-)
-
 
 @dataclass(frozen=True, slots=True)
 class RunSummary(Row):

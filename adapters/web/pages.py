@@ -15,7 +15,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from adapters.reports.dossier import era
 from adapters.web import entity as entity_page
 from adapters.web import overview as overview_page
 from adapters.web import run as run_page
@@ -24,6 +23,7 @@ from adapters.web.errors import PageNotFoundError, PageRoute
 from adapters.web.formatting import environment
 from domain.entities import Entity
 from domain.errors import InvalidInput
+from domain.glossary import era
 from domain.ledger import Ledger
 from domain.runs import AllocationRun
 
