@@ -32,7 +32,12 @@ from adapters.storage import recorders
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.merkle_log import MerkleLog
 from domain import clock
-from domain.commands import SubmitSelfEvaluation
+from domain.commands import (
+    DefineProgramme,
+    PublishCatalogue,
+    RegisterEntities,
+    SubmitSelfEvaluation,
+)
 from domain.entities import Entity
 
 SEAL_SECONDS = [0.0]
@@ -67,7 +72,9 @@ def one_side(
     try:
         ledger = open_ledger(url)
         try:
-            ledger.register_entities(entities, batch_size=batch)
+            ledger.register_entities(
+                RegisterEntities(entities=entities), batch_size=batch
+            )
             loaded = load_files(
                 [
                     *sorted(
@@ -77,8 +84,10 @@ def one_side(
                 ]
             )
             for spec, _ in loaded.catalogues:
-                ledger.publish_catalogue(spec)
-            ledger.define_programme(loaded.programmes[0][0], "system:bench")
+                ledger.publish_catalogue(PublishCatalogue(spec=spec))
+            ledger.define_programme(
+                DefineProgramme(spec=loaded.programmes[0][0], actor="system:bench")
+            )
             SEAL_SECONDS[0] = 0.0
             begun = time.perf_counter()
             events = ledger.submit(submissions, batch_size=batch).events

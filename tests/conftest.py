@@ -236,10 +236,10 @@ def api(
     from fastapi.testclient import TestClient
     from rich.console import Console
 
-    from adapters.demo.demo import run_demo
     from adapters.http.app import create_app
     from adapters.inputs.tokens import MAX_TOKEN_DAYS, issue
-    from domain.commands import PublishRun
+    from adapters.kofu import run_demo
+    from domain.commands import PublishRun, RevokeToken
 
     schema = None
     if request.param == "sqlite":
@@ -268,7 +268,7 @@ def api(
             for holder, (role, scope, name) in TOKEN_HOLDERS.items()
         }
         token_id = secrets["revoked"].split("_")[1]
-        opened.revoke_token(token_id, "system:test")
+        opened.revoke_token(RevokeToken(token_id=token_id, actor="system:test"))
         opened.publish(PublishRun(run_id=PUBLISHED_RUN, actor="ministry:yamada"))
         opened.close()
         with TestClient(create_app(url), raise_server_exceptions=False) as client:

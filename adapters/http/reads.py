@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends
 
@@ -33,8 +33,10 @@ from adapters.queries.rows import as_dicts
 from adapters.queries.scores import score_rows
 from adapters.queries.submissions import submission_status
 from adapters.queries.trail import audit_trail
-from adapters.storage.read_store import ReadStore
 from domain.ledger import Ledger
+
+if TYPE_CHECKING:
+    from adapters.kofu import ReadModels
 
 router = APIRouter(prefix="/api", tags=["read models"])
 LedgerDep = Annotated[Ledger, Depends(ledger_dependency)]
@@ -67,13 +69,13 @@ def in_scope(who: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
 @contextmanager
 def read_models(
     ledger: Ledger, server: Service, as_of: str | None
-) -> Iterator[ReadStore]:
+) -> Iterator[ReadModels]:
     """The live read models, or as they stood at `as_of` (bounded: `AsOfStores`)."""
     at = position(ledger, as_of)
     if at is None:
         yield server.store()
         return
-    with server.as_of.reading(ledger, at) as store:
+    with server.as_of.reading(server.kofu, at) as store:
         yield store
 
 

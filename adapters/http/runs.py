@@ -26,10 +26,10 @@ from adapters.http.schemas import (
     Year,
     paged,
 )
+from adapters.queries import recompute
 from adapters.queries.explain import explanation
 from adapters.queries.rows import as_dicts
 from adapters.queries.runs import allocation_rows, current_runs, summary_rows
-from adapters.runtools.diff import diff
 from domain.errors import InvalidInput
 from domain.glossary import HYPOTHESIS_NOTE
 from domain.ledger import Ledger
@@ -144,7 +144,7 @@ def run_diff(
     a = visible_run(ledger, who, run_a)
     b = visible_run(ledger, who, run_b)
     try:
-        rows = diff(ledger, a.calculated, b.calculated)
+        rows = recompute.run_diff(ledger, a, b)
     except InvalidInput as error:
         raise InvalidInput(error.message, field="run_b") from None
     return paged(in_scope(who, rows), limit, offset, _notes([a, b]))

@@ -21,7 +21,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from adapters.inputs.parsing import read_bytes
+from adapters.common.parsing import read_bytes
 from domain.checkpoint import NoteError, SignerKey, VerifierKey
 from domain.errors import InvalidInput
 

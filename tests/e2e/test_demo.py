@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from domain.clock import SimulatedClock
 from domain.ledger import Ledger
