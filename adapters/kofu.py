@@ -317,7 +317,7 @@ class Kofu:
 
     def demo(
         self,
-        fiscal_year: int,
+        grant_year: int,
         seed: int,
         console: Console,
         prefectures: set[str] | None = None,
@@ -331,7 +331,7 @@ class Kofu:
 
         return record_demo(
             self.ledger,
-            fiscal_year,
+            grant_year,
             seed,
             console,
             lambda command: self.allocate(command).runs,
@@ -365,28 +365,28 @@ class Kofu:
 
     # ------------------------------------------------------------------- files
 
-    def workbook(self, entity: str, fiscal_year: int, tier: str | None) -> bytes:
+    def workbook(self, entity: str, grant_year: int, tier: str | None) -> bytes:
         """The self-evaluation workbook (該当状況調査票) of an entity, as XLSX bytes."""
         from adapters.excel.workbook import build_workbook  # noqa: PLC0415
 
-        book = build_workbook(self.ledger, entity, fiscal_year, tier)
+        book = build_workbook(self.ledger, entity, grant_year, tier)
         buffer = BytesIO()
         book.save(buffer)
         return buffer.getvalue()
 
     def results_file(
-        self, fiscal_year: int, tier: str, grant: Grant, *, csv: bool = False
+        self, grant_year: int, tier: str, grant: Grant, *, csv: bool = False
     ) -> bytes:
         """評価結果, the national results table, as XLSX (or CSV) bytes."""
         from adapters.excel.national_files import table_file  # noqa: PLC0415
         from adapters.excel.national_tables import results_table  # noqa: PLC0415
 
-        table = results_table(self.ledger, self.store(), fiscal_year, tier, grant)
+        table = results_table(self.ledger, self.store(), grant_year, tier, grant)
         return table_file(table, "評価結果", csv=csv)
 
     def allocations_file(
         self,
-        fiscal_year: int,
+        grant_year: int,
         tier: str,
         grant: Grant,
         phase: str | None,
@@ -397,7 +397,7 @@ class Kofu:
         from adapters.excel.national_files import table_file  # noqa: PLC0415
         from adapters.excel.national_tables import allocation_table  # noqa: PLC0415
 
-        table = allocation_table(self.ledger, fiscal_year, grant, tier, phase)
+        table = allocation_table(self.ledger, grant_year, grant, tier, phase)
         return table_file(table, "交付額", csv=csv)
 
     # -------------------------------------------------------- tamper evidence
@@ -527,13 +527,13 @@ _STEPS: dict[type[Command], Callable[[Ledger, Any], Result]] = {
 
 def run_demo(
     ledger: Ledger,
-    fiscal_year: int,
+    grant_year: int,
     seed: int,
     console: Console,
     prefectures: set[str] | None = None,
 ) -> Tally:
     """`Kofu.demo` on a ledger the caller holds open (tests, benchmarks)."""
-    return Kofu(ledger=ledger).demo(fiscal_year, seed, console, prefectures)
+    return Kofu(ledger=ledger).demo(grant_year, seed, console, prefectures)
 
 
 def record_phase(

@@ -61,12 +61,12 @@ def register_checks(
     @app.command()
     @handled
     def demo(
-        fiscal_year: YearOption = 2020,
+        grant_year: YearOption = 2020,
         seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
     ) -> None:
         """Load the reference data and run a whole synthetic national year."""
         with session() as kofu:
-            kofu.demo(fiscal_year, seed, out)
+            kofu.demo(grant_year, seed, out)
 
     @app.command()
     @handled

@@ -99,7 +99,7 @@ def register(
     @handled
     def confirm(
         entity: EntityOption,
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         actor: Annotated[str, typer.Option(help="prefecture:<LG code>")],
         tier: TierOption = "municipal",
         idempotency_key: Annotated[
@@ -112,7 +112,7 @@ def register(
         cmd = ConfirmSelfEvaluation.checked(
             {
                 "entity": entity,
-                "grant_year": fiscal_year,
+                "grant_year": grant_year,
                 "tier": tier,
                 "actor": actor,
                 "idempotency_key": idempotency_key,
@@ -126,7 +126,7 @@ def register(
     @handled
     def correct(
         entity: EntityOption,
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         item: Annotated[str, typer.Option(help="Catalogue item code.")],
         value: Annotated[str, typer.Option(help="New value (true/false or a number).")],
         reason: Annotated[str, typer.Option(help="Why (修正理由).")],
@@ -143,7 +143,7 @@ def register(
         cmd = CorrectAnswer.checked(
             {
                 "entity": entity,
-                "grant_year": fiscal_year,
+                "grant_year": grant_year,
                 "tier": tier,
                 "item": item,
                 "value": value,

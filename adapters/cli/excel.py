@@ -53,7 +53,7 @@ def register(
     @handled
     def workbook(
         entity: Annotated[str, typer.Option("--entity", "-e", help="LG code.")],
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         output: OutputOption,
         tier: Annotated[
             str | None, typer.Option(help="Default: the entity's own tier.")
@@ -65,7 +65,7 @@ def register(
             msg = "the workbook is written as .xlsx"
             raise InvalidInput(msg, field="--output")
         with session() as kofu:
-            data = kofu.workbook(entity, fiscal_year, tier)
+            data = kofu.workbook(entity, grant_year, tier)
         write_file(output, data, force=force)
         console.print(f"workbook written to {output}")
 
@@ -77,7 +77,7 @@ def register(
     @export.command("results")
     @handled
     def results(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         tier: TierChoice = "municipal",
         grant: GrantChoice = "promotion",
         fmt: ExportFormatOption = ExportFormat.xlsx,
@@ -87,14 +87,14 @@ def register(
         """評価結果: a row per entity, points per sub-item, total, rank, statistics."""
         with session() as kofu:
             data = kofu.results_file(
-                fiscal_year, tier, grant, csv=fmt is ExportFormat.csv
+                grant_year, tier, grant, csv=fmt is ExportFormat.csv
             )
         emit(data, fmt, output, force=force)
 
     @export.command("allocations")
     @handled
     def allocations(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         tier: TierChoice = "municipal",
         grant: GrantChoice = "promotion",
         phase: Annotated[
@@ -107,7 +107,7 @@ def register(
         """交付額: the run in force, one row per entity, amounts in 千円 (exact)."""
         with session() as kofu:
             data = kofu.allocations_file(
-                fiscal_year, tier, grant, phase, csv=fmt is ExportFormat.csv
+                grant_year, tier, grant, phase, csv=fmt is ExportFormat.csv
             )
         emit(data, fmt, output, force=force)
 

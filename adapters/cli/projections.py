@@ -79,7 +79,7 @@ def register(
     @app.command("status")
     @handled
     def status_board(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         tier: Annotated[str | None, typer.Option()] = None,
         prefecture: Annotated[str | None, typer.Option(help="2-digit code")] = None,
         as_of: Annotated[
@@ -90,13 +90,13 @@ def register(
     ) -> None:
         """The submission status board: submitted, revised, confirmed, corrected."""
         with session() as kofu, kofu.reading(as_of) as store:
-            rows = submission_status(store, fiscal_year, tier, prefecture)
-            render(as_dicts(rows), fmt, f"FY{fiscal_year} submission status")
+            rows = submission_status(store, grant_year, tier, prefecture)
+            render(as_dicts(rows), fmt, f"FY{grant_year} submission status")
 
     @app.command()
     @handled
     def scores(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         grant: Annotated[
             str, typer.Option(help="promotion or effort_support")
         ] = "promotion",
@@ -114,19 +114,19 @@ def register(
     ) -> None:
         """Scores as the answers stand, ranked (the national results table)."""
         where: dict[str, object] = {
-            "grant_year": fiscal_year,
+            "grant_year": grant_year,
             "tier": tier,
             "grant": grant,
         }
         with session() as kofu, kofu.reading(as_of) as store:
             rows = score_rows(kofu.ledger, store, where, items)
-            render(as_dicts(rows), fmt, f"FY{fiscal_year} {grant} {tier} scores")
+            render(as_dicts(rows), fmt, f"FY{grant_year} {grant} {tier} scores")
 
     @app.command()
     @handled
     def audit(
         entity: EntityOption,
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         as_of: Annotated[
             str | None,
             typer.Option("--as-of", help="A ledger position or an ISO time."),
@@ -137,9 +137,9 @@ def register(
         with session() as kofu:
             kofu.ledger.entity(entity)
             up_to = position_as_of(kofu.ledger, as_of) if as_of else None
-            rows = audit_trail(kofu.store(), entity, fiscal_year, up_to)
+            rows = audit_trail(kofu.store(), entity, grant_year, up_to)
             render(
                 as_dicts(rows),
                 fmt,
-                f"audit trail {entity} FY{fiscal_year}",
+                f"audit trail {entity} FY{grant_year}",
             )

@@ -34,7 +34,7 @@ def register(
             str | None,
             typer.Argument(help="e.g. FY2020-promotion-municipal-expected-1"),
         ] = None,
-        fiscal_year: Annotated[
+        grant_year: Annotated[
             int | None, typer.Option("--fiscal-year", "-y", help="Every run of a year.")
         ] = None,
         fmt: FormatOption = Format.table,
@@ -42,11 +42,11 @@ def register(
         """Recompute recorded runs from the ledger prefix each read, and compare."""
         from adapters.queries.recompute import recorded_runs, replays  # noqa: PLC0415
 
-        if (run_id is None) == (fiscal_year is None):
+        if (run_id is None) == (grant_year is None):
             msg = "give one RUN or --fiscal-year (every run of that year)"
             raise InvalidInput(msg, field="RUN")
         with ledger() as opened:
-            outcomes = replays(opened, recorded_runs(opened, run_id, fiscal_year))
+            outcomes = replays(opened, recorded_runs(opened, run_id, grant_year))
         rows = [
             {
                 "run_id": o.run_id,

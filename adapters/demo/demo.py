@@ -80,18 +80,18 @@ class Tally:
 
 
 def _shipped(
-    fiscal_year: int,
+    grant_year: int,
 ) -> tuple[ProgrammeSpec, dict[str, CatalogueSpec]]:
-    programme_file = data_dir() / "programmes" / f"fy{fiscal_year}.yaml"
+    programme_file = data_dir() / "programmes" / f"fy{grant_year}.yaml"
     catalogue_files = sorted(
-        (data_dir() / "catalogues").glob(f"fy{fiscal_year}-*-v*.yaml")
+        (data_dir() / "catalogues").glob(f"fy{grant_year}-*-v*.yaml")
     )
     if not programme_file.exists() or not catalogue_files:
         shipped = sorted(
             p.stem[2:] for p in (data_dir() / "programmes").glob("fy*.yaml")
         )
         msg = (
-            f"no shipped programme and catalogues for FY{fiscal_year}; "
+            f"no shipped programme and catalogues for FY{grant_year}; "
             f"shipped: {', '.join(shipped)}"
         )
         raise InvalidInput(msg, field="--fiscal-year")
@@ -102,7 +102,7 @@ def _shipped(
 
 def record_demo(
     ledger: Ledger,
-    fiscal_year: int,
+    grant_year: int,
     seed: int,
     console: Console,
     allocate: Allocate,
@@ -120,29 +120,29 @@ def record_demo(
     command is recorded at the demo's date, and the ledger refuses it if it already
     holds a later event (kofu records nothing back in time).
     """
-    programme, _ = _shipped(fiscal_year)
+    programme, _ = _shipped(grant_year)
     issued = programme.schedule.indicators_issued
     start = datetime(issued.year, issued.month, issued.day, 9, tzinfo=JST)
     with installed(SimulatedClock(start)) as simulated:
         assert isinstance(simulated, SimulatedClock)  # noqa: S101
         return _demo(
-            ledger, fiscal_year, seed, console, simulated, allocate, prefectures
+            ledger, grant_year, seed, console, simulated, allocate, prefectures
         )
 
 
 def _demo(
     ledger: Ledger,
-    fiscal_year: int,
+    grant_year: int,
     seed: int,
     console: Console,
     clock: SimulatedClock,
     allocate: Allocate,
     prefectures: set[str] | None,
 ) -> Tally:
-    programme, catalogues = _shipped(fiscal_year)
+    programme, catalogues = _shipped(grant_year)
     console.print(
         Panel(
-            f"kofu demo: FY{fiscal_year}, seed {seed}. Entities and codes are real; "
+            f"kofu demo: FY{grant_year}, seed {seed}. Entities and codes are real; "
             "insured counts, unions, answers, revisions, confirmations and corrections "
             "are SYNTHETIC (合成データ) and say so in their records.",
             title="SYNTHETIC DATA / 合成データ",
@@ -173,15 +173,15 @@ def _demo(
         )
     for spec in catalogues.values():
         published = ledger.publish_catalogue(PublishCatalogue(spec=spec))
-        tally.add(f"catalogue FY{fiscal_year} {spec.tier}", 1, published)
+        tally.add(f"catalogue FY{grant_year} {spec.tier}", 1, published)
     defined = ledger.define_programme(DefineProgramme(spec=programme, actor=DEMO_ACTOR))
-    tally.add(f"programme FY{fiscal_year}", 1, defined)
+    tally.add(f"programme FY{grant_year}", 1, defined)
     tally.add(
         "allocation rules",
         len(rules := list(load_rules().values())),
         ledger.publish_rules(PublishRules(rules=rules, actor=DEMO_ACTOR)),
     )
-    years = [fiscal_year - 1, fiscal_year]
+    years = [grant_year - 1, grant_year]
     nation = synthesise_nation(loaded.entities, loaded.wards, years, seed)
     cities = designated_city_insurers(loaded.entities, loaded.wards, "2000-04-01")
     insurers = nation.insurers or cities
@@ -200,7 +200,7 @@ def _demo(
     insured = {
         code: count.count
         for code, count in nation.insured
-        if count.fiscal_year == fiscal_year
+        if count.fiscal_year == grant_year
     }
     year = synthesise_year(loaded.entities, insured, catalogues, programme, seed)
     _record_year(ledger, year, tally, console, clock)
@@ -218,7 +218,7 @@ def _demo(
         finances = synthesise_finances(
             loaded.entities,
             by_year,
-            fiscal_year,
+            grant_year,
             list(programme.budgets),
             categories,
             seed,

@@ -85,7 +85,7 @@ def audit(
     server: ServiceDep,
     who: NotReader,
     entity: EntityCode,
-    fiscal_year: Year,
+    grant_year: Year,
     as_of: AsOf = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -94,7 +94,7 @@ def audit(
     who.check_entity(entity)
     ledger.entity(entity)
     up_to = position(ledger, as_of)
-    rows = audit_trail(server.store(), entity, fiscal_year, up_to)
+    rows = audit_trail(server.store(), entity, grant_year, up_to)
     return paged(as_dicts(rows), limit, offset)
 
 
@@ -103,7 +103,7 @@ def scores(
     ledger: LedgerDep,
     server: ServiceDep,
     who: NotReader,
-    fiscal_year: Year,
+    grant_year: Year,
     grant: GrantQuery = None,
     tier: TierQuery = None,
     items: bool = False,
@@ -113,7 +113,7 @@ def scores(
 ) -> KofuJSON:
     """Scores as the answers stand (or stood), ranked; `items`: per sub-item."""
     where: dict[str, object] = {
-        "grant_year": fiscal_year,
+        "grant_year": grant_year,
         "tier": tier or "municipal",
         "grant": grant or "promotion",
     }
@@ -127,7 +127,7 @@ def submissions(
     ledger: LedgerDep,
     server: ServiceDep,
     who: NotReader,
-    fiscal_year: Year,
+    grant_year: Year,
     tier: TierQuery = None,
     as_of: AsOf = None,
     limit: Limit = 100,
@@ -135,7 +135,7 @@ def submissions(
 ) -> KofuJSON:
     """The submission status board: submitted, revised, confirmed, corrected."""
     with read_models(ledger, server, as_of) as store:
-        rows = as_dicts(submission_status(store, fiscal_year, tier))
+        rows = as_dicts(submission_status(store, grant_year, tier))
     return paged(in_scope(who, rows), limit, offset)
 
 

@@ -75,7 +75,7 @@ def _run_row(run: AllocationRun) -> dict[str, Any]:
 def allocations(
     ledger: LedgerDep,
     who: Anyone,
-    fiscal_year: Year,
+    grant_year: Year,
     grant: GrantQuery = None,
     tier: TierQuery = None,
     phase: PhaseQuery = None,
@@ -86,7 +86,7 @@ def allocations(
     """Allocations in force (or at a past position or time), one row per entity."""
     at = position(ledger, as_of)
     runs = current_runs(
-        ledger, fiscal_year, grant, tier, phase, at, _published(ledger, who)
+        ledger, grant_year, grant, tier, phase, at, _published(ledger, who)
     )
     rows = as_dicts(allocation_rows(runs))
     return paged(in_scope(who, rows), limit, offset, _notes(runs))
@@ -96,14 +96,14 @@ def allocations(
 def runs(
     ledger: LedgerDep,
     who: Anyone,
-    fiscal_year: Year,
+    grant_year: Year,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> KofuJSON:
     """Every recorded run of a year (readers: the published ones)."""
     recorded = [
         ledger.run(run_id)
-        for phase_runs in ledger.phase_runs(fiscal_year)
+        for phase_runs in ledger.phase_runs(grant_year)
         for run_id in phase_runs.runs
     ]
     if who.role == "reader":
@@ -155,7 +155,7 @@ def explain(
     ledger: LedgerDep,
     who: Anyone,
     entity: EntityCode,
-    fiscal_year: Year,
+    grant_year: Year,
     grant: GrantQuery = None,
     phase: PhaseQuery = None,
 ) -> KofuJSON:
@@ -168,10 +168,10 @@ def explain(
     tier = "municipal" if details.kind == "municipality" else "prefectural"
     grant = grant or "promotion"
     runs = current_runs(
-        ledger, fiscal_year, grant, tier, phase, None, _published(ledger, who)
+        ledger, grant_year, grant, tier, phase, None, _published(ledger, who)
     )
     if not runs:
-        msg = f"no FY{fiscal_year} {grant} {tier} run" + (
+        msg = f"no FY{grant_year} {grant} {tier} run" + (
             f" of the {phase} phase" if phase else ""
         )
         raise ApiError(404, msg, "phase" if phase else "fiscal_year")

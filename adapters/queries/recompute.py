@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def recorded_runs(
-    ledger: Ledger, run_id: str | None = None, fiscal_year: int | None = None
+    ledger: Ledger, run_id: str | None = None, grant_year: int | None = None
 ) -> list[AllocationRun]:
     """One recorded run, or every run of a grant year (phase by phase, in order).
 
@@ -31,11 +31,11 @@ def recorded_runs(
     """
     if run_id is not None:
         return [ledger.run(run_id)]
-    if fiscal_year is None:
+    if grant_year is None:
         return []
     return [
         ledger.run(r)
-        for phase_runs in ledger.phase_runs(fiscal_year)
+        for phase_runs in ledger.phase_runs(grant_year)
         for r in phase_runs.runs
     ]
 
