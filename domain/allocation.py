@@ -1,8 +1,9 @@
 """Allocation runs, capping at the required amount, and ranks (DOMAIN.md §4, §6, §8).
 
-`allocate` picks the formula of a rule's `kind` from `domain.formulas.FORMULAS`
-and records what it used (rule version and parameters, size bands, budget) with
-the amount, explanation and remainder; Σ amounts ≤ budget (§8 rule 5).
+`allocate` shares the budget with the formula of a rule's `kind`
+(`domain.formulas.formula_for`) and records what it used (rule version and
+parameters, size bands, budget) with the amount, explanation and remainder;
+Σ amounts ≤ budget (§8 rule 5).
 `cap_to_required` turns a draft into 交付見込額 = min(draft, 所要見込額).
 Eligibility for 支援交付金 lives in `domain.eligibility` and is re-exported here.
 """
@@ -23,7 +24,7 @@ from domain.eligibility import (
     determine_eligibility,
 )
 from domain.errors import InvalidInput, Refused
-from domain.formulas import FORMULAS, BandBudget, Claim, Share
+from domain.formulas import FORMULAS, BandBudget, Claim, Share, formula_for
 from domain.rules import RuleSpec
 
 __all__ = [
@@ -77,7 +78,7 @@ def allocate(
     """Share a tier budget among claims by a rule version (docs/DOMAIN.md §6).
 
     Args:
-        rule: the rule version; its `kind` picks the formula from `FORMULAS`.
+        rule: the rule version; its `kind` picks the formula (`formula_for`).
         budget_yen: the tier budget in yen.
         claims: one per evaluated entity (order does not matter).
         size_bands: lower bounds of the size bands of the programme year.
@@ -91,15 +92,12 @@ def allocate(
         Refused: the rule switches on a component no formula exists for.
     """
     parameters = rule.allocation_parameters()
-    formula = FORMULAS.get(rule.kind)
-    if formula is None:
-        msg = f"no allocation formula for kind {rule.kind!r}"
-        raise InvalidInput(msg, field="rule")
+    formula = formula_for(rule)
     if parameters.additional_component.enabled:
         msg = f"rule {rule.id}: the additional component has no formula yet"
         raise Refused(msg, field="parameters.additional_component")
     ordered = _checked(budget_yen, claims)
-    shares, bands = formula(parameters, budget_yen, ordered, size_bands)
+    shares, bands = formula.shares(parameters, budget_yen, ordered, size_bands)
     amounts = {s.entity: s.amount_yen for s in shares}
     allocated = sum(amounts.values())
     return Allocation(

@@ -46,6 +46,17 @@ def points_in(points: Points, grant: Grant) -> int:
     return points.get(grant, 0)
 
 
+def max_points(item: SubItem, grant: Grant) -> int:
+    """配点 of a sub-item in a grant: the most an answer can earn (docs/DOMAIN.md §5).
+
+    A checkbox earns its points; a number item the points of its highest threshold
+    (it carries no points of its own).
+    """
+    if item.kind == "checkbox":
+        return points_in(item.points, grant)
+    return max((points_in(t.points, grant) for t in item.thresholds), default=0)
+
+
 class Threshold(Value):
     """A number answer at or above `at_least` earns `points` (the highest met wins)."""
 

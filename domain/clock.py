@@ -18,10 +18,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-JST = ZoneInfo("Asia/Tokyo")
-"""Japan Standard Time: the zone of every date a rule compares."""
+from domain.glossary import JST
 
 
 class Clock(Protocol):

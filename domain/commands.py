@@ -2,14 +2,16 @@
 
 Each command may carry an idempotency key (a repeat by the same actor with the same
 content is a no-op, with other content refused) and an `origin` (file and line) used
-only to name the place of an error; neither is part of the command's content.
+only to name the place of an error; neither is part of the command's content. The
+commands recording reference data, rules and tokens (`Unkeyed`) take no key: the same
+content again records nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
@@ -21,12 +23,24 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from domain.base import Actor, FiscalYear, InputText, Tier, printable
+from domain.catalogue import CatalogueSpec
 from domain.codes import LgCode
+from domain.entities import (
+    Entity,
+    Expenditure,
+    InsuredCount,
+    InsurerDetails,
+    RequiredAmount,
+)
 from domain.errors import InvalidInput
+from domain.programme import ProgrammeSpec
+from domain.rules import RuleSpec
+from domain.tokens import Role
 
 SERVER_TIME_FIELDS = ("received_on", "published_on", "recorded_at", "timestamp")
 """Fields naming the time an action is recorded at: the ledger's, never a caller's."""
@@ -87,8 +101,11 @@ class Command(BaseModel):
         return data
 
     @classmethod
-    def checked(cls, data: Mapping[str, object]) -> Self:
+    def checked(cls, data: Mapping[str, object], where: str | None = None) -> Self:
         """The command made of `data`; the first field it refuses is named.
+
+        `where` (a file and line, or the command line's command) is named before
+        the field, as the error's origin.
 
         Raises:
             InvalidInput: a field is missing or refused (its path as the field).
@@ -99,7 +116,12 @@ class Command(BaseModel):
             problem = error.errors()[0]
             field = ".".join(str(p) for p in problem["loc"]) or None
             message = str(problem["msg"]).removeprefix("Value error, ")
-            raise InvalidInput(message, field=field) from None
+            refused = InvalidInput(message, field=field)
+        except InvalidInput as error:
+            refused = error
+        if where and refused.origin is None:
+            refused.origin = where
+        raise refused from None
 
     def fingerprint(self) -> str:
         """A hash of the command's content (without its key and origin).
@@ -201,3 +223,102 @@ class PublishRun(Command):
     run_id: Annotated[str, Field(min_length=1, max_length=200)]
     actor: Actor
     announced_on: date | None = None
+
+
+class Unkeyed(Command):
+    """Base of the commands that record reference data, rules and access tokens.
+
+    They take no idempotency key and record no receipt: recording the same content
+    again records nothing (or is refused where it differs from what is recorded),
+    and a token's id is new each time. A key given to one is refused, never
+    silently ignored.
+    """
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _no_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            msg = (
+                f"{cls.__name__} takes no idempotency key: the same content again "
+                "records nothing"
+            )
+            raise ValueError(msg)
+        return value
+
+
+class RegisterEntities(Unkeyed):
+    """Register prefectures and municipalities; known ones must match exactly."""
+
+    entities: tuple[Entity.Details, ...]
+
+
+class RegisterInsurers(Unkeyed):
+    """Register insurers; their member municipalities must be registered."""
+
+    insurers: tuple[InsurerDetails, ...]
+
+
+class RecordInsuredCounts(Unkeyed):
+    """Record 第1号被保険者数: (LG code, count) pairs."""
+
+    counts: tuple[tuple[str, InsuredCount], ...]
+    actor: str
+
+
+class RecordExpenditures(Unkeyed):
+    """Record 事業費: (LG code, spending of a fiscal year) pairs."""
+
+    expenditures: tuple[tuple[str, Expenditure], ...]
+    actor: str
+
+
+class DeclareRequiredAmounts(Unkeyed):
+    """Record 所要見込額: (LG code, amount of a grant year and grant) pairs."""
+
+    amounts: tuple[tuple[str, RequiredAmount], ...]
+    actor: str
+
+
+class PublishRules(Unkeyed):
+    """Record rule versions (a rule version never changes)."""
+
+    rules: tuple[RuleSpec, ...]
+    actor: str
+
+
+class PublishCatalogue(Unkeyed):
+    """Publish a catalogue version; an erratum (a later version) needs a reason."""
+
+    spec: CatalogueSpec
+    reason: str | None = None
+
+
+class DefineProgramme(Unkeyed):
+    """Define a grant year's programme, or amend it (with a reason)."""
+
+    spec: ProgrammeSpec
+    actor: str
+    reason: str | None = None
+
+
+class IssueToken(Unkeyed):
+    """Record an access token: its secret's SHA-256, role, scope, name and expiry.
+
+    The secret itself is made and shown by the caller (adapters/inputs/tokens.py);
+    the ledger never sees it.
+    """
+
+    token_id: str
+    secret_sha256: str
+    role: Role
+    scope: tuple[str, ...] = ()
+    name: str
+    actor: str
+    expires_at: datetime
+
+
+class RevokeToken(Unkeyed):
+    """Revoke an access token (revoking it again changes nothing)."""
+
+    token_id: str
+    actor: str

@@ -9,14 +9,12 @@ the directory (domain/directory.py), then save it in chunks. The readers are in
 domain/reading.py (`Reading`, this class's base); scans of the notification log in
 domain/log.py.
 
+One calling style: every command takes a command model (domain/commands.py) and
+returns a `Result`; the bulk ones (`register_entities`, `submit`) also take execution
+options (batch size, a progress callback), which are not part of the command.
+
 Over 300 lines: it holds the ~17 commands and the checks they share (receipts,
 tiers, answers, batches); each command is short, and they share those checks.
-
-One calling style is the goal: a command model (domain/commands.py) per call.
-These commands still take argument lists instead: `register_entities`,
-`record_insured_counts`, `record_expenditures`, `declare_required_amounts`,
-`publish_rules`, `issue_token`, `revoke_token`, `register_insurers`,
-`publish_catalogue` and `define_programme` (converting them is a later step).
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -39,41 +36,42 @@ from domain.catalogue import (
     Answer,
     Catalogue,
     CatalogueSeries,
-    CatalogueSpec,
 )
 from domain.commands import (
     AllocatePhase,
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    DeclareRequiredAmounts,
+    DefineProgramme,
     EnterPaperSubmission,
     ImportMinistryValues,
+    IssueToken,
+    PublishCatalogue,
+    PublishRules,
     PublishRun,
+    RecordExpenditures,
+    RecordInsuredCounts,
+    RegisterEntities,
+    RegisterInsurers,
+    RevokeToken,
     SubmitSelfEvaluation,
 )
 from domain.directory import Directory
-from domain.entities import (
-    Entity,
-    Expenditure,
-    InsuredCount,
-    Insurer,
-    InsurerDetails,
-    RequiredAmount,
-)
+from domain.entities import Entity, Insurer
 from domain.errors import (
     Forbidden,
     InvalidInput,
     LedgerError,
     Refused,
 )
-from domain.programme import ProgrammeSpec, ProgrammeYear
+from domain.programme import ProgrammeYear
 from domain.reading import Reading
 from domain.receipts import CommandReceipt
 from domain.retry import StaleReadError
 from domain.rulebook import Rule
-from domain.rules import RuleSpec
 from domain.self_evaluation import SelfEvaluation
-from domain.tokens import AccessToken, Role
+from domain.tokens import AccessToken
 
 T = TypeVar("T")
 A = TypeVar("A", bound=LedgerAggregate)
@@ -250,14 +248,14 @@ class Ledger(Reading):
 
     def register_entities(
         self,
-        entities: Sequence[Entity.Details],
+        cmd: RegisterEntities,
         batch_size: int = 500,
         progress: Progress | None = None,
     ) -> Result:
         """Register prefectures and municipalities; known ones must match exactly."""
         self.refresh()
         new = []
-        for details in entities:
+        for details in cmd.entities:
             known = self.directory.entities.get(details.lg_code)
             if known is None:
                 new.append(Entity.register(details))
@@ -288,49 +286,37 @@ class Ledger(Reading):
                 progress(len(batch))
         return total
 
-    def record_insured_counts(
-        self,
-        counts: Sequence[tuple[str, InsuredCount]],
-        actor: str,
-        batch_size: int = 500,
-    ) -> Result:
+    def record_insured_counts(self, cmd: RecordInsuredCounts) -> Result:
         """Record 第1号被保険者数 per entity and fiscal year (same record: no-op)."""
+        return self._record_on_entities(
+            "record_insured_counts",
+            cmd,
+            cmd.counts,
+            lambda entity, item: entity.record_insured(item, cmd.actor),
+        )
 
-        def attempt() -> Result:
-            changed: dict[str, Entity] = {}
-            for lg_code, insured in counts:
-                entity = changed.get(lg_code) or self.entity_aggregate(lg_code)
-                if entity.record_insured(insured, actor):
-                    changed[lg_code] = entity
-            return self._save_in_batches(
-                "record_insured_counts", list(changed.values()), batch_size, None
-            )
-
-        return self._retrying(attempt)
-
-    def record_expenditures(
-        self, items: Sequence[tuple[str, Expenditure]], actor: str
-    ) -> Result:
+    def record_expenditures(self, cmd: RecordExpenditures) -> Result:
         """Record 事業費 per entity and fiscal year (same record: no-op)."""
         return self._record_on_entities(
             "record_expenditures",
-            items,
-            lambda entity, item: entity.record_expenditure(item, actor),
+            cmd,
+            cmd.expenditures,
+            lambda entity, item: entity.record_expenditure(item, cmd.actor),
         )
 
-    def declare_required_amounts(
-        self, items: Sequence[tuple[str, RequiredAmount]], actor: str
-    ) -> Result:
+    def declare_required_amounts(self, cmd: DeclareRequiredAmounts) -> Result:
         """Record 所要見込額 per entity, grant year and grant (same record: no-op)."""
         return self._record_on_entities(
             "declare_required_amounts",
-            items,
-            lambda entity, item: entity.declare_required(item, actor),
+            cmd,
+            cmd.amounts,
+            lambda entity, item: entity.declare_required(item, cmd.actor),
         )
 
     def _record_on_entities(
         self,
         command: str,
+        cmd: Command,
         items: Sequence[tuple[str, V]],
         record: Callable[[Entity, V], bool],
     ) -> Result:
@@ -342,22 +328,22 @@ class Ledger(Reading):
                     changed[lg_code] = entity
             return self._save_in_batches(command, list(changed.values()), 500, None)
 
-        return self._retrying(attempt)
+        return self._command(cmd, attempt)
 
-    def publish_rules(self, specs: Sequence[RuleSpec], actor: str) -> Result:
+    def publish_rules(self, cmd: PublishRules) -> Result:
         """Record rule versions (the same content again is a no-op)."""
 
         def attempt() -> Result:
             new = []
-            for spec in specs:
+            for spec in cmd.rules:
                 existing = self.get(Rule.id_for(spec.id), Rule)
                 if existing is None:
-                    new.append(Rule.publish(spec, actor))
+                    new.append(Rule.publish(spec, cmd.actor))
                 else:
                     existing.check_same(spec)
             return self._save("publish_rules", *new)
 
-        return self._retrying(attempt)
+        return self._command(cmd, attempt)
 
     def publish(self, cmd: PublishRun) -> Result:
         """The ministry publishes a run so that readers may see it (idempotent)."""
@@ -394,53 +380,50 @@ class Ledger(Reading):
         self.refresh()
         return self._receipt(cmd)
 
-    def issue_token(
-        self,
-        token_id: str,
-        secret_sha256: str,
-        role: Role,
-        scope: tuple[str, ...],
-        name: str,
-        actor: str,
-        expires_at: datetime,
-    ) -> Result:
+    def issue_token(self, cmd: IssueToken) -> Result:
         """Record an access token: hash, role, scope (entities must fit), expiry."""
-        kind = {"insurer": "municipality", "prefecture": "prefecture"}.get(role)
-        for lg_code in scope:
+        kind = {"insurer": "municipality", "prefecture": "prefecture"}.get(cmd.role)
+        for lg_code in cmd.scope:
             if self.entity(lg_code).kind != kind:
-                msg = f"{lg_code} is not a {kind}: a {role} token cannot act for it"
+                msg = f"{lg_code} is not a {kind}: a {cmd.role} token cannot act for it"
                 raise InvalidInput(msg, field="entity")
 
         def attempt() -> Result:
             # Made inside the attempt: its event is timed at the attempt's instant,
             # and a clock behind the newest event is refused like any command's.
             token = AccessToken.issue(
-                token_id, secret_sha256, role, scope, name, actor, expires_at
+                cmd.token_id,
+                cmd.secret_sha256,
+                cmd.role,
+                cmd.scope,
+                cmd.name,
+                cmd.actor,
+                cmd.expires_at,
             )
             return self._save("issue_token", token)
 
-        return self._retrying(attempt)
+        return self._command(cmd, attempt)
 
-    def revoke_token(self, token_id: str, actor: str) -> Result:
+    def revoke_token(self, cmd: RevokeToken) -> Result:
         """Revoke an access token (revoking it again changes nothing)."""
-        msg = f"no access token {token_id}"
+        msg = f"no access token {cmd.token_id}"
 
         def attempt() -> Result:
             token = self._require(
-                AccessToken.id_for(token_id), AccessToken, msg, "token"
+                AccessToken.id_for(cmd.token_id), AccessToken, msg, "token"
             )
-            token.revoke(actor)
+            token.revoke(cmd.actor)
             return self._save("revoke_token", token)
 
-        return self._retrying(attempt)
+        return self._command(cmd, attempt)
 
-    def register_insurers(self, insurers: Sequence[InsurerDetails]) -> Result:
+    def register_insurers(self, cmd: RegisterInsurers) -> Result:
         """Register insurers; their member municipalities must be registered."""
 
         def attempt() -> Result:
             self.refresh()
             new = []
-            for details in insurers:
+            for details in cmd.insurers:
                 for member in details.members:
                     member_details = self.entity(member.lg_code, field="members")
                     if member_details.kind != "municipality":
@@ -467,37 +450,37 @@ class Ledger(Reading):
                 new.append(Insurer.register(details))
             return self._save_in_batches("register_insurers", new, 500, None)
 
-        return self._retrying(attempt)
+        return self._command(cmd, attempt)
 
-    def publish_catalogue(
-        self, spec: CatalogueSpec, reason: str | None = None
-    ) -> Result:
+    def publish_catalogue(self, cmd: PublishCatalogue) -> Result:
         """Publish a catalogue version (the same content again is a no-op)."""
+        spec = cmd.spec
         fingerprint = _fingerprint(spec.model_dump(mode="json"))
 
         def attempt() -> Result:
             series = self.get(
                 CatalogueSeries.id_for(spec.grant_year, spec.tier), CatalogueSeries
             ) or CatalogueSeries.start(spec.grant_year, spec.tier)
-            if not series.publish(spec, fingerprint, reason):
+            if not series.publish(spec, fingerprint, cmd.reason):
                 return Result("publish_catalogue", detail="already published")
             return self._save("publish_catalogue", series, Catalogue.publish(spec))
 
-        return self._retrying(attempt)
+        return self._command(cmd, attempt)
 
-    def define_programme(
-        self, spec: ProgrammeSpec, actor: str, reason: str | None = None
-    ) -> Result:
+    def define_programme(self, cmd: DefineProgramme) -> Result:
         """Define (or amend, with a reason) a grant year's programme."""
+        spec = cmd.spec
 
         def attempt() -> Result:
             existing = self.get(ProgrammeYear.id_for(spec.grant_year), ProgrammeYear)
             if existing is None:
-                return self._save("define_programme", ProgrammeYear.define(spec, actor))
-            existing.amend(spec, reason, actor)
+                return self._save(
+                    "define_programme", ProgrammeYear.define(spec, cmd.actor)
+                )
+            existing.amend(spec, cmd.reason, cmd.actor)
             return self._save("define_programme", existing)
 
-        return self._retrying(attempt)
+        return self._command(cmd, attempt)
 
     # ------------------------------------------------------------ answers
 

@@ -1,14 +1,17 @@
 """Programme years (交付年度): budgets, schedule, rule versions and size bands.
 
 Everything here varies by year and is data: one `ProgrammeSpec` per grant year,
-loaded from data/programmes/*.yaml. An amendment is a new event with a reason; the
-earlier definition stays in the history.
+loaded from data/programmes/*.yaml (FY2018-FY2026; docs/PROGRAMME-YEARS.md lists
+every figure with its source). A year budgets the grants it has: FY2018-FY2019 the
+promotion grant (推進) only, from FY2020 also 支援 (effort_support); nothing here
+branches on the year. An amendment is a new event with a reason; the earlier
+definition stays in the history.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import Field, model_validator
@@ -70,6 +73,10 @@ class ProgrammeSpec(Value):
     """After 交付決定, what a changed amount becomes: a refund or an additional
     grant now, or a settlement in the next year's grant."""
     size_bands: Annotated[tuple[int, ...], Field(min_length=1)]
+    evaluated_period: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    """評価対象年度: the fiscal year whose work the self-reported indicators evaluate
+    (the FY2020 and FY2021 indicators evaluate FY2019, FY2022 evaluates FY2020);
+    None in definitions recorded before it was a field (class version 1)."""
     hypotheses: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -88,7 +95,25 @@ class ProgrammeSpec(Value):
         if set(self.rules) - set(self.budgets):
             msg = "rules name a grant without a budget"
             raise ValueError(msg)
+        for grant, eligible in self.eligibility.items():
+            if set(eligible) - set(self.budgets.get(grant, {})):
+                msg = f"eligibility names a tier of {grant} without a budget"
+                raise ValueError(msg)
+        if (
+            self.evaluated_period is not None
+            and self.evaluated_period >= self.grant_year
+        ):
+            msg = (
+                f"evaluated_period FY{self.evaluated_period} must precede the grant "
+                f"year FY{self.grant_year}"
+            )
+            raise ValueError(msg)
         return self
+
+
+def _no_evaluated_period(state: dict[str, Any]) -> None:
+    # An upcast: a programme defined before the field existed did not record it.
+    state["spec"].setdefault("evaluated_period", None)
 
 
 class ProgrammeYear(LedgerAggregate):
@@ -103,8 +128,14 @@ class ProgrammeYear(LedgerAggregate):
         """The programme of a grant year was defined."""
 
         TOPIC: ClassVar[str] = "kofu.ProgrammeYear.Defined"
+        class_version: ClassVar[int] = 2
         spec: ProgrammeSpec
         actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no `spec.evaluated_period`: it was not recorded."""
+            _no_evaluated_period(state)
 
     # The alias stops the library from deriving another creation event class.
     Created = Defined  # type: ignore[assignment]
@@ -113,9 +144,15 @@ class ProgrammeYear(LedgerAggregate):
         """The programme was amended (budget revision, new schedule...)."""
 
         TOPIC: ClassVar[str] = "kofu.ProgrammeYear.Amended"
+        class_version: ClassVar[int] = 2
         spec: ProgrammeSpec
         reason: Text
         actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no `spec.evaluated_period`: it was not recorded."""
+            _no_evaluated_period(state)
 
     if (
         TYPE_CHECKING

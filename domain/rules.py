@@ -16,12 +16,10 @@ from pydantic import Field, model_validator
 from domain.base import FiscalYear, Text, Value
 from domain.catalogue import Code
 from domain.errors import InvalidInput
+from domain.glossary import HYPOTHESIS_EN, HYPOTHESIS_JA, is_labelled_hypothesis
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}@[1-9][0-9]{0,3}$")]
 """`name@version`, e.g. `score_x_insured_share@1`."""
-
-HYPOTHESIS_MARKS = ("仮説", "HYPOTHESIS")
-"""One of these must appear in the label of a rule whose status is hypothesis."""
 
 
 class AdditionalComponent(Value):
@@ -120,10 +118,11 @@ class RuleSpec(Value):
         if self.valid_to is not None and self.valid_to < self.valid_from:
             msg = f"valid_to {self.valid_to} precedes valid_from {self.valid_from}"
             raise ValueError(msg)
-        if self.status == "hypothesis" and not any(
-            mark in self.label for mark in HYPOTHESIS_MARKS
-        ):
-            msg = "a hypothesis rule must say 仮説 or HYPOTHESIS in its label"
+        if self.status == "hypothesis" and not is_labelled_hypothesis(self.label):
+            msg = (
+                f"a hypothesis rule must say {HYPOTHESIS_JA} or {HYPOTHESIS_EN} "
+                "in its label"
+            )
             raise ValueError(msg)
         return self
 

@@ -8,6 +8,9 @@ bites is recorded so an auditor sees the raw and the capped value.
 Ministry-computed items (`source: ministry`, goal Ⅳ 成果) are scored like any other:
 the ledger puts their values into the same answers map, and a level weighted in both
 grants counts in both sheets. Unanswered items score 0. Points are integers.
+
+The caps depend only on the sub-items' points: `goal_subtotals` applies them to
+points already scored (the `item_scores` read model's), as `score` does to answers.
 """
 
 from __future__ import annotations
@@ -58,12 +61,11 @@ class ScoreSheet(Value):
 
 
 class _Tally:
-    """Mutable working state of one `score` call (never leaves this module)."""
+    """Mutable working state of one roll-up (never leaves this module)."""
 
-    def __init__(self, grant: Grant, answers: Mapping[str, Answer]) -> None:
+    def __init__(self, grant: Grant, items: dict[str, int]) -> None:
         self.grant = grant
-        self.answers = answers
-        self.items: dict[str, int] = {}
+        self.items = items
         self.indicators: dict[str, int] = {}
         self.groups: dict[str, int] = {}
         self.goals: dict[str, int] = {}
@@ -103,14 +105,42 @@ def score(
             f"catalogue version {spec.version}: {', '.join(unknown)}"
         )
         raise InvalidInput(msg, field=unknown[0])
-    tally = _Tally(grant, answers)
+    items = {
+        code: item_points(item, answers.get(code), grant)
+        for code, (item, _) in spec.sub_items().items()
+    }
+    return _rolled_up(spec, items, grant)
+
+
+def goal_subtotals(
+    spec: CatalogueSpec, points: Mapping[str, int], grant: Grant
+) -> dict[str, int]:
+    """Each goal's points (目標計), capped at every level, from the sub-items' points.
+
+    Args:
+        spec: the catalogue version.
+        points: each sub-item's points in the grant before any cap (as `score`
+            gives them, or the `item_scores` read model holds them); a missing item
+            counts 0, an item not in the catalogue is ignored.
+        grant: the grant whose caps apply.
+
+    Returns:
+        The capped points of every goal of the catalogue, by goal code.
+    """
+    items = {code: points.get(code, 0) for code in spec.sub_items()}
+    return _rolled_up(spec, items, grant).goals
+
+
+def _rolled_up(spec: CatalogueSpec, items: dict[str, int], grant: Grant) -> ScoreSheet:
+    """The sheet of the sub-items' points: each level summed (or best) and capped."""
+    tally = _Tally(grant, items)
     total = sum(_goal_points(goal, tally) for goal in spec.goals)
     # Built from values computed here, of the declared types: no need to re-validate.
     return ScoreSheet.model_construct(
         grant=grant,
         total=total,
         max_total=points_in(spec.full_marks, grant),
-        items=tally.items,
+        items=items,
         indicators=tally.indicators,
         groups=tally.groups,
         goals=tally.goals,
@@ -143,11 +173,7 @@ def item_points(item: SubItem, answer: Answer | None, grant: Grant) -> int:
 
 
 def _indicator_points(indicator: Indicator, tally: _Tally) -> int:
-    earned = []
-    for item in indicator.sub_items:
-        points = item_points(item, tally.answers.get(item.code), tally.grant)
-        tally.items[item.code] = points
-        earned.append(points)
+    earned = [tally.items[item.code] for item in indicator.sub_items]
     raw = max(earned) if indicator.mode == "best" else sum(earned)
     points = tally.cap("indicator", indicator.code, raw, indicator.max_points)
     tally.indicators[indicator.code] = points

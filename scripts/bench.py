@@ -44,7 +44,7 @@ from benchlib import DEFAULT_URL, fresh_schema, grow, raw_read, write_result
 from rich.console import Console
 from rich.table import Table
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.queries.runs import allocation_rows, current_runs
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from domain.allocating import read_phase, run_phase
 from domain.commands import AllocatePhase

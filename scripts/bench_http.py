@@ -44,8 +44,8 @@ from loadgen import closed_loop, in_process, open_loop
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from adapters.demo.demo import run_demo
 from adapters.inputs.tokens import issue
+from adapters.kofu import run_demo
 from adapters.queries.runs import allocation_rows, current_runs
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain

@@ -29,8 +29,14 @@ from adapters.inputs.files import load_files
 from adapters.inputs.paths import data_dir
 from adapters.storage.bootstrap import open_ledger
 from domain import clock
-from domain.commands import SubmitSelfEvaluation
+from domain.commands import (
+    DefineProgramme,
+    PublishCatalogue,
+    RegisterEntities,
+    SubmitSelfEvaluation,
+)
 from domain.entities import Entity
+from domain.glossary import JST
 from domain.ledger import Ledger
 from domain.receipts import CommandReceipt
 from domain.self_evaluation import SelfEvaluation
@@ -65,7 +71,7 @@ def year_files(fiscal_year: int) -> list[Path]:
 def prepare_world(
     ledger: Ledger, entities: list[Entity.Details], fiscal_year: int
 ) -> None:
-    ledger.register_entities(entities)
+    ledger.register_entities(RegisterEntities(entities=entities))
     prepare_world_rest(ledger, fiscal_year)
 
 
@@ -79,7 +85,11 @@ def kofu_side(
     ledger = open_ledger(url)
     try:
         entity_s, entity_events = timed(
-            lambda: ledger.register_entities(entities, batch_size=batch).events
+            lambda: (
+                ledger.register_entities(
+                    RegisterEntities(entities=entities), batch_size=batch
+                ).events
+            )
         )
         prepare_world_rest(ledger, fiscal_year)
         submit_s, submit_events = timed(
@@ -98,8 +108,10 @@ def kofu_side(
 def prepare_world_rest(ledger: Ledger, fiscal_year: int) -> None:
     loaded = load_files(year_files(fiscal_year))
     for spec, _ in loaded.catalogues:
-        ledger.publish_catalogue(spec)
-    ledger.define_programme(loaded.programmes[0][0], "system:bench")
+        ledger.publish_catalogue(PublishCatalogue(spec=spec))
+    ledger.define_programme(
+        DefineProgramme(spec=loaded.programmes[0][0], actor="system:bench")
+    )
 
 
 def raw_side(
@@ -227,7 +239,7 @@ def main() -> None:
     rounds: dict[str, list[dict[str, float]]] = {"kofu": [], "raw": []}
     # The server owns time: both sides record on the window's first day (simulated).
     opens = programme.schedule.submission_opens
-    window = datetime(opens.year, opens.month, opens.day, 10, tzinfo=clock.JST)
+    window = datetime(opens.year, opens.month, opens.day, 10, tzinfo=JST)
     with clock.installed(clock.SimulatedClock(window)):
         for round_ in range(args.repeat):
             for side, run in (

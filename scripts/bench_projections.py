@@ -22,7 +22,7 @@ from pathlib import Path
 from benchlib import DEFAULT_URL, fresh_schema, grow, raw_read, write_result
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.projecting import rebuild
 from domain.ledger import Ledger

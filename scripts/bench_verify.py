@@ -26,7 +26,7 @@ from benchlib import DEFAULT_URL, fresh_schema, raw_read, write_result
 from eventsourcing.persistence import StoredEvent
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain
 from domain.ledger import Ledger

@@ -27,7 +27,7 @@ from benchlib import DEFAULT_URL, fresh_schema, write_result
 from fastapi import FastAPI
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from adapters.web import router
 from adapters.web.deps import close_ledgers

@@ -34,7 +34,8 @@ from rich.table import Table
 
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.projecting import rebuild
-from domain.clock import JST, SimulatedClock, installed
+from domain.clock import SimulatedClock, installed
+from domain.glossary import JST
 from tests.support import concurrency_trials, crash_trials, outage_trials
 from tests.support.abuse_corpus import (
     REFUSED,

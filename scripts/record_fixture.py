@@ -18,8 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
-from adapters.kofu import Kofu
+from adapters.kofu import Kofu, run_demo
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain
 

@@ -11,6 +11,7 @@ import csv
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -63,15 +64,28 @@ def _drop_schema(schema: str) -> None:
         )
 
 
+@contextmanager
+def backend_url(backend: str, folder: Path, prefix: str) -> Iterator[str]:
+    """A fresh, empty ledger location on one backend (also for module fixtures).
+
+    SQLite: `kofu.db` in `folder`; PostgreSQL: a schema of its own named after
+    `prefix`, dropped afterwards.
+    """
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'kofu.db'}"
+        return
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"{PG_BASE.split('?')[0]}?schema={schema}"
+    finally:
+        _drop_schema(schema)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty ledger location on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kofu.db'}"
-        return
-    schema = f"kofu_test_{uuid.uuid4().hex[:12]}"
-    yield f"{PG_BASE.split('?')[0]}?schema={schema}"
-    _drop_schema(schema)
+    with backend_url(request.param, tmp_path, "kofu_test") as url:
+        yield url
 
 
 @pytest.fixture
@@ -222,10 +236,10 @@ def api(
     from fastapi.testclient import TestClient
     from rich.console import Console
 
-    from adapters.demo.demo import run_demo
     from adapters.http.app import create_app
     from adapters.inputs.tokens import MAX_TOKEN_DAYS, issue
-    from domain.commands import PublishRun
+    from adapters.kofu import run_demo
+    from domain.commands import PublishRun, RevokeToken
 
     schema = None
     if request.param == "sqlite":
@@ -254,7 +268,7 @@ def api(
             for holder, (role, scope, name) in TOKEN_HOLDERS.items()
         }
         token_id = secrets["revoked"].split("_")[1]
-        opened.revoke_token(token_id, "system:test")
+        opened.revoke_token(RevokeToken(token_id=token_id, actor="system:test"))
         opened.publish(PublishRun(run_id=PUBLISHED_RUN, actor="ministry:yamada"))
         opened.close()
         with TestClient(create_app(url), raise_server_exceptions=False) as client:

@@ -10,11 +10,16 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import FormatOption
-from adapters.inputs.files import validate
-from adapters.inputs.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from adapters.reports.output import Format, render
-from domain.commands import PublishRun
-from domain.tokens import ROLES, Role, check_token_request
+from domain import clock
+from domain.commands import PublishRun, RevokeToken
+from domain.tokens import (
+    DEFAULT_TOKEN_DAYS,
+    MAX_TOKEN_DAYS,
+    ROLES,
+    Role,
+    check_token_request,
+)
 
 if TYPE_CHECKING:
     from adapters.kofu import Kofu
@@ -66,8 +71,7 @@ def register(
         ] = None,
     ) -> None:
         """Publish an allocation run so readers may see it (公表; again: no-op)."""
-        cmd = validate(
-            PublishRun,
+        cmd = PublishRun.checked(
             {
                 "run_id": run_id,
                 "actor": actor,
@@ -100,13 +104,11 @@ def register(
         ] = DEFAULT_TOKEN_DAYS,
     ) -> None:
         """Issue a token; its secret is shown this once and stored only hashed."""
-        from adapters.inputs.tokens import issue as issue_token  # noqa: PLC0415
-
         scope = tuple(entity or ())
         check_token_request(role, scope, name)
         chosen: Role = next(r for r in ROLES if r == role)
-        with ledger() as opened:
-            issued = issue_token(opened, chosen, scope, name, actor, expires_in)
+        with session() as kofu:
+            issued = kofu.issue_token(chosen, scope, name, actor, expires_in)
         console.print(
             f"token {issued.token_id} ({role} {name}) issued; "
             f"expires {issued.expires_at.isoformat()}."
@@ -121,17 +123,15 @@ def register(
         actor: Annotated[str, typer.Option(help="Who revokes it.")] = "system:cli",
     ) -> None:
         """Revoke a token: it stops working at once."""
-        with ledger() as opened:
-            result = opened.revoke_token(token_id, actor)
+        with session() as kofu:
+            result = kofu.execute(RevokeToken(token_id=token_id, actor=actor))
         report(result, f"revoke {token_id}")
 
     @tokens.command("list")
     @handled
     def list_tokens(fmt: FormatOption = Format.table) -> None:
         """Every token issued (never a secret)."""
-        from adapters.inputs.tokens import now  # noqa: PLC0415
-
-        at = now()
+        at = clock.now()
         with ledger() as opened:
             rows = [
                 {

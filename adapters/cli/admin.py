@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from adapters.cli.options import YearOption
-from adapters.common.writing import check_target
-from adapters.storage.integrity import (
-    Chain,
-    export_checkpoints,
-    protect,
-    read_checkpoints,
-)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from adapters.kofu import Kofu
-    from domain.ledger import Ledger
 
 
 def register_setup(
     app: typer.Typer,
     handled: Callable[[Callable[..., None]], Callable[..., None]],
-    ledger: Callable[[], AbstractContextManager[Ledger]],
+    session: Callable[[], Kofu],
     out: Console,
 ) -> None:
     """Add `init` and `load` to the CLI."""
@@ -37,13 +28,11 @@ def register_setup(
     @handled
     def init() -> None:
         """Create or upgrade the storage (safe to run twice)."""
-        with ledger() as opened:
-            from adapters.storage.settings import database  # noqa: PLC0415
-
-            protected = protect(opened)
+        with session() as kofu:
+            protected = kofu.init()
             out.print(
-                f"kofu ledger ready: {database().describe()}, "
-                f"{opened.count_events()} events"
+                f"kofu ledger ready: {kofu.describe()}, "
+                f"{kofu.ledger.count_events()} events"
                 + ("; event rows protected from UPDATE/DELETE" if protected else "")
             )
 
@@ -56,17 +45,14 @@ def register_setup(
         ] = "ministry:reference",
     ) -> None:
         """Load reference data: entities, insurers, counts, catalogues, years."""
-        from adapters.inputs.loading import load_reference  # noqa: PLC0415
-
-        with ledger() as opened:
-            for line in load_reference(opened, files, actor, out):
+        with session() as kofu:
+            for line in kofu.load(files, actor, out):
                 out.print(line)
 
 
 def register_checks(
     app: typer.Typer,
     handled: Callable[[Callable[..., None]], Callable[..., None]],
-    ledger: Callable[[], AbstractContextManager[Ledger]],
     session: Callable[[], Kofu],
     out: Console,
 ) -> None:
@@ -75,14 +61,12 @@ def register_checks(
     @app.command()
     @handled
     def demo(
-        fiscal_year: YearOption = 2020,
+        grant_year: YearOption = 2020,
         seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
     ) -> None:
         """Load the reference data and run a whole synthetic national year."""
-        from adapters.demo.demo import run_demo  # noqa: PLC0415
-
-        with ledger() as opened:
-            run_demo(opened, fiscal_year, seed, out)
+        with session() as kofu:
+            kofu.demo(grant_year, seed, out)
 
     @app.command()
     @handled
@@ -99,31 +83,26 @@ def register_checks(
         ] = False,
     ) -> None:
         """Check the stored history for tampering (exit 1 names the first position)."""
-        expected = read_checkpoints(against) if against else None
-        if export:
-            check_target(
-                export, force=force
-            )  # before the seal: a bad path writes nothing
         kofu = session()
         try:
-            chain = Chain(kofu.ledger)
-            finding, checked = chain.verify(expected)
-            if finding is not None:
-                typer.echo(
-                    f"kofu: TAMPERED at position {finding.position} ({finding.kind}): "
-                    f"{finding.detail}; {checked} events verified before it",
-                    err=True,
-                )
-                raise typer.Exit(1)
             # An export seals a checkpoint at the head, so it covers everything now.
-            head = chain.extend(sealed_for="export" if export else None)
-            typer.echo(
-                f"intact: {checked} events verified; chain sealed to position {head}"
-            )
-            if export:
-                digest = export_checkpoints(chain, export, force=force)
-                typer.echo(
-                    f"checkpoints written to {export}; keep its SHA-256 apart: {digest}"
-                )
+            found = kofu.verify(against, export, force=force)
         finally:
             kofu.close()
+        if found.finding is not None:
+            typer.echo(
+                f"kofu: TAMPERED at position {found.finding.position} "
+                f"({found.finding.kind}): {found.finding.detail}; "
+                f"{found.checked} events verified before it",
+                err=True,
+            )
+            raise typer.Exit(1)
+        typer.echo(
+            f"intact: {found.checked} events verified; chain sealed to position "
+            f"{found.head}"
+        )
+        if export:
+            typer.echo(
+                f"checkpoints written to {export}; keep its SHA-256 apart: "
+                f"{found.digest}"
+            )

@@ -13,14 +13,10 @@ from adapters.cli.options import FormatOption, YearOption
 from adapters.kofu import Kofu, allocate_phase
 from adapters.queries.asof import position_as_of
 from adapters.queries.rows import as_dicts
-from adapters.queries.runs import (
-    HYPOTHESIS_NOTE,
-    allocation_rows,
-    current_runs,
-    summary_rows,
-)
+from adapters.queries.runs import allocation_rows, current_runs, summary_rows
 from adapters.reports.output import Format, print_runs, render
 from domain.errors import InvalidInput
+from domain.glossary import HYPOTHESIS_NOTE
 from domain.programme import PHASES
 
 if TYPE_CHECKING:
@@ -38,7 +34,7 @@ def register(
     @app.command()
     @handled
     def allocate(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         phase: Annotated[str, typer.Option(help=f"One of: {', '.join(PHASES)}.")],
         actor: Annotated[
             str, typer.Option(help="ministry:<staff id>")
@@ -53,9 +49,9 @@ def register(
             msg = f"phase must be one of {', '.join(PHASES)}, got {phase!r}"
             raise InvalidInput(msg, field="--phase")
         with ledger() as opened:
-            cmd = allocate_phase(fiscal_year, phase, actor, idempotency_key)
+            cmd = allocate_phase(grant_year, phase, actor, idempotency_key)
             runs = Kofu(ledger=opened).execute(cmd).runs
-        title = f"FY{fiscal_year} {phase}: runs recorded"
+        title = f"FY{grant_year} {phase}: runs recorded"
         if fmt is Format.table:
             print_runs(runs, title, console)
         else:
@@ -64,7 +60,7 @@ def register(
     @app.command()
     @handled
     def allocations(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         grant: Annotated[
             str | None, typer.Option(help="promotion or effort_support")
         ] = None,
@@ -85,25 +81,25 @@ def register(
         """Allocations in force (or as they stood at a past position or time)."""
         with ledger() as opened:
             position = position_as_of(opened, as_of) if as_of else None
-            runs = current_runs(opened, fiscal_year, grant, tier, phase, position)
-            render(as_dicts(allocation_rows(runs)), fmt, f"FY{fiscal_year} allocations")
+            runs = current_runs(opened, grant_year, grant, tier, phase, position)
+            render(as_dicts(allocation_rows(runs)), fmt, f"FY{grant_year} allocations")
         if fmt is Format.table and any(r.calculated.hypothesis for r in runs):
             console.print(f"[yellow]{HYPOTHESIS_NOTE}[/yellow]")
 
     @app.command()
     @handled
     def runs(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Every recorded run of a grant year, superseded ones included."""
         with ledger() as opened:
             recorded = [
                 opened.run(run_id)
-                for phase_runs in opened.phase_runs(fiscal_year)
+                for phase_runs in opened.phase_runs(grant_year)
                 for run_id in phase_runs.runs
             ]
             if fmt is Format.table:
-                print_runs(recorded, f"FY{fiscal_year} runs", console)
+                print_runs(recorded, f"FY{grant_year} runs", console)
             else:
-                render(as_dicts(summary_rows(recorded)), fmt, f"FY{fiscal_year} runs")
+                render(as_dicts(summary_rows(recorded)), fmt, f"FY{grant_year} runs")

@@ -14,11 +14,11 @@ import typer
 
 from adapters.cli.options import EntityOption, TierOption, YearOption
 from adapters.common.progress import progress
+from adapters.kofu import Kofu
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from adapters.kofu import Kofu
     from domain.ledger import Result
 
 
@@ -44,11 +44,8 @@ def register(
         batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
     ) -> None:
         """Record self-evaluations (a resubmission inside the window is a revision)."""
-        from adapters.excel.workbook_import import read_submissions  # noqa: PLC0415
-
-        pending = read_submissions(files, {"actor": actor})
         with session() as kofu:
-            commands = pending.commands(kofu.ledger)
+            commands = kofu.read_submissions(files, actor)
             with progress(out, "submitting", len(commands)) as advance:
                 result = kofu.submit(commands, batch_size=batch_size, progress=advance)
         report(result, f"submit ({len(commands)} self-evaluations)")
@@ -74,12 +71,10 @@ def register(
         actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
     ) -> None:
         """Ministry staff key in answers an entity sent on paper (紙提出の入力)."""
-        from adapters.inputs.files import read_answers, validate  # noqa: PLC0415
         from domain.commands import EnterPaperSubmission  # noqa: PLC0415
 
         commands = [
-            validate(
-                EnterPaperSubmission,
+            EnterPaperSubmission.checked(
                 {
                     "entity": c.entity,
                     "grant_year": c.grant_year,
@@ -94,7 +89,7 @@ def register(
                 },
                 c.origin or "enter-paper",
             )
-            for c in read_answers(files, {"actor": None})
+            for c in Kofu.read_answers(files, None)
         ]
         with session() as kofu:
             result = kofu.enter_paper(commands)
@@ -104,7 +99,7 @@ def register(
     @handled
     def confirm(
         entity: EntityOption,
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         actor: Annotated[str, typer.Option(help="prefecture:<LG code>")],
         tier: TierOption = "municipal",
         idempotency_key: Annotated[
@@ -112,14 +107,12 @@ def register(
         ] = None,
     ) -> None:
         """A prefecture confirms a municipality's answers."""
-        from adapters.inputs.files import validate  # noqa: PLC0415
         from domain.commands import ConfirmSelfEvaluation  # noqa: PLC0415
 
-        cmd = validate(
-            ConfirmSelfEvaluation,
+        cmd = ConfirmSelfEvaluation.checked(
             {
                 "entity": entity,
-                "grant_year": fiscal_year,
+                "grant_year": grant_year,
                 "tier": tier,
                 "actor": actor,
                 "idempotency_key": idempotency_key,
@@ -133,7 +126,7 @@ def register(
     @handled
     def correct(
         entity: EntityOption,
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         item: Annotated[str, typer.Option(help="Catalogue item code.")],
         value: Annotated[str, typer.Option(help="New value (true/false or a number).")],
         reason: Annotated[str, typer.Option(help="Why (修正理由).")],
@@ -145,14 +138,12 @@ def register(
         ] = None,
     ) -> None:
         """Record a ministry correction of one answer (after the deadline)."""
-        from adapters.inputs.files import validate  # noqa: PLC0415
         from domain.commands import CorrectAnswer  # noqa: PLC0415
 
-        cmd = validate(
-            CorrectAnswer,
+        cmd = CorrectAnswer.checked(
             {
                 "entity": entity,
-                "grant_year": fiscal_year,
+                "grant_year": grant_year,
                 "tier": tier,
                 "item": item,
                 "value": value,
@@ -178,10 +169,9 @@ def register(
         ],
     ) -> None:
         """Import values the ministry computes itself (outcome indicators)."""
-        from adapters.inputs.files import read_answers  # noqa: PLC0415
         from domain.commands import ImportMinistryValues  # noqa: PLC0415
 
-        read = read_answers(files, {"actor": actor})
+        read = Kofu.read_answers(files, actor)
         commands = [
             ImportMinistryValues(
                 entity=c.entity,

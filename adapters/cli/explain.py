@@ -71,7 +71,7 @@ def register(
     @handled
     def dossier(
         entity: EntityOption,
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         out: Annotated[Path, typer.Option(help="Folder to write the dossier into.")],
         force: Annotated[
             bool,
@@ -82,7 +82,7 @@ def register(
         from adapters.reports.dossier import write_dossier  # noqa: PLC0415
 
         with ledger() as opened:
-            manifest = write_dossier(opened, entity, fiscal_year, out, force=force)
+            manifest = write_dossier(opened, entity, grant_year, out, force=force)
         typer.echo(
             f"dossier written to {out} ({len(manifest['files'])} files and "
             f"manifest.json); {manifest['verification']}"
@@ -92,7 +92,7 @@ def register(
     @handled
     def explain(
         entity: EntityOption,
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         grant: Annotated[str, typer.Option(help="promotion or effort_support")],
         phase: Annotated[
             str | None, typer.Option(help="Default: the latest phase run.")
@@ -103,9 +103,9 @@ def register(
         with ledger() as opened:
             details = opened.entity(entity)
             tier = "municipal" if details.kind == "municipality" else "prefectural"
-            runs = current_runs(opened, fiscal_year, grant, tier, phase, None)
+            runs = current_runs(opened, grant_year, grant, tier, phase, None)
             if not runs:
-                msg = f"no FY{fiscal_year} {grant} {tier} run" + (
+                msg = f"no FY{grant_year} {grant} {tier} run" + (
                     f" of the {phase} phase" if phase else ""
                 )
                 raise InvalidInput(msg, field="--phase" if phase else "--fiscal-year")
@@ -118,7 +118,7 @@ def register(
             typer.echo(
                 page(
                     details,
-                    fiscal_year,
+                    grant_year,
                     explanations=[found],
                     verification="history not checked here: `kofu verify` checks it",
                     verified=False,

@@ -30,7 +30,6 @@ from adapters.cli import (
     runtools,
 )
 from adapters.kofu import Kofu
-from adapters.storage.bootstrap import storage_unavailable
 from domain.errors import LedgerError
 from domain.ledger import Ledger, Result
 
@@ -75,7 +74,7 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             typer.echo(f"kofu: {kind}: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:
-            if storage_unavailable(exc):
+            if Kofu.unavailable(exc):
                 typer.echo(f"kofu: storage unavailable: {exc}", err=True)
                 raise typer.Exit(3) from None
             raise
@@ -110,15 +109,15 @@ def report(result: Result, what: str) -> None:
         )
 
 
-admin.register_setup(app, handled, ledger, out)
+admin.register_setup(app, handled, session, out)
 answers.register(app, handled, session, out, report)
-admin.register_checks(app, handled, ledger, session, out)
+admin.register_checks(app, handled, session, out)
 reads.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
 runtools.register(app, handled, ledger)
-projections.register(app, handled, ledger, out)
+projections.register(app, handled, session, out)
 explain.register(app, handled, ledger, out)
-excel.register(app, handled, ledger, out)
+excel.register(app, handled, session, out)
 access.register(app, handled, ledger, session, out, report)
 
 

@@ -13,7 +13,7 @@ from adapters.queries.rows import as_dicts
 from adapters.queries.submissions import history_rows, submission_rows
 from adapters.reports.output import Format, render
 from domain.base import GRANTS
-from domain.catalogue import points_in
+from domain.catalogue import max_points, points_in
 from domain.entities import size_band
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def register(
         prefecture: Annotated[
             str | None, typer.Option(help="2-digit prefecture code")
         ] = None,
-        fiscal_year: Annotated[
+        grant_year: Annotated[
             int | None,
             typer.Option("--fiscal-year", "-y", help="Show 第1号被保険者数 and band"),
         ] = None,
@@ -77,7 +77,7 @@ def register(
     ) -> None:
         """List registered prefectures and municipalities."""
         with ledger() as opened:
-            render(_entities(opened, kind, prefecture, fiscal_year), fmt, "entities")
+            render(_entities(opened, kind, prefecture, grant_year), fmt, "entities")
 
     @app.command()
     @handled
@@ -126,14 +126,14 @@ def register(
     @app.command()
     @handled
     def catalogue(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         tier: Annotated[str, typer.Option()] = "municipal",
         version: Annotated[int | None, typer.Option()] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """List the items of a catalogue."""
         with ledger() as opened:
-            spec = opened.catalogue(fiscal_year, tier, version).spec
+            spec = opened.catalogue(grant_year, tier, version).spec
             rows = [
                 {
                     "goal": goal.code,
@@ -143,14 +143,7 @@ def register(
                     "kind": sub.kind,
                     "mode": indicator.mode,
                     "source": indicator.source,
-                    **{
-                        f"points_{g}": points_in(sub.points, g)
-                        if sub.kind == "checkbox"
-                        else max(
-                            (points_in(t.points, g) for t in sub.thresholds), default=0
-                        )
-                        for g in GRANTS
-                    },
+                    **{f"points_{g}": max_points(sub, g) for g in GRANTS},
                     "title": sub.title,
                 }
                 for goal in spec.goals
@@ -158,12 +151,12 @@ def register(
                 for indicator in group.indicators
                 for sub in indicator.sub_items
             ]
-            render(rows, fmt, f"FY{fiscal_year} {tier} v{spec.version}")
+            render(rows, fmt, f"FY{grant_year} {tier} v{spec.version}")
 
     @app.command()
     @handled
     def submissions(
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         tier: Annotated[str | None, typer.Option()] = None,
         prefecture: Annotated[
             str | None, typer.Option(help="2-digit prefecture code")
@@ -172,14 +165,14 @@ def register(
     ) -> None:
         """List the self-evaluations of a grant year and their status."""
         with ledger() as opened:
-            rows = submission_rows(opened, fiscal_year, tier, prefecture)
-            render(as_dicts(rows), fmt, f"FY{fiscal_year} self-evaluations")
+            rows = submission_rows(opened, grant_year, tier, prefecture)
+            render(as_dicts(rows), fmt, f"FY{grant_year} self-evaluations")
 
     @app.command()
     @handled
     def history(
         entity: EntityOption,
-        fiscal_year: YearOption,
+        grant_year: YearOption,
         tier: Annotated[str | None, typer.Option()] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
@@ -189,9 +182,9 @@ def register(
             chosen = tier or (
                 "municipal" if details.kind == "municipality" else "prefectural"
             )
-            evaluation = opened.self_evaluation(entity, fiscal_year, chosen)
+            evaluation = opened.self_evaluation(entity, grant_year, chosen)
             render(
                 as_dicts(history_rows(opened, evaluation)),
                 fmt,
-                f"{details.name} FY{fiscal_year}",
+                f"{details.name} FY{grant_year}",
             )

@@ -34,28 +34,19 @@ def register(
             str | None,
             typer.Argument(help="e.g. FY2020-promotion-municipal-expected-1"),
         ] = None,
-        fiscal_year: Annotated[
+        grant_year: Annotated[
             int | None, typer.Option("--fiscal-year", "-y", help="Every run of a year.")
         ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Recompute recorded runs from the ledger prefix each read, and compare."""
-        from adapters.runtools.replay import replay_many  # noqa: PLC0415
+        from adapters.queries.recompute import recorded_runs, replays  # noqa: PLC0415
 
-        if (run_id is None) == (fiscal_year is None):
+        if (run_id is None) == (grant_year is None):
             msg = "give one RUN or --fiscal-year (every run of that year)"
             raise InvalidInput(msg, field="RUN")
         with ledger() as opened:
-            runs = (
-                [opened.run(run_id)]
-                if run_id
-                else [
-                    opened.run(r)
-                    for phase_runs in opened.phase_runs(int(str(fiscal_year)))
-                    for r in phase_runs.runs
-                ]
-            )
-            outcomes = replay_many(opened, runs)
+            outcomes = replays(opened, recorded_runs(opened, run_id, grant_year))
         rows = [
             {
                 "run_id": o.run_id,
@@ -86,12 +77,10 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """What changed per entity between two runs, attributed so it adds up."""
-        from adapters.runtools.diff import diff  # noqa: PLC0415
+        from adapters.queries.recompute import run_diff  # noqa: PLC0415
 
         with ledger() as opened:
-            rows = diff(
-                opened, opened.run(run_a).calculated, opened.run(run_b).calculated
-            )
+            rows = run_diff(opened, opened.run(run_a), opened.run(run_b))
         render(rows, fmt, f"{run_a} → {run_b}")
 
     @app.command("sensitivity")
@@ -110,10 +99,7 @@ def register(
         """Yen per score point per entity; corrections that moved a lot of money."""
         from fractions import Fraction  # noqa: PLC0415
 
-        from adapters.runtools.sensitivity import (  # noqa: PLC0415
-            item_sensitivity,
-            sensitivity,
-        )
+        from adapters.queries.recompute import sensitivity  # noqa: PLC0415
 
         try:
             share = Fraction(threshold)
@@ -121,9 +107,7 @@ def register(
             msg = f"--threshold takes a share such as 0.0001, got {threshold!r}"
             raise InvalidInput(msg, field="--threshold") from None
         with ledger() as opened:
-            found = sensitivity(opened, opened.run(run_id), share)
-            if entity:
-                found["items"] = item_sensitivity(opened, opened.run(run_id), entity)
+            found = sensitivity(opened, opened.run(run_id), share, entity)
         if fmt is Format.json:
             render(found, fmt)
             return
@@ -156,7 +140,7 @@ def register(
 
         Nothing is written: the ledger prefix is copied into memory.
         """
-        from adapters.runtools.whatif import what_if  # noqa: PLC0415
+        from adapters.queries.recompute import what_if  # noqa: PLC0415
 
         with ledger() as opened:
             position = position_as_of(opened, at) if at else None

@@ -30,18 +30,27 @@ from adapters.demo.synthetic import (
 from adapters.inputs.files import designated_city_insurers, load_files
 from adapters.inputs.paths import data_dir
 from adapters.inputs.rules import load_rules
-from adapters.kofu import Kofu, allocate_phase
 from adapters.reports.output import print_runs
-from domain.clock import JST, SimulatedClock, installed
+from domain.clock import SimulatedClock, installed
 from domain.commands import (
+    AllocatePhase,
     Command,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    DeclareRequiredAmounts,
+    DefineProgramme,
     EnterPaperSubmission,
     ImportMinistryValues,
+    PublishCatalogue,
+    PublishRules,
+    RecordExpenditures,
+    RecordInsuredCounts,
+    RegisterEntities,
+    RegisterInsurers,
     SubmitSelfEvaluation,
 )
 from domain.errors import InvalidInput
+from domain.glossary import JST
 from domain.ledger import Result
 
 if TYPE_CHECKING:
@@ -51,8 +60,12 @@ if TYPE_CHECKING:
     from domain.catalogue import CatalogueSpec
     from domain.ledger import Ledger
     from domain.programme import ProgrammeSpec
+    from domain.runs import AllocationRun
+
+    Allocate = Callable[[AllocatePhase], list[AllocationRun]]
 
 DEMO_ACTOR = "system:kofu-demo"
+DEMO_ALLOCATOR = "ministry:kofu-demo"
 
 
 @dataclass
@@ -67,18 +80,18 @@ class Tally:
 
 
 def _shipped(
-    fiscal_year: int,
+    grant_year: int,
 ) -> tuple[ProgrammeSpec, dict[str, CatalogueSpec]]:
-    programme_file = data_dir() / "programmes" / f"fy{fiscal_year}.yaml"
+    programme_file = data_dir() / "programmes" / f"fy{grant_year}.yaml"
     catalogue_files = sorted(
-        (data_dir() / "catalogues").glob(f"fy{fiscal_year}-*-v*.yaml")
+        (data_dir() / "catalogues").glob(f"fy{grant_year}-*-v*.yaml")
     )
     if not programme_file.exists() or not catalogue_files:
         shipped = sorted(
             p.stem[2:] for p in (data_dir() / "programmes").glob("fy*.yaml")
         )
         msg = (
-            f"no shipped programme and catalogues for FY{fiscal_year}; "
+            f"no shipped programme and catalogues for FY{grant_year}; "
             f"shipped: {', '.join(shipped)}"
         )
         raise InvalidInput(msg, field="--fiscal-year")
@@ -87,42 +100,49 @@ def _shipped(
     return loaded.programmes[0][0], catalogues
 
 
-def run_demo(
+def record_demo(
     ledger: Ledger,
-    fiscal_year: int,
+    grant_year: int,
     seed: int,
     console: Console,
+    allocate: Allocate,
     prefectures: set[str] | None = None,
 ) -> Tally:
     """Record the reference data and a synthetic national year; print a summary.
 
-    `prefectures` (2-digit codes) limits the demo to a few prefectures (for tests).
+    `allocate` runs one phase with its receipt and returns its runs (the application
+    facade's `Kofu.demo` passes its own: call that, or `adapters.kofu.run_demo`
+    with an open ledger); `prefectures` (2-digit codes) limits the
+    demo to a few prefectures (for tests).
 
     The year lies in the past, so the demo runs on a simulated clock installed in
     this process, moved forward day by day through the year's schedule: each
     command is recorded at the demo's date, and the ledger refuses it if it already
     holds a later event (kofu records nothing back in time).
     """
-    programme, _ = _shipped(fiscal_year)
+    programme, _ = _shipped(grant_year)
     issued = programme.schedule.indicators_issued
     start = datetime(issued.year, issued.month, issued.day, 9, tzinfo=JST)
     with installed(SimulatedClock(start)) as simulated:
         assert isinstance(simulated, SimulatedClock)  # noqa: S101
-        return _demo(ledger, fiscal_year, seed, console, simulated, prefectures)
+        return _demo(
+            ledger, grant_year, seed, console, simulated, allocate, prefectures
+        )
 
 
 def _demo(
     ledger: Ledger,
-    fiscal_year: int,
+    grant_year: int,
     seed: int,
     console: Console,
     clock: SimulatedClock,
+    allocate: Allocate,
     prefectures: set[str] | None,
 ) -> Tally:
-    programme, catalogues = _shipped(fiscal_year)
+    programme, catalogues = _shipped(grant_year)
     console.print(
         Panel(
-            f"kofu demo: FY{fiscal_year}, seed {seed}. Entities and codes are real; "
+            f"kofu demo: FY{grant_year}, seed {seed}. Entities and codes are real; "
             "insured counts, unions, answers, revisions, confirmations and corrections "
             "are SYNTHETIC (合成データ) and say so in their records.",
             title="SYNTHETIC DATA / 合成データ",
@@ -147,36 +167,40 @@ def _demo(
         tally.add(
             "entities (real)",
             len(loaded.entities),
-            ledger.register_entities(loaded.entities, progress=advance),
+            ledger.register_entities(
+                RegisterEntities(entities=loaded.entities), progress=advance
+            ),
         )
     for spec in catalogues.values():
-        tally.add(
-            f"catalogue FY{fiscal_year} {spec.tier}", 1, ledger.publish_catalogue(spec)
-        )
-    tally.add(
-        f"programme FY{fiscal_year}", 1, ledger.define_programme(programme, DEMO_ACTOR)
-    )
+        published = ledger.publish_catalogue(PublishCatalogue(spec=spec))
+        tally.add(f"catalogue FY{grant_year} {spec.tier}", 1, published)
+    defined = ledger.define_programme(DefineProgramme(spec=programme, actor=DEMO_ACTOR))
+    tally.add(f"programme FY{grant_year}", 1, defined)
     tally.add(
         "allocation rules",
         len(rules := list(load_rules().values())),
-        ledger.publish_rules(rules, DEMO_ACTOR),
+        ledger.publish_rules(PublishRules(rules=rules, actor=DEMO_ACTOR)),
     )
-    years = [fiscal_year - 1, fiscal_year]
+    years = [grant_year - 1, grant_year]
     nation = synthesise_nation(loaded.entities, loaded.wards, years, seed)
     cities = designated_city_insurers(loaded.entities, loaded.wards, "2000-04-01")
     insurers = nation.insurers or cities
     tally.add(
-        "insurers (unions synthetic)", len(insurers), ledger.register_insurers(insurers)
+        "insurers (unions synthetic)",
+        len(insurers),
+        ledger.register_insurers(RegisterInsurers(insurers=insurers)),
     )
     tally.add(
         "insured counts (synthetic)",
         len(nation.insured),
-        ledger.record_insured_counts(nation.insured, DEMO_ACTOR),
+        ledger.record_insured_counts(
+            RecordInsuredCounts(counts=nation.insured, actor=DEMO_ACTOR)
+        ),
     )
     insured = {
         code: count.count
         for code, count in nation.insured
-        if count.fiscal_year == fiscal_year
+        if count.fiscal_year == grant_year
     }
     year = synthesise_year(loaded.entities, insured, catalogues, programme, seed)
     _record_year(ledger, year, tally, console, clock)
@@ -190,21 +214,33 @@ def _demo(
         for y in years
     }
     categories = _categories(programme)
-    finances = synthesise_finances(
-        loaded.entities, by_year, fiscal_year, list(programme.budgets), categories, seed
-    )
-    tally.add(
-        "事業費 (synthetic)",
-        len(finances.expenditures),
-        ledger.record_expenditures(finances.expenditures, DEMO_ACTOR),
-    )
-    tally.add(
-        "所要見込額 (synthetic)",
-        len(finances.required),
-        ledger.declare_required_amounts(finances.required, DEMO_ACTOR),
-    )
+    if categories:  # 事業費 matter only to 支援's eligibility: none before FY2020
+        finances = synthesise_finances(
+            loaded.entities,
+            by_year,
+            grant_year,
+            list(programme.budgets),
+            categories,
+            seed,
+        )
+        tally.add(
+            "事業費 (synthetic)",
+            len(finances.expenditures),
+            ledger.record_expenditures(
+                RecordExpenditures(expenditures=finances.expenditures, actor=DEMO_ACTOR)
+            ),
+        )
+        tally.add(
+            "所要見込額 (synthetic)",
+            len(finances.required),
+            ledger.declare_required_amounts(
+                DeclareRequiredAmounts(amounts=finances.required, actor=DEMO_ACTOR)
+            ),
+        )
     _print(console, tally, ledger)
-    _run_phases(ledger, programme, catalogues["municipal"], seed, console, clock)
+    _run_phases(
+        ledger, programme, catalogues["municipal"], seed, console, clock, allocate
+    )
     return tally
 
 
@@ -224,6 +260,7 @@ def _run_phases(
     seed: int,
     console: Console,
     clock: SimulatedClock,
+    allocate: Allocate,
 ) -> None:
     """Run every phase in order, with corrections after 交付見込額 and 交付決定.
 
@@ -239,8 +276,8 @@ def _run_phases(
         if phase_runs:
             continue  # recorded by an earlier run of the demo, with its correction
         clock.set_day(programme.schedule.phases[phase])
-        command = allocate_phase(year, phase, "ministry:kofu-demo")
-        recorded += Kofu(ledger=ledger).execute(command).runs
+        command = AllocatePhase(grant_year=year, phase=phase, actor=DEMO_ALLOCATOR)
+        recorded += allocate(command)
         if phase in corrections:
             clock.set_day(programme.schedule.phases[phase] + timedelta(days=3))
             _story_correction(

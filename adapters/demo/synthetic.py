@@ -78,6 +78,7 @@ from domain.entities import (
     RequiredAmount,
     size_band,
 )
+from domain.glossary import era
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -1030,7 +1031,6 @@ def _correct(
         )
     else:
         reason = "報告値に集計誤り（転記誤り）があったため、正しい値に修正する"
-    era = year.grant_year - 2018
     return CorrectAnswer(
         entity=entity.lg_code,
         grant_year=year.grant_year,
@@ -1038,7 +1038,8 @@ def _correct(
         item=sub.code,
         value=value,
         reason=reason,
-        basis=f"令和{era}年度 評価指標の該当状況調査に係る留意事項（架空の事務連絡）",
+        basis=f"{era(year.grant_year)} "
+        "評価指標の該当状況調査に係る留意事項（架空の事務連絡）",
         actor=f"ministry:{rng.choice(STAFF)}",
         idempotency_key=year.dated(
             year.key("correct", entity.lg_code), _after_deadline(year, rng)

@@ -2,8 +2,8 @@
 
 One row per entity, Japanese headers, then summary rows. The results table has one
 column per sub-item weighted in the grant (points before the caps, from the read
-model), one per goal (目標計, capped, scored by the domain from the answers), the
-total and the rank, and per column
+model), one per goal (目標計: those points capped by the domain's catalogue rules,
+`domain.scoring.goal_subtotals`), the total and the rank, and per column
 the rows 配点, 平均点, 平均得点率（%）, 中央値 and 標準偏差 (population standard
 deviation; statistics are floats rounded to 2 places, points and money never are).
 The allocation table shows amounts in 千円 by integer arithmetic: an amount that
@@ -18,13 +18,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from adapters.excel.workbook_answers import GRANT_SHORT, max_points
 from adapters.queries.runs import current_runs
-from adapters.reports.dossier import PHASE_JA, TIER_JA
-from domain.catalogue import points_in
+from domain.catalogue import max_points, points_in
 from domain.entities import size_band
 from domain.errors import InvalidInput
-from domain.scoring import score
+from domain.glossary import (
+    GRANT_SHORT,
+    HYPOTHESIS_JA,
+    HYPOTHESIS_METHOD_JA,
+    PHASE_JA,
+    TIER_JA,
+)
+from domain.scoring import goal_subtotals
 
 if TYPE_CHECKING:
     from adapters.storage.read_store import ReadStore
@@ -34,7 +39,6 @@ if TYPE_CHECKING:
     from domain.runs import AllocationRun
 
 STATISTICS = ("配点", "平均点", "平均得点率（%）", "中央値", "標準偏差")
-HYPOTHESIS_JA = "仮説（HYPOTHESIS）: 公表されていない算定式による試算"
 ENTITY_COLUMNS = ("団体コード", "都道府県", "団体名", "規模区分")
 
 
@@ -103,7 +107,6 @@ def results_table(
     points: dict[str, dict[str, int]] = {}
     for r in store.rows("item_scores", where, ["entity", "item"]):
         points.setdefault(r["entity"], {})[r["item"]] = r["points"]
-    subtotals = _goal_points(ledger, spec, tier, grant)
     details = {e.lg_code: e for e in ledger.entities()}
     prefectures = _prefectures(ledger)
     bands = ledger.programme(year).spec.size_bands if tier == "municipal" else ()
@@ -118,7 +121,7 @@ def results_table(
                 entity.name,
                 _band(ledger, lg_code, year, bands) if bands else None,
                 *(points.get(lg_code, {}).get(code, 0) for code in items),
-                *(subtotals.get(lg_code, {}).get(code, 0) for code in goals),
+                *_subtotals(spec, points.get(lg_code, {}), grant, goals),
                 total["total"],
                 total["rank"],
             ]
@@ -146,17 +149,12 @@ def _point_columns(
     return items, goals
 
 
-def _goal_points(
-    ledger: Ledger, spec: CatalogueSpec, tier: str, grant: Grant
-) -> dict[str, dict[str, int]]:
-    """Each entity's capped points per goal, scored by the domain from its answers."""
-    known = spec.sub_items()
-    return {
-        evaluation.lg_code: score(
-            spec, {k: v for k, v in evaluation.answers.items() if k in known}, grant
-        ).goals
-        for evaluation in ledger.self_evaluations(spec.grant_year, tier)
-    }
+def _subtotals(
+    spec: CatalogueSpec, points: dict[str, int], grant: Grant, goals: dict[str, int]
+) -> list[int]:
+    """An entity's capped points of the goals shown, from its sub-items' points."""
+    capped = goal_subtotals(spec, points, grant)
+    return [capped[code] for code in goals]
 
 
 def _statistics(rows: list[list[object]], fulls: list[int]) -> list[list[object]]:
@@ -203,7 +201,7 @@ def allocation_table(
     c = run.calculated
     details = {e.lg_code: e for e in ledger.entities()}
     prefectures = _prefectures(ledger)
-    method = HYPOTHESIS_JA if c.hypothesis else "公表の算定式"
+    method = HYPOTHESIS_METHOD_JA if c.hypothesis else "公表の算定式"
     rows: list[list[object]] = []
     for r in c.results:
         code = details[r.entity].prefecture_code if r.entity in details else ""
@@ -275,7 +273,7 @@ def _allocation_notes(ledger: Ledger, run: AllocationRun) -> list[tuple[str, str
         ("千円未満の端数", _remainders(run)),
     ]
     if c.hypothesis:
-        notes.insert(0, ("仮説", HYPOTHESIS_JA))
+        notes.insert(0, (HYPOTHESIS_JA, HYPOTHESIS_METHOD_JA))
     return notes + _hypotheses(ledger, c.grant_year)
 
 

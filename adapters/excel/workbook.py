@@ -25,9 +25,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.protection import WorkbookProtection
 
 from adapters.excel.workbook_answers import ANSWERS, BOX, FIRST_ROW, write_answers
-from adapters.reports.dossier import TIER_JA, era
 from domain.catalogue import CatalogueSeries
 from domain.errors import InvalidInput
+from domain.glossary import TIER_JA, era
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet

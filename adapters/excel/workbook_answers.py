@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from domain.catalogue import points_in
+from domain.catalogue import max_points
+from domain.glossary import GRANT_SHORT
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-    from domain.base import Grant
     from domain.catalogue import CatalogueSpec, Indicator, SubItem
 
 ANSWERS = "回答"
@@ -24,7 +24,6 @@ HEADER_ROW = 4
 FIRST_ROW = HEADER_ROW + 1
 CODE_COLUMN, ANSWER_COLUMN = "C", "E"
 YES, NO = "該当", "非該当"
-GRANT_SHORT = {"promotion": "推進", "effort_support": "支援"}
 
 THIN = Side(style="thin", color="808080")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -136,10 +135,3 @@ def _how(sub: SubItem, indicator: Indicator) -> str:
     if indicator.mode == "best":
         text += "（枝番のうち最も高い得点を採用）"
     return text
-
-
-def max_points(sub: SubItem, grant: Grant) -> int:
-    """配点 of a sub-item in a grant (a number item: its highest threshold)."""
-    if sub.kind == "checkbox":
-        return points_in(sub.points, grant)
-    return max((points_in(t.points, grant) for t in sub.thresholds), default=0)

@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING
 from adapters.http.errors import ApiError
 
 if TYPE_CHECKING:
-    from adapters.storage.read_store import ReadStore
-    from domain.ledger import Ledger
+    from adapters.kofu import Kofu, ReadModels
 
 
 @dataclass
 class _Built:
     stack: ExitStack
-    store: ReadStore
+    store: ReadModels
     readers: int = 0
 
 
@@ -52,7 +51,7 @@ class AsOfStores:
         self.builds = 0
 
     @contextmanager
-    def reading(self, ledger: Ledger, position: int) -> Iterator[ReadStore]:
+    def reading(self, kofu: Kofu, position: int) -> Iterator[ReadModels]:
         """The read models at `position` (AsOfBusyError when every slot is taken).
 
         Raises:
@@ -60,7 +59,7 @@ class AsOfStores:
         """
         built = self._cached(position)
         if built is None:
-            built = self._build(ledger, position)
+            built = self._build(kofu, position)
         try:
             yield built.store
         finally:
@@ -76,9 +75,7 @@ class AsOfStores:
                 self._built.move_to_end(position)
             return built
 
-    def _build(self, ledger: Ledger, position: int) -> _Built:
-        from adapters.storage.projecting import as_of  # noqa: PLC0415
-
+    def _build(self, kofu: Kofu, position: int) -> _Built:
         if not self._free.acquire(blocking=False):
             raise AsOfBusyError(self.slots)
         try:
@@ -87,7 +84,7 @@ class AsOfStores:
                 return again
             stack = ExitStack()
             try:
-                store = stack.enter_context(as_of(ledger, position))
+                store = stack.enter_context(kofu.stood_at(position))
             except BaseException:
                 stack.close()
                 raise

@@ -9,20 +9,22 @@ from fastapi import APIRouter, Depends
 from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import KofuJSON
 from adapters.http.runs import visible_run
+from adapters.http.service import kofu as kofu_dependency
 from adapters.http.service import ledger as ledger_dependency
-from adapters.runtools.replay import replay_many
-from adapters.storage.integrity import Chain
+from adapters.kofu import Kofu
+from adapters.queries.recompute import replays
 from domain.ledger import Ledger
 
 router = APIRouter(prefix="/api", tags=["checks"])
 LedgerDep = Annotated[Ledger, Depends(ledger_dependency)]
+KofuDep = Annotated[Kofu, Depends(kofu_dependency)]
 Overseer = Annotated[Principal, Depends(require_roles("ministry", "auditor"))]
 
 
 @router.get("/runs/{run_id}/replay")
 def replay(ledger: LedgerDep, who: Overseer, run_id: str) -> KofuJSON:
     """Recompute a recorded run from the ledger prefix it read, and compare."""
-    outcome = replay_many(ledger, [visible_run(ledger, who, run_id)])[0]
+    outcome = replays(ledger, [visible_run(ledger, who, run_id)])[0]
     found: dict[str, Any] = {
         "run_id": outcome.run_id,
         "ledger_position": outcome.position,
@@ -37,13 +39,14 @@ def replay(ledger: LedgerDep, who: Overseer, run_id: str) -> KofuJSON:
 
 
 @router.get("/verify")
-def verify(ledger: LedgerDep, _: Overseer) -> KofuJSON:
+def verify(kofu: KofuDep, _: Overseer) -> KofuJSON:
     """Check the stored history against its hash chain (first tampered position)."""
-    finding, checked = Chain(ledger).verify(None)
+    found = kofu.verify(seal=False)
+    finding = found.finding
     return KofuJSON(
         {
             "intact": finding is None,
-            "checked": checked,
+            "checked": found.checked,
             "position": finding.position if finding else None,
             "kind": finding.kind if finding else None,
             "detail": finding.detail if finding else None,

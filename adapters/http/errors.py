@@ -17,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from adapters.kofu import Kofu
 from adapters.reports.output import to_json
-from adapters.storage.bootstrap import storage_unavailable
 from domain.errors import Forbidden, InvalidInput, LedgerError
 
 log = logging.getLogger("kofu.http")
@@ -113,7 +113,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
-        if storage_unavailable(exc):
+        if Kofu.unavailable(exc):
             return _reply(503, f"storage unavailable: {exc}".strip(), None)
         log.error("unexpected error", exc_info=exc)
         return _reply(500, "internal error (logged on the server)", None)

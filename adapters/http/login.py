@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.http.auth import COOKIE, EVERYTHING
 from adapters.http.service import service
-from adapters.inputs.tokens import now
+from domain import clock
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,7 +55,7 @@ def log_in(request: Request, token: Annotated[str, Form()]) -> Response:
             f"(the {found.role} role has no pages: ministry and auditor tokens only)"
         )
         return _form(message, 403)
-    left = int((found.expires_at - now()).total_seconds())
+    left = int((found.expires_at - clock.now()).total_seconds())
     max_age = max(1, min(server.limits.session_seconds, left))
     response = RedirectResponse("/pages/", status_code=303)
     response.set_cookie(

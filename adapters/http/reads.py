@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends
 
@@ -33,8 +33,10 @@ from adapters.queries.rows import as_dicts
 from adapters.queries.scores import score_rows
 from adapters.queries.submissions import submission_status
 from adapters.queries.trail import audit_trail
-from adapters.storage.read_store import ReadStore
 from domain.ledger import Ledger
+
+if TYPE_CHECKING:
+    from adapters.kofu import ReadModels
 
 router = APIRouter(prefix="/api", tags=["read models"])
 LedgerDep = Annotated[Ledger, Depends(ledger_dependency)]
@@ -67,13 +69,13 @@ def in_scope(who: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
 @contextmanager
 def read_models(
     ledger: Ledger, server: Service, as_of: str | None
-) -> Iterator[ReadStore]:
+) -> Iterator[ReadModels]:
     """The live read models, or as they stood at `as_of` (bounded: `AsOfStores`)."""
     at = position(ledger, as_of)
     if at is None:
         yield server.store()
         return
-    with server.as_of.reading(ledger, at) as store:
+    with server.as_of.reading(server.kofu, at) as store:
         yield store
 
 
@@ -83,7 +85,7 @@ def audit(
     server: ServiceDep,
     who: NotReader,
     entity: EntityCode,
-    fiscal_year: Year,
+    grant_year: Year,
     as_of: AsOf = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -92,7 +94,7 @@ def audit(
     who.check_entity(entity)
     ledger.entity(entity)
     up_to = position(ledger, as_of)
-    rows = audit_trail(server.store(), entity, fiscal_year, up_to)
+    rows = audit_trail(server.store(), entity, grant_year, up_to)
     return paged(as_dicts(rows), limit, offset)
 
 
@@ -101,7 +103,7 @@ def scores(
     ledger: LedgerDep,
     server: ServiceDep,
     who: NotReader,
-    fiscal_year: Year,
+    grant_year: Year,
     grant: GrantQuery = None,
     tier: TierQuery = None,
     items: bool = False,
@@ -111,7 +113,7 @@ def scores(
 ) -> KofuJSON:
     """Scores as the answers stand (or stood), ranked; `items`: per sub-item."""
     where: dict[str, object] = {
-        "grant_year": fiscal_year,
+        "grant_year": grant_year,
         "tier": tier or "municipal",
         "grant": grant or "promotion",
     }
@@ -125,7 +127,7 @@ def submissions(
     ledger: LedgerDep,
     server: ServiceDep,
     who: NotReader,
-    fiscal_year: Year,
+    grant_year: Year,
     tier: TierQuery = None,
     as_of: AsOf = None,
     limit: Limit = 100,
@@ -133,7 +135,7 @@ def submissions(
 ) -> KofuJSON:
     """The submission status board: submitted, revised, confirmed, corrected."""
     with read_models(ledger, server, as_of) as store:
-        rows = as_dicts(submission_status(store, fiscal_year, tier))
+        rows = as_dicts(submission_status(store, grant_year, tier))
     return paged(in_scope(who, rows), limit, offset)
 
 

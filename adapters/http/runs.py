@@ -26,16 +26,12 @@ from adapters.http.schemas import (
     Year,
     paged,
 )
+from adapters.queries import recompute
 from adapters.queries.explain import explanation
 from adapters.queries.rows import as_dicts
-from adapters.queries.runs import (
-    HYPOTHESIS_NOTE,
-    allocation_rows,
-    current_runs,
-    summary_rows,
-)
-from adapters.runtools.diff import diff
+from adapters.queries.runs import allocation_rows, current_runs, summary_rows
 from domain.errors import InvalidInput
+from domain.glossary import HYPOTHESIS_NOTE
 from domain.ledger import Ledger
 from domain.runs import AllocationRun
 
@@ -79,7 +75,7 @@ def _run_row(run: AllocationRun) -> dict[str, Any]:
 def allocations(
     ledger: LedgerDep,
     who: Anyone,
-    fiscal_year: Year,
+    grant_year: Year,
     grant: GrantQuery = None,
     tier: TierQuery = None,
     phase: PhaseQuery = None,
@@ -90,7 +86,7 @@ def allocations(
     """Allocations in force (or at a past position or time), one row per entity."""
     at = position(ledger, as_of)
     runs = current_runs(
-        ledger, fiscal_year, grant, tier, phase, at, _published(ledger, who)
+        ledger, grant_year, grant, tier, phase, at, _published(ledger, who)
     )
     rows = as_dicts(allocation_rows(runs))
     return paged(in_scope(who, rows), limit, offset, _notes(runs))
@@ -100,14 +96,14 @@ def allocations(
 def runs(
     ledger: LedgerDep,
     who: Anyone,
-    fiscal_year: Year,
+    grant_year: Year,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> KofuJSON:
     """Every recorded run of a year (readers: the published ones)."""
     recorded = [
         ledger.run(run_id)
-        for phase_runs in ledger.phase_runs(fiscal_year)
+        for phase_runs in ledger.phase_runs(grant_year)
         for run_id in phase_runs.runs
     ]
     if who.role == "reader":
@@ -148,7 +144,7 @@ def run_diff(
     a = visible_run(ledger, who, run_a)
     b = visible_run(ledger, who, run_b)
     try:
-        rows = diff(ledger, a.calculated, b.calculated)
+        rows = recompute.run_diff(ledger, a, b)
     except InvalidInput as error:
         raise InvalidInput(error.message, field="run_b") from None
     return paged(in_scope(who, rows), limit, offset, _notes([a, b]))
@@ -159,7 +155,7 @@ def explain(
     ledger: LedgerDep,
     who: Anyone,
     entity: EntityCode,
-    fiscal_year: Year,
+    grant_year: Year,
     grant: GrantQuery = None,
     phase: PhaseQuery = None,
 ) -> KofuJSON:
@@ -172,10 +168,10 @@ def explain(
     tier = "municipal" if details.kind == "municipality" else "prefectural"
     grant = grant or "promotion"
     runs = current_runs(
-        ledger, fiscal_year, grant, tier, phase, None, _published(ledger, who)
+        ledger, grant_year, grant, tier, phase, None, _published(ledger, who)
     )
     if not runs:
-        msg = f"no FY{fiscal_year} {grant} {tier} run" + (
+        msg = f"no FY{grant_year} {grant} {tier} run" + (
             f" of the {phase} phase" if phase else ""
         )
         raise ApiError(404, msg, "phase" if phase else "fiscal_year")

@@ -14,7 +14,11 @@ from domain.base import FiscalYear, Grant, Text, Tier
 from domain.commands import RawValue, server_time_message
 from domain.programme import Phase
 
-Year = Annotated[int, Query(ge=2018, le=2100, description="Grant year (交付年度).")]
+Year = Annotated[
+    int,
+    Query(alias="fiscal_year", ge=2018, le=2100, description="Grant year (交付年度)."),
+]
+"""A grant year (交付年度); its public query name is `fiscal_year` (docs/API.md)."""
 EntityCode = Annotated[
     str, Query(pattern=r"^[0-9]{6}$", description="LG code (6 digits).")
 ]

@@ -11,9 +11,7 @@ from fastapi import Request
 
 from adapters.http.asof import AsOfStores
 from adapters.http.config import Limits
-from adapters.inputs.tokens import authenticate
-from adapters.kofu import Kofu
-from adapters.storage.read_store import ReadStore
+from adapters.kofu import Kofu, ReadModels
 from domain.ledger import Ledger
 from domain.tokens import AccessToken
 
@@ -32,13 +30,13 @@ class Service:
         """The ledger (opened now if it was not; StorageUnavailableError if down)."""
         return self.kofu.ledger
 
-    def store(self) -> ReadStore:
+    def store(self) -> ReadModels:
         """The read store caught up with the ledger (`Kofu.store`)."""
         return self.kofu.store()
 
     def authenticate(self, secret: str) -> AccessToken | None:
-        """The live token of this secret, or None (`inputs.tokens.authenticate`)."""
-        return authenticate(self.ledger, secret)
+        """The live token of this secret, or None (`Kofu.authenticate`)."""
+        return self.kofu.authenticate(secret)
 
     def close(self) -> None:
         """Close the cached as-of stores and the ledger (if it was opened)."""
@@ -58,7 +56,7 @@ def kofu(request: Request) -> Kofu:
     return service(request).kofu
 
 
-def store(request: Request) -> ReadStore:
+def store(request: Request) -> ReadModels:
     """The caught-up read store of the app serving this request."""
     return service(request).store()
 

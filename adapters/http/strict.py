@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from adapters.common.parsing import parse_json
 from adapters.http.errors import ApiError
-from adapters.inputs.parsing import parse_json
 from domain.errors import InvalidInput
 
 

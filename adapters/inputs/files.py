@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from adapters.inputs.parsing import parse_json, parse_yaml, read_bytes
+from adapters.common.parsing import parse_json, parse_yaml, read_bytes
 from domain.base import printable
 from domain.catalogue import CatalogueSpec
 from domain.codes import insurer_number_for
@@ -237,7 +237,7 @@ def _nearest_layout(header: tuple[str, ...]) -> str:
 
 
 def read_document(path: Path) -> Any:
-    """Parse a YAML or JSON file strictly (inputs/parsing.py; decimals stay exact).
+    """Parse a YAML or JSON file strictly (common/parsing.py; decimals stay exact).
 
     Raises:
         InvalidInput: the file does not parse.

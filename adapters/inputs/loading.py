@@ -15,6 +15,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 from adapters.common.progress import progress
 from adapters.inputs.files import designated_city_insurers, load_files
+from domain.commands import (
+    DeclareRequiredAmounts,
+    DefineProgramme,
+    PublishCatalogue,
+    PublishRules,
+    RecordExpenditures,
+    RecordInsuredCounts,
+    RegisterEntities,
+    RegisterInsurers,
+)
 from domain.errors import LedgerError
 
 if TYPE_CHECKING:
@@ -39,63 +49,74 @@ def load_reference(
 ) -> Iterator[str]:
     """Load files; yield one line per kind of record loaded."""
     loaded = load_files(files)
+    origins = loaded.origins
     if loaded.entities:
         with progress(console, "entities", len(loaded.entities)) as advance:
-            result = ledger.register_entities(loaded.entities, progress=advance)
+            result = ledger.register_entities(
+                RegisterEntities(entities=loaded.entities), progress=advance
+            )
         yield _line(f"entities ({len(loaded.entities)})", result)
     if loaded.wards:
         cities = designated_city_insurers(ledger.entities(), loaded.wards, "2000-04-01")
         yield _line(
             f"designated-city insurers ({len(cities)})",
-            ledger.register_insurers(cities),
+            ledger.register_insurers(RegisterInsurers(insurers=cities)),
         )
     if loaded.insurers:
         yield _line(
             f"insurers ({len(loaded.insurers)})",
-            ledger.register_insurers(loaded.insurers),
+            ledger.register_insurers(RegisterInsurers(insurers=loaded.insurers)),
         )
     for lg_code, count in loaded.insured:
-        _named(partial(ledger.entity, lg_code), loaded.origins.get(id(count)))
+        _named(partial(ledger.entity, lg_code), origins.get(id(count)))
     if loaded.insured:
         yield _line(
             f"insured counts ({len(loaded.insured)})",
-            ledger.record_insured_counts(loaded.insured, actor),
+            ledger.record_insured_counts(
+                RecordInsuredCounts(counts=loaded.insured, actor=actor)
+            ),
         )
     for lg_code, expenditure in loaded.expenditures:
-        _named(partial(ledger.entity, lg_code), loaded.origins.get(id(expenditure)))
+        _named(partial(ledger.entity, lg_code), origins.get(id(expenditure)))
     if loaded.expenditures:
         yield _line(
             f"spending records ({len(loaded.expenditures)})",
-            ledger.record_expenditures(loaded.expenditures, actor),
+            ledger.record_expenditures(
+                RecordExpenditures(expenditures=loaded.expenditures, actor=actor)
+            ),
         )
     for lg_code, required in loaded.required:
-        _named(partial(ledger.entity, lg_code), loaded.origins.get(id(required)))
+        _named(partial(ledger.entity, lg_code), origins.get(id(required)))
     if loaded.required:
         yield _line(
             f"required amounts ({len(loaded.required)})",
-            ledger.declare_required_amounts(loaded.required, actor),
+            ledger.declare_required_amounts(
+                DeclareRequiredAmounts(amounts=loaded.required, actor=actor)
+            ),
         )
     if loaded.rules:
-        first = loaded.origins.get(id(loaded.rules[0]))
-        yield _line(
-            f"rules ({len(loaded.rules)})",
-            _named(partial(ledger.publish_rules, loaded.rules, actor), first),
+        # An error names the file of the first rule (the ledger adds the origin).
+        rules = PublishRules(
+            rules=loaded.rules, actor=actor, origin=origins.get(id(loaded.rules[0]))
         )
+        yield _line(f"rules ({len(loaded.rules)})", ledger.publish_rules(rules))
     for spec, reason in loaded.catalogues:
+        catalogue = PublishCatalogue(
+            spec=spec, reason=reason, origin=origins.get(id(spec))
+        )
         yield _line(
             f"catalogue FY{spec.grant_year} {spec.tier} v{spec.version}",
-            _named(
-                partial(ledger.publish_catalogue, spec, reason),
-                loaded.origins.get(id(spec)),
-            ),
+            ledger.publish_catalogue(catalogue),
         )
     for programme, reason in loaded.programmes:
+        defined = DefineProgramme(
+            spec=programme,
+            actor=actor,
+            reason=reason,
+            origin=origins.get(id(programme)),
+        )
         yield _line(
-            f"programme FY{programme.grant_year}",
-            _named(
-                partial(ledger.define_programme, programme, actor, reason),
-                loaded.origins.get(id(programme)),
-            ),
+            f"programme FY{programme.grant_year}", ledger.define_programme(defined)
         )
 
 

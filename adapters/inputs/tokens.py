@@ -20,15 +20,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain import clock
+from domain.commands import IssueToken
+from domain.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
     from domain.tokens import AccessToken, Role
 
 _TOKEN = re.compile(r"^kofu_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
-DEFAULT_TOKEN_DAYS = 90
-"""How long a token issued without `--expires-in` lasts."""
-MAX_TOKEN_DAYS = 3660
 _DUMMY_SHA256 = hashlib.sha256(b"kofu: no token has this id").hexdigest()
 
 
@@ -72,7 +71,17 @@ def issue(
     token_id = secrets.token_hex(6)
     secret = f"kofu_{token_id}_{secrets.token_urlsafe(32)}"
     expires_at = now().replace(microsecond=0) + timedelta(days=days)
-    ledger.issue_token(token_id, digest(secret), role, scope, name, actor, expires_at)
+    ledger.issue_token(
+        IssueToken(
+            token_id=token_id,
+            secret_sha256=digest(secret),
+            role=role,
+            scope=scope,
+            name=name,
+            actor=actor,
+            expires_at=expires_at,
+        )
+    )
     return Issued(token_id, secret, expires_at)
 
 

@@ -4,23 +4,24 @@ Everything comes from the ledger: the run names the self-evaluation version it
 scored, so the answers are read back at that version and scored again with the
 same catalogue; each sub-item's points carry the event that set the answer (with
 actor and reason); the share, the pool (band) budget, the rounding, the cap at
-所要見込額 and the final amount come from the run's own record.
+所要見込額 and the final amount come from the run's own record, told in words by
+the rule's formula (`domain.formulas`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from adapters.queries.rows import Row
 from domain.errors import InvalidInput
+from domain.formulas import formula_for
 from domain.scoring import score
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun, EntityResult
+    from domain.runs import AllocationRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +202,8 @@ def explain(
         band_insured=sum(r.insured for r in band),
         eligible=result.eligible,
         eligibility_reason=result.eligibility_reason,
-        formula=_formula(
-            result, calculated.rule.allocation_parameters().rounding_unit_yen
+        formula=formula_for(calculated.rule).explain(
+            result, calculated.rule.allocation_parameters()
         ),
         draft_yen=result.draft_yen,
         required_yen=result.required_yen,
@@ -219,18 +220,3 @@ def explanation(
 ) -> dict[str, Any]:
     """`explain` as one JSON-able object (what the outputs print and serve)."""
     return explain(ledger, run, entity, trail=trail).as_dict()
-
-
-def _formula(result: EntityResult, unit: int) -> str:
-    if not result.share_numerator:
-        return "weight 0 (zero score or ineligible): draft 0 yen"
-    # Exact decimal arithmetic for the display too: no float touches an amount.
-    exact = (
-        Decimal(result.pool_budget_yen * result.share_numerator)
-        / Decimal(result.share_denominator)
-    ).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    return (
-        f"floor({result.pool_budget_yen:,} × {result.share_numerator:,} / "
-        f"{result.share_denominator:,} / {unit:,}) × {unit:,} = "
-        f"{result.draft_yen:,} yen (unrounded {exact:,})"
-    )

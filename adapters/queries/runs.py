@@ -1,10 +1,13 @@
-"""Run queries: the runs in force, one line per run, one row per entity of a run."""
+"""Run queries: the runs in force, one line per run, one row per entity of a run.
+
+`in_force_allocations` reads the same amounts from the `allocations` read model.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.queries.rows import Row
 from domain.programme import PHASES
@@ -12,13 +15,9 @@ from domain.programme import PHASES
 if TYPE_CHECKING:
     from uuid import UUID
 
+    from adapters.storage.read_store import ReadStore
     from domain.ledger import Ledger
     from domain.runs import AllocationRun, PhaseRuns
-
-HYPOTHESIS_NOTE = (
-    "HYPOTHESIS (仮説): this run uses a rule that is not the published official "
-    "formula; see its label and reference."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,3 +171,16 @@ def allocation_rows(runs: list[AllocationRun]) -> list[AllocationRow]:
         for c in (run.calculated,)
         for r in c.results
     ]
+
+
+def in_force_allocations(
+    store: ReadStore, run: AllocationRun.Calculated
+) -> list[dict[str, Any]]:
+    """The `allocations` read model's rows of a run's phase (its run in force)."""
+    where: dict[str, object] = {
+        "grant_year": run.grant_year,
+        "grant": run.grant,
+        "tier": run.tier,
+        "phase": run.phase,
+    }
+    return store.rows("allocations", where, ["entity"])

@@ -22,24 +22,11 @@ from adapters.reports.output import templates, to_csv
 from adapters.storage.integrity import Chain
 from adapters.storage.projecting import catch_up, open_store
 from domain.base import GRANTS
+from domain.glossary import GRANT_JA, PHASE_JA, era
 from domain.programme import PHASES
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
-
-PHASE_JA = {
-    "reference": "参考値",
-    "expected": "交付見込額",
-    "provisional": "内示",
-    "decision": "交付決定",
-    "settlement": "額の確定",
-}
-TIER_JA = {"municipal": "市町村分", "prefectural": "都道府県分"}
-GRANT_JA = {
-    "promotion": "保険者機能強化推進交付金",
-    "effort_support": "介護保険保険者努力支援交付金",
-}
-
 
 DOSSIER_FILES = (
     "trail.json",
@@ -48,16 +35,6 @@ DOSSIER_FILES = (
     "receipts.json",
     "index.html",
 )
-REIWA_FIRST = 2019
-"""令和元年度 = fiscal year 2019 (the era began on 1 May 2019, within FY2019)."""
-
-
-def era(year: int) -> str:
-    """令和N年度 for a fiscal year (平成 before 2019)."""
-    if year >= REIWA_FIRST:
-        number = year - REIWA_FIRST + 1
-        return f"令和{'元' if number == 1 else number}年度"
-    return f"平成{year - 1988}年度"
 
 
 def write_dossier(

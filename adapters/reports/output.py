@@ -27,7 +27,8 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.queries.rows import as_dicts
-from adapters.queries.runs import HYPOTHESIS_NOTE, summary_rows
+from adapters.queries.runs import summary_rows
+from domain.glossary import HYPOTHESIS_NOTE
 
 if TYPE_CHECKING:
     from domain.runs import AllocationRun

@@ -20,7 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from adapters.inputs.parsing import read_bytes
+from adapters.common.parsing import read_bytes
 from adapters.reports.output import aligned, neutralise
 from domain.errors import InvalidInput
 

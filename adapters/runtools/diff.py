@@ -3,8 +3,8 @@
 An amount is a share of a pool: draft = floor(pool × w / W) to the rounding unit,
 then capped at 所要見込額, where w is the entity's weight (score × insured, or the
 score alone) and W the pool's sum of weights. The change from run A to run B is
-split by moving one input at a time from A's value to B's, in a fixed order, with
-exact fractions:
+split by the rule's formula (`domain.formulas`, `Formula.attribute`) by moving one
+input at a time from A's value to B's, in a fixed order, with exact fractions:
 
 1. budget: the pool budget (the tier's, or the band's budget);
 2. insured: the entity's own 第1号被保険者数;
@@ -19,48 +19,15 @@ attributions always add up to the change.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import InvalidInput
+from domain.formulas import formula_for
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
     from domain.runs import AllocationRun, EntityResult
-
-
-def _share(pool: int, weight: int, total: int) -> Fraction:
-    return Fraction(pool * weight, total) if total else Fraction(0)
-
-
-def _weight(result: EntityResult, by_insured: bool, score: int, insured: int) -> int:
-    if not result.eligible:
-        return 0
-    return score * insured if by_insured else score
-
-
-def attribute(a: EntityResult, b: EntityResult, by_insured: bool) -> dict[str, int]:
-    """The change in yen from `a` to `b`, split into parts that add up to it."""
-    w_a = _weight(a, by_insured, a.score, a.insured)
-    others_a = a.share_denominator - w_a
-    steps = [
-        _share(a.pool_budget_yen, w_a, a.share_denominator),
-        _share(b.pool_budget_yen, w_a, a.share_denominator),
-    ]
-    w_insured = _weight(a, by_insured, a.score, b.insured)
-    steps.append(_share(b.pool_budget_yen, w_insured, others_a + w_insured))
-    w_score = _weight(a, by_insured, b.score, b.insured)
-    steps.append(_share(b.pool_budget_yen, w_score, others_a + w_score))
-    steps.append(_share(b.pool_budget_yen, b.share_numerator, b.share_denominator))
-    names = ("budget_yen", "insured_yen", "own_score_yen", "others_yen")
-    parts = {
-        name: round(after - before)
-        for name, before, after in zip(names, steps[:-1], steps[1:], strict=True)
-    }
-    change = b.amount_yen - a.amount_yen
-    parts["rounding_caps_eligibility_yen"] = change - sum(parts.values())
-    return parts
 
 
 def _own_events(
@@ -102,7 +69,8 @@ def diff(
     ):
         msg = "diff compares two runs of the same grant year, grant and tier"
         raise InvalidInput(msg, field="RUN_B")
-    by_insured = b_run.rule.allocation_parameters().weight_by_insured
+    formula = formula_for(b_run.rule)
+    parameters = b_run.rule.allocation_parameters()
     before = {r.entity: r for r in a_run.results}
     rows = []
     for b in b_run.results:
@@ -112,7 +80,7 @@ def diff(
         change = b.amount_yen - a.amount_yen
         if change == 0 and a.score == b.score:
             continue
-        parts = attribute(a, b, by_insured)
+        parts = formula.attribute(a, b, parameters)
         rows.append(
             {
                 "entity": b.entity,

@@ -3,7 +3,8 @@
 For an entity with weight w = score × insured (or the score) in a pool of budget P
 and total weight W, one more point changes its draft from P·w/W to P·w'/W' with
 w' = w + n and W' = W + n (n = its insured, or 1): the yen per point, computed
-exactly with fractions and shown in whole yen. A sub-item's sensitivity is its
+exactly with fractions by the rule's formula (`domain.formulas`,
+`Formula.yen_per_point`) and shown in whole yen. A sub-item's sensitivity is its
 points times that. A correction is flagged when |Δscore| × yen per point exceeds
 `threshold` of the tier's budget.
 """
@@ -14,8 +15,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from domain.catalogue import points_in
+from domain.catalogue import max_points
 from domain.errors import InvalidInput
+from domain.formulas import formula_for
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
@@ -23,19 +25,9 @@ if TYPE_CHECKING:
     from domain.runs import AllocationRun, EntityResult
 
 
-def yen_per_point(result: EntityResult, by_insured: bool) -> Fraction:
-    """The exact change in the draft amount for one more point of score."""
-    if not result.eligible or not result.share_denominator:
-        return Fraction(0)
-    step = result.insured if by_insured else 1
-    pool, weight, total = (
-        result.pool_budget_yen,
-        result.share_numerator,
-        result.share_denominator,
-    )
-    return Fraction(pool * (weight + step), total + step) - Fraction(
-        pool * weight, total
-    )
+def yen_per_point(run: AllocationRun.Calculated, line: EntityResult) -> Fraction:
+    """The exact change in a line's draft for one more point of score."""
+    return formula_for(run.rule).yen_per_point(line, run.rule.allocation_parameters())
 
 
 def sensitivity(
@@ -43,8 +35,7 @@ def sensitivity(
 ) -> dict[str, Any]:
     """Yen per point for every entity, and the corrections that moved the most."""
     calculated = run.calculated
-    by_insured = calculated.rule.allocation_parameters().weight_by_insured
-    per_point = {r.entity: yen_per_point(r, by_insured) for r in calculated.results}
+    per_point = {r.entity: yen_per_point(calculated, r) for r in calculated.results}
     entities = [
         {
             "entity": r.entity,
@@ -108,21 +99,19 @@ def item_sensitivity(
     if result is None:
         msg = f"{entity} is not in run {calculated.run_id}"
         raise InvalidInput(msg, field="--entity")
-    by_insured = calculated.rule.allocation_parameters().weight_by_insured
-    per_point = yen_per_point(result, by_insured)
+    per_point = yen_per_point(calculated, result)
     spec = ledger.catalogue(
         calculated.grant_year, calculated.tier, calculated.inputs.catalogue_version
     ).spec
     rows = []
     for code, (item, _) in spec.sub_items().items():
-        stakes = [points_in(item.points, calculated.grant)]
-        stakes += [points_in(t.points, calculated.grant) for t in item.thresholds]
-        if max(stakes):
+        stake = max_points(item, calculated.grant)
+        if stake:
             rows.append(
                 {
                     "item": code,
-                    "points": max(stakes),
-                    "yen_approx": round(max(stakes) * per_point),
+                    "points": stake,
+                    "yen_approx": round(stake * per_point),
                     "title": item.title,
                 }
             )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.runtools.diff import diff
 from adapters.runtools.replay import prefix_ledger
 from domain.allocating import calculate_phase
+from domain.commands import PublishRules
 from domain.errors import InvalidInput
 from domain.self_evaluation import SelfEvaluation
 
@@ -97,7 +98,7 @@ def _use_rule(
     ledger: Ledger, copy: Ledger, recorded: AllocationRun.Calculated, rule: str
 ) -> None:
     spec = ledger.rule(rule)
-    copy.publish_rules([spec], WHAT_IF)
+    copy.publish_rules(PublishRules(rules=(spec,), actor=WHAT_IF))
     programme = copy.programme(recorded.grant_year)
     rules = {g: dict(t) for g, t in programme.spec.rules.items()}
     rules[recorded.grant][recorded.tier] = rule

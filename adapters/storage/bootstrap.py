@@ -5,8 +5,12 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from adapters.storage.merkle_log import CHECKPOINTS, LEAVES, NODES
 from adapters.storage.settings import Database, database
 from domain.ledger import Ledger
+
+TABLES = ("kofu_events", LEAVES, NODES, CHECKPOINTS)
+"""The tables whose absence makes `open_ledger` create what is missing."""
 
 
 class StorageUnavailableError(Exception):
@@ -35,7 +39,8 @@ def open_ledger(url: str | None = None) -> Ledger:
     Creates what is missing: the PostgreSQL schema (the library never creates one)
     and the library's tables. PostgreSQL's `CREATE ... IF NOT EXISTS` fails when
     several processes run it at once ("tuple concurrently updated"), so there the
-    creation runs under an advisory lock, and only when the events table is missing.
+    creation runs under an advisory lock, and only when one of `TABLES` is missing
+    (a ledger made before the Merkle log gets the log's tables).
     """
     db = database(url)
     if db.backend == "sqlite":
@@ -46,9 +51,10 @@ def open_ledger(url: str | None = None) -> Ledger:
     with _connect(db) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock,))
         try:
+            schema = sql.Identifier(db.schema).as_string(conn)
             found = conn.execute(
-                "SELECT to_regclass(%s) IS NOT NULL",
-                (f"{sql.Identifier(db.schema).as_string(conn)}.kofu_events",),
+                "SELECT bool_and(to_regclass(t) IS NOT NULL) FROM unnest(%s::text[]) t",
+                ([f"{schema}.{table}" for table in TABLES],),
             ).fetchone()
             missing = not (found and found[0])
             if missing:

@@ -34,7 +34,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
-from adapters.inputs.parsing import read_bytes
+from adapters.common.parsing import read_bytes
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:

@@ -1,10 +1,15 @@
-"""kofu's event recorders: the library's, plus the rule that time never runs back.
+"""kofu's event recorders: the library's, plus time that never runs back and the seal.
 
 Each store checks, inside the transaction that inserts events and after the insert
 holds the write lock (PostgreSQL's `LOCK TABLE … IN EXCLUSIVE MODE`, SQLite's write
 transaction), that no new event is timed before the newest event already stored. So
 recorded times rise (or stay equal) in log order on both backends, whatever the
 clock of the writing process says, and `Ledger.position_at` may search them.
+
+In the same transaction, after the insert, each store seals the events it inserted
+into the Merkle log (`merkle_log.seal`): a committed event is covered by the log,
+or it was not stored by a recorder. The log's tables are created with the
+library's (`CREATE TABLE IF NOT EXISTS`).
 """
 
 from __future__ import annotations
@@ -14,13 +19,24 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from psycopg import Cursor
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+)
+from eventsourcing.utils import retry
+from psycopg import Cursor, Rollback
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from adapters.storage.merkle_log import LogTables, seal
 from domain.errors import RecordedBeforeNewest
 
 _TIMESTAMP = b'"timestamp":"'
@@ -75,7 +91,21 @@ def check_order(stored: Sequence[StoredEvent], newest_state: bytes | None) -> No
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite recorder, refusing events timed before the newest."""
+    """The library's SQLite recorder, refusing events timed before the newest.
+
+    It seals what it inserts into the Merkle log, in the insert's transaction
+    (`sealing = False` only in a subclass that measures what sealing costs).
+    """
+
+    sealing = True
+
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        self.log_tables = LogTables(postgres=False)
+        super().__init__(datastore, **kwargs)
+
+    def construct_create_table_statements(self) -> list[str]:
+        """The library's tables and the Merkle log's."""
+        return [*super().construct_create_table_statements(), *self.log_tables.create]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -89,6 +119,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             )
             row = c.fetchone()
             check_order(stored_events, bytes(row["state"]) if row else None)
+            if self.sealing:
+                seal(c, self.log_tables, ids, stored_events)
         return ids
 
 
@@ -97,9 +129,57 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
 
     The check runs in `_insert_events`, the library's hook inside the transaction
     and before the insert, after taking the table lock the insert takes anyway:
-    an exception there rolls the transaction back (one raised after the insert
-    would be swallowed by the library's pipeline handling and the events kept).
+    an exception there rolls the transaction back.
+
+    Sealing needs the notification ids, known only after the insert, and the
+    library's `insert_events` commits whatever an exception after the insert
+    leaves (it keeps the exception to raise after the pipeline closes). So
+    `insert_events` is the library's default-mode body with the seal after the
+    ids are fetched, and any exception rolls the whole transaction back
+    (`psycopg.Rollback`) before it is raised. The library's DB-function mode
+    (`POSTGRES_ENABLE_DB_FUNCTIONS`) takes no table lock and is refused.
     """
+
+    sealing = True
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.log_tables = LogTables(postgres=True, schema=datastore.schema)
+        self.sql_create_statements.extend(
+            SQL(statement).format() for statement in self.log_tables.create
+        )
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert and seal in one transaction (see the class)."""
+        if self.datastore.enable_db_functions:
+            msg = "kofu seals every insert: POSTGRES_ENABLE_DB_FUNCTIONS must be off"
+            raise ProgrammingError(msg)
+        failure: Exception | None = None
+        ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction() as transaction:
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if stored_events:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            pipeline.sync()
+                            ids = self._fetch_ids_after_insert_events(
+                                curs, stored_events, **kwargs
+                            )
+                            if self.sealing:
+                                seal(curs, self.log_tables, ids or [], stored_events)
+                                pipeline.sync()
+                        except Exception as exc:  # noqa: BLE001 - raised below
+                            failure = exc
+                            raise Rollback(transaction) from None
+            if failure is not None:
+                raise failure
+        return ids
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -16,9 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from adapters.kofu import Kofu
-from adapters.storage.read_store import ReadStore
-from adapters.storage.settings import database
+from adapters.kofu import Kofu, ReadModels
 from domain.ledger import Ledger
 
 _FACADES: dict[str, Kofu] = {}
@@ -27,7 +25,7 @@ _LOCK = Lock()
 
 def _kofu() -> Kofu:
     # One ledger and one read store per process and database, as `kofu serve` has.
-    url = database().url
+    url = Kofu.database_url()
     with _LOCK:
         if url not in _FACADES:
             _FACADES[url] = Kofu(url)
@@ -47,10 +45,10 @@ def close_ledgers() -> None:
         _FACADES.clear()
 
 
-def get_store() -> ReadStore:
+def get_store() -> ReadModels:
     """The read store (opened once), caught up with the ledger."""
     return _kofu().store()
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
-StoreDep = Annotated[ReadStore, Depends(get_store)]
+StoreDep = Annotated[ReadModels, Depends(get_store)]

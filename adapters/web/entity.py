@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from adapters.queries.explain import explanation
+from adapters.queries.trail import audit_trail
 from domain.base import GRANTS
 from domain.programme import PHASES
 
 if TYPE_CHECKING:
-    from adapters.storage.read_store import ReadStore
+    from adapters.kofu import ReadModels
     from domain.ledger import Ledger
 
 _SHOWN_APART = ("change", "changes", "answers", "values")
@@ -71,21 +72,18 @@ def _short(value: object) -> str:
     return text if len(text) <= 120 else text[:117] + "…"  # noqa: PLR2004
 
 
-def timeline(store: ReadStore, lg_code: str, year: int) -> list[dict[str, Any]]:
+def timeline(store: ReadModels, lg_code: str, year: int) -> list[dict[str, Any]]:
     """Every event of the entity and year, in ledger order, ready to show."""
-    rows = store.rows(
-        "audit_trail", {"entity": lg_code, "grant_year": year}, ["position"]
-    )
     shown = []
-    for row in rows:
-        details = orjson.loads(row["details"] or "{}")
+    for row in audit_trail(store, lg_code, year):
+        details = row.details
         shown.append(
             {
-                "position": row["position"],
-                "recorded_at": row["recorded_at"],
-                "event": row["event"],
-                "actor": row["actor"],
-                "reason": row["reason"],
+                "position": row.position,
+                "recorded_at": row.recorded_at,
+                "event": row.event,
+                "actor": row.actor,
+                "reason": row.reason,
                 "basis": details.get("basis") or details.get("source"),
                 "changes": changes(details),
                 "hypothesis": bool(details.get("hypothesis")),

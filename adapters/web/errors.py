@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from adapters.storage.bootstrap import storage_unavailable
+from adapters.kofu import Kofu
 from adapters.web.formatting import environment
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class PageRoute(APIRoute):
             except HTTPException:
                 raise  # the mounting app's own answers (401/403 of its auth)
             except Exception as exc:
-                if storage_unavailable(exc):
+                if Kofu.unavailable(exc):
                     log.warning("storage unavailable: %s", exc)
                     return error_page(
                         UNAVAILABLE, "台帳のデータベースに接続できません。"

@@ -12,12 +12,8 @@ from functools import cache
 
 from jinja2 import Environment
 
-from adapters.reports.dossier import GRANT_JA, PHASE_JA, TIER_JA, era
 from adapters.reports.output import templates
-from domain.clock import JST
-
-JAPAN = JST
-HYPOTHESIS = "【仮説 HYPOTHESIS】"
+from domain.glossary import GRANT_JA, HYPOTHESIS_BADGE, JST, PHASE_JA, TIER_JA, era
 
 
 def yen(amount: int | None) -> str:
@@ -44,7 +40,7 @@ def japan_time(value: object) -> str:
     moment = (
         value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     )
-    return moment.astimezone(JAPAN).strftime("%Y-%m-%d %H:%M:%S JST")
+    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S JST")
 
 
 @cache
@@ -61,6 +57,6 @@ def environment() -> Environment:
         "grant_ja": GRANT_JA,
         "phase_ja": PHASE_JA,
         "tier_ja": TIER_JA,
-        "HYPOTHESIS": HYPOTHESIS,
+        "HYPOTHESIS": HYPOTHESIS_BADGE,
     }
     return env

@@ -10,12 +10,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from adapters.queries.runs import in_force_allocations
 from adapters.web.chart import Chart, bar_chart
 from domain.base import GRANTS, TIERS
 from domain.programme import PHASES
 
 if TYPE_CHECKING:
-    from adapters.storage.read_store import ReadStore
+    from adapters.kofu import ReadModels
     from domain.ledger import Ledger
     from domain.runs import AllocationRun
 
@@ -80,21 +81,8 @@ def by_band(rows: list[dict[str, Any]], labels: dict[int, str]) -> list[dict[str
     ]
 
 
-def in_force_rows(
-    store: ReadStore, run: AllocationRun.Calculated
-) -> list[dict[str, Any]]:
-    """The `allocations` rows of a run's phase (the run in force), by entity."""
-    where: dict[str, object] = {
-        "grant_year": run.grant_year,
-        "grant": run.grant,
-        "tier": run.tier,
-        "phase": run.phase,
-    }
-    return store.rows("allocations", where, ["entity"])
-
-
 def band_charts(
-    store: ReadStore, found: list[Section], labels: dict[int, str]
+    store: ReadModels, found: list[Section], labels: dict[int, str]
 ) -> list[tuple[AllocationRun.Calculated, Chart, list[dict[str, Any]]]]:
     """Per grant, the municipal amounts in force by band: a chart and its table."""
     charts = []
@@ -102,7 +90,7 @@ def band_charts(
         run = section.in_force
         if section.tier != "municipal" or run is None:
             continue
-        rows = in_force_rows(store, run)
+        rows = in_force_allocations(store, run)
         table = by_band(rows, labels)
         chart = bar_chart(
             run.run_id, [(band["label"], band["amount_yen"]) for band in table]
@@ -111,14 +99,14 @@ def band_charts(
     return charts
 
 
-def entity_rows(store: ReadStore, found: list[Section]) -> list[dict[str, Any]]:
+def entity_rows(store: ReadModels, found: list[Section]) -> list[dict[str, Any]]:
     """One row per entity: its amounts in force for each grant."""
     merged: dict[str, dict[str, Any]] = {}
     for section in found:
         run = section.in_force
         if run is None:
             continue
-        for row in in_force_rows(store, run):
+        for row in in_force_allocations(store, run):
             line = merged.setdefault(
                 row["entity"],
                 {

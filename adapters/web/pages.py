@@ -1,7 +1,7 @@
 """The audit pages, HTML for reading and printing (no JavaScript).
 
-`/` and `/years/{fiscal_year}`: the national overview of a grant year;
-`/entities/{lg_code}/{fiscal_year}`: an entity's timeline and explanations;
+`/` and `/years/{grant_year}`: the national overview of a grant year;
+`/entities/{lg_code}/{grant_year}`: an entity's timeline and explanations;
 `/runs/{run_id}`: a run's receipt and diff.
 """
 
@@ -15,7 +15,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from adapters.reports.dossier import era
 from adapters.web import entity as entity_page
 from adapters.web import overview as overview_page
 from adapters.web import run as run_page
@@ -24,6 +23,7 @@ from adapters.web.errors import PageNotFoundError, PageRoute
 from adapters.web.formatting import environment
 from domain.entities import Entity
 from domain.errors import InvalidInput
+from domain.glossary import era
 from domain.ledger import Ledger
 from domain.runs import AllocationRun
 
@@ -93,12 +93,12 @@ def home(request: Request, ledger: LedgerDep, store: StoreDep) -> HTMLResponse:
     return _overview(request, ledger, store, (with_runs or years)[-1], years)
 
 
-@router.get("/years/{fiscal_year}", name="web_year")
+@router.get("/years/{grant_year}", name="web_year")
 def year(
-    request: Request, fiscal_year: str, ledger: LedgerDep, store: StoreDep
+    request: Request, grant_year: str, ledger: LedgerDep, store: StoreDep
 ) -> HTMLResponse:
     """The national allocation overview of one grant year."""
-    return _overview(request, ledger, store, _year(ledger, fiscal_year), _years(ledger))
+    return _overview(request, ledger, store, _year(ledger, grant_year), _years(ledger))
 
 
 def _overview(
@@ -123,16 +123,16 @@ def _overview(
     )
 
 
-@router.get("/entities/{lg_code}/{fiscal_year}", name="web_entity")
+@router.get("/entities/{lg_code}/{grant_year}", name="web_entity")
 def entity(
     request: Request,
     lg_code: str,
-    fiscal_year: str,
+    grant_year: str,
     ledger: LedgerDep,
     store: StoreDep,
 ) -> HTMLResponse:
     """One entity's year: its audit timeline and each phase's explanation."""
-    year_found = _year(ledger, fiscal_year)
+    year_found = _year(ledger, grant_year)
     details = _entity(ledger, lg_code)
     tier = "municipal" if details.kind == "municipality" else "prefectural"
     explained = entity_page.explanations(ledger, lg_code, tier, year_found)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from adapters.runtools.diff import diff
+from adapters.queries.recompute import run_diff
 from adapters.web.formatting import japan_time
 from domain.programme import PHASES
 
@@ -68,4 +68,4 @@ def changes(
     ledger: Ledger, before: AllocationRun, after: AllocationRun
 ) -> list[dict[str, Any]]:
     """Per entity whose score or amount changed: the attributed change (`kofu diff`)."""
-    return diff(ledger, before.calculated, after.calculated)
+    return run_diff(ledger, before, after)

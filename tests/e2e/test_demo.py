@@ -2,7 +2,9 @@
 
 One demo per backend (module scope) serves every assertion below: the national
 cycle through every phase, the correction after the expected amount that changes
-the next run, the final decision, the settlement's adjustments, as-of reads.
+the next run, the final decision, the settlement's adjustments, as-of reads. Two
+more years, Tokyo only: FY2019 (the promotion grant alone, pooled with the confirmed
+formula) and FY2026 (the newest) run every phase too.
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from adapters.kofu import run_demo
+from adapters.storage.bootstrap import open_ledger
 from domain.clock import SimulatedClock
+from domain.ledger import Ledger
 from tests.conftest import PG_BASE, Kofu, _drop_schema
+from tests.support.merkle import assert_sealed_whole
 
 SHINJUKU = "131041"
 INTERFACE_FIELDS = {
@@ -85,6 +92,15 @@ def test_demo_says_its_data_is_synthetic_and_its_rules_hypotheses(
     _, output = demo
     assert "SYNTHETIC" in output
     assert "HYPOTHESIS" in output
+
+
+def test_the_writer_sealed_every_event_of_the_demo(demo: tuple[Kofu, str]) -> None:
+    kofu, _ = demo
+    ledger = open_ledger(kofu.url)
+    try:
+        assert_sealed_whole(ledger, step=97)
+    finally:
+        ledger.close()
 
 
 def test_every_municipality_and_prefecture_submitted(demo: tuple[Kofu, str]) -> None:
@@ -249,7 +265,8 @@ def test_demo_refuses_a_year_that_is_not_shipped(kofu: Kofu) -> None:
     code, output = kofu("demo", "--fiscal-year", "2031")
     assert code == 2
     assert (
-        "no shipped programme and catalogues for FY2031; shipped: 2020, 2024" in output
+        "no shipped programme and catalogues for FY2031; shipped: 2018, 2019, 2020, "
+        "2021, 2022, 2023, 2024, 2025, 2026" in " ".join(output.split())
     )
     assert kofu.events() == 0
 
@@ -444,7 +461,7 @@ def test_the_audit_dossier_bundles_trail_explanations_receipts_and_a_manifest(
 ) -> None:
     import hashlib
 
-    from adapters.reports.dossier import era
+    from domain.glossary import era
 
     kofu, _ = demo
     folder = tmp_path / "dossier"
@@ -474,4 +491,35 @@ def test_the_audit_dossier_bundles_trail_explanations_receipts_and_a_manifest(
         "令和元年度",
         "令和2年度",
         "平成30年度",
+    )
+
+
+@pytest.mark.parametrize("year", [2019, 2026])
+def test_the_demo_runs_a_promotion_only_year_and_the_newest_one(
+    ledger: Ledger, year: int
+) -> None:
+    run_demo(ledger, year, 1, Console(quiet=True), prefectures={"13"})
+
+    runs = [
+        ledger.run(run_id).calculated
+        for phase in ledger.phase_runs(year)
+        for run_id in phase.runs
+    ]
+    grants = {run.grant for run in runs}
+    assert grants == ({"promotion"} if year < 2020 else {"promotion", "effort_support"})
+    assert {run.phase for run in runs} == {
+        "reference",
+        "expected",
+        "provisional",
+        "decision",
+        "settlement",
+    }
+    for run in runs:
+        totals = run.totals
+        assert totals.allocated_yen + totals.remainder_yen == run.inputs.budget_yen
+    municipal = {run.inputs.rule_id for run in runs if run.tier == "municipal"}
+    assert municipal == (
+        {"score_x_insured_share@1"}
+        if year < 2020
+        else {"banded_score_x_insured_share@1"}
     )

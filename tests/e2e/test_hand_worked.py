@@ -38,6 +38,7 @@ from adapters.inputs.paths import data_dir
 from domain import clock as ledger_clock
 from domain.clock import JST, SimulatedClock
 from tests.conftest import Kofu
+from tests.support.worked import catalogue_yaml
 
 YEAR = "2020"
 
@@ -169,51 +170,6 @@ size_bands: [0, 3000, 10000, 50000, 100000]
 hypotheses:
   - budgets are test figures
   - schedule days, size bands and rules as in data/programmes/fy2020.yaml
-"""
-
-
-def catalogue_yaml(tier: str, items: dict[str, tuple[int, int]]) -> str:
-    """A one-section catalogue of checkbox items: code → (promotion, 支援) points."""
-    promotion = sum(p for p, _ in items.values())
-    support = sum(s for _, s in items.values())
-    indicators = "".join(
-        f"""
-          - code: {code[:-2]}
-            title: 手計算検証用の指標 {code[:-2]}
-            evaluated_period: FY2019
-            max_points: {{promotion: {p}, effort_support: {s}}}
-            sub_items:
-              - code: {code}
-                title: 手計算検証用の設問 {code}
-                kind: checkbox
-                points: {{promotion: {p}, effort_support: {s}}}"""
-        for code, (p, s) in items.items()
-    )
-    return f"""\
-# A hand-worked test catalogue (illustrative: true): checkbox items only, points
-# chosen so that tests/e2e/test_hand_worked.py computes by hand. Not a published table.
-kind: catalogue
-grant_year: 2020
-tier: {tier}
-version: 1
-structure: sections
-title: 令和2年度 手計算検証用 評価指標（{tier}）
-illustrative: true
-source: >-
-  Modelled for tests/e2e/test_hand_worked.py only; no published point table.
-published_on: 2019-09-30
-grants: [promotion, effort_support]
-full_marks: {{promotion: {promotion}, effort_support: {support}}}
-goals:
-  - code: I
-    title: Ⅰ 手計算検証用
-    max_points: {{promotion: {promotion}, effort_support: {support}}}
-    groups:
-      - code: I-A
-        title: 手計算検証用の区分
-        kind: section
-        max_points: {{promotion: {promotion}, effort_support: {support}}}
-        indicators:{indicators}
 """
 
 

@@ -29,10 +29,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from adapters.demo.demo import run_demo
 from adapters.inputs.files import load_files
 from adapters.inputs.paths import data_dir
-from adapters.kofu import record_phase
+from adapters.kofu import record_phase, run_demo
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
 from adapters.runtools.diff import diff
@@ -42,6 +41,7 @@ from adapters.web import router
 from adapters.web.deps import close_ledgers, get_ledger, get_store
 from adapters.web.errors import not_found_page
 from adapters.web.formatting import sen
+from domain.commands import PublishCatalogue
 from domain.ledger import Ledger
 from tests.conftest import PG_BASE, _drop_schema
 
@@ -114,7 +114,7 @@ def site(
     run_demo(ledger, 2020, 1, Console(quiet=True), prefectures={"13"})
     # A later year whose catalogue is published but which has no programme or run.
     later = load_files([data_dir() / "catalogues" / "fy2024-municipal-v1.yaml"])
-    ledger.publish_catalogue(later.catalogues[0][0])
+    ledger.publish_catalogue(PublishCatalogue(spec=later.catalogues[0][0]))
     # The reference phase run again after the corrections: reference-2 supersedes 1.
     record_phase(ledger, 2020, "reference", "ministry:web-test")
     app = FastAPI()

@@ -17,6 +17,9 @@ from domain.commands import (
     ConfirmSelfEvaluation,
     CorrectAnswer,
     ImportMinistryValues,
+    PublishCatalogue,
+    RecordInsuredCounts,
+    RegisterInsurers,
     SubmitSelfEvaluation,
 )
 from domain.entities import InsuredCount, InsurerDetails, Membership
@@ -164,9 +167,12 @@ def test_a_retired_item_is_refused_after_an_erratum(ledger: Ledger) -> None:
     goal = goals[0].model_copy(update={"groups": (group, *goals[0].groups[1:])})
     erratum = spec.model_copy(update={"version": 2, "goals": (goal, *goals[1:])})
     with pytest.raises(Refused, match="needs a reason"):
-        ledger.publish_catalogue(erratum)
+        ledger.publish_catalogue(PublishCatalogue(spec=erratum))
     assert (
-        ledger.publish_catalogue(erratum, reason="I-2 withdrawn (事務連絡)").events == 2
+        ledger.publish_catalogue(
+            PublishCatalogue(spec=erratum, reason="I-2 withdrawn (事務連絡)")
+        ).events
+        == 2
     )
     retired = dropped.sub_items[0].code
     with pytest.raises(
@@ -217,8 +223,8 @@ def test_a_union_needs_registered_members_and_records_their_validity(
         ),
         synthetic=True,
     )
-    assert ledger.register_insurers([union]).events == 1
-    assert ledger.register_insurers([union]).noop
+    assert ledger.register_insurers(RegisterInsurers(insurers=[union])).events == 1
+    assert ledger.register_insurers(RegisterInsurers(insurers=[union])).noop
     unknown = union.model_copy(
         update={
             "insurer_number": "138024",
@@ -229,7 +235,7 @@ def test_a_union_needs_registered_members_and_records_their_validity(
         }
     )
     with pytest.raises(InvalidInput, match="011002"):
-        ledger.register_insurers([unknown])
+        ledger.register_insurers(RegisterInsurers(insurers=[unknown]))
     (insurer,) = [i for i in ledger.insurers() if i.details.insurer_number == "138016"]
     insurer.end_membership(HINOHARA, date(2021, 3, 31), "ministry:x")
     ledger.save(insurer)
@@ -245,7 +251,8 @@ def test_insured_counts_are_recorded_per_year_with_their_source(ledger: Ledger) 
         source="介護保険事業状況報告 (synthetic)",
         as_of=date(2019, 9, 30),
     )
-    assert ledger.record_insured_counts([(SHINJUKU, count)], "ministry:x").events == 1
-    assert ledger.record_insured_counts([(SHINJUKU, count)], "ministry:x").noop
+    counts = RecordInsuredCounts(counts=[(SHINJUKU, count)], actor="ministry:x")
+    assert ledger.record_insured_counts(counts).events == 1
+    assert ledger.record_insured_counts(counts).noop
     entity = ledger.entity_aggregate(SHINJUKU)
     assert entity.insured[2020] == count

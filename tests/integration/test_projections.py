@@ -24,7 +24,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.storage import database_rebuild
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.projecting import (

@@ -28,15 +28,15 @@ from eventsourcing.utils import get_topic
 from rich.console import Console
 
 import domain
-from adapters.demo.demo import run_demo
 from adapters.inputs.tokens import issue
+from adapters.kofu import run_demo
 from adapters.storage import database_rebuild
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.projecting import catch_up, open_store, rebuild
 from domain.base import LedgerAggregate
 from domain.catalogue import CHECKED, UNCHECKED
 from domain.clock import SimulatedClock, installed
-from domain.commands import PublishRun
+from domain.commands import DefineProgramme, PublishRun, RevokeToken
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
 from projections.read_models import TABLES, event_classes, shown
@@ -131,9 +131,11 @@ def _every_other_kind(ledger: Ledger) -> set[str]:
     ledger.save(insurer)
     programme = ledger.programme(2020).spec
     amended = programme.model_copy(update={"title": programme.title + "（改）"})
-    ledger.define_programme(amended, "ministry:yamada", reason="test amendment")
+    ledger.define_programme(
+        DefineProgramme(spec=amended, actor="ministry:yamada", reason="an amendment")
+    )
     token = issue(ledger, "reader", (), "press", "system:test", days=30)
-    ledger.revoke_token(token.token_id, "system:test")
+    ledger.revoke_token(RevokeToken(token_id=token.token_id, actor="system:test"))
     revised = set()
     for evaluation in list(ledger.self_evaluations(2020, "municipal"))[:5]:
         ledger.retrying(lambda e=evaluation: _revise_twice(ledger, e))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from adapters.inputs.parsing import MAX_FILE_BYTES
+from adapters.common.parsing import MAX_FILE_BYTES
 from tests.conftest import SHINJUKU, Kofu, correction, submission
 from tests.support.bad_input import (
     AFTER_DEADLINE,

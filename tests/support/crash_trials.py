@@ -25,9 +25,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
 from adapters.inputs.loading import load_reference
 from adapters.inputs.paths import data_dir
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.projecting import catch_up, open_store, rebuild
 from domain.clock import SimulatedClock, installed

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation

@@ -25,7 +25,7 @@ from typing import IO
 
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from domain.catalogue import CHECKED
 from domain.clock import JST, OffsetClock, installed

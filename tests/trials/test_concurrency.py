@@ -14,6 +14,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from adapters.storage.bootstrap import open_ledger
+from adapters.storage.merkle_log import MerkleLog
 from adapters.storage.projecting import rebuild
 from domain.clock import SimulatedClock
 from domain.commands import CorrectAnswer
@@ -141,6 +142,10 @@ def test_eight_processes_interleaving_commands_on_shared_entities_lose_nothing(
     ledger = open_ledger(database_url)
     try:
         assert export(rebuild(ledger)) == live
+        # ... and every event the racing writers committed was sealed, in order
+        sealed = MerkleLog(ledger).scan()
+        assert sealed.findings == []
+        assert sealed.leaves == sealed.events == ledger.count_events()
     finally:
         ledger.close()
 

@@ -20,6 +20,7 @@ from adapters.kofu import record_phase
 from adapters.runtools.replay import replay, replay_many
 from adapters.storage.bootstrap import open_ledger
 from domain.clock import installed
+from domain.commands import DefineProgramme, RegisterEntities
 from domain.entities import Entity
 from domain.ledger import Ledger
 from domain.runs import AllocationRun
@@ -60,7 +61,7 @@ def test_an_entity_registered_during_the_read_is_not_in_the_run(
 
     def reading(position: int) -> None:
         positions.append(position)
-        demo.register_entities([KAMAKURA])
+        demo.register_entities(RegisterEntities(entities=[KAMAKURA]))
 
     runs = record_phase(demo, 2020, "provisional", "ministry:race", reading=reading)
     assert positions == [runs[0].calculated.inputs.ledger_position]
@@ -83,7 +84,9 @@ def test_a_programme_amended_during_the_read_makes_the_run_read_again(
     def reading(position: int) -> None:
         positions.append(position)
         if len(positions) == 1:
-            demo.define_programme(amended, "ministry:race", reason="race test")
+            demo.define_programme(
+                DefineProgramme(spec=amended, actor="ministry:race", reason="race test")
+            )
 
     runs = record_phase(demo, 2020, "provisional", "ministry:race", reading=reading)
     assert len(positions) == 2

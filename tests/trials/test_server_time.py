@@ -20,9 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 
-from adapters.demo.demo import run_demo
 from adapters.http.app import create_app
 from adapters.inputs.tokens import issue
+from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.recorders import event_time
 from domain import clock as ledger_clock

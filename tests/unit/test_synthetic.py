@@ -28,6 +28,13 @@ from domain import clock as ledger_clock
 from domain.catalogue import CatalogueSpec
 from domain.clock import SimulatedClock
 from domain.codes import insurer_number, insurer_number_for
+from domain.commands import (
+    DefineProgramme,
+    PublishCatalogue,
+    RecordInsuredCounts,
+    RegisterEntities,
+    RegisterInsurers,
+)
 from domain.entities import size_band
 from domain.programme import ProgrammeSpec
 
@@ -493,13 +500,17 @@ def test_the_ledger_accepts_every_generated_command_and_a_rerun_is_a_no_op(
     insurers = [i for i in nation.insurers if i.prefecture_code in chosen]
     ledger = open_ledger(f"sqlite:///{tmp_path / 'kofu.db'}")
     try:
-        ledger.register_entities(entities)
-        ledger.register_insurers(insurers)
+        ledger.register_entities(RegisterEntities(entities=entities))
+        ledger.register_insurers(RegisterInsurers(insurers=insurers))
         counts = [(lg, c) for lg, c in nation.insured if keep(lg)]
-        ledger.record_insured_counts(counts, "system:synthetic")
+        ledger.record_insured_counts(
+            RecordInsuredCounts(counts=counts, actor="system:synthetic")
+        )
         for spec in _catalogues(grant_year).values():
-            ledger.publish_catalogue(spec)
-        ledger.define_programme(_programme(grant_year), "system:synthetic")
+            ledger.publish_catalogue(PublishCatalogue(spec=spec))
+        ledger.define_programme(
+            DefineProgramme(spec=_programme(grant_year), actor="system:synthetic")
+        )
         _apply(ledger, survey, keep)
         events = ledger.count_events()
         _apply(ledger, survey, keep)

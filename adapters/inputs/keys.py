@@ -1,0 +1,156 @@
+"""The ledger's signing key: made, written, read; never stored in the database.
+
+The key that signs the Merkle log's checkpoints (`domain.checkpoint.SignerKey`)
+lives in a key file (`PRIVATE+KEY+<name>+<key ID>+<b64>`, one line, mode 0600,
+created with O_EXCL so an existing file is never overwritten) or in the
+environment (`KOFU_SIGNING_KEY` holding the same text). Whoever holds it can sign
+a rewritten history, so it is kept apart from the database it vouches for; the
+database holds only signed checkpoints. Readers trust verifier keys
+(`<name>+<key ID>+<b64>`) configured outside the database: `read_verifier_keys`.
+
+The DEMO key: a fixed seed published in docs/INTEGRITY.md so that anyone can
+reproduce the demo's signatures. It signs only under the name `DEMO_NAME`, and
+must never sign a real ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+from adapters.common.parsing import read_bytes
+from domain.checkpoint import NoteError, SignerKey, VerifierKey
+from domain.errors import InvalidInput
+
+ENVIRONMENT = "KOFU_SIGNING_KEY"
+MAX_KEY_BYTES = 4096
+DEMO_NAME = "DEMO.kofu.invalid/demo-ledger"
+"""The demo key's name: the origin of a demo ledger's checkpoints (DEMO)."""
+DEMO_SEED = hashlib.sha256(
+    b"kofu DEMO signing key: published, for the demo only, never for a real ledger"
+).digest()
+"""The demo key's seed, published: every signature it makes is the DEMO's."""
+
+
+def demo_key() -> SignerKey:
+    """The DEMO signing key (its private half is public: docs/INTEGRITY.md)."""
+    return SignerKey(DEMO_NAME, DEMO_SEED)
+
+
+def is_demo(key: SignerKey | VerifierKey) -> bool:
+    """Whether a key is the published DEMO key."""
+    public = key.verifier().public if isinstance(key, SignerKey) else key.public
+    return public == demo_key().verifier().public
+
+
+def generate(name: str) -> SignerKey:
+    """A new signing key for the log named `name`.
+
+    Raises:
+        InvalidInput: not a key name (non-empty, no space, no `+`).
+    """
+    try:
+        return SignerKey.generate(name)
+    except NoteError as exc:
+        raise InvalidInput(str(exc), field="name") from None
+
+
+def write_key(path: Path, key: SignerKey) -> None:
+    """Write a key file readable by its owner only; never overwrite one.
+
+    Raises:
+        InvalidInput: the file exists or cannot be made.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        msg = "a file is already there; a key file is never overwritten"
+        raise InvalidInput(msg, field=str(path)) from None
+    except OSError as exc:
+        msg = f"cannot create the key file: {exc.strerror}"
+        raise InvalidInput(msg, field=str(path)) from None
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(f"{key}\n")
+
+
+def read_key(path: Path) -> SignerKey:
+    """The signing key in a key file (owner-only permissions required).
+
+    Raises:
+        InvalidInput: missing, readable by others, too large, or not a key.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        msg = f"cannot read the key file: {exc.strerror}"
+        raise InvalidInput(msg, field=str(path)) from None
+    if stat.S_ISREG(mode) and mode & 0o077:
+        msg = (
+            f"the key file can be read by others (mode {stat.S_IMODE(mode):04o}); "
+            "make it 0600"
+        )
+        raise InvalidInput(msg, field=str(path))
+    data = read_bytes(path)
+    if len(data) > MAX_KEY_BYTES:
+        msg = "too large for a key file"
+        raise InvalidInput(msg, field=str(path))
+    return _parse(data, str(path))
+
+
+def _parse(data: bytes, where: str) -> SignerKey:
+    try:
+        return SignerKey.parse(data.decode("ascii"))
+    except UnicodeDecodeError:
+        msg = "not a signing key (PRIVATE+KEY+<name>+<key ID>+<base64>)"
+        raise InvalidInput(msg, field=where) from None
+    except NoteError as exc:
+        raise InvalidInput(str(exc), field=where) from None
+
+
+def signing_key(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> SignerKey | None:
+    """The key from `path`, else from `KOFU_SIGNING_KEY`, else None.
+
+    Raises:
+        InvalidInput: the file or the variable does not hold a signing key.
+    """
+    if path is not None:
+        return read_key(path)
+    text = (os.environ if environ is None else environ).get(ENVIRONMENT)
+    if not text:
+        return None
+    if len(text) > MAX_KEY_BYTES:
+        msg = "too large for a signing key"
+        raise InvalidInput(msg, field=ENVIRONMENT)
+    return _parse(text.encode("utf-8", "replace"), ENVIRONMENT)
+
+
+def read_verifier_keys(path: Path) -> list[VerifierKey]:
+    """The verifier keys a reader trusts: one per line, `#` starts a comment.
+
+    Raises:
+        InvalidInput: a line that is not a verifier key (file:line named), or none.
+    """
+    data = read_bytes(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        msg = "not UTF-8"
+        raise InvalidInput(msg, field=str(path)) from None
+    keys = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        content = line.split("#", 1)[0].strip()
+        if not content:
+            continue
+        try:
+            keys.append(VerifierKey.parse(content))
+        except NoteError as exc:
+            raise InvalidInput(str(exc), field=f"{path}:{number}") from None
+    if not keys:
+        msg = "no verifier key in the file"
+        raise InvalidInput(msg, field=str(path))
+    return keys
