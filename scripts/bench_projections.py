@@ -57,8 +57,8 @@ def main() -> None:
         ledger = open_ledger(url)
         try:
             quiet = Console(quiet=True)
-            run_demo(ledger, 2024, 1, quiet)
-            run_demo(ledger, 2020, 1, quiet)
+            run_demo(ledger, 2020, 1, quiet)  # in time order: the ledger
+            run_demo(ledger, 2024, 1, quiet)  # records nothing back in time
             for target in (args.events // 2, args.events):
                 grow(ledger, target, console)
                 result = measure(ledger)

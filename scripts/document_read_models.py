@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.storage.read_store import view_name
-from projections.read_models import TABLES, VERSION
+from projections.read_models import TABLES, TAKES
+from projections.schema import VERSION, Row
 
 TYPES = {
     "integer": "bigint",
@@ -64,7 +65,51 @@ def render() -> str:
             f"| `{c.name}` | {TYPES[c.kind]} | {c.description} (computed by the view) |"
             for c, _ in table.derived
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_building()]) + "\n"
+
+
+def _building() -> list[str]:
+    """How the read models are built: their modules and the events each takes."""
+    lines = [
+        "",
+        "## How the read models are built",
+        "",
+        "For kofu's developers. One module of `projections/` per read model holds its",
+        "tables, its rows (a frozen dataclass per table whose fields are the",
+        "columns, in order) and what each event changes; `projections/read_models.py`",
+        "(`TAKES`) says which event class goes to which, matched by class (a subclass",
+        "takes its base's). Three builds write the same rows: the live path, a batch",
+        "of events at a time (`kofu projections follow`, and every read that catches",
+        "up first); a rebuild from position 0 folded in memory",
+        "(`projections/fold.py`); and, on PostgreSQL, a rebuild in which the",
+        "database reads the self-evaluation events itself",
+        "(`adapters/storage/database_rebuild.py`).",
+        "`tests/integration/test_read_model_builds.py` compares them read model by",
+        "read model over a year that holds every kind of event the ledger records.",
+        "",
+        "| module | tables (row class) | events it takes |",
+        "| --- | --- | --- |",
+    ]
+    rows = {cls.table.name: cls for cls in Row.__subclasses__()}
+    tables: dict[str, list[str]] = {}
+    for table in TABLES:
+        row = rows[table.name]
+        tables.setdefault(row.__module__, []).append(
+            f"`{table.name}` (`{row.__name__}`)"
+        )
+    takes: dict[str, list[str]] = {}
+    for kind, handler in TAKES:
+        name = kind.__qualname__.removesuffix(".Event")
+        name += ".*" if kind.__name__ == "Event" else ""
+        taken = takes.setdefault(handler.__module__, [])
+        if f"`{name}`" not in taken:
+            taken.append(f"`{name}`")
+    for module, names in tables.items():
+        path = module.replace(".", "/") + ".py"
+        lines.append(
+            f"| `{path}` | {', '.join(names)} | {', '.join(takes.get(module, []))} |"
+        )
+    return lines
 
 
 def main() -> None:

@@ -9,15 +9,18 @@ into an unlogged staging table that three connections then read side by side:
   everything else, in the one transaction that moves the generation's tracking
   position (and drops the stage);
 * the second picks every sub-item's latest answer, which
-  `read_models.restore_answers` hands to the same `flush` that scores the live
+  `scores.restore_answers` hands to the same `flush` that scores the live
   path's answers (while the first, done with the audit trail, summarises the
-  events per self-evaluation: counts and last position per event name, which
-  `read_models.status_change` turns into the status rows);
+  events per self-evaluation: counts and last position per event class, which
+  `submission_status.summary` turns into the status rows);
 * the third reads the other events (registry, runs, catalogues: a few percent)
   for the same `changes` as the live path.
 
-The live path stays the definition; the tests compare this rebuild with it row
-for row (tests/integration/test_projections.py). A build killed mid-way leaves the live
+The live path stays the definition: the SQL takes which events open a
+self-evaluation or change its answers, and in which field, from the read models'
+own tables of event classes (`scores.ANSWER_FIELDS`), and the tests compare this
+rebuild with it row for row, read model by read model
+(tests/integration/test_read_model_builds.py). A build killed mid-way leaves the live
 generation as it was, and a stage that the next build replaces.
 
 Used only where it reads what the live path reads: a PostgreSQL ledger whose
@@ -45,22 +48,18 @@ from adapters.storage.projecting import (
     DECODED_TOPICS,
     NOTHING_TO_UPCAST,
     SELF_EVALUATION_TOPICS,
+    LedgerSource,
     Progress,
     recorded_events,
 )
 from adapters.storage.read_store import PostgresReadStore, ReadStore, table_name
-from domain.catalogue import CatalogueSpec
+from domain.self_evaluation import SelfEvaluation
+from projections.audit_trail import AUDIT_TRAIL, OWN_COLUMNS, event_name
+from projections.context import EVENT_META, Context, Evaluation
 from projections.fold import Folded
-from projections.read_models import (
-    AUDIT_TRAIL,
-    EVENT_META,
-    OWN_COLUMNS,
-    Context,
-    changes,
-    flush,
-    restore_answers,
-    status_change,
-)
+from projections.read_models import changes, flush
+from projections.scores import ANSWER_FIELDS, restore_answers
+from projections.submission_status import summary
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -73,13 +72,13 @@ EVALUATIONS = "kofu_rebuild_evaluations"
 # every column), by PostgreSQL's parallel workers: the audit trail's columns.
 _STAGE = """
 CREATE UNLOGGED TABLE {stage} AS
-SELECT position, originator_id, name, (s->>'timestamp')::timestamptz AS recorded_at,
+SELECT position, originator_id, event, (s->>'timestamp')::timestamptz AS recorded_at,
        s->>'actor' AS actor, s->>'reason' AS reason, s - {omitted}::text[] AS details
 FROM (
-    SELECT e.notification_id AS position, e.originator_id, t.name,
+    SELECT e.notification_id AS position, e.originator_id, t.event,
            convert_from(e.state, 'UTF8')::jsonb AS s
     FROM {events} AS e
-    JOIN unnest({topics}::text[], {names}::text[]) AS t (topic, name)
+    JOIN unnest({topics}::text[], {labels}::text[]) AS t (topic, event)
       ON e.topic = t.topic
     WHERE e.notification_id <= {stop}
     OFFSET 0
@@ -91,49 +90,78 @@ CREATE TEMPORARY TABLE {evaluations} ON COMMIT DROP AS
 SELECT originator_id, details->>'lg_code' AS lg_code,
        (details->>'grant_year')::bigint AS grant_year, details->>'tier' AS tier,
        (details->>'catalogue_version')::bigint AS catalogue_version
-FROM {stage} WHERE name = 'Opened'
+FROM {stage} WHERE event = {opened}
 """
 
 _AUDIT = """
 INSERT INTO {audit} (position, entity, grant_year, recorded_at, event, actor, reason,
                      details)
 SELECT st.position, ev.lg_code, ev.grant_year, st.recorded_at,
-       'SelfEvaluation.' || st.name, st.actor, st.reason, st.details
+       st.event, st.actor, st.reason, st.details
 FROM {stage} AS st JOIN {evaluations} AS ev USING (originator_id)
 """
 
 _SUMMARY = """
-SELECT originator_id, name, count(*), max(position) FROM {stage}
-GROUP BY originator_id, name
+SELECT originator_id, event, count(*), max(position) FROM {stage}
+GROUP BY originator_id, event
 """
 
 _RECORDED_AT = """
 SELECT position, recorded_at FROM {audit} WHERE position = ANY(%s)
 """
 
-# A sub-item's latest answer: a submission's answers, a revision's or an import's
-# changes (the last for an item within one event), a correction's change.
+# A sub-item's latest answer: from the events that hold `answers` (item: value),
+# `changes` (the last for an item within one event) or one `change`
+# (`scores.ANSWER_FIELDS`: a submission; a revision or an import; a correction).
 _ANSWERS = """
 SELECT originator_id, jsonb_object_agg(item, jsonb_build_array(after, position))::text
 FROM (
 SELECT DISTINCT ON (originator_id, item) originator_id, item, after, position
 FROM (
     SELECT originator_id, a.key AS item, a.value AS after, position, 0 AS nth
-    FROM {stage}, jsonb_each(details->'answers') AS a WHERE name = 'Submitted'
+    FROM {stage}, jsonb_each(details->'answers') AS a WHERE event = ANY({answers})
     UNION ALL
     SELECT originator_id, c.value->>'item', c.value->'after', position, c.nth
     FROM {stage},
          jsonb_array_elements(details->'changes') WITH ORDINALITY AS c (value, nth)
-    WHERE name IN ('Revised', 'MinistryValuesImported')
+    WHERE event = ANY({changes})
     UNION ALL
     SELECT originator_id, details->'change'->>'item', details->'change'->'after',
            position, 0
-    FROM {stage} WHERE name = 'Corrected'
+    FROM {stage} WHERE event = ANY({change})
 ) AS answers
 ORDER BY originator_id, item, position DESC, nth DESC
 ) AS latest
 GROUP BY originator_id
 """
+
+
+_BY_LABEL = {event_name(kind): kind for kind in SELF_EVALUATION_TOPICS.values()}
+"""The self-evaluation event classes by their `event` label (the stage's column)."""
+
+
+def _answered_by(field: str) -> sql.Literal:
+    return sql.Literal(
+        [event_name(kind) for kind, held in ANSWER_FIELDS.items() if held == field]
+    )
+
+
+_KINDS = {
+    "opened": sql.Literal(event_name(SelfEvaluation.Opened)),
+    "answers": _answered_by("answers"),
+    "changes": _answered_by("changes"),
+    "change": _answered_by("change"),
+}
+"""The event classes the SQL picks, as the read models name them."""
+
+
+IDLE_LIMIT = "5min"
+"""How long a rebuild's transaction may wait between two statements: the one that
+writes everything waits for the folds of the other threads, the one reading the
+other events for Python to decode each page. The library's limit for every
+transaction of the pool (`POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT`, 5 s by
+default) ended them on a busy machine; this bound holds for these two only."""
+_PATIENT = f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_LIMIT}'"
 
 
 def applies(ledger: Ledger, store: ReadStore) -> bool:
@@ -179,6 +207,7 @@ def build(
         "stage": sql.Identifier(STAGE.format(store.generation)),
         "evaluations": sql.Identifier(EVALUATIONS),
         "events": sql.Identifier(recorder.events_table_name),
+        **_KINDS,
     }
     # The self-evaluation events parsed once, into a table that every connection
     # reads (an interrupted build leaves it behind; the next one replaces it).
@@ -213,6 +242,7 @@ def _write(
         store.claim(cursor, begun, stop)
         # Room to sort the audit trail's indexes in memory (this transaction only).
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cursor.execute(_PATIENT)  # it waits for the other threads' folds
         cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
         cursor.execute(sql.SQL(_AUDIT).format(**names))
         if cursor.rowcount != staged:
@@ -254,6 +284,7 @@ def _others(
     # filters by topic, which walks the whole log once per page here.
     context, folded = Context(), _Others()
     with store.cursor() as cursor:
+        cursor.execute(_PATIENT)  # it waits while Python decodes each page
         for notes in _other_events(cursor, names, stop, batch):
             for at, event in recorded_events(ledger, notes):
                 folded.apply(changes(event, at, context))
@@ -269,7 +300,7 @@ def _stage(cursor: Any, names: dict[str, Any], stop: int) -> int:
         sql.SQL(_STAGE).format(
             **names,
             topics=sql.Literal(list(SELF_EVALUATION_TOPICS)),
-            names=sql.Literal(list(SELF_EVALUATION_TOPICS.values())),
+            labels=sql.Literal(list(_BY_LABEL)),
             stop=sql.Literal(stop),
             omitted=sql.Literal([*EVENT_META, *OWN_COLUMNS]),
         )
@@ -284,11 +315,7 @@ def _scored(ledger: Ledger, store: PostgresReadStore, names: dict[str, Any]) -> 
     self-evaluation comes back (a few thousand JSON documents are much quicker to
     fetch than a row per answer).
     """
-
-    def catalogue(grant_year: int, tier: str, version: int) -> CatalogueSpec:
-        return ledger.catalogue(grant_year, tier, version).spec
-
-    context, folded = Context(find_catalogue=catalogue), Folded()
+    context, folded = Context(LedgerSource(ledger)), Folded()  # for the catalogues
     with store.cursor() as cursor:
         cursor.execute(sql.SQL(_EVALUATIONS).format(**names))
         _evaluations(cursor, context, names)
@@ -331,31 +358,32 @@ def _evaluations(cursor: Any, context: Context, names: dict[str, Any]) -> None:
     )
     for row in cursor.fetchall():
         originator_id, lg_code, grant_year, tier, version = _row(row)
-        context.evaluations[originator_id] = (lg_code, grant_year, tier, version)
+        context.evaluations[originator_id] = Evaluation(
+            lg_code, grant_year, tier, version
+        )
 
 
 def _statuses(
     cursor: Any, context: Context, folded: Folded, names: dict[str, Any]
 ) -> None:
-    events: defaultdict[object, dict[str, tuple[int, int]]] = defaultdict(dict)
+    events: defaultdict[object, dict[type[SelfEvaluation.Event], tuple[int, int]]]
+    events = defaultdict(dict)
     cursor.execute(sql.SQL(_SUMMARY).format(**names))
     for row in cursor.fetchall():
-        originator_id, name, count, last = _row(row)
-        events[originator_id][name] = (count, last)
+        originator_id, label, count, last = _row(row)
+        events[originator_id][_BY_LABEL[label]] = (count, last)
     # When the last event of each was recorded: from its audit row, by position.
     last = {
-        originator_id: max(at for _, at in summary.values())
-        for originator_id, summary in events.items()
+        originator_id: max(at for _, at in counted.values())
+        for originator_id, counted in events.items()
     }
     cursor.execute(sql.SQL(_RECORDED_AT).format(**names), (list(last.values()),))
     recorded = dict(_row(row) for row in cursor.fetchall())
     folded.apply(
-        status_change(
-            context.evaluation(originator_id)[:3],
-            summary,
-            recorded[last[originator_id]],
+        summary(
+            context.evaluation(originator_id), counted, recorded[last[originator_id]]
         )
-        for originator_id, summary in events.items()
+        for originator_id, counted in events.items()
     )
 
 

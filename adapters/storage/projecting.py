@@ -30,12 +30,13 @@ from psycopg import sql
 
 from adapters.storage.read_store import PostgresReadStore, ReadStore, read_store
 from domain.base import LedgerAggregate
-from domain.catalogue import Answer, Catalogue, CatalogueSpec
-from domain.entities import Entity, Insurer
+from domain.catalogue import Answer, CatalogueSpec
+from domain.entities import Entity
 from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
+from projections.context import Context, Evaluation, Recorded, RunKey
 from projections.fold import Folded
-from projections.read_models import Change, Context, Recorded, changes, flush
+from projections.read_models import changes, event_classes, flush, shown
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -43,50 +44,57 @@ if TYPE_CHECKING:
     from eventsourcing.persistence import Notification
 
     from domain.ledger import Ledger
+    from projections.schema import Change
 
 BATCH = 1000
 Progress = Callable[[int], None]
 
 
-def context_for(ledger: Ledger) -> Context:
-    """A projection context whose lookups read immutable facts from the ledger."""
+class LedgerSource:
+    """The immutable facts of creation events, read from the ledger (`Source`)."""
 
-    def evaluation(aggregate_id: object) -> tuple[str, int, str, int]:
-        found = ledger.get(_uuid(aggregate_id), SelfEvaluation)
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def evaluation(self, aggregate_id: object) -> Evaluation:
+        """A self-evaluation's entity, year, tier and catalogue version."""
+        found = self.ledger.get(_uuid(aggregate_id), SelfEvaluation)
         if found is None:
             raise LookupError(aggregate_id)
-        return found.lg_code, found.grant_year, found.tier, found.catalogue_version
+        return Evaluation(
+            found.lg_code, found.grant_year, found.tier, found.catalogue_version
+        )
 
-    def answers(aggregate_id: object, version: int) -> dict[str, Answer]:
-        # The answers as they stood before the event being projected.
-        found: object = ledger.repository.get(_uuid(aggregate_id), version=version)
+    def answers(self, aggregate_id: object, version: int) -> dict[str, Answer]:
+        """The answers as they stood at `version` (before the event projected)."""
+        found: object = self.ledger.repository.get(_uuid(aggregate_id), version=version)
         if not isinstance(found, SelfEvaluation):
             raise TypeError(aggregate_id)
         return dict(found.answers)
 
-    def catalogue(grant_year: int, tier: str, version: int) -> CatalogueSpec:
-        return ledger.catalogue(grant_year, tier, version).spec
+    def catalogue(self, grant_year: int, tier: str, version: int) -> CatalogueSpec:
+        """A catalogue version."""
+        return self.ledger.catalogue(grant_year, tier, version).spec
 
-    def entity(aggregate_id: object) -> str:
-        found = ledger.get(_uuid(aggregate_id), Entity)
+    def entity(self, aggregate_id: object) -> str:
+        """An entity's LG code."""
+        found = self.ledger.get(_uuid(aggregate_id), Entity)
         if found is None:
             raise LookupError(aggregate_id)
         return found.lg_code
 
-    def run(aggregate_id: object) -> tuple[str, int, str, str, str]:
-        found = ledger.get(_uuid(aggregate_id), AllocationRun)
+    def run(self, aggregate_id: object) -> RunKey:
+        """What a run is a run of."""
+        found = self.ledger.get(_uuid(aggregate_id), AllocationRun)
         if found is None:
             raise LookupError(aggregate_id)
         c = found.calculated
-        return c.run_id, c.grant_year, c.grant, c.tier, c.phase
+        return RunKey(c.run_id, c.grant_year, c.grant, c.tier, c.phase)
 
-    return Context(
-        find_run=run,
-        find_evaluation=evaluation,
-        find_entity=entity,
-        find_answers=answers,
-        find_catalogue=catalogue,
-    )
+
+def context_for(ledger: Ledger) -> Context:
+    """A projection context whose lookups read immutable facts from the ledger."""
+    return Context(LedgerSource(ledger))
 
 
 def _uuid(value: object) -> UUID:
@@ -107,38 +115,23 @@ def open_store(ledger: Ledger) -> ReadStore:
     return store
 
 
-def _shown_topics() -> tuple[dict[str, str], frozenset[str], bool]:
+def _shown_topics() -> tuple[
+    dict[str, type[SelfEvaluation.Event]], frozenset[str], bool
+]:
     """The topics the read models show, and how each is read.
 
-    Self-evaluation topics read from stored JSON (with their event names), the
+    Self-evaluation topics read from stored JSON (with their event classes), the
     others to decode, and whether every self-evaluation event is read as stored.
     """
-    classes = [
-        cls
-        for cls in vars(SelfEvaluation).values()
-        if isinstance(cls, type) and issubclass(cls, SelfEvaluation.Event)
-        if cls is not SelfEvaluation.Event
-    ]
+    classes = [cls for cls in event_classes(LedgerAggregate.Event) if shown(cls)]
+    answers = [cls for cls in classes if issubclass(cls, SelfEvaluation.Event)]
     # Only events of a class never versioned are stored as they are read: the
     # stored JSON of an older class version needs the mapper's upcasting.
     evaluation = {
-        get_topic(cls): cls.__name__
-        for cls in classes
-        if getattr(cls, "class_version", 1) == 1
+        get_topic(cls): cls for cls in answers if getattr(cls, "class_version", 1) == 1
     }
-    versioned = {get_topic(cls) for cls in classes} - evaluation.keys()
-    others = versioned | {
-        get_topic(AllocationRun.Calculated),
-        get_topic(AllocationRun.Published),
-        get_topic(Catalogue.Published),
-    }
-    for aggregate in (Entity, Insurer):
-        others |= {
-            get_topic(cls)
-            for cls in vars(aggregate).values()
-            if isinstance(cls, type) and issubclass(cls, aggregate.Event)
-        }
-    return evaluation, frozenset(others), not versioned
+    others = frozenset(get_topic(cls) for cls in classes) - evaluation.keys()
+    return evaluation, others, len(evaluation) == len(answers)
 
 
 SELF_EVALUATION_TOPICS, DECODED_TOPICS, NOTHING_TO_UPCAST = _shown_topics()
@@ -157,16 +150,16 @@ def recorded_events(
     mapper = ledger.mapper
     plain_json = mapper.cipher is None and mapper.compressor is None
     for note in notes:
-        name = SELF_EVALUATION_TOPICS.get(note.topic)
-        if name is not None and plain_json:
+        kind = SELF_EVALUATION_TOPICS.get(note.topic)
+        if kind is not None and plain_json:
             state = orjson.loads(note.state)
             yield (
                 note.id,
                 Recorded.from_state(
-                    name, note.originator_id, note.originator_version, state
+                    kind, note.originator_id, note.originator_version, state
                 ),
             )
-        elif name is not None or note.topic in DECODED_TOPICS:
+        elif kind is not None or note.topic in DECODED_TOPICS:
             event = mapper.to_domain_event(note)
             assert isinstance(event, LedgerAggregate.Event)  # noqa: S101
             yield note.id, event

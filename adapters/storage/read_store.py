@@ -28,15 +28,8 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg import sql
 
 from projections.fold import Folded
-from projections.read_models import (
-    TABLES,
-    VERSION,
-    Change,
-    Delete,
-    Table,
-    Upsert,
-    plain,
-)
+from projections.read_models import TABLES
+from projections.schema import VERSION, Change, Delete, Row, Table, plain
 
 _SQL_TYPES = {
     "sqlite": {
@@ -305,7 +298,7 @@ class ReadStore(ABC):
                         assert isinstance(change, Delete)  # noqa: S101
                         self._delete(cursor, change)
                 else:
-                    self._upsert(cursor, [c for c in group if isinstance(c, Upsert)])
+                    self._upsert(cursor, [c for c in group if isinstance(c, Row)])
 
     def claim(self, cursor: Any, start: int, position: int) -> None:
         """Move the position from `start` to `position`, under the row's lock.
@@ -358,7 +351,7 @@ class ReadStore(ABC):
         cursor.executemany(f"INSERT INTO {name} ({columns}) VALUES ({marks})", rows)
 
     def _delete(self, cursor: Any, change: Delete) -> None:
-        table = _table(change.table)
+        table = change.table
         where = " AND ".join(
             f"{self.quote(k)} = {self.placeholder}" for k in change.where
         )
@@ -368,11 +361,12 @@ class ReadStore(ABC):
             [plain(v) for v in change.where.values()],
         )
 
-    def _upsert(self, cursor: Any, changes: list[Upsert]) -> None:
-        table = _table(changes[0].table)
+    def _upsert(self, cursor: Any, changes: list[Row]) -> None:
+        # Typed rows become the table's tuples here, at the storage edge.
+        table = changes[0].table
         name = self.quote(table_name(table, self.generation))
         columns = [c.name for c in table.columns]
-        adds = set(changes[0].add)
+        adds = set(changes[0].added)
         updates = ", ".join(
             self._update(name, self.quote(c), add=c in adds)
             for c in columns
@@ -384,7 +378,7 @@ class ReadStore(ABC):
             f"ON CONFLICT ({', '.join(self.quote(k) for k in table.key)}) "
             f"DO UPDATE SET {updates}"
         )
-        rows = [[change.row.get(c) for c in columns] for change in changes]
+        rows = [list(change.values()) for change in changes]
         # Only columns that can hold a timestamp or a structure need converting.
         for index, column in enumerate(table.columns):
             if column.kind in _CONVERTED:
@@ -492,7 +486,7 @@ def _runs(changes: Sequence[Change]) -> Iterator[list[Change]]:
     """
     by_table: dict[str, list[Change]] = {}
     for change in changes:
-        by_table.setdefault(change.table, []).append(change)
+        by_table.setdefault(change.table.name, []).append(change)
     for table_changes in by_table.values():
         group: list[Change] = []
         for change in table_changes:

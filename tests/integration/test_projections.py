@@ -1,9 +1,10 @@
-"""Read models: exactly once, identical when rebuilt, safe with a second runner.
+"""Read models: exactly once, safe with a second runner, read live or as of a position.
 
-A small synthetic world (Tokyo and Kanagawa, the whole FY2020 cycle through every
-phase) is recorded while a follower projects live; the read models are then
-exported to JSON and compared with a rebuild from position 0. Runs on SQLite and
-on PostgreSQL.
+Concurrent writers and a second runner, the audit and status commands, the stored
+JSON read as the decoded events, a follower woken by NOTIFY, a database rebuild on
+a busy machine. That each read model is the same built live, folded or by the
+database: tests/integration/test_read_model_builds.py. Runs on SQLite and on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,16 +35,14 @@ from adapters.storage.projecting import (
     rebuild,
     recorded_events,
 )
-from domain.catalogue import CHECKED, UNCHECKED
 from domain.clock import SimulatedClock
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
-from projections.read_models import Recorded, recorded
+from projections.context import Recorded, recorded
 from tests.conftest import Kofu, correction, submission
 from tests.support.followers import Follower, export
 from tests.support.timeline import Timeline, jst
 
-WORLD = {"13", "14"}
 AFTER_DEMO = date(2021, 7, 1)
 """The day after the FY2020 demo's last event (its settlement, 2021-06-30)."""
 
@@ -52,60 +52,6 @@ def ledger(database_url: str) -> Iterator[Ledger]:
     opened = open_ledger(database_url)
     yield opened
     opened.close()
-
-
-def test_views_built_live_while_commands_run_equal_a_rebuild_from_zero(
-    ledger: Ledger, database_url: str
-) -> None:
-    # Given a follower projecting while a whole synthetic cycle is recorded
-    with Follower(database_url) as follower:
-        run_demo(ledger, 2020, 7, Console(quiet=True), prefectures=WORLD)
-    assert follower.error is None
-    store = open_store(ledger)
-    catch_up(ledger, store)
-    assert store.position() == ledger.count_events()
-    live = export(store)
-    # When the read models are rebuilt from position 0 (blue-green)
-    rebuilt = rebuild(ledger)
-    # Then the rebuilt tables are identical, byte for byte, and cover everything
-    assert rebuilt.generation == store.generation + 1
-    assert export(rebuilt) == live
-    rows = json.loads(live)
-    assert len(rows["submission_status"]) == 97
-    phases = {(r["grant"], r["tier"], r["phase"]) for r in rows["allocations"]}
-    assert len(phases) == 2 * 2 * 5
-    events = {r["event"] for r in rows["audit_trail"]}
-    assert {
-        "AllocationRun.Calculated",
-        "Entity.Registered",
-        "Insurer.Registered",
-        *(f"SelfEvaluation.{name}" for name in SELF_EVALUATION_TOPICS.values()),
-    } <= events
-    # The score read model agrees with the scores the last allocation run computed
-    scores = {(r["grant"], r["entity"]): r for r in rows["scores"]}
-    assert len(scores) == 2 * 97
-    settled = [r for r in rows["allocations"] if r["phase"] == "settlement"]
-    assert settled
-    for allocation in settled:
-        assert (
-            scores[allocation["grant"], allocation["entity"]]["total"]
-            == allocation["score"]
-        )
-    for row in rows["scores"]:
-        better = sum(
-            1
-            for other in rows["scores"]
-            if (other["grant"], other["tier"]) == (row["grant"], row["tier"])
-            and other["total"] > row["total"]
-        )
-        assert row["rank"] == better + 1
-    items = [
-        r
-        for r in rows["item_scores"]
-        if r["entity"] == "131041" and r["grant"] == "promotion"
-    ]
-    assert len(items) > 50
-    assert sum(r["points"] for r in items) >= scores["promotion", "131041"]["total"]
 
 
 WORKER = textwrap.dedent(
@@ -198,66 +144,6 @@ def submit_then_correct(
     )
     assert code == 0, output
     return before
-
-
-def test_the_database_rebuild_writes_what_folding_every_event_in_python_writes(
-    ledger: Ledger, database_url: str, clock: SimulatedClock
-) -> None:
-    # Given a ledger with every kind of self-evaluation event, some revised twice
-    run_demo(ledger, 2020, 7, Console(quiet=True), prefectures=WORLD)
-    clock.set_day(AFTER_DEMO)
-    for evaluation in list(ledger.self_evaluations(2020, "municipal"))[:5]:
-        ledger.retrying(lambda e=evaluation: _revise_twice(ledger, e))
-    store = open_store(ledger)
-    in_database = database_rebuild.applies(ledger, store)
-    if in_database:  # and a stage left behind by a rebuild killed mid-way
-        with store.cursor() as cursor:
-            stage = database_rebuild.STAGE.format(store.generation + 1)
-            cursor.execute(f'CREATE UNLOGGED TABLE "{stage}" (junk text)')
-    # When the read models are rebuilt by the database (on PostgreSQL) and by
-    # folding every event in Python, one after the other
-    counted: list[int] = []
-    by_database = export(rebuild(ledger, store=store, progress=counted.append))
-    by_python = export(rebuild(ledger, store=store, in_database=False))
-    # Then the tables are identical; the database path is PostgreSQL's alone
-    assert in_database == database_url.startswith("postgresql")
-    assert by_database == by_python
-    assert sum(counted) == ledger.count_events()  # a progress bar that ends full
-    with store.cursor() as cursor:  # no stage is left behind
-        cursor.execute(
-            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'kofu_rebuild_stage%'"
-            if store.backend == "sqlite"
-            else "SELECT count(*) FROM pg_tables WHERE tablename LIKE "
-            "'kofu_rebuild_stage%' AND schemaname = current_schema()"
-        )
-        assert next(iter(dict(cursor.fetchone()).values())) == 0
-        # and downstream readers of the view get the details as JSON text
-        cursor.execute("SELECT details FROM kofu_audit_trail_v1 LIMIT 1")
-        details = next(iter(dict(cursor.fetchone()).values()))
-        assert isinstance(details, str)
-        assert isinstance(json.loads(details), dict)
-    rows = json.loads(by_python)
-    assert len(rows["audit_trail"]) > 1000
-    assert len(rows["item_scores"]) > 10_000
-
-
-def _revise_twice(ledger: Ledger, stale: SelfEvaluation) -> None:
-    # Two revisions in one save: an item flipped, then flipped back with another.
-    evaluation = ledger.get(stale.id, SelfEvaluation)
-    assert evaluation is not None
-    spec = ledger.catalogue(2020, "municipal").spec
-    first, second = [
-        code
-        for code, (item, indicator) in spec.sub_items().items()
-        if item.kind == "checkbox" and indicator.source == "self"
-    ][:2]
-    before = evaluation.answers.get(first, UNCHECKED)
-    flip = UNCHECKED if before == CHECKED else CHECKED
-    window = ledger.programme(2020).spec.schedule.submission_opens
-    actor = f"insurer:{evaluation.lg_code}"
-    evaluation.submit({first: flip}, actor, window)
-    evaluation.submit({first: before, second: flip}, actor, window)
-    ledger.save(evaluation)
 
 
 def test_audit_command_reads_the_trail_in_ledger_order(
@@ -379,8 +265,13 @@ def test_self_evaluation_events_read_from_stored_json_give_the_decoded_facts(
         # Then the stored JSON gives exactly what the decoded event gives
         assert fast[note.id] == recorded(event)
         compared += 1
-    names = {fact.name for fact in fast.values() if isinstance(fact, Recorded)}
-    assert {"Opened", "Submitted", "Corrected", "Confirmed"} <= names
+    kinds = {fact.kind for fact in fast.values() if isinstance(fact, Recorded)}
+    assert {
+        SelfEvaluation.Opened,
+        SelfEvaluation.Submitted,
+        SelfEvaluation.Corrected,
+        SelfEvaluation.Confirmed,
+    } <= kinds
     assert compared > 100
     # and events no read model shows (receipts, rules) are not read at all
     assert len(fast) < len(notes)
@@ -421,4 +312,34 @@ def test_a_follower_on_postgres_wakes_on_the_recorders_notify_not_its_poll(
             cursor.execute(f'NOTIFY "{recorder.channel_name}"')
         thread.join(timeout=30)
         assert not thread.is_alive()
+        ledger.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_database_rebuild_outlasts_the_pools_idle_limit_while_python_works(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a ledger whose connections end a transaction idle for over a second
+    monkeypatch.setenv("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", "1")
+    ledger = open_ledger(database_url)
+    try:
+        run_demo(ledger, 2020, 3, Console(quiet=True), prefectures={"13"})
+        # and a Python side slower than that: two seconds per page of other events
+        decode = database_rebuild.recorded_events
+
+        def slowly(
+            ledger: Ledger, notes: Sequence[Any]
+        ) -> Iterator[tuple[int, object]]:
+            time.sleep(2)
+            yield from decode(ledger, notes)
+
+        monkeypatch.setattr(database_rebuild, "recorded_events", slowly)
+        store = open_store(ledger)
+        assert database_rebuild.applies(ledger, store)
+        # When the database rebuilds the read models (its transactions wait, idle,
+        # for that page, and for the thread decoding it)
+        by_database = export(rebuild(ledger, store=store))
+        # Then it finishes, with what folding every event in Python writes
+        assert by_database == export(rebuild(ledger, store=store, in_database=False))
+    finally:
         ledger.close()

@@ -1,7 +1,7 @@
 """A live projection in a thread, and the read models exported for comparison.
 
-Shared by tests/integration/test_projections.py, tests/trials/test_concurrency.py
-and scripts/fault_suite.py.
+Shared by tests/integration/test_projections.py and test_read_model_builds.py,
+tests/trials/test_concurrency.py and scripts/fault_suite.py.
 """
 
 from __future__ import annotations

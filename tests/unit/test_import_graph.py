@@ -10,7 +10,6 @@ SCRIPT = Path(__file__).parents[2] / "scripts" / "import_cycles.py"
 KNOWN_CYCLES = [
     ["adapters.reports.output", "adapters.reports.xlsx"],
     ["adapters.storage.database_rebuild", "adapters.storage.projecting"],
-    ["projections.read_models", "projections.scores"],
 ]
 
 
