@@ -80,8 +80,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from adapters.demo.demo import Tally
+    from domain.allocation_run import AllocationRun
     from domain.base import Grant
-    from domain.runs import AllocationRun
     from domain.tokens import AccessToken, Role
 
 T = TypeVar("T")
@@ -560,7 +560,7 @@ def _recorded(
     command: AllocatePhase,
     reading: Callable[[int], None] | None = None,
 ) -> list[AllocationRun]:
-    from domain.allocating import run_phase  # noqa: PLC0415 - keeps imports light
+    from domain.phase_run import run_phase  # noqa: PLC0415 - keeps imports light
 
     chain = Chain(ledger)
     chain.extend()

@@ -25,7 +25,7 @@ from domain.eligibility import (
 )
 from domain.errors import InvalidInput, Refused
 from domain.formulas import FORMULAS, BandBudget, Claim, Share, formula_for
-from domain.rules import RuleSpec
+from domain.rule import RuleSpec
 
 __all__ = [
     "ELIGIBILITY_TESTS",

@@ -39,7 +39,7 @@ from domain.entities import (
 )
 from domain.errors import InvalidInput
 from domain.programme import ProgrammeSpec
-from domain.rules import RuleSpec
+from domain.rule import RuleSpec
 from domain.tokens import Role
 
 SERVER_TIME_FIELDS = ("received_on", "published_on", "recorded_at", "timestamp")

@@ -13,11 +13,11 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
 
+from domain.allocation_run import PhaseRuns
 from domain.catalogue import Catalogue, CatalogueSeries
 from domain.entities import Entity, Insurer
 from domain.programme import ProgrammeYear
 from domain.receipts import CommandReceipt
-from domain.runs import PhaseRuns
 from domain.self_evaluation import SelfEvaluation
 from domain.tokens import AccessToken
 

@@ -20,7 +20,7 @@ from pydantic import Field
 from domain.base import FiscalYear, Value, Yen
 from domain.catalogue import Code
 from domain.errors import InvalidInput
-from domain.rules import RuleSpec
+from domain.rule import RuleSpec
 
 Population = Annotated[int, Field(ge=1, strict=True)]
 _CENTS = Decimal("0.01")

@@ -42,7 +42,7 @@ from pydantic import Field, model_validator
 from domain.base import Value, Yen
 from domain.entities import size_band
 from domain.errors import InvalidInput
-from domain.rules import AllocationParameters, RuleSpec
+from domain.rule import AllocationParameters, RuleSpec
 
 Count = Annotated[int, Field(ge=0, strict=True)]
 
@@ -95,8 +95,8 @@ class BandBudget(Value):
 class Line(Protocol):
     """One entity's line of a recorded run, as a formula reads it back.
 
-    `domain.runs.EntityResult` is one: the share it recorded (numerator, denominator
-    and pool), the draft and the final amount.
+    `domain.allocation_run.EntityResult` is one: the share it recorded (numerator,
+    denominator and pool), the draft and the final amount.
     """
 
     @property

@@ -69,7 +69,7 @@ from domain.programme import ProgrammeYear
 from domain.reading import Reading
 from domain.receipts import CommandReceipt
 from domain.retry import StaleReadError
-from domain.rulebook import Rule
+from domain.rule import Rule
 from domain.self_evaluation import SelfEvaluation
 from domain.tokens import AccessToken
 

@@ -14,8 +14,8 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
 
+from domain.allocation_run import AllocationRun, PhaseRuns
 from domain.base import LedgerAggregate
-from domain.runs import AllocationRun, PhaseRuns
 
 
 def count_events(recorder: ApplicationRecorder) -> int:

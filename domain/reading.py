@@ -24,6 +24,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.utils import get_topic
 
 from domain import log
+from domain.allocation_run import AllocationRun, PhaseRuns
 from domain.base import LedgerAggregate
 from domain.catalogue import Catalogue, CatalogueSeries
 from domain.directory import Directory
@@ -31,9 +32,7 @@ from domain.entities import Entity, Insurer
 from domain.errors import InvalidInput
 from domain.programme import PHASES, ProgrammeYear
 from domain.receipts import CommandReceipt
-from domain.rulebook import Rule
-from domain.rules import RuleSpec
-from domain.runs import AllocationRun, PhaseRuns
+from domain.rule import Rule, RuleSpec
 from domain.self_evaluation import SelfEvaluation
 from domain.tokens import AccessToken
 

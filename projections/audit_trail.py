@@ -18,7 +18,7 @@ from projections.schema import Change, Column, Row, Table, row
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from domain.runs import AllocationRun
+    from domain.allocation_run import AllocationRun
     from projections.context import Context, Recorded
 
 AUDIT_TRAIL = Table(

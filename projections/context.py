@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from domain.allocation_run import AllocationRun
 from domain.catalogue import Catalogue, CatalogueSpec
 from domain.entities import Entity
-from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:

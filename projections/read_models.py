@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from domain.allocation_run import AllocationRun
 from domain.entities import Entity, Insurer
-from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
 from projections import (
     allocations,

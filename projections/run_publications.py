@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from projections.schema import Change, Column, Row, Table, row
 
 if TYPE_CHECKING:
-    from domain.runs import AllocationRun
+    from domain.allocation_run import AllocationRun
     from projections.context import Context
 
 RUN_PUBLICATIONS = Table(

@@ -49,9 +49,9 @@ from adapters.queries.runs import allocation_rows, current_runs
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain
 from adapters.storage.projecting import open_store, rebuild
-from domain.allocating import read_phase, run_phase
 from domain.commands import AllocatePhase
 from domain.ledger import Ledger
+from domain.phase_run import read_phase, run_phase
 
 Figure = dict[str, Any]
 

@@ -27,9 +27,9 @@ from rich.console import Console
 
 from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
-from domain.allocating import read_phase, run_phase
 from domain.commands import AllocatePhase
 from domain.ledger import Ledger
+from domain.phase_run import read_phase, run_phase
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -29,7 +29,7 @@ from adapters.demo.synthetic import (
 )
 from adapters.inputs.files import designated_city_insurers, load_files
 from adapters.inputs.paths import data_dir
-from adapters.inputs.rules import load_rules
+from adapters.inputs.rule_files import load_rules
 from adapters.reports.output import print_runs
 from domain.clock import SimulatedClock, installed
 from domain.commands import (
@@ -56,11 +56,11 @@ from domain.ledger import Result
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from domain.allocation_run import AllocationRun
     from domain.base import Grant
     from domain.catalogue import CatalogueSpec
     from domain.ledger import Ledger
     from domain.programme import ProgrammeSpec
-    from domain.runs import AllocationRun
 
     Allocate = Callable[[AllocatePhase], list[AllocationRun]]
 

@@ -33,10 +33,10 @@ from domain.scoring import goal_subtotals
 
 if TYPE_CHECKING:
     from adapters.storage.read_store import ReadStore
+    from domain.allocation_run import AllocationRun
     from domain.base import Grant
     from domain.catalogue import CatalogueSpec
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun
 
 STATISTICS = ("配点", "平均点", "平均得点率（%）", "中央値", "標準偏差")
 ENTITY_COLUMNS = ("団体コード", "都道府県", "団体名", "規模区分")

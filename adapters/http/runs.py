@@ -30,10 +30,10 @@ from adapters.queries import recompute
 from adapters.queries.explain import explanation
 from adapters.queries.rows import as_dicts
 from adapters.queries.runs import allocation_rows, current_runs, summary_rows
+from domain.allocation_run import AllocationRun
 from domain.errors import InvalidInput
 from domain.glossary import HYPOTHESIS_NOTE
 from domain.ledger import Ledger
-from domain.runs import AllocationRun
 
 router = APIRouter(prefix="/api", tags=["runs"])
 

@@ -43,7 +43,7 @@ from domain.entities import (
 )
 from domain.errors import InvalidInput
 from domain.programme import ProgrammeSpec
-from domain.rules import RuleSpec
+from domain.rule import RuleSpec
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -20,8 +20,8 @@ from domain.scoring import score
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
+    from domain.allocation_run import AllocationRun
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from adapters.runtools.whatif import what_if as what_if_engine
 if TYPE_CHECKING:
     from fractions import Fraction
 
+    from domain.allocation_run import AllocationRun
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun
 
 
 def recorded_runs(

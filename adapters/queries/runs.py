@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from adapters.storage.read_store import ReadStore
+    from domain.allocation_run import AllocationRun, PhaseRuns
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun, PhaseRuns
 
 
 @dataclass(frozen=True, slots=True)

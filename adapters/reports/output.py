@@ -31,7 +31,7 @@ from adapters.queries.runs import summary_rows
 from domain.glossary import HYPOTHESIS_NOTE
 
 if TYPE_CHECKING:
-    from domain.runs import AllocationRun
+    from domain.allocation_run import AllocationRun
 
 
 class Format(StrEnum):

@@ -17,12 +17,12 @@ from eventsourcing.utils import get_topic
 
 from adapters.storage.integrity import GENESIS, link
 from adapters.storage.mapper import CanonicalJSONTranscoder, PydanticMapper
-from domain.allocating import calculate_phase
+from domain.allocation_run import output_hash
 from domain.ledger import Ledger
-from domain.runs import output_hash
+from domain.phase_run import calculate_phase
 
 if TYPE_CHECKING:
-    from domain.runs import AllocationRun
+    from domain.allocation_run import AllocationRun
 
 PAGE = 1000
 

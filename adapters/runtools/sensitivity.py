@@ -21,8 +21,8 @@ from domain.formulas import formula_for
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
+    from domain.allocation_run import AllocationRun, EntityResult
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun, EntityResult
 
 
 def yen_per_point(run: AllocationRun.Calculated, line: EntityResult) -> Fraction:

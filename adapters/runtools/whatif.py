@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.runtools.diff import diff
 from adapters.runtools.replay import prefix_ledger
-from domain.allocating import calculate_phase
 from domain.commands import PublishRules
 from domain.errors import InvalidInput
+from domain.phase_run import calculate_phase
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
+    from domain.allocation_run import AllocationRun
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun
 
 WHAT_IF = "system:what-if"
 

@@ -29,10 +29,10 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from adapters.storage.read_store import PostgresReadStore, ReadStore, read_store
+from domain.allocation_run import AllocationRun
 from domain.base import LedgerAggregate
 from domain.catalogue import Answer, CatalogueSpec
 from domain.entities import Entity
-from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
 from projections.context import Context, Evaluation, Recorded, RunKey
 from projections.fold import Folded

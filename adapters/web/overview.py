@@ -17,8 +17,8 @@ from domain.programme import PHASES
 
 if TYPE_CHECKING:
     from adapters.kofu import ReadModels
+    from domain.allocation_run import AllocationRun
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun
 
 
 @dataclass

@@ -21,11 +21,11 @@ from adapters.web import run as run_page
 from adapters.web.deps import LedgerDep, StoreDep
 from adapters.web.errors import PageNotFoundError, PageRoute
 from adapters.web.formatting import environment
+from domain.allocation_run import AllocationRun
 from domain.entities import Entity
 from domain.errors import InvalidInput
 from domain.glossary import era
 from domain.ledger import Ledger
-from domain.runs import AllocationRun
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse)
 

@@ -14,8 +14,8 @@ from adapters.web.formatting import japan_time
 from domain.programme import PHASES
 
 if TYPE_CHECKING:
+    from domain.allocation_run import AllocationRun
     from domain.ledger import Ledger
-    from domain.runs import AllocationRun
 
 
 def receipt(run: AllocationRun) -> list[tuple[str, object]]:

@@ -52,7 +52,7 @@ import pytest
 import yaml
 
 from adapters.inputs.paths import data_dir
-from adapters.inputs.rules import load_rule
+from adapters.inputs.rule_files import load_rule
 from domain import clock as ledger_clock
 from domain.allocation import allocate
 from domain.clock import SimulatedClock

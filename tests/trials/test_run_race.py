@@ -19,11 +19,11 @@ import pytest
 from adapters.kofu import record_phase
 from adapters.runtools.replay import replay, replay_many
 from adapters.storage.bootstrap import open_ledger
+from domain.allocation_run import AllocationRun
 from domain.clock import installed
 from domain.commands import DefineProgramme, RegisterEntities
 from domain.entities import Entity
 from domain.ledger import Ledger
-from domain.runs import AllocationRun
 from tests.support.run_race_trials import Workers, prepare, timeline, wait_for_head
 
 TRIALS = 20

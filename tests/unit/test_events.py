@@ -14,11 +14,12 @@ from pydantic import ValidationError
 
 from adapters.storage.mapper import CanonicalJSONTranscoder, PydanticMapper
 from domain import (
+    allocation_run,
     catalogue,
     entities,
     programme,
     receipts,
-    runs,
+    rule,
     self_evaluation,
     tokens,
 )
@@ -35,7 +36,8 @@ AGGREGATES = [
     entities.Insurer,
     programme.ProgrammeYear,
     receipts.CommandReceipt,
-    runs.AllocationRun,
+    allocation_run.AllocationRun,
+    rule.Rule,
     self_evaluation.SelfEvaluation,
     tokens.AccessToken,
 ]

@@ -19,7 +19,7 @@ from adapters.demo.synthetic import (
 )
 from adapters.inputs.files import Loaded, load_files
 from adapters.inputs.paths import data_dir
-from adapters.inputs.rules import load_rule
+from adapters.inputs.rule_files import load_rule
 from domain.eligibility import EligibilityInput, determine_eligibility
 from domain.errors import InvalidInput
 

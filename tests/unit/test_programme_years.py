@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from adapters.inputs.files import load_files
 from adapters.inputs.paths import data_dir
-from adapters.inputs.rules import load_rules
+from adapters.inputs.rule_files import load_rules
 from adapters.storage.mapper import CanonicalJSONTranscoder, PydanticMapper
 from domain.catalogue import CatalogueSpec
 from domain.programme import ProgrammeSpec, ProgrammeYear

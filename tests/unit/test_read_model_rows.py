@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.allocation_run import AllocationRun
 from domain.catalogue import Catalogue
 from domain.entities import Entity
-from domain.runs import AllocationRun
 from domain.self_evaluation import SelfEvaluation
 from projections import audit_trail, scores, submission_status
 from projections.read_models import TABLES, handlers, shown

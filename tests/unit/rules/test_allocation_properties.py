@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.inputs.rules import load_rule
+from adapters.inputs.rule_files import load_rule
 from domain.allocation import (
     Allocation,
     Claim,
@@ -26,7 +26,7 @@ from domain.allocation import (
     competition_ranks,
 )
 from domain.entities import size_band
-from domain.rules import RuleSpec
+from domain.rule import RuleSpec
 
 BANDS = (0, 3000, 10000, 50000, 100000)
 EDGES = (0, 1, 2999, 3000, 9999, 10000, 49999, 50000, 99999, 100000, 950000)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.inputs.rules import load_rule
+from adapters.inputs.rule_files import load_rule
 from domain.allocation import (
     Claim,
     EligibilityInput,
@@ -18,7 +18,7 @@ from domain.allocation import (
     determine_eligibility,
 )
 from domain.errors import InvalidInput
-from domain.rules import RuleSpec
+from domain.rule import RuleSpec
 
 CASES = Path(__file__).resolve().parent / "cases"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from adapters.inputs.rules import load_rule, load_rules, rules_dir
+from adapters.inputs.rule_files import load_rule, load_rules, rules_dir
 from domain.allocation import ELIGIBILITY_TESTS, FORMULAS
 from domain.errors import InvalidInput
 from domain.glossary import HYPOTHESIS_MARKS
-from domain.rules import PARAMETERS_BY_KIND, RuleSpec
+from domain.rule import PARAMETERS_BY_KIND, RuleSpec
 
 SHIPPED = (
     "score_x_insured_share@1",

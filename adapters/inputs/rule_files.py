@@ -7,7 +7,7 @@ from pathlib import Path
 from adapters.inputs.files import read_document, validate
 from adapters.inputs.paths import data_dir
 from domain.errors import InvalidInput
-from domain.rules import RuleSpec
+from domain.rule import RuleSpec
 
 
 def rules_dir() -> Path:

@@ -33,15 +33,7 @@ from domain.allocation import (
     competition_ranks,
     determine_eligibility,
 )
-from domain.base import LedgerAggregate, actor_role
-from domain.catalogue import CatalogueSeries
-from domain.commands import AllocatePhase
-from domain.entities import Entity, size_band
-from domain.errors import InvalidInput, Refused
-from domain.receipts import CommandReceipt
-from domain.retry import StaleReadError
-from domain.rulebook import Rule
-from domain.runs import (
+from domain.allocation_run import (
     Adjustment,
     AllocationRun,
     EntityResult,
@@ -51,13 +43,21 @@ from domain.runs import (
     output_hash,
     previous_phase,
 )
+from domain.base import LedgerAggregate, actor_role
+from domain.catalogue import CatalogueSeries
+from domain.commands import AllocatePhase
+from domain.entities import Entity, size_band
+from domain.errors import InvalidInput, Refused
+from domain.receipts import CommandReceipt
+from domain.retry import StaleReadError
+from domain.rule import Rule
 from domain.scoring import score
 
 if TYPE_CHECKING:
     from domain.catalogue import Catalogue
     from domain.ledger import Ledger
     from domain.programme import ProgrammeSpec
-    from domain.rules import RuleSpec
+    from domain.rule import RuleSpec
     from domain.self_evaluation import SelfEvaluation
 
 A = TypeVar("A", bound=LedgerAggregate)

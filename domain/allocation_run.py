@@ -33,7 +33,7 @@ from domain.base import (
 )
 from domain.errors import Refused
 from domain.programme import PHASES, Phase
-from domain.rules import RuleSpec
+from domain.rule import RuleSpec
 
 Adjustment = Literal["refund", "additional", "settle_next_year"]
 

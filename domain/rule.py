@@ -4,18 +4,24 @@ A rule version is a document in data/rules/<id>.yaml: its `kind` names the pure
 formula (see `domain.allocation`), its `parameters` feed that formula, and its
 `status` says whether the rule is confirmed or a modelling hypothesis. A hypothesis
 must say so in its label; nothing here branches on the year.
+
+The `Rule` aggregate records a rule version in the ledger, so that a run names a rule
+auditors can read. A rule version is immutable: the same id with other content is
+refused; a changed rule is a new version (`banded_score_x_insured_share@2`), valid
+from a grant year.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
+from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from domain.base import FiscalYear, Text, Value
+from domain.base import FiscalYear, LedgerAggregate, Text, Value, stable_id
 from domain.catalogue import Code
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, Refused
 from domain.glossary import HYPOTHESIS_EN, HYPOTHESIS_JA, is_labelled_hypothesis
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}@[1-9][0-9]{0,3}$")]
@@ -153,3 +159,56 @@ class RuleSpec(Value):
             msg = f"rule {self.id} ({self.kind}) is not an eligibility rule"
             raise InvalidInput(msg, field="rule")
         return self.parameters
+
+
+class Rule(LedgerAggregate):
+    """One published rule version."""
+
+    TOPIC = "kofu.Rule"
+
+    class Event(LedgerAggregate.Event):
+        """Base of this aggregate's events."""
+
+    class Published(Event, LedgerAggregate.Created):
+        """The rule version was published (with its label and reference)."""
+
+        TOPIC: ClassVar[str] = "kofu.Rule.Published"
+        spec: RuleSpec
+        actor: str
+
+    # The alias stops the library from deriving another creation event class.
+    Created = Published  # type: ignore[assignment]
+
+    if (
+        TYPE_CHECKING
+    ):  # state, set by `when` (annotations here would make it an init arg)
+        spec: RuleSpec
+
+    @staticmethod
+    def id_for(rule_id: str) -> UUID:
+        """The aggregate id of a rule version."""
+        return stable_id("rule", rule_id)
+
+    @classmethod
+    def publish(cls, spec: RuleSpec, actor: str) -> Rule:
+        """Record a rule version."""
+        return cls._create(
+            cls.Published, id=cls.id_for(spec.id), spec=spec, actor=actor
+        )
+
+    def check_same(self, spec: RuleSpec) -> None:
+        """Refuse other content under this rule version's id."""
+        if spec != self.spec:
+            msg = (
+                f"rule {spec.id} is already published with other content; rule "
+                "versions are immutable, publish the change under a new version"
+            )
+            raise Refused(msg, field="id")
+
+    def when(self, event: LedgerAggregate.Event) -> None:
+        """Apply an event."""
+        match event:
+            case Rule.Published():
+                self.spec = event.spec
+            case _:  # pragma: no cover
+                raise NotImplementedError(type(event))
