@@ -7,8 +7,11 @@ cut across them (docs/ARCHITECTURE.md, "Application facade"):
 
 * opening and closing the ledger (opened on first use, shared by threads);
 * writes: a command model in, a typed result out (`execute`, or the batch methods
-  for files of commands); each write runs alone in this process and then extends
-  the tamper-evidence chain over what it recorded;
+  for files of commands); each write runs alone in this process, then extends the
+  hash chain and **signs a checkpoint** of the Merkle log (the recorder sealed its
+  events in their transaction) with the writer's key (`KOFU_SIGNING_KEY_FILE` or
+  `KOFU_SIGNING_KEY`; none configured: recorded unsigned, and `verify` reports the
+  unsigned span); inside a long batch write, every `CHECKPOINT_EVERY` events;
 * allocation, a command like the others (`AllocatePhase` in, `Allocated` out): the
   chain is extended first so the runs record the hash of the prefix they read;
 * the workflows behind whole commands: loading reference files, the demo, token
@@ -17,8 +20,10 @@ cut across them (docs/ARCHITECTURE.md, "Application facade"):
 * reads: `store()` is the read store caught up with the ledger, `reading()` the
   read models now or as they stood; rebuilding and following them.
 
-A session (`with Kofu(url) as kofu:`) that ends without an error extends the chain
-over whatever was recorded through `kofu.ledger` directly (reference data, tokens).
+A session (`with Kofu(url) as kofu:`) that ends without an error signs a checkpoint
+if this process sealed events through `kofu.ledger` directly (reference data,
+tokens). **Readers never seal, extend or sign**: a session that only read, `verify`
+and every read leave the database as it was (issue 15).
 
 Over 300 lines (STYLE): it is the one facade, a short method for each step an
 entry point takes; splitting it would give the entry points two doors.
@@ -37,6 +42,14 @@ from eventsourcing.persistence import IntegrityError
 
 from adapters.common.writing import check_target
 from adapters.inputs.files import read_answers
+from adapters.inputs.keys import (
+    configured_signer,
+    demo_key,
+    generate,
+    is_demo,
+    trusted_keys,
+    write_key,
+)
 from adapters.inputs.tokens import Issued, authenticate, issue
 from adapters.queries.asof import position_as_of
 from adapters.storage import projecting
@@ -47,9 +60,13 @@ from adapters.storage.integrity import (
     export_checkpoints,
     protect,
     read_checkpoints,
+    read_log_checkpoint,
 )
+from adapters.storage.log_check import LogReport, check_log
+from adapters.storage.merkle_log import LogFinding, MerkleLog
 from adapters.storage.read_store import ReadStore
 from adapters.storage.settings import database
+from domain.checkpoint import SignerKey, VerifierKey
 from domain.commands import (
     AllocatePhase,
     Command,
@@ -70,6 +87,7 @@ from domain.commands import (
     RevokeToken,
     SubmitSelfEvaluation,
 )
+from domain.errors import InvalidInput
 from domain.ledger import Ledger, Progress, Result
 from domain.tokens import DEFAULT_TOKEN_DAYS
 
@@ -85,6 +103,12 @@ if TYPE_CHECKING:
     from domain.tokens import AccessToken, Role
 
 T = TypeVar("T")
+CHECKPOINT_EVERY = 1000
+"""Inside a long batch write, the writer signs a checkpoint every this many events."""
+NO_KEY = (
+    "no signing key: make one with `kofu keys init --key-file PATH --origin NAME` "
+    "and set KOFU_SIGNING_KEY_FILE=PATH (or KOFU_SIGNING_KEY)"
+)
 
 ReadModels = ReadStore
 """The read models a named query reads, as `store()` and `reading()` hand them out.
@@ -112,9 +136,11 @@ class Verification:
     finding: Finding | None
     checked: int
     head: int | None = None
-    """The position the chain is sealed to now (an intact check that seals)."""
+    """The position the chain stands at (verify never extends it)."""
     digest: str | None = None
     """The SHA-256 of the exported checkpoint file, to keep apart."""
+    log: LogReport | None = None
+    """What the Merkle log and its signed checkpoints showed (`check_log`)."""
 
     @property
     def intact(self) -> bool:
@@ -158,6 +184,9 @@ class Kofu:
         self._writing = threading.Lock()
         self._projecting = threading.Lock()
         self._store: ReadStore | None = None
+        self._signer: SignerKey | None = None
+        self._signer_read = False
+        self._signed_mark = 0
 
     # ---------------------------------------------------------------- lifetime
 
@@ -187,10 +216,29 @@ class Kofu:
     def init(self) -> bool:
         """Create or upgrade the storage (opening it does; safe twice); protect it.
 
+        A ledger recorded before the Merkle log existed (events, no leaves) is
+        upgraded: its old hash chain must verify over every event, then the log is
+        built over them and the writer signs a checkpoint (if it has a key).
         Returns whether the event rows are protected from UPDATE, DELETE and
         TRUNCATE (PostgreSQL's triggers; SQLite has none).
+
+        Raises:
+            InvalidInput: the old chain does not verify, or does not cover every
+                event (nothing is built).
         """
-        return protect(self.ledger)
+        ledger = self.ledger
+        log = MerkleLog(ledger)
+        if log.size() == 0 and (events := ledger.count_events()):
+            finding, checked = Chain(ledger).verify()
+            if finding is not None or checked != events:
+                where = finding.detail if finding else f"{checked} of {events} chained"
+                msg = f"the old chain does not verify ({where}): the log is not built"
+                raise InvalidInput(msg, field="kofu init")
+            with self._writing:
+                log.build()
+                if self.signer() is not None:
+                    self.checkpoint()
+        return protect(ledger)
 
     def close(self) -> None:
         """Close the ledger if this facade opened it."""
@@ -209,26 +257,68 @@ class Kofu:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        """After a session that succeeded, chain what it recorded; then close."""
+        """After a session that succeeded, sign what it recorded; then close."""
         try:
             if error is None and self._ledger is not None:
-                self.extend_chain()
+                self._sign_written()
         finally:
             self.close()
 
     # ------------------------------------------------------------------ writes
 
     def extend_chain(self, sealed_for: str | None = None) -> int:
-        """Chain every event recorded since the chain's head (`Chain.extend`)."""
+        """Chain every event recorded since the chain's head (the writer's step)."""
         return Chain(self.ledger).extend(sealed_for)
 
     def _write(self, step: Callable[[Ledger], T]) -> T:
-        """Run a write alone in this process, then chain what it recorded."""
+        """Run a write alone in this process, then chain and sign what it recorded."""
         ledger = self.ledger
         with self._writing:
             done = step(ledger)
             Chain(ledger).extend()
+            self._sign_written()
         return done
+
+    def signer(self) -> SignerKey | None:
+        """The writer's signing key (configured outside the database), or None."""
+        if not self._signer_read:
+            self._signer, self._signer_read = configured_signer(), True
+        return self._signer
+
+    def _sealed_here(self) -> int:
+        return int(getattr(self.ledger.recorder, "sealed_events", 0))
+
+    def _sign_written(self, every: int = 1) -> str | None:
+        """Sign a checkpoint if this process sealed `every` events since the last."""
+        if self._ledger is None or self._sealed_here() - self._signed_mark < every:
+            return None
+        key = self.signer()
+        if key is None:
+            return None  # recorded unsigned: `verify` reports the span
+        return self.checkpoint()
+
+    def checkpoint(self) -> str:
+        """Sign the Merkle log's checkpoint at its size now and store it (writer).
+
+        The old hash chain is extended first (run receipts name its hashes).
+
+        Raises:
+            InvalidInput: no signing key is configured (how to make one is said).
+        """
+        key = self.signer()
+        if key is None:
+            raise InvalidInput(NO_KEY, field="KOFU_SIGNING_KEY_FILE")
+        mark = self._sealed_here()
+        Chain(self.ledger).extend()
+        log = MerkleLog(self.ledger)
+        try:
+            note = log.sign_checkpoint(key)
+        except IntegrityError:
+            # Another writer signed the same tree size at the same moment: one
+            # checkpoint per size is kept; sign again at the size now.
+            note = log.sign_checkpoint(key)
+        self._signed_mark = mark
+        return note
 
     @overload
     def execute(self, command: AllocatePhase) -> Allocated: ...
@@ -256,8 +346,17 @@ class Kofu:
         batch_size: int = 200,
         progress: Progress | None = None,
     ) -> Result:
-        """Submit (or revise) self-evaluations (`Ledger.submit`)."""
-        return self._write(lambda ledger: ledger.submit(commands, batch_size, progress))
+        """Submit (or revise) self-evaluations (`Ledger.submit`).
+
+        Every `CHECKPOINT_EVERY` events recorded, the writer signs a checkpoint.
+        """
+
+        def tick(done: int) -> None:
+            self._sign_written(every=CHECKPOINT_EVERY)
+            if progress is not None:
+                progress(done)
+
+        return self._write(lambda ledger: ledger.submit(commands, batch_size, tick))
 
     def enter_paper(self, commands: Sequence[EnterPaperSubmission]) -> Result:
         """Key in answers sent on paper (`Ledger.enter_paper`)."""
@@ -309,11 +408,15 @@ class Kofu:
     def load(self, files: list[Path], actor: str, console: Console) -> Iterator[str]:
         """Load reference files (every one read first); a line per kind recorded.
 
-        Recorded through the ledger directly: the session chains it when it ends.
+        Recorded through the ledger directly; signed when the last line is read.
         """
         from adapters.inputs.loading import load_reference  # noqa: PLC0415 - light CLI
 
-        return load_reference(self.ledger, files, actor, console)
+        def lines() -> Iterator[str]:
+            yield from load_reference(self.ledger, files, actor, console)
+            self._sign_written()
+
+        return lines()
 
     def demo(
         self,
@@ -325,11 +428,13 @@ class Kofu:
         """Record the reference data and a synthetic national year (`record_demo`).
 
         Its allocations go through `allocate` (runs with their receipts); the rest
-        through the ledger directly, which the session chains when it ends.
+        through the ledger directly. Signed with the published DEMO key (labelled
+        DEMO; docs/INTEGRITY.md), never the ledger's own.
         """
         from adapters.demo.demo import record_demo  # noqa: PLC0415 - light CLI
 
-        return record_demo(
+        self._signer, self._signer_read = demo_key(), True
+        tally = record_demo(
             self.ledger,
             grant_year,
             seed,
@@ -337,6 +442,8 @@ class Kofu:
             lambda command: self.allocate(command).runs,
             prefectures,
         )
+        self._sign_written()
+        return tally
 
     # ------------------------------------------------------------------ inputs
 
@@ -408,27 +515,88 @@ class Kofu:
         export: Path | None = None,
         *,
         force: bool = False,
-        seal: bool = True,
+        keys: Sequence[VerifierKey] | None = None,
     ) -> Verification:
-        """Check the stored history against its chain (and an exported copy).
+        """Check the history, the Merkle log and its signed checkpoints (read-only).
 
-        `against` is read first, and the `export` target checked, before anything
-        is read or sealed. If intact and `seal`, the chain is extended to the head
-        (a checkpoint there when exporting) and the checkpoints are written to
-        `export`.
+        `keys` are the verifier keys trusted (default `KOFU_VERIFIER_KEYS`), never
+        read from the database. `against` (an export) is read first and the
+        `export` target checked before anything is read. Nothing is sealed,
+        extended or signed; if intact, the chain's checkpoints and the latest
+        signed log checkpoint are written to `export`.
         """
         expected = read_checkpoints(against) if against else None
+        exported = read_log_checkpoint(against) if against else None
         if export:
-            check_target(
-                export, force=force
-            )  # before the seal: a bad path writes nothing
+            check_target(export, force=force)  # a bad path: nothing read or written
+        trusted = list(keys) if keys is not None else trusted_keys()
         chain = Chain(self.ledger)
         finding, checked = chain.verify(expected)
-        if finding is not None or not seal:
-            return Verification(finding, checked)
-        head = chain.extend(sealed_for="export" if export else None)
-        digest = export_checkpoints(chain, export, force=force) if export else None
-        return Verification(None, checked, head, digest)
+        report = check_log(self.ledger, trusted, exported)
+        if not trusted and report.leaves:
+            report.findings.append(_NO_VERIFIER)
+        first = report.first
+        if first is not None and (finding is None or first.position < finding.position):
+            finding = Finding(first.position, first.kind, first.detail)
+        head = chain.head()[0]
+        if finding is not None or not export:
+            return Verification(finding, checked, head, log=report)
+        stored = MerkleLog(self.ledger).checkpoints()
+        note = stored[-1][1] if stored else None
+        digest = export_checkpoints(chain, export, force=force, log_checkpoint=note)
+        return Verification(None, checked, head, digest, report)
+
+    @staticmethod
+    def trusted_keys(
+        texts: Sequence[str] = (), path: Path | None = None
+    ) -> list[VerifierKey]:
+        """The verifier keys to trust: `--key` texts, a keys file, else the env."""
+        return trusted_keys(texts, path)
+
+    @staticmethod
+    def new_key(path: Path, origin: str) -> str:
+        """Write a new signing key file (O_EXCL, 0600); its verifier key."""
+        key = generate(origin)
+        write_key(path, key)
+        return str(key.verifier())
+
+    def verifier_key(self, *, demo: bool = False) -> tuple[str, bool]:
+        """The writer's verifier key (or the DEMO's) and whether it is the DEMO's.
+
+        Raises:
+            InvalidInput: no signing key is configured.
+        """
+        key = demo_key() if demo else self.signer()
+        if key is None:
+            raise InvalidInput(NO_KEY, field="KOFU_SIGNING_KEY_FILE")
+        return str(key.verifier()), is_demo(key)
+
+    def prove(self, positions: Sequence[int]) -> dict[str, Any]:
+        """A proof bundle (`domain.bundle`) of events in the latest signed checkpoint.
+
+        Read-only: nothing is signed; the checkpoint is the writer's latest.
+
+        Raises:
+            InvalidInput: no signed checkpoint, or a position it does not cover.
+        """
+        stored = MerkleLog(self.ledger).checkpoints()
+        if not stored:
+            msg = "no signed checkpoint yet (the writer signs one: `kofu checkpoint`)"
+            raise InvalidInput(msg, field="--position")
+        if not positions:
+            msg = "no event to prove"
+            raise InvalidInput(msg, field="--position")
+        try:
+            return MerkleLog(self.ledger).bundle(stored[-1][1], positions)
+        except LookupError as exc:
+            raise InvalidInput(str(exc), field="--position") from None
+
+    def entity_positions(self, entity: str, grant_year: int) -> list[int]:
+        """The positions of an entity's events of a grant year (its audit trail)."""
+        rows = self.store().rows(
+            "audit_trail", {"entity": entity, "grant_year": grant_year}, ["position"]
+        )
+        return sorted({int(row["position"]) for row in rows})
 
     def authenticate(self, secret: str) -> AccessToken | None:
         """The live token whose secret this is, or None (`inputs.tokens`)."""
@@ -504,6 +672,13 @@ class Kofu:
             on_batch=lambda n: on_batch(n, store.position()),
         )
 
+
+_NO_VERIFIER = LogFinding(
+    0,
+    "keys",
+    "no verifier key is configured (KOFU_VERIFIER_KEYS, --key or --keys-file): "
+    "no signed checkpoint can be trusted",
+)
 
 _STEPS: dict[type[Command], Callable[[Ledger, Any], Result]] = {
     SubmitSelfEvaluation: lambda ledger, cmd: ledger.submit([cmd]),

@@ -22,11 +22,20 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from adapters.cli.main import app
+from adapters.inputs.keys import demo_key
 from adapters.inputs.paths import data_dir
 from adapters.storage.bootstrap import open_ledger
 from domain import clock as ledger_clock
+from domain.checkpoint import SignerKey
 from domain.clock import JST, SimulatedClock
 from domain.ledger import Ledger
+
+SIGNING_KEY = SignerKey.generate("test.kofu.invalid/ledger")
+"""The writer's key of this test session (made per session; never a real one)."""
+os.environ["KOFU_SIGNING_KEY"] = str(SIGNING_KEY)
+os.environ.pop("KOFU_SIGNING_KEY_FILE", None)
+# Readers trust the session's key, and the published DEMO key the demo signs with.
+os.environ["KOFU_VERIFIER_KEYS"] = f"{SIGNING_KEY.verifier()} {demo_key().verifier()}"
 
 PG_BASE = os.environ.get(
     "KOFU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -238,6 +247,7 @@ def api(
 
     from adapters.http.app import create_app
     from adapters.inputs.tokens import MAX_TOKEN_DAYS, issue
+    from adapters.kofu import Kofu as KofuFacade
     from adapters.kofu import run_demo
     from domain.commands import PublishRun, RevokeToken
 
@@ -270,6 +280,8 @@ def api(
         token_id = secrets["revoked"].split("_")[1]
         opened.revoke_token(RevokeToken(token_id=token_id, actor="system:test"))
         opened.publish(PublishRun(run_id=PUBLISHED_RUN, actor="ministry:yamada"))
+        # Written through the ledger directly: the writer (this fixture) signs.
+        KofuFacade(ledger=opened).checkpoint()
         opened.close()
         with TestClient(create_app(url), raise_server_exceptions=False) as client:
             yield Api(client, url, secrets)

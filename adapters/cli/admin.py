@@ -1,4 +1,4 @@
-"""The ledger's own commands: init, load, demo and verify."""
+"""The ledger's own commands: init, load and demo."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def register_checks(
     session: Callable[[], Kofu],
     out: Console,
 ) -> None:
-    """Add `demo` and `verify` to the CLI."""
+    """Add `demo` to the CLI (`verify` is in `cli/integrity.py`)."""
 
     @app.command()
     @handled
@@ -67,42 +67,7 @@ def register_checks(
         """Load the reference data and run a whole synthetic national year."""
         with session() as kofu:
             kofu.demo(grant_year, seed, out)
-
-    @app.command()
-    @handled
-    def verify(
-        export: Annotated[
-            Path | None, typer.Option(help="Write the checkpoints to this file.")
-        ] = None,
-        against: Annotated[
-            Path | None, typer.Option(help="Check against an exported checkpoint file.")
-        ] = None,
-        force: Annotated[
-            bool,
-            typer.Option("--force", help="Replace the --export file if it exists."),
-        ] = False,
-    ) -> None:
-        """Check the stored history for tampering (exit 1 names the first position)."""
-        kofu = session()
-        try:
-            # An export seals a checkpoint at the head, so it covers everything now.
-            found = kofu.verify(against, export, force=force)
-        finally:
-            kofu.close()
-        if found.finding is not None:
-            typer.echo(
-                f"kofu: TAMPERED at position {found.finding.position} "
-                f"({found.finding.kind}): {found.finding.detail}; "
-                f"{found.checked} events verified before it",
-                err=True,
-            )
-            raise typer.Exit(1)
-        typer.echo(
-            f"intact: {found.checked} events verified; chain sealed to position "
-            f"{found.head}"
+        out.print(
+            "checkpoints signed with the DEMO key (published in docs/INTEGRITY.md: "
+            "no seal); verify with KOFU_VERIFIER_KEYS or --key from `kofu keys show`"
         )
-        if export:
-            typer.echo(
-                f"checkpoints written to {export}; keep its SHA-256 apart: "
-                f"{found.digest}"
-            )

@@ -25,6 +25,7 @@ from adapters.cli import (
     answers,
     excel,
     explain,
+    integrity,
     projections,
     reads,
     runtools,
@@ -85,9 +86,9 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 def session() -> Kofu:
     """The facade of the configured ledger, for one `with` block (a session).
 
-    Its writes extend the tamper-evidence chain; after a command that succeeded,
-    the chain is extended over whatever else it recorded (`kofu verify` checks it).
-    The ledger is closed afterwards.
+    Its writes are sealed into the Merkle log as they are stored; after a command
+    that wrote, the writer signs a checkpoint (a read signs, seals and extends
+    nothing). The ledger is closed afterwards.
     """
     return Kofu()
 
@@ -112,6 +113,7 @@ def report(result: Result, what: str) -> None:
 admin.register_setup(app, handled, session, out)
 answers.register(app, handled, session, out, report)
 admin.register_checks(app, handled, session, out)
+integrity.register(app, handled, session, out)
 reads.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
 runtools.register(app, handled, ledger)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from adapters.common.parsing import read_bytes
@@ -153,4 +153,49 @@ def read_verifier_keys(path: Path) -> list[VerifierKey]:
     if not keys:
         msg = "no verifier key in the file"
         raise InvalidInput(msg, field=str(path))
+    return keys
+
+
+VERIFIERS = "KOFU_VERIFIER_KEYS"
+"""The environment variable of the verifier keys a reader trusts (space-separated)."""
+KEY_FILE = "KOFU_SIGNING_KEY_FILE"
+"""The environment variable naming the writer's key file (else `KOFU_SIGNING_KEY`)."""
+
+
+def configured_signer(environ: Mapping[str, str] | None = None) -> SignerKey | None:
+    """The writer's key: the file `KOFU_SIGNING_KEY_FILE`, else `KOFU_SIGNING_KEY`.
+
+    Raises:
+        InvalidInput: the file or the variable does not hold a signing key.
+    """
+    env = os.environ if environ is None else environ
+    path = env.get(KEY_FILE)
+    return signing_key(Path(path) if path else None, env)
+
+
+def trusted_keys(
+    texts: Sequence[str] = (),
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[VerifierKey]:
+    """The verifier keys a reader trusts; never anything the database holds.
+
+    `texts` (`--key`) and a keys file; neither given: `KOFU_VERIFIER_KEYS`.
+
+    Raises:
+        InvalidInput: a key that does not parse (where it came from named).
+    """
+    keys = read_verifier_keys(path) if path is not None else []
+    given = list(texts)
+    if not given and path is None:
+        env = os.environ if environ is None else environ
+        given = env.get(VERIFIERS, "").split()
+        where = VERIFIERS
+    else:
+        where = "--key"
+    for text in given:
+        try:
+            keys.append(VerifierKey.parse(text))
+        except NoteError as exc:
+            raise InvalidInput(str(exc), field=where) from None
     return keys

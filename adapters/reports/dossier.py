@@ -56,7 +56,7 @@ def write_dossier(
     tier = "municipal" if details.kind == "municipality" else "prefectural"
     chain = Chain(ledger)
     finding, checked = chain.verify()
-    head = chain.extend() if finding is None else checked
+    head = chain.head()[0] if finding is None else checked  # a read never extends
     store = open_store(ledger)
     catch_up(ledger, store)
     trail = store.rows(

@@ -328,8 +328,13 @@ def _pair(row: Any) -> tuple[Any, Any]:
     return values[0], values[1]
 
 
-def export_checkpoints(chain: Chain, path: Path, *, force: bool = False) -> str:
+def export_checkpoints(
+    chain: Chain, path: Path, *, force: bool = False, log_checkpoint: str | None = None
+) -> str:
     """Write the checkpoints to a file; return the file's SHA-256 to keep elsewhere.
+
+    The file carries the chain's checkpoints and `log_checkpoint`, the latest
+    checkpoint of the Merkle log the writer signed (a C2SP signed note).
 
     Raises:
         InvalidInput: the file cannot be written (`writing.write_file`).
@@ -341,6 +346,7 @@ def export_checkpoints(chain: Chain, path: Path, *, force: bool = False) -> str:
             "chain": "kofu ledger chain v1",
             "genesis": GENESIS,
             "checkpoints": chain.checkpoints(),
+            "log_checkpoint": log_checkpoint,
         },
         option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
     )
@@ -361,6 +367,23 @@ def read_checkpoints(path: Path) -> dict[int, str]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         msg = f"not a kofu checkpoint file: {exc}"
         raise InvalidInput(msg, field=str(path)) from None
+
+
+def read_log_checkpoint(path: Path) -> str | None:
+    """The signed log checkpoint an exported file carries (None: an older export).
+
+    Raises:
+        InvalidInput: not such a file.
+    """
+    try:
+        note = orjson.loads(read_bytes(path)).get("log_checkpoint")
+    except (ValueError, AttributeError) as exc:
+        msg = f"not a kofu checkpoint file: {exc}"
+        raise InvalidInput(msg, field=str(path)) from None
+    if note is not None and not isinstance(note, str):
+        msg = "not a kofu checkpoint file: log_checkpoint is not a signed note"
+        raise InvalidInput(msg, field=str(path))
+    return note
 
 
 _EVENTS = "{schema}.kofu_events"

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -36,8 +36,6 @@ from domain.bundle import bundle_document, consistency_entry, event_entry
 from domain.checkpoint import Checkpoint, SignerKey, parse_note
 
 if TYPE_CHECKING:
-    from eventsourcing.persistence import StoredEvent
-
     from domain.ledger import Ledger
 
 LEAVES = "kofu_log_leaves"
@@ -309,6 +307,17 @@ class MerkleLog:
             return None
         return int(_value(row, "leaf_index", 0)), bytes(_value(row, "hash", 1))
 
+    def position_of(self, leaf_index: int) -> int | None:
+        """The position of the event at a leaf index (None: no such leaf)."""
+        with self._read() as cursor:
+            cursor.execute(
+                f"SELECT position FROM {self.tables.leaves} "
+                f"WHERE leaf_index = {self.tables.p}",
+                (leaf_index,),
+            )
+            row = cursor.fetchone()
+        return None if row is None else int(_value(row, "position", 0))
+
     def prove_inclusion(self, position: int, size: int | None = None) -> InclusionProof:
         """The inclusion proof of the event at `position` in the tree of `size`.
 
@@ -412,6 +421,40 @@ class MerkleLog:
         return [
             (int(_value(r, "tree_size", 0)), str(_value(r, "note", 1))) for r in rows
         ]
+
+    def build(self) -> int:
+        """Seal every stored event into an empty log (the upgrade); the leaves made.
+
+        The writer's step in `kofu init`, for a ledger recorded before the log
+        existed, after its old chain verified; run with no other writer running.
+        A log that has leaves is left as it is (0).
+        """
+        if self.size():
+            return 0
+        made, start = 0, 0
+        while notes := self.ledger.recorder.select_notifications(
+            start=start, limit=PAGE, inclusive_of_start=False
+        ):
+            events = [
+                StoredEvent(
+                    n.originator_id,
+                    n.originator_version,
+                    n.topic,
+                    n.state if isinstance(n.state, bytes) else str(n.state).encode(),
+                )
+                for n in notes
+            ]
+            with self.datastore.transaction(commit=True) as cursor:
+                if self.tables.postgres:
+                    cursor.execute(
+                        sql.SQL("SET LOCAL search_path TO {}").format(
+                            sql.Identifier(self.datastore.schema)
+                        )
+                    )
+                seal(cursor, self.tables, [n.id for n in notes], events)
+            made += len(notes)
+            start = notes[-1].id
+        return made
 
     # --- checking ---------------------------------------------------------------
 
@@ -544,10 +587,10 @@ class _Recompute:
             }
         for level, index, digest in made:
             if stored.get((level, index)) != digest:
-                first = index << level
+                first = index << level  # a leaf index: name its event's position
                 self.check.add(
                     LogFinding(
-                        first,
+                        self.log.position_of(first) or first,
                         "log",
                         f"the log's node ({level}, {index}) does not match its leaves",
                     )

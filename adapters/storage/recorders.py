@@ -98,6 +98,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     """
 
     sealing = True
+    sealed_events = 0
+    """How many events this recorder sealed (the writer signs what it wrote)."""
 
     def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
         self.log_tables = LogTables(postgres=False)
@@ -121,6 +123,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             check_order(stored_events, bytes(row["state"]) if row else None)
             if self.sealing:
                 seal(c, self.log_tables, ids, stored_events)
+                self.sealed_events += len(ids)
         return ids
 
 
@@ -141,6 +144,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     """
 
     sealing = True
+    sealed_events = 0
+    """How many events this recorder sealed (the writer signs what it wrote)."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
@@ -179,6 +184,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                             raise Rollback(transaction) from None
             if failure is not None:
                 raise failure
+        if self.sealing and ids:
+            self.sealed_events += len(ids)
         return ids
 
     def _insert_events(

@@ -74,12 +74,24 @@ def test_the_fixture_is_small_and_whole() -> None:
 def test_the_recorded_ledger_verifies(recorded: str, tmp_path: Path) -> None:
     kofu = Kofu(recorded)
     assert kofu.events() == EVENTS
+    # Recorded before the Merkle log: no event is sealed until `kofu init` upgrades
+    # it (the old chain verified, the log built, a checkpoint signed).
+    if recorded.startswith("sqlite"):
+        code, output = kofu("verify")
+        assert code == 1, output
+        assert "unsealed event at position 1" in output
+    code, output = kofu("init")
+    assert code == 0, output
     if recorded.startswith("postgresql"):
-        # The chain was not copied: verify seals it anew, then the recomputed hashes
-        # must equal the checkpoints the SQLite original exports.
+        # The copy sealed the events as it inserted them (the log is not empty, the
+        # chain was not copied): the copier, the writer, signs; the extended chain's
+        # hashes must then equal the checkpoints the SQLite original exports.
+        code, output = kofu("checkpoint")
+        assert code == 0, output
         code, output = kofu("verify")
         assert code == 0, output
         original = Kofu(f"sqlite:///{tmp_path / 'ledger.db'}")
+        assert original("init")[0] == 0
         exported = tmp_path / "checkpoints.json"
         code, output = original("verify", "--export", exported)
         assert code == 0, output
