@@ -52,7 +52,7 @@ from adapters.inputs.keys import (
 )
 from adapters.inputs.tokens import Issued, authenticate, issue
 from adapters.queries.asof import position_as_of
-from adapters.storage import projecting
+from adapters.storage import projecting, rebuilding
 from adapters.storage.bootstrap import open_ledger, storage_unavailable
 from adapters.storage.integrity import (
     Chain,
@@ -615,7 +615,7 @@ class Kofu:
         ledger = self.ledger
         with self._projecting:
             if self._store is None:
-                self._store = projecting.open_store(ledger)
+                self._store = rebuilding.open_store(ledger)
             if catch_up_first:
                 with suppress(IntegrityError):
                     projecting.catch_up(ledger, self._store)
@@ -653,7 +653,7 @@ class Kofu:
     def rebuild(self, batch: int, progress: Progress | None = None) -> Projected:
         """Rebuild every read model from position 0 beside the live one, then switch."""
         with self._projecting:
-            self._store = projecting.rebuild(
+            self._store = rebuilding.rebuild(
                 self.ledger, batch=batch, progress=progress
             )
             return Projected(self._store.position(), self._store.generation)

@@ -48,7 +48,7 @@ from adapters.kofu import run_demo
 from adapters.queries.runs import allocation_rows, current_runs
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain
-from adapters.storage.projecting import open_store, rebuild
+from adapters.storage.rebuilding import open_store, rebuild
 from domain.commands import AllocatePhase
 from domain.ledger import Ledger
 from domain.phase_run import read_phase, run_phase

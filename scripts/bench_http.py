@@ -49,8 +49,9 @@ from adapters.kofu import run_demo
 from adapters.queries.runs import allocation_rows, current_runs
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain
-from adapters.storage.projecting import catch_up, open_store
+from adapters.storage.projecting import catch_up
 from adapters.storage.read_store import ReadStore
+from adapters.storage.rebuilding import open_store
 from domain.commands import CorrectAnswer
 from domain.ledger import Ledger
 from tests.support.server_trials import (

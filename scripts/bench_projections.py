@@ -24,7 +24,7 @@ from rich.console import Console
 
 from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
-from adapters.storage.projecting import rebuild
+from adapters.storage.rebuilding import rebuild
 from domain.ledger import Ledger
 
 

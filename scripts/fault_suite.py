@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.storage.bootstrap import open_ledger
-from adapters.storage.projecting import rebuild
+from adapters.storage.rebuilding import rebuild
 from domain.clock import SimulatedClock, installed
 from domain.glossary import JST
 from tests.support import concurrency_trials, crash_trials, outage_trials

@@ -20,7 +20,8 @@ from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
 from adapters.reports.output import templates, to_csv
 from adapters.storage.integrity import Chain
-from adapters.storage.projecting import catch_up, open_store
+from adapters.storage.projecting import catch_up
+from adapters.storage.rebuilding import open_store
 from domain.base import GRANTS
 from domain.glossary import GRANT_JA, PHASE_JA, era
 from domain.programme import PHASES

@@ -28,6 +28,7 @@ from rich.table import Table
 
 from adapters.queries.rows import as_dicts
 from adapters.queries.runs import summary_rows
+from adapters.reports.cells import aligned, neutralise
 from domain.glossary import HYPOTHESIS_NOTE
 
 if TYPE_CHECKING:
@@ -42,20 +43,6 @@ class Format(StrEnum):
     csv = "csv"
     html = "html"
     xlsx = "xlsx"
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str) -> str:
-    """Text a spreadsheet would run as a formula, prefixed with a quote.
-
-    A text that is a plain number (such as -5 or +3.5) is left as it is: a
-    spreadsheet reads it as that number, not as a formula.
-    """
-    if text.startswith(_FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
 
 
 def _plain(value: object) -> object:
@@ -78,26 +65,6 @@ def _cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return neutralise(str(_plain(value)))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        number = Decimal(text)
-    except ArithmeticError:
-        return False
-    return number.is_finite() and text == text.strip()
-
-
-def aligned(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with every column any of them has, in order of first appearance.
-
-    Rows of different kinds (audit-trail events with their own fields) then share
-    one header, each value under its own column, empty where a row has none.
-    """
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    if all(list(row) == columns for row in rows):
-        return rows
-    return [{column: row.get(column) for column in columns} for row in rows]
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

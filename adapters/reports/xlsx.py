@@ -1,6 +1,6 @@
 """Writing tables as XLSX: numbers stay numbers, text never becomes a formula.
 
-Text cells go through `output.neutralise` (as CSV cells do): a text beginning with
+Text cells go through `cells.neutralise` (as CSV cells do): a text beginning with
 =, +, -, @, tab or CR gets a leading quote, so Excel shows it and never runs it.
 Characters XML cannot hold are replaced by U+FFFD instead of failing the export.
 """
@@ -21,7 +21,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from adapters.common.parsing import read_bytes
-from adapters.reports.output import aligned, neutralise
+from adapters.reports.cells import aligned, neutralise
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Running the read models: batched catch-up, blue-green rebuild, follow.
+"""Running the read models: batched catch-up, as-of, follow.
 
 Catch-up reads the notification log in pages (`select_notifications`), turns each
 page's events into row changes, and writes them with one tracking update per page.
@@ -7,7 +7,11 @@ The notification log may have gaps in its ids (rolled-back inserts); reading
 makes ids visible in commit order (the library's table lock) and SQLite has one
 writer at a time.
 
-Over 300 lines (STYLE): catch-up, rebuild and follow share the paging and tracking
+Opening the read store and the blue-green rebuild from zero are in `rebuilding.py`,
+which chooses between this module's Python fold and `database_rebuild.py` (built on
+this module), so neither imports the other.
+
+Over 300 lines (STYLE): catch-up, as-of and follow share the paging and tracking
 described above.
 """
 
@@ -28,7 +32,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
-from adapters.storage.read_store import PostgresReadStore, ReadStore, read_store
+from adapters.storage.read_store import ReadStore, read_store
 from domain.allocation_run import AllocationRun
 from domain.base import LedgerAggregate
 from domain.catalogue import Answer, CatalogueSpec
@@ -103,18 +107,6 @@ def _uuid(value: object) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-def open_store(ledger: Ledger) -> ReadStore:
-    """The read store beside the ledger (same database).
-
-    A store whose tables were built by another shape of the read models is
-    rebuilt beside the live one first (blue-green), then switched.
-    """
-    store = read_store(ledger.recorder.datastore)  # type: ignore[attr-defined]
-    if store.stale:
-        return rebuild(ledger, store=store)
-    return store
-
-
 def _shown_topics() -> tuple[
     dict[str, type[SelfEvaluation.Event]], frozenset[str], bool
 ]:
@@ -184,7 +176,7 @@ def catch_up(
     context = context or context_for(ledger)
     begun = position = store.position()
     folded = Folded() if bulk else None
-    with _collector_paused() if bulk else nullcontext():
+    with collector_paused() if bulk else nullcontext():
         while stop is None or position < stop:
             notes = ledger.recorder.select_notifications(
                 start=position, limit=batch, stop=stop, inclusive_of_start=False
@@ -208,7 +200,7 @@ def catch_up(
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while a bulk fold builds its rows.
 
     A fold holds a million small objects and makes no cycles; with the collector
@@ -242,41 +234,6 @@ def as_of(ledger: Ledger, position: int) -> Iterator[ReadStore]:
             yield store
         finally:
             datastore.close()
-
-
-def rebuild(
-    ledger: Ledger,
-    *,
-    batch: int = BATCH,
-    progress: Progress | None = None,
-    store: ReadStore | None = None,
-    in_database: bool = True,
-) -> ReadStore:
-    """Build a new generation from position 0 beside the live one, then switch to it.
-
-    On PostgreSQL the database reads the self-evaluation events itself
-    (`database_rebuild`); elsewhere, or with `in_database=False`, every event is
-    folded in Python. Both give the tables the live path writes.
-    """
-    from adapters.storage import database_rebuild  # noqa: PLC0415 - it builds on this module
-
-    store = store or open_store(ledger)
-    live = store.generation
-    store.prepare(live + 1, indexed=False)
-    if in_database and database_rebuild.applies(ledger, store):
-        assert isinstance(store, PostgresReadStore)  # noqa: S101 - `applies` checked
-        with _collector_paused():
-            database_rebuild.build(ledger, store, batch=batch, progress=progress)
-    else:
-        catch_up(
-            ledger, store, batch=batch, progress=progress, context=Context(), bulk=True
-        )
-    with store.cursor() as cursor:  # filled unindexed: its keys, its indexes
-        store.create_indexes(cursor)
-    # Events recorded during the build: catch up, then switch in one transaction.
-    catch_up(ledger, store, batch=batch, progress=progress)
-    store.switch_to(live + 1)
-    return store
 
 
 def follow(

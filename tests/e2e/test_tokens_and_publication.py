@@ -9,7 +9,8 @@ import pytest
 
 from adapters.inputs.tokens import authenticate
 from adapters.storage.bootstrap import open_ledger
-from adapters.storage.projecting import catch_up, open_store
+from adapters.storage.projecting import catch_up
+from adapters.storage.rebuilding import open_store
 from tests.conftest import Api, Kofu
 
 RUN = "FY2020-promotion-municipal-reference-1"

@@ -36,7 +36,8 @@ from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
 from adapters.runtools.diff import diff
 from adapters.storage.bootstrap import StorageUnavailableError, open_ledger
-from adapters.storage.projecting import catch_up, open_store
+from adapters.storage.projecting import catch_up
+from adapters.storage.rebuilding import open_store
 from adapters.web import router
 from adapters.web.deps import close_ledgers, get_ledger, get_store
 from adapters.web.errors import not_found_page

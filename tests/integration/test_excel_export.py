@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from adapters.cli.main import app
 from adapters.excel.national_tables import thousands
 from adapters.inputs.paths import data_dir
-from adapters.reports.output import neutralise
+from adapters.reports.cells import neutralise
 from adapters.reports.xlsx import cell_value
 from domain.clock import SimulatedClock
 from tests.conftest import Kofu, write_world

@@ -31,10 +31,9 @@ from adapters.storage.projecting import (
     SELF_EVALUATION_TOPICS,
     catch_up,
     follow,
-    open_store,
-    rebuild,
     recorded_events,
 )
+from adapters.storage.rebuilding import open_store, rebuild
 from domain.clock import SimulatedClock
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation

@@ -32,7 +32,8 @@ from adapters.inputs.tokens import issue
 from adapters.kofu import run_demo
 from adapters.storage import database_rebuild
 from adapters.storage.bootstrap import open_ledger
-from adapters.storage.projecting import catch_up, open_store, rebuild
+from adapters.storage.projecting import catch_up
+from adapters.storage.rebuilding import open_store, rebuild
 from domain.base import LedgerAggregate
 from domain.catalogue import CHECKED, UNCHECKED
 from domain.clock import SimulatedClock, installed

@@ -29,7 +29,8 @@ from adapters.inputs.loading import load_reference
 from adapters.inputs.paths import data_dir
 from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
-from adapters.storage.projecting import catch_up, open_store, rebuild
+from adapters.storage.projecting import catch_up
+from adapters.storage.rebuilding import open_store, rebuild
 from domain.clock import SimulatedClock, installed
 from domain.ledger import Ledger
 from projections.read_models import TABLES

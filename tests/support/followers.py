@@ -11,8 +11,9 @@ import threading
 from typing import Any, Self
 
 from adapters.storage.bootstrap import open_ledger
-from adapters.storage.projecting import follow, open_store
+from adapters.storage.projecting import follow
 from adapters.storage.read_store import ReadStore
+from adapters.storage.rebuilding import open_store
 from projections.read_models import TABLES
 
 

@@ -324,7 +324,8 @@ def test_a_paper_does_not_replace_answers_received_after_its_stated_date(
 
 
 def test_rows_of_different_kinds_share_one_header_each_value_in_its_column() -> None:
-    from adapters.reports.output import aligned, to_csv
+    from adapters.reports.cells import aligned
+    from adapters.reports.output import to_csv
 
     rows = [
         {"position": 1, "event": "Opened", "tier": "municipal"},

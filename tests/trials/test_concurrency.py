@@ -15,7 +15,7 @@ from pathlib import Path
 
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.merkle_log import MerkleLog
-from adapters.storage.projecting import rebuild
+from adapters.storage.rebuilding import rebuild
 from domain.clock import SimulatedClock
 from domain.commands import CorrectAnswer
 from domain.self_evaluation import SelfEvaluation
