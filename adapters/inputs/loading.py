@@ -9,7 +9,7 @@ something recorded is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
@@ -67,8 +67,7 @@ def load_reference(
             f"insurers ({len(loaded.insurers)})",
             ledger.register_insurers(RegisterInsurers(insurers=loaded.insurers)),
         )
-    for lg_code, count in loaded.insured:
-        _named(partial(ledger.entity, lg_code), origins.get(id(count)))
+    _registered(ledger, loaded.insured, origins)
     if loaded.insured:
         yield _line(
             f"insured counts ({len(loaded.insured)})",
@@ -76,8 +75,7 @@ def load_reference(
                 RecordInsuredCounts(counts=loaded.insured, actor=actor)
             ),
         )
-    for lg_code, expenditure in loaded.expenditures:
-        _named(partial(ledger.entity, lg_code), origins.get(id(expenditure)))
+    _registered(ledger, loaded.expenditures, origins)
     if loaded.expenditures:
         yield _line(
             f"spending records ({len(loaded.expenditures)})",
@@ -85,8 +83,7 @@ def load_reference(
                 RecordExpenditures(expenditures=loaded.expenditures, actor=actor)
             ),
         )
-    for lg_code, required in loaded.required:
-        _named(partial(ledger.entity, lg_code), origins.get(id(required)))
+    _registered(ledger, loaded.required, origins)
     if loaded.required:
         yield _line(
             f"required amounts ({len(loaded.required)})",
@@ -118,6 +115,14 @@ def load_reference(
         yield _line(
             f"programme FY{programme.grant_year}", ledger.define_programme(defined)
         )
+
+
+def _registered(
+    ledger: Ledger, records: Sequence[tuple[str, object]], origins: dict[int, str]
+) -> None:
+    """Each record's entity is registered; an error names the record's file and line."""
+    for lg_code, record in records:
+        _named(partial(ledger.entity, lg_code), origins.get(id(record)))
 
 
 def _named(step: Callable[[], T], origin: str | None) -> T:
