@@ -1,4 +1,6 @@
-"""`/login` and `/logout`: a form that puts a token in the `kofu_token` cookie.
+"""`/`, `/login` and `/logout`: a form that puts a token in the `kofu_token` cookie.
+
+`/` leads a browser whose cookie opens the pages to them, and any other to the form.
 
 Only roles that have pages (ministry, auditor) may log in. The cookie is HttpOnly,
 SameSite=Strict, lives `Limits.session_seconds` at most (never past the token's
@@ -18,6 +20,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.http.auth import COOKIE, EVERYTHING
+from adapters.http.credentials import authenticated
 from adapters.http.service import service
 from domain import clock
 
@@ -34,6 +37,19 @@ _FORM = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
 def _form(message: str = "", status: int = 200) -> HTMLResponse:
     alert = f"<p role='alert'>{escape(message)}</p>" if message else ""
     return HTMLResponse(_FORM.format(message=alert), status_code=status)
+
+
+@router.get("/", response_model=None)
+def home(request: Request) -> Response:
+    """The pages for a signed-in browser, the login form otherwise (303 either way)."""
+    found = None
+    secret = request.cookies.get(COOKIE)
+    if secret:
+        seen, found = authenticated(request.scope, secret)
+        if not seen:
+            found = service(request).authenticate(secret)
+    signed_in = found is not None and found.role in EVERYTHING
+    return RedirectResponse("/pages/" if signed_in else "/login", status_code=303)
 
 
 @router.get("/login")
