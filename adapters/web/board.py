@@ -98,5 +98,6 @@ def board(ledger: Ledger, store: ReadModels, prefecture: str, grant_year: int) -
     with suppress(InvalidInput):  # a year whose programme is not recorded yet
         schedule = ledger.programme(grant_year).spec.schedule
         opens, closes = schedule.submission_opens, schedule.submission_closes
-        phases = {str(phase): day for phase, day in schedule.phases.items()}
+        in_order = sorted(schedule.phases.items(), key=lambda pair: pair[1])
+        phases = {str(phase): day for phase, day in in_order}
     return Board(prefecture, rows, opens, closes, phases)
