@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.web import entity as entity_page
@@ -30,7 +31,12 @@ from adapters.web.deps import (
     Viewer,
     ViewerDep,
 )
-from adapters.web.errors import PageForbiddenError, PageNotFoundError, PageRoute
+from adapters.web.errors import (
+    PageForbiddenError,
+    PageNotFoundError,
+    PageRefusedError,
+    PageRoute,
+)
 from adapters.web.formatting import environment
 from domain import clock
 from domain.allocation_run import AllocationRun
@@ -45,6 +51,28 @@ _YEAR = re.compile(r"^[0-9]{4}$")
 _LG_CODE = re.compile(r"^[0-9]{6}$")
 _RUN_ID = re.compile(r"^FY[0-9]{4}-[a-z_]+-[a-z]+-[a-z]+-[0-9]+$")
 _PREFECTURE = re.compile(r"^[0-9]{2}$")
+UNPROCESSABLE = 422
+
+
+@dataclass(frozen=True)
+class TableParams:
+    """The entity table's search, filters and page, as the address gives them."""
+
+    query: str = ""
+    prefecture: str = ""
+    band: str = ""
+    page: str = "1"
+    per: str = "100"
+
+
+def table_params(
+    q: str = "", prefecture: str = "", band: str = "", page: str = "1", per: str = "100"
+) -> TableParams:
+    """The entity table's parameters (checked by `overview.entity_table`)."""
+    return TableParams(q, prefecture, band, page, per)
+
+
+TableDep = Annotated[TableParams, Depends(table_params)]
 _DONE = re.compile(r"^(submitted|nothing|confirmed-[0-9]{6})$")
 OVERSEERS = frozenset({"ministry", "auditor"})
 """The roles that see every page (the national overview and every run)."""
@@ -169,7 +197,11 @@ def checked_prefecture(ledger: Ledger, code: str) -> Entity.Details:
 
 @router.get("/", name="web_home", response_model=None)
 def home(
-    request: Request, ledger: LedgerDep, store: StoreDep, viewer: ViewerDep
+    request: Request,
+    ledger: LedgerDep,
+    store: StoreDep,
+    viewer: ViewerDep,
+    table: TableDep,
 ) -> Response:
     """The overview of the latest grant year with allocation runs.
 
@@ -193,7 +225,7 @@ def home(
         )
         return RedirectResponse(f"{root}{where}", status_code=303)
     overseer(viewer)
-    return _overview(request, ledger, store, latest, years)
+    return _overview(request, ledger, store, latest, years, table)
 
 
 @router.get("/years/{grant_year}", name="web_year")
@@ -203,22 +235,36 @@ def year(
     ledger: LedgerDep,
     store: StoreDep,
     viewer: ViewerDep,
+    table: TableDep,
 ) -> HTMLResponse:
     """The national allocation overview of one grant year."""
     overseer(viewer)
-    return _overview(
-        request, ledger, store, checked_year(ledger, grant_year), _years(ledger)
-    )
+    found = checked_year(ledger, grant_year)
+    return _overview(request, ledger, store, found, _years(ledger), table)
 
 
 def _overview(
-    request: Request, ledger: Ledger, store: Any, year: int, years: list[int]
+    request: Request,
+    ledger: Ledger,
+    store: Any,
+    year: int,
+    years: list[int],
+    table: TableParams,
 ) -> HTMLResponse:
     programme = None
     with suppress(InvalidInput):  # a catalogue published before its programme year
         programme = ledger.programme(year).spec
     found = overview_page.sections(ledger, year)
     labels = overview_page.band_labels(programme.size_bands if programme else ())
+    try:
+        shown = overview_page.entity_table(
+            overview_page.entity_rows(store, found), **table.__dict__
+        )
+    except InvalidInput as exc:
+        raise PageRefusedError(UNPROCESSABLE, str(exc)) from None
+    prefectures = sorted(
+        (e.prefecture_code, e.name) for e in ledger.entities() if e.kind == "prefecture"
+    )
     return _page(
         request,
         "overview.html.j2",
@@ -227,7 +273,9 @@ def _overview(
         programme=programme,
         sections=found,
         charts=overview_page.band_charts(store, found, labels),
-        entities=overview_page.entity_rows(store, found),
+        table=shown,
+        prefectures=prefectures,
+        page_sizes=overview_page.PAGE_SIZES,
         band_labels=labels,
         hypothesis=any(run.hypothesis for s in found for run, _ in s.runs),
     )
