@@ -319,6 +319,7 @@ def entity(
         era=era(year_found),
         trail=entity_page.timeline(store, lg_code, year_found),
         explanations=explained,
+        answers=entity_page.answers(ledger, lg_code, tier, year_found, explained),
         hypothesis=any(x["hypothesis"] for x in explained),
     )
 

@@ -24,6 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from adapters.http.app import create_app
+from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
 from adapters.queries.submissions import submission_status
 from tests.conftest import PUBLISHED_RUN, SHINJUKU, Api
@@ -131,6 +132,19 @@ def test_an_insurers_pages_show_its_amounts_and_pass_axe(
         run = ledger.run(cell.get_attribute("data-run")).calculated
         amount = next(r.amount_yen for r in run.results if r.entity == SHINJUKU)
         assert cell.text == f"{amount:,} 円", cell.get_attribute("data-run")
+    # its answers as they stand, each with its points in the latest run
+    evaluation = ledger.self_evaluation(SHINJUKU, 2020, "municipal")
+    rows = chromium.find_elements(By.CSS_SELECTOR, "table.answers tbody tr")
+    assert len(rows) == len(evaluation.answers)
+    latest = shown[-1].get_attribute("data-run")
+    points = {
+        item["item"]: item["points"]
+        for item in explanation(ledger, ledger.run(latest), SHINJUKU)["items"]
+    }
+    for row in rows:
+        item = row.get_attribute("data-item")
+        cell = row.find_elements(By.TAG_NAME, "td")[2].text
+        assert cell == str(points[item]), item
     assert check_page(chromium, axe_source, _backend(api), "insurer-entity") == []
     chromium.get(f"{served}/pages/entities/{SHINJUKU}/2024")
     upload = chromium.find_element(By.ID, "workbook")
