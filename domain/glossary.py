@@ -85,6 +85,13 @@ HYPOTHESIS_METHOD_JA = (
 """The method column and note of the national tables (Japanese first)."""
 
 
+COUNTERFACTUAL_JA = "反実仮想"
+COUNTERFACTUAL_EN = "COUNTERFACTUAL"
+COUNTERFACTUAL_BADGE = f"【{COUNTERFACTUAL_JA} {COUNTERFACTUAL_EN}】"
+"""The label of a rule applied, on request, to a year outside its valid years
+(`kofu what-if --rule R --counterfactual`): never what the ministry did that year."""
+
+
 def is_labelled_hypothesis(label: str) -> bool:
     """Whether a label says it is a hypothesis (仮説 or HYPOTHESIS)."""
     return any(mark in label for mark in HYPOTHESIS_MARKS)

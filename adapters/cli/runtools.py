@@ -15,6 +15,7 @@ from adapters.cli.options import FormatOption
 from adapters.queries.asof import position_as_of
 from adapters.reports.output import Format, render, render_all
 from domain.errors import InvalidInput
+from domain.glossary import COUNTERFACTUAL_BADGE
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -134,11 +135,22 @@ def register(
         at: Annotated[
             str | None, typer.Option(help="Another ledger position or ISO time.")
         ] = None,
+        counterfactual: Annotated[
+            bool,
+            typer.Option(
+                "--counterfactual",
+                help="Let --rule apply outside its valid years (labelled 反実仮想).",
+            ),
+        ] = False,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Recompute a run without a correction, under another rule or position.
 
-        Nothing is written: the ledger prefix is copied into memory.
+        Nothing is written: the ledger prefix is copied into memory. A rule outside
+        its valid years needs --counterfactual, and the result says COUNTERFACTUAL.
+
+        Example: kofu what-if FY2020-promotion-municipal-decision-1
+        --rule score_x_insured_share@1 --counterfactual
         """
         from adapters.queries.recompute import what_if  # noqa: PLC0415
 
@@ -150,6 +162,7 @@ def register(
                 without=without_correction,
                 rule=rule,
                 at=position,
+                counterfactual=counterfactual,
             )
         summary = {
             "run_id": f"what-if of {run_id}",
@@ -158,6 +171,7 @@ def register(
             "remainder_yen": again.totals.remainder_yen,
             "rule": again.label,
             "changed_entities": len(rows),
+            "counterfactual": COUNTERFACTUAL_BADGE in again.label,
         }
         if fmt is Format.json:
             render({"what_if": summary, "diff": rows}, fmt)
