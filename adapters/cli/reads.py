@@ -81,6 +81,42 @@ def register(
 
     @app.command()
     @handled
+    def trajectory(
+        entity: EntityOption,
+        grant: Annotated[
+            str | None, typer.Option(help="promotion or effort_support")
+        ] = None,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """An entity's years side by side: score, rank, band, amount, and why.
+
+        Each year's change of amount against the year before is split into the
+        pool budget, own insured, own score, the others' scores, and rounding,
+        caps and eligibility; a change of size band or rule is flagged.
+
+        Example: kofu trajectory --entity 131041 --format csv
+        """
+        from adapters.queries.trajectory import trajectory as years  # noqa: PLC0415
+
+        with ledger() as opened:
+            rows = as_dicts(years(opened, entity, grant))
+        render(rows, fmt, "trajectory")
+
+    @app.command()
+    @handled
+    def trend(fmt: FormatOption = Format.table) -> None:
+        """The nation year by year: budgets, totals, mean score by band, quartiles.
+
+        Example: kofu trend --format json
+        """
+        from adapters.queries.trajectory import national_trend  # noqa: PLC0415
+
+        with ledger() as opened:
+            rows = as_dicts(national_trend(opened))
+        render(rows, fmt, "trend")
+
+    @app.command()
+    @handled
     def insurers(fmt: FormatOption = Format.table) -> None:
         """List registered insurers and their members."""
         with ledger() as opened:

@@ -20,10 +20,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from adapters.queries.rows import as_dicts
+from adapters.queries.trajectory import national_trend, trajectory
 from adapters.web import entity as entity_page
 from adapters.web import overview as overview_page
 from adapters.web import run as run_page
 from adapters.web.board import board
+from adapters.web.chart import bar_chart
 from adapters.web.deps import (
     FormTokenDep,
     LedgerDep,
@@ -37,12 +40,13 @@ from adapters.web.errors import (
     PageRefusedError,
     PageRoute,
 )
-from adapters.web.formatting import environment
+from adapters.web.formatting import environment, year_label
 from domain import clock
 from domain.allocation_run import AllocationRun
+from domain.base import GRANTS, TIERS
 from domain.entities import Entity
 from domain.errors import InvalidInput
-from domain.glossary import era
+from domain.glossary import GRANT_JA, TIER_JA, era
 from domain.ledger import Ledger
 
 router = APIRouter(route_class=PageRoute, default_response_class=HTMLResponse)
@@ -321,6 +325,73 @@ def entity(
         explanations=explained,
         answers=entity_page.answers(ledger, lg_code, tier, year_found, explained),
         hypothesis=any(x["hypothesis"] for x in explained),
+    )
+
+
+@router.get("/entities/{lg_code}", name="web_trajectory")
+def entity_years(
+    request: Request, lg_code: str, ledger: LedgerDep, viewer: ViewerDep
+) -> HTMLResponse:
+    """An entity's years side by side, each change of amount explained, charted."""
+    may_see(viewer, lg_code)
+    details = checked_entity(ledger, lg_code)
+    rows = as_dicts(trajectory(ledger, lg_code))
+    charts = [
+        (
+            grant,
+            bar_chart(
+                f"{details.name} {GRANT_JA[grant]} 交付額の推移（千円）",
+                [
+                    (year_label(r["grant_year"]), r["amount_yen"])
+                    for r in rows
+                    if r["grant"] == grant
+                ],
+            ),
+        )
+        for grant in GRANTS
+        if any(r["grant"] == grant for r in rows)
+    ]
+    return _page(
+        request,
+        "trajectory.html.j2",
+        entity=details,
+        rows=rows,
+        charts=charts,
+        years=_years(ledger),
+        hypothesis=any(r["hypothesis"] for r in rows),
+    )
+
+
+@router.get("/trends", name="web_trends")
+def trends(request: Request, ledger: LedgerDep, viewer: ViewerDep) -> HTMLResponse:
+    """The nation year by year: budgets, totals, mean score by band, quartiles."""
+    if viewer is not None and viewer.role not in PAGE_ROLES:
+        overseer(viewer)
+    rows = as_dicts(national_trend(ledger))
+    charts = [
+        (
+            (grant, tier),
+            bar_chart(
+                f"{GRANT_JA[grant]}・{TIER_JA[tier]} 配分額の推移（千円）",
+                [
+                    (year_label(r["grant_year"]), r["allocated_yen"])
+                    for r in rows
+                    if (r["grant"], r["tier"]) == (grant, tier)
+                ],
+            ),
+        )
+        for grant in GRANTS
+        for tier in TIERS
+        if any((r["grant"], r["tier"]) == (grant, tier) for r in rows)
+    ]
+    return _page(
+        request,
+        "trends.html.j2",
+        rows=rows,
+        charts=charts,
+        years=_years(ledger),
+        overseer=viewer is None or viewer.role in OVERSEERS,
+        hypothesis=any(r["hypothesis"] for r in rows),
     )
 
 

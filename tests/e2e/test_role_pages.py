@@ -152,6 +152,9 @@ def test_an_insurers_pages_show_its_amounts_and_pass_axe(
     assert upload.is_displayed()
     assert label.text
     assert check_page(chromium, axe_source, _backend(api), "insurer-upload") == []
+    chromium.get(f"{served}/pages/entities/{SHINJUKU}")
+    assert chromium.find_elements(By.CSS_SELECTOR, "table.trajectory tbody tr")
+    assert check_page(chromium, axe_source, _backend(api), "insurer-years") == []
     # the national overview is not the insurer's: a 403 page, itself accessible
     chromium.get(f"{served}/pages/years/2020")
     assert "403" in chromium.title
@@ -201,6 +204,9 @@ def test_an_overseers_pages_show_the_national_totals_and_pass_axe(
     assert check_page(chromium, axe_source, backend, f"{holder}-run") == []
     chromium.get(f"{served}/pages/prefectures/14/2020")
     assert check_page(chromium, axe_source, backend, f"{holder}-board") == []
+    chromium.get(f"{served}/pages/trends")
+    assert chromium.find_elements(By.CSS_SELECTOR, "table.trends tbody tr")
+    assert check_page(chromium, axe_source, backend, f"{holder}-trends") == []
     chromium.get(f"{served}/pages/entities/999999/2020")
     assert "404" in chromium.title
     assert check_page(chromium, axe_source, backend, f"{holder}-404") == []

@@ -507,3 +507,35 @@ def test_a_bad_table_parameter_is_a_page_naming_it(
     status, page = _status(f"{site.base}/years/2020?" + urllib.parse.quote(query, "="))
     assert status == 422
     assert f" {field} " in page
+
+
+def test_the_trajectory_and_trend_pages_show_the_runs_figures(
+    site: Site, browser: WebDriver
+) -> None:
+    page = _open(browser, site, f"/entities/{SHINJUKU}", "trajectory")
+    rows = page.find_elements(By.CSS_SELECTOR, "table.trajectory tbody tr")
+    in_force = current_runs(site.ledger, 2020, None, "municipal", None, None)
+    assert len(rows) == len(in_force)
+    for row in rows:
+        run = next(
+            r.calculated
+            for r in in_force
+            if r.calculated.grant == row.get_attribute("data-grant")
+        )
+        line = next(r for r in run.results if r.entity == SHINJUKU)
+        cell = row.find_element(By.CSS_SELECTOR, "td.amount").text
+        assert cell == f"{line.amount_yen:,}"
+    assert page.find_elements(By.CSS_SELECTOR, "figure svg[role=img]")
+    page = _open(browser, site, "/trends", "trends")
+    shown = page.find_elements(By.CSS_SELECTOR, "table.trends tbody tr")
+    every = current_runs(site.ledger, 2020, None, None, None, None)
+    assert len(shown) == len(every)
+    for row in shown:
+        run = next(
+            r.calculated
+            for r in every
+            if (r.calculated.grant, r.calculated.tier)
+            == (row.get_attribute("data-grant"), row.get_attribute("data-tier"))
+        )
+        allocated = row.find_element(By.CSS_SELECTOR, "td.allocated").text
+        assert allocated == f"{run.totals.allocated_yen:,}"
