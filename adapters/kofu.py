@@ -472,11 +472,16 @@ class Kofu:
 
     # ------------------------------------------------------------------- files
 
-    def workbook(self, entity: str, grant_year: int, tier: str | None) -> bytes:
-        """The self-evaluation workbook (該当状況調査票) of an entity, as XLSX bytes."""
+    def workbook(
+        self, entity: str, grant_year: int, tier: str | None, *, blank: bool = False
+    ) -> bytes:
+        """The self-evaluation workbook (該当状況調査票) of an entity, as XLSX bytes.
+
+        Pre-filled with the entity's answers as they stand, unless `blank`.
+        """
         from adapters.excel.workbook import build_workbook  # noqa: PLC0415
 
-        book = build_workbook(self.ledger, entity, grant_year, tier)
+        book = build_workbook(self.ledger, entity, grant_year, tier, blank=blank)
         buffer = BytesIO()
         book.save(buffer)
         return buffer.getvalue()

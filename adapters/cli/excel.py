@@ -58,16 +58,27 @@ def register(
         tier: Annotated[
             str | None, typer.Option(help="Default: the entity's own tier.")
         ] = None,
+        blank: Annotated[
+            bool,
+            typer.Option("--blank", help="Empty answer cells (default: the current)."),
+        ] = False,
         force: ForceOption = False,
     ) -> None:
-        """Write the self-evaluation workbook (該当状況調査票) of an entity and year."""
+        """Write the self-evaluation workbook (該当状況調査票) of an entity and year.
+
+        Its answer cells hold the entity's answers as they stand (a revision
+        changes only what changes); --blank leaves them empty.
+
+        Example: kofu workbook --entity 131041 --fiscal-year 2024 --output 131041.xlsx
+        """
         if output.suffix.lower() != ".xlsx":
             msg = "the workbook is written as .xlsx"
             raise InvalidInput(msg, field="--output")
         with session() as kofu:
-            data = kofu.workbook(entity, grant_year, tier)
+            data = kofu.workbook(entity, grant_year, tier, blank=blank)
         write_file(output, data, force=force)
-        console.print(f"workbook written to {output}")
+        note = "blank" if blank else "with the current answers"
+        console.print(f"workbook written to {output} ({note})")
 
     export = typer.Typer(
         help="The ministry's national tables (XLSX or CSV).", no_args_is_help=True
