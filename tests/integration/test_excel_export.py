@@ -370,3 +370,48 @@ def test_commands_with_several_tables_write_one_workbook(
     run = "FY2020-promotion-municipal-reference-1"
     book = load_workbook(io.BytesIO(_binary(nation, command, run, "--format", "xlsx")))
     assert book.sheetnames == sheets
+
+
+def test_a_csv_file_for_excel_gets_a_bom_and_shift_jis_on_request(
+    nation: Kofu, tmp_path: Path
+) -> None:
+    args = ("export", "allocations", "--fiscal-year", "2020", "--format", "csv")
+    code, plain = nation(*args)
+    assert code == 0, plain
+    assert not plain.startswith("\ufeff")  # standard output stays plain for scripts
+    code, output = nation(*args, "--output", tmp_path / "a.csv")
+    assert code == 0, output
+    written = (tmp_path / "a.csv").read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf")  # the BOM Japanese Excel needs
+    assert written[3:].decode("utf-8") == plain
+    code, output = nation(*args, "-o", tmp_path / "s.csv", "--encoding", "shift_jis")
+    assert code == 0, output
+    assert (tmp_path / "s.csv").read_bytes().decode("cp932") == plain
+    code, output = nation(*args, "-o", tmp_path / "u.csv", "--encoding", "utf-8")
+    assert (tmp_path / "u.csv").read_bytes().decode("utf-8") == plain
+    code, output = nation(
+        "export",
+        "allocations",
+        "--fiscal-year",
+        "2020",
+        "-o",
+        tmp_path / "x.xlsx",
+        "--encoding",
+        "shift_jis",
+    )
+    assert code == 2
+    assert "--encoding" in output
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_character_shift_jis_cannot_hold_is_named_and_nothing_written() -> None:
+    from adapters.cli.excel import Encoding, encoded
+    from domain.errors import InvalidInput
+
+    text = "団体,金額\n新宿区,1\n𠮷野町,2\n"
+    with pytest.raises(InvalidInput) as refused:
+        encoded(text, Encoding.shift_jis)
+    assert refused.value.field == "--encoding"
+    assert "line 3, character 1" in str(refused.value)
+    assert "U+20BB7" in str(refused.value)
+    assert encoded(text, Encoding.utf_8_sig).startswith(b"\xef\xbb\xbf")
