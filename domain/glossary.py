@@ -34,6 +34,12 @@ GRANT_JA = {
 }
 """The two grants, by their full names."""
 
+ADJUSTMENT_JA = {
+    "refund": "返還",
+    "additional": "追加交付",
+    "settle_next_year": "翌年度に精算",
+}
+"""What a settlement's adjustment becomes (`AllocationRun` Adjustment)."""
 GRANT_SHORT = {"promotion": "推進", "effort_support": "支援"}
 """The two grants, as tables and workbooks abbreviate them."""
 
