@@ -89,7 +89,7 @@ from domain.commands import (
 )
 from domain.errors import InvalidInput
 from domain.ledger import Ledger, Progress, Result
-from domain.tokens import DEFAULT_TOKEN_DAYS
+from domain.roles import DEFAULT_TOKEN_DAYS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -100,7 +100,8 @@ if TYPE_CHECKING:
     from adapters.demo.demo import Tally
     from domain.allocation_run import AllocationRun
     from domain.base import Grant
-    from domain.tokens import AccessToken, Role
+    from domain.roles import Role
+    from domain.tokens import AccessToken
 
 T = TypeVar("T")
 CHECKPOINT_EVERY = 1000

@@ -17,9 +17,6 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import YearOption
-from adapters.common.writing import write_file
-from adapters.reports.xlsx import write_binary
-from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from adapters.kofu import Kofu
@@ -71,6 +68,9 @@ def register(
 
         Example: kofu workbook --entity 131041 --fiscal-year 2024 --output 131041.xlsx
         """
+        from adapters.common.writing import write_file  # noqa: PLC0415
+        from domain.errors import InvalidInput  # noqa: PLC0415
+
         if output.suffix.lower() != ".xlsx":
             msg = "the workbook is written as .xlsx"
             raise InvalidInput(msg, field="--output")
@@ -172,6 +172,8 @@ def encoded(text: str, encoding: Encoding) -> bytes:
     Raises:
         InvalidInput: the character, its line and column, and what to do instead.
     """
+    from domain.errors import InvalidInput  # noqa: PLC0415
+
     try:
         return text.encode(_CODECS[encoding])
     except UnicodeEncodeError as exc:
@@ -200,6 +202,10 @@ def emit(
     A CSV file written for Excel gets a BOM unless another `encoding` is asked
     for; on standard output it stays plain UTF-8 for scripts.
     """
+    from adapters.common.writing import write_file  # noqa: PLC0415
+    from adapters.reports.xlsx import write_binary  # noqa: PLC0415
+    from domain.errors import InvalidInput  # noqa: PLC0415
+
     if fmt is ExportFormat.csv:
         default = Encoding.utf_8 if output is None else Encoding.utf_8_sig
         data = encoded(data.decode("utf-8"), encoding or default)

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from adapters.cli.options import FormatOption
-from adapters.queries.asof import position_as_of
-from adapters.reports.output import Format, render, render_all
-from domain.errors import InvalidInput
+from adapters.common.formats import Format
 from domain.glossary import COUNTERFACTUAL_BADGE
 
 if TYPE_CHECKING:
@@ -42,6 +40,8 @@ def register(
     ) -> None:
         """Recompute recorded runs from the ledger prefix each read, and compare."""
         from adapters.queries.recompute import recorded_runs, replays  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+        from domain.errors import InvalidInput  # noqa: PLC0415
 
         if (run_id is None) == (grant_year is None):
             msg = "give one RUN or --fiscal-year (every run of that year)"
@@ -79,6 +79,7 @@ def register(
     ) -> None:
         """What changed per entity between two runs, attributed so it adds up."""
         from adapters.queries.recompute import run_diff  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
 
         with ledger() as opened:
             rows = run_diff(opened, opened.run(run_a), opened.run(run_b))
@@ -101,6 +102,8 @@ def register(
         from fractions import Fraction  # noqa: PLC0415
 
         from adapters.queries.recompute import sensitivity  # noqa: PLC0415
+        from adapters.reports.output import render, render_all  # noqa: PLC0415
+        from domain.errors import InvalidInput  # noqa: PLC0415
 
         try:
             share = Fraction(threshold)
@@ -152,7 +155,9 @@ def register(
         Example: kofu what-if FY2020-promotion-municipal-decision-1
         --rule score_x_insured_share@1 --counterfactual
         """
+        from adapters.queries.asof import position_as_of  # noqa: PLC0415
         from adapters.queries.recompute import what_if  # noqa: PLC0415
+        from adapters.reports.output import render, render_all  # noqa: PLC0415
 
         with ledger() as opened:
             position = position_as_of(opened, at) if at else None

@@ -17,7 +17,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from adapters.http.credentials import CSRF_CHECKED, authenticated
 from adapters.http.errors import ApiError
 from adapters.http.service import service
-from domain.tokens import Role
+from domain.roles import Role
 
 COOKIE = "kofu_token"
 BEARER = HTTPBearer(auto_error=False, description="kofu_<id>_<secret>")
