@@ -19,6 +19,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -438,6 +439,60 @@ class ReadStore(ABC):
             for row in found
         ]
 
+    @abstractmethod
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A cursor in a read-only transaction that sees one state of every table."""
+
+    @abstractmethod
+    def _tracking_sql(self) -> Any:
+        """SELECT a generation's tracked position (no lock: a snapshot's read)."""
+
+    def snapshot_position(self, cursor: Any) -> int:
+        """The position of the generation the views show, as the snapshot sees it."""
+        cursor.execute(self._select_generation(), (VERSION,))
+        row = cursor.fetchone()
+        if row is None:
+            return 0
+        generation = int(_first(row))
+        cursor.execute(self._tracking_sql(), (tracking_key(generation),))
+        row = cursor.fetchone()
+        return 0 if row is None else int(_first(row))
+
+    def scan(
+        self, cursor: Any, table: Table, where: dict[str, object] | None = None
+    ) -> Iterator[tuple[object, ...]]:
+        """A read model's rows through its view, canonical, in key order (streamed).
+
+        Every column the view shows (derived ones too), each made comparable
+        across backends (`canonical`); ordered by the key's unique index, byte
+        order for text on both backends, so two stores' scans merge in step.
+        Rows are fetched `SCAN_PAGE` at a time: memory does not grow with the table.
+        """
+        columns = [*table.columns, *(c for c, _ in table.derived)]
+        clauses = [f"{self.quote(k)} = {self.placeholder}" for k in where or {}]
+        condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        statement = (
+            f"SELECT {', '.join(self.quote(c.name) for c in columns)} "
+            f"FROM {self.quote(view_name(table))}{condition} "
+            f"ORDER BY {', '.join(self.quote(k) for k in table.key_index or table.key)}"
+        )
+        with self._streaming(cursor) as rows:
+            rows.execute(statement, [plain(v) for v in (where or {}).values()])
+            kinds = [c.kind for c in columns]
+            names = [c.name for c in columns]
+            while page := rows.fetchmany(SCAN_PAGE):
+                for row in page:
+                    yield tuple(
+                        canonical(value, kind)
+                        for value, kind in zip(_values(row, names), kinds, strict=True)
+                    )
+
+    @contextmanager
+    def _streaming(self, cursor: Any) -> Iterator[Any]:
+        # SQLite's own cursor steps through the result as it is fetched.
+        yield getattr(cursor, "sqlite_cursor", cursor)
+
     def count(self, table: str) -> int:
         """How many rows a read model has."""
         with self.cursor() as cursor:
@@ -445,6 +500,37 @@ class ReadStore(ABC):
                 f"SELECT COUNT(*) FROM {self.quote(view_name(_table(table)))}"
             )
             return int(_first(cursor.fetchone()))
+
+
+SCAN_PAGE = 1000
+"""Rows a scan fetches at a time (`ReadStore.scan`)."""
+
+
+def canonical(value: object, kind: str) -> object:
+    """A stored value as every backend gives it back, to compare two stores.
+
+    Booleans as bool (SQLite stores 0/1), JSON as sorted compact text (PostgreSQL
+    gives jsonb back parsed), timestamps as aware datetimes (SQLite stores ISO
+    text, PostgreSQL gives them in the session's zone). A value that is not what
+    its column holds (a row written by hand) is kept as it is: it then differs.
+    """
+    if value is None:
+        return None
+    if kind == "boolean" and isinstance(value, int):
+        return bool(value)
+    if kind == "json":
+        if isinstance(value, str | bytes):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                return value
+        return _cell(value) if isinstance(value, dict | list) else value
+    if kind == "timestamp" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 _CONVERTED = frozenset({"timestamp", "json"})
@@ -515,6 +601,15 @@ class SQLiteReadStore(SQLiteTrackingRecorder, ReadStore):
         with self.datastore.transaction(commit=True) as cursor:
             yield cursor
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A read transaction: SQLite (WAL) keeps its first read's state to the end."""
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
+
+    def _tracking_sql(self) -> Any:
+        return "SELECT notification_id FROM tracking WHERE application_name = ?"
+
     def _lock_position(self, cursor: Any) -> int:
         # A no-op write takes SQLite's write lock, so the read below stays true.
         cursor.execute(
@@ -560,6 +655,29 @@ class PostgresReadStore(PostgresTrackingRecorder, ReadStore):
                 )
             )
             yield cursor
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A read-only, repeatable-read transaction on the ledger's schema."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursor.execute(
+                sql.SQL("SET LOCAL search_path TO {}").format(
+                    sql.Identifier(self.datastore.schema)
+                )
+            )
+            yield cursor
+
+    def _tracking_sql(self) -> Any:
+        return sql.SQL(
+            "SELECT notification_id FROM {} WHERE application_name = %s"
+        ).format(sql.Identifier(self.datastore.schema, self.tracking_table_name))
+
+    @contextmanager
+    def _streaming(self, cursor: Any) -> Iterator[Any]:
+        # A server-side cursor: PostgreSQL hands the result over page by page.
+        with cursor.connection.cursor(name="kofu_read_model_scan") as rows:
+            yield rows
 
     def _load(self, cursor: Any, table: Table, rows: Iterator[list[object]]) -> None:
         # COPY: the fastest way into PostgreSQL, row values adapted by psycopg.
