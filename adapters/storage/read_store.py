@@ -638,9 +638,16 @@ class PostgresReadStore(PostgresTrackingRecorder, ReadStore):
     backend = "postgres"
     placeholder = "%s"
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, *, tracking_table_name: str | None = None
+    ) -> None:
+        # The library's factory names the tracking table after the application
+        # (`kofu_tracking`), as for its own tracking recorders; `read_store` uses
+        # the read models' own.
         super().__init__(
-            datastore, tracking_table_name=f"kofu_read_models_v{VERSION}_tracking"
+            datastore,
+            tracking_table_name=tracking_table_name
+            or f"kofu_read_models_v{VERSION}_tracking",
         )
         self.create_table()
         self.generation = 1
