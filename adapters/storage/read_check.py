@@ -24,7 +24,7 @@ time; the first `limit` differences are kept, the rest counted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.storage.projecting import as_of, catch_up
 from adapters.storage.read_store import read_store
@@ -152,34 +152,44 @@ def _compare(
     ordered = [names.index(k) for k in table.key_index or table.key]
     shown = [names.index(k) for k in table.key]
 
-    def order(row: tuple[object, ...]) -> tuple[tuple[int, object], ...]:
-        return tuple(_rank(row[i]) for i in ordered)
+    def keyed(rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[Any, ...]]:
+        for row in rows:
+            yield tuple(row[i] for i in ordered), row
 
     def key(row: tuple[object, ...]) -> dict[str, object]:
         return {names[i]: row[i] for i in shown}
 
     counted = 0
-    mine, theirs = next(stored, None), next(recomputed, None)
-    while mine is not None or theirs is not None:
-        if theirs is None or (mine is not None and order(mine) < order(theirs)):
-            assert mine is not None  # noqa: S101 - the condition above
-            report.found(Difference(table.name, key(mine), "extra"), limit)
-            mine = next(stored, None)
+    mine, theirs = keyed(stored), keyed(recomputed)
+    a, b = next(mine, None), next(theirs, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and _before(a[0], b[0])):
+            assert a is not None  # noqa: S101 - the condition above
+            report.found(Difference(table.name, key(a[1]), "extra"), limit)
+            a = next(mine, None)
             continue
         counted += 1
-        if mine is None or order(theirs) < order(mine):
-            report.found(Difference(table.name, key(theirs), "missing"), limit)
-        elif mine != theirs:
+        if a is None or a[0] != b[0]:  # b's key comes first: not stored
+            report.found(Difference(table.name, key(b[1]), "missing"), limit)
+            b = next(theirs, None)
+            continue
+        if a[1] != b[1]:
             detail = "; ".join(
-                f"{name} {_shown(a)}, recomputed {_shown(b)}"
-                for name, a, b in zip(names, mine, theirs, strict=True)
-                if a != b
+                f"{name} {_shown(x)}, recomputed {_shown(y)}"
+                for name, x, y in zip(names, a[1], b[1], strict=True)
+                if x != y
             )
-            report.found(Difference(table.name, key(theirs), "changed", detail), limit)
-        if mine is not None and order(mine) == order(theirs):
-            mine = next(stored, None)
-        theirs = next(recomputed, None)
+            report.found(Difference(table.name, key(b[1]), "changed", detail), limit)
+        a, b = next(mine, None), next(theirs, None)
     return counted
+
+
+def _before(mine: tuple[object, ...], theirs: tuple[object, ...]) -> bool:
+    """Whether one key comes before another in the databases' scan order."""
+    try:
+        return mine < theirs
+    except TypeError:  # a value of another type, written by hand (SQLite)
+        return tuple(map(_rank, mine)) < tuple(map(_rank, theirs))
 
 
 def _rank(value: object) -> tuple[int, object]:

@@ -477,16 +477,17 @@ class ReadStore(ABC):
             f"FROM {self.quote(view_name(table))}{condition} "
             f"ORDER BY {', '.join(self.quote(k) for k in table.key_index or table.key)}"
         )
+        names = [c.name for c in columns]
+        # Only booleans, JSON and timestamps differ between the backends.
+        convert = [(i, c.kind) for i, c in enumerate(columns) if c.kind in _CANONICAL]
         with self._streaming(cursor) as rows:
             rows.execute(statement, [plain(v) for v in (where or {}).values()])
-            kinds = [c.kind for c in columns]
-            names = [c.name for c in columns]
             while page := rows.fetchmany(SCAN_PAGE):
                 for row in page:
-                    yield tuple(
-                        canonical(value, kind)
-                        for value, kind in zip(_values(row, names), kinds, strict=True)
-                    )
+                    values = _values(row, names)
+                    for index, kind in convert:
+                        values[index] = canonical(values[index], kind)
+                    yield tuple(values)
 
     @contextmanager
     def _streaming(self, cursor: Any) -> Iterator[Any]:
@@ -504,6 +505,9 @@ class ReadStore(ABC):
 
 SCAN_PAGE = 1000
 """Rows a scan fetches at a time (`ReadStore.scan`)."""
+
+
+_CANONICAL = frozenset({"boolean", "json", "timestamp"})
 
 
 def canonical(value: object, kind: str) -> object:

@@ -208,3 +208,47 @@ def test_the_audit_trail_attack_of_the_issue(demo: Kofu, tmp_path: Path) -> None
     assert checked["where"] == {"entity": SHINJUKU, "grant_year": 2020}
     assert checked["differing"] == 0
     assert checked["rows"] == len(json.loads((folder / "trail.json").read_bytes()))
+
+
+def test_a_key_rewritten_to_another_type_is_named(demo: Kofu) -> None:
+    # SQLite keeps text in an integer column; PostgreSQL refuses it (another year).
+    table = next(t for t in TABLES if t.name == "submission_status")
+    row = _first(demo.url, table)
+    forged = "'2020x'" if demo.url.startswith("sqlite") else "1999"
+    name = f'"{_physical(demo.url, table)}"'
+    tamper(
+        demo.url,
+        [f"UPDATE {name} SET grant_year = {forged} WHERE {_where(table, row)}"],
+    )
+    try:
+        code, output = demo(*VERIFY)
+        assert code == 1, output
+        assert _named(table, row, "missing") in output
+        moved = row | {"grant_year": forged.strip("'")}
+        assert _named(table, moved, "extra") in output
+    finally:
+        _rebuilt(demo)
+
+
+def test_a_position_beyond_the_log_is_named(demo: Kofu) -> None:
+    with Facade(demo.url) as facade:
+        store = facade.store(catch_up_first=False)
+        position, generation = store.position(), store.generation
+    tracking = (
+        "tracking"
+        if demo.url.startswith("sqlite")
+        else ("kofu_read_models_v1_tracking")
+    )
+    tamper(
+        demo.url,
+        [
+            f"UPDATE {tracking} SET notification_id = {position + 10} "
+            f"WHERE application_name = 'kofu:read_models_v1_g{generation}'"
+        ],
+    )
+    try:
+        code, output = demo(*VERIFY)
+        assert code == 1, output
+        assert f"tracking (position={position + 10}): extra" in output
+    finally:
+        _rebuilt(demo)
