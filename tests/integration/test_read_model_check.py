@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from rich.console import Console
 
+from adapters.http.app import create_app
+from adapters.inputs.tokens import issue
 from adapters.kofu import Kofu as Facade
 from adapters.storage.read_store import table_name
 from domain.clock import SimulatedClock, installed
@@ -42,6 +45,8 @@ REWRITES = {
     "run_publications": "actor = 'insurer:131041'",
 }
 """What each table's first row is rewritten to (a value the events never made)."""
+AUDITOR: dict[str, str] = {}
+"""An auditor's token secret per demo ledger (for `GET /api/verify`)."""
 FORGED = {"run_publications": ("run_id", "'FY2020-forged'")}
 """The key column a forged row changes (default: the entity, 999999)."""
 
@@ -56,6 +61,10 @@ def demo(
             facade.demo(2020, 7, Console(quiet=True), WORLD)
             with installed(SimulatedClock(jst(date(2021, 7, 1)))):
                 facade.execute(PublishRun(run_id=PUBLISHED, actor="ministry:yamada"))
+                AUDITOR[url] = issue(
+                    facade.ledger, "auditor", (), "boa", "system:test", days=3650
+                ).secret
+                facade.checkpoint()  # the writer signs what it wrote directly
             facade.store()  # projected, as a read command leaves it
         yield Kofu(url)
 
@@ -252,3 +261,50 @@ def test_a_position_beyond_the_log_is_named(demo: Kofu) -> None:
         assert f"tracking (position={position + 10}): extra" in output
     finally:
         _rebuilt(demo)
+
+
+def test_the_api_names_the_rows_too(demo: Kofu) -> None:
+    table = next(t for t in TABLES if t.name == "allocations")
+    row = _first(demo.url, table)
+    auth = {"Authorization": f"Bearer {AUDITOR[demo.url]}"}
+    with TestClient(create_app(demo.url)) as client:
+        plain = client.get("/api/verify", headers=auth).json()
+        assert plain["intact"] is True
+        assert "read_models" not in plain  # only when asked
+        asked = client.get("/api/verify?read_models=true", headers=auth).json()
+        assert asked["intact"] is True
+        assert asked["read_models"]["differing"] == 0
+        assert asked["read_models"]["rows"]["allocations"] > 0
+        name = f'"{_physical(demo.url, table)}"'
+        tamper(demo.url, [f"DELETE FROM {name} WHERE {_where(table, row)}"])
+        try:
+            found = client.get("/api/verify?read_models=true", headers=auth).json()
+            assert found["intact"] is False
+            assert found["read_models"]["differing"] == 1
+            assert found["read_models"]["differences"] == [
+                _named(table, row, "missing")
+            ]
+        finally:
+            _rebuilt(demo)
+
+
+def test_read_models_are_not_compared_when_the_events_do_not_verify(
+    world: Kofu,
+) -> None:
+    code, output = world("audit", "-e", SHINJUKU, "-y", "2020")  # projected
+    assert code == 0, output
+    code, output = world(*VERIFY)
+    assert code == 0, output
+    assert "read models intact" in output
+    with Facade(world.url) as facade:
+        last = facade.ledger.recorder.max_notification_id()
+    tamper(
+        world.url,
+        [
+            f"UPDATE EVENTS SET originator_version = originator_version + 100 WHERE ID = {last}"
+        ],
+    )
+    code, output = world(*VERIFY)
+    assert code == 1, output
+    assert f"TAMPERED at position {last}" in output
+    assert "read models" not in output  # rows from events that fail prove nothing
