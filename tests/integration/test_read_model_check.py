@@ -263,6 +263,16 @@ def test_a_position_beyond_the_log_is_named(demo: Kofu) -> None:
         _rebuilt(demo)
 
 
+def test_tables_of_another_shape_are_not_compared(demo: Kofu) -> None:
+    tamper(demo.url, ["UPDATE kofu_read_model_generation SET shape = 'another'"])
+    try:
+        code, output = demo(*VERIFY)
+        assert code == 1, output
+        assert "built by another version of kofu: not compared" in output
+    finally:
+        _rebuilt(demo)
+
+
 def test_the_api_names_the_rows_too(demo: Kofu) -> None:
     table = next(t for t in TABLES if t.name == "allocations")
     row = _first(demo.url, table)
