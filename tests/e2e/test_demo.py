@@ -406,8 +406,10 @@ def test_what_if_without_a_correction_writes_nothing_and_undoes_its_effect(
         "--rule",
         "score_x_insured_share@1",
     )
-    assert code == 1
-    assert "valid from FY2018 to FY2019" in output
+    # outside its valid years only when asked (what-if --counterfactual)
+    assert code == 2
+    assert "valid FY2018–FY2019, not FY2020" in " ".join(output.split())
+    assert "--counterfactual" in output
 
 
 def test_sensitivity_gives_yen_per_point_and_flags_corrections_over_a_threshold(
