@@ -394,9 +394,15 @@ class MerkleLog:
 
     # --- signed checkpoints (the writer's; a reader never signs) --------------
 
-    def sign_checkpoint(self, signer: SignerKey, origin: str | None = None) -> str:
-        """Sign the checkpoint at the log's size and store the note; the note."""
-        note = self.checkpoint(origin or signer.name).sign(signer)
+    def sign_checkpoint(
+        self, signer: SignerKey, origin: str | None = None, size: int | None = None
+    ) -> str:
+        """Sign the checkpoint at `size` (the log's size) and store the note; the note.
+
+        A run's receipt names the tree of the leaves it read: the writer signs at
+        that size even if the log has grown since.
+        """
+        note = self.checkpoint(origin or signer.name, size).sign(signer)
         size = Checkpoint.parse(note[: note.index("\n\n") + 1]).size
         p = self.tables.p
         with self.datastore.transaction(commit=True) as cursor:
@@ -409,6 +415,28 @@ class MerkleLog:
                 (size, note, datetime.now(tz=UTC).isoformat()),
             )
         return note
+
+    def size_at(self, position: int) -> int:
+        """The size of the tree of the sealed events at positions up to `position`."""
+        with self._read() as cursor:
+            cursor.execute(
+                f"SELECT leaf_index FROM {self.tables.leaves} "
+                f"WHERE position <= {self.tables.p} ORDER BY position DESC LIMIT 1",
+                (position,),
+            )
+            row = cursor.fetchone()
+        return 0 if row is None else int(_value(row, "leaf_index", 0)) + 1
+
+    def signed_at(self, size: int) -> str | None:
+        """The signed checkpoint stored at exactly `size` leaves (None: none)."""
+        with self._read() as cursor:
+            cursor.execute(
+                f"SELECT note FROM {self.tables.checkpoints} "
+                f"WHERE tree_size = {self.tables.p}",
+                (size,),
+            )
+            row = cursor.fetchone()
+        return None if row is None else str(_value(row, "note", 0))
 
     def checkpoints(self) -> list[tuple[int, str]]:
         """The signed checkpoints stored, (tree size, note), oldest first."""
