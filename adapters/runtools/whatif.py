@@ -45,7 +45,7 @@ def what_if(
         InvalidInput: the position is not a correction, or the rule is unknown.
     """
     recorded = run.calculated
-    copy, _ = prefix_ledger(ledger, at or recorded.inputs.ledger_position)
+    copy, _, _ = prefix_ledger(ledger, at or recorded.inputs.ledger_position)
     try:
         if without is not None:
             _undo(ledger, copy, without)
