@@ -18,6 +18,7 @@ import orjson
 from adapters.common.writing import check_target, write_files
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
+from adapters.reports.dossier_proofs import dossier_proofs
 from adapters.reports.output import templates, to_csv
 from adapters.storage.integrity import Chain
 from adapters.storage.projecting import catch_up
@@ -34,6 +35,7 @@ DOSSIER_FILES = (
     "trail.csv",
     "explanations.json",
     "receipts.json",
+    "proofs.json",
     "index.html",
 )
 
@@ -63,11 +65,12 @@ def write_dossier(
     trail = store.rows(
         "audit_trail", {"entity": lg_code, "grant_year": year}, ["position"]
     )
-    explanations, receipts = [], []
+    explanations, receipts, runs = [], [], []
     for phase in PHASES:
         for grant in GRANTS:
             for run in current_runs(ledger, year, grant, tier, phase, None):
                 explanations.append(explanation(ledger, run, lg_code))
+                runs.append(run)
                 inputs = run.calculated.inputs
                 receipts.append(
                     {
@@ -88,6 +91,11 @@ def write_dossier(
             explanations, default=str, option=orjson.OPT_INDENT_2
         ),
         "receipts.json": orjson.dumps(receipts, option=orjson.OPT_INDENT_2),
+        # The trail's events and the runs' events, proved against a signed tree.
+        "proofs.json": orjson.dumps(
+            dossier_proofs(ledger, [int(r["position"]) for r in trail], runs),
+            option=orjson.OPT_INDENT_2,
+        ),
     }
     if finding is None:
         verification = (
