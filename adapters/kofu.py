@@ -67,7 +67,7 @@ from adapters.storage.log_check import LogReport, check_log
 from adapters.storage.merkle_log import LogFinding, MerkleLog
 from adapters.storage.read_store import ReadStore
 from adapters.storage.settings import database
-from domain.checkpoint import SignerKey, VerifierKey
+from domain.checkpoint import SignerKey, VerifierKey, parse_note
 from domain.commands import (
     AllocatePhase,
     Command,
@@ -637,6 +637,13 @@ class Kofu:
                 msg = f"{from_size} is above the tree size proved to ({newest})"
                 raise InvalidInput(msg, field=names["from"])
             older.append(_signed(log, from_size, names["from"]))
+            origins = {parse_note(n)[0].split("\n", 1)[0] for n in (note, *older)}
+            if len(origins) > 1:
+                msg = (
+                    f"the signed checkpoint at {from_size} is of another log "
+                    f"(origins {', '.join(sorted(origins))}): no consistency proof"
+                )
+                raise InvalidInput(msg, field=names["from"])
         try:
             return log.bundle(note, positions, older)
         except LookupError as exc:

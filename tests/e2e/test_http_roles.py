@@ -42,6 +42,13 @@ READS: list[tuple[str, str, frozenset[str]]] = [
     ("submissions", "/api/submissions?fiscal_year=2020", NOT_READER),
     ("replay", f"/api/runs/{PUBLISHED_RUN}/replay", OVERSEERS),
     ("verify", "/api/verify", OVERSEERS),
+    ("checkpoint", "/api/checkpoint", EVERYONE),
+    (
+        "proofs by entity",
+        f"/api/proofs?entity={SHINJUKU}&fiscal_year=2020",
+        SCOPED_TO_SHINJUKU,
+    ),
+    ("proofs by position", "/api/proofs?position=1", OVERSEERS),
     ("overview page", "/pages/", OVERSEERS),
     ("entity page", f"/pages/entities/{SHINJUKU}/2020", OVERSEERS),
     ("run page", f"/pages/runs/{PUBLISHED_RUN}", OVERSEERS),
@@ -174,7 +181,7 @@ def test_each_role_is_admitted_or_refused_and_a_refusal_writes_nothing(
         assert api.events() > before, (name, response.text)
         return
     assert response.status_code == 403, (name, holder, response.text)
-    assert response.json()["field"] in {"Authorization", "entity"}
+    assert response.json()["field"] in {"Authorization", "entity", "position"}
     assert api.events() == before
 
 
