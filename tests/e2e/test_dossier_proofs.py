@@ -24,6 +24,7 @@ from rich.console import Console
 from adapters.inputs.keys import demo_key
 from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
+from domain.bundle import BundleError, verify_dossier
 from tests.conftest import SHINJUKU, Kofu, backend_url
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kofu_verify_offline.py"
@@ -70,6 +71,15 @@ def offline(folder: Path) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
+def kofu_check(folder: Path) -> str:
+    """kofu's own check of the dossier (`domain.bundle.verify_dossier`)."""
+    files = {path.name: path.read_bytes() for path in folder.iterdir()}
+    try:
+        return verify_dossier(files, [demo_key().verifier()])
+    except BundleError as exc:
+        return f"invalid: {exc}"
+
+
 def _load(folder: Path, name: str) -> Any:
     return json.loads((folder / name).read_text(encoding="utf-8"))
 
@@ -86,6 +96,7 @@ def _save(folder: Path, name: str, content: Any) -> None:
 def test_a_dossier_verifies_offline(dossier: Path) -> None:
     code, verdict = offline(dossier)
     assert code == 0, verdict
+    assert not kofu_check(dossier).startswith("invalid"), kofu_check(dossier)
     proofs = _load(dossier, "proofs.json")
     trail = _load(dossier, "trail.json")
     assert len(proofs["receipts"]) == 10  # five phases, two grants
@@ -182,3 +193,5 @@ def test_a_tampered_dossier_is_refused_naming_what(
     code, verdict = offline(dossier)
     assert code == 1, verdict
     assert named in verdict, verdict
+    # kofu's check refuses it too, naming the same thing.
+    assert kofu_check(dossier) == verdict.strip()
