@@ -16,21 +16,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
-from adapters.http.auth import Principal, require_roles
 from adapters.http.errors import ApiError, KofuJSON
+from adapters.http.reads import Anyone, NotReader
 from adapters.http.service import kofu as kofu_dependency
 from adapters.kofu import Kofu
 
 router = APIRouter(prefix="/api", tags=["proofs"])
 KofuDep = Annotated[Kofu, Depends(kofu_dependency)]
-Anyone = Annotated[
-    Principal,
-    Depends(require_roles("insurer", "prefecture", "ministry", "auditor", "reader")),
-]
-NotReader = Annotated[
-    Principal,
-    Depends(require_roles("insurer", "prefecture", "ministry", "auditor")),
-]
 MAX_POSITIONS = 1000
 """Positions one request may name (`position=` repeated)."""
 MAX_ENTITY_EVENTS = 10_000

@@ -89,7 +89,8 @@ def test_without_a_key_writes_are_unsigned_and_verify_says_so(
     assert code in {1, 2}, output
 
 
-def test_a_proof_from_kofu_prove_verifies_offline(world: Kofu, tmp_path: Path) -> None:
+def _submit(world: Kofu, tmp_path: Path) -> None:
+    """新宿区 answers one item (the writer seals and signs)."""
     answers = tmp_path / "a.json"
     answers.write_text(
         json.dumps(
@@ -105,6 +106,10 @@ def test_a_proof_from_kofu_prove_verifies_offline(world: Kofu, tmp_path: Path) -
         encoding="utf-8",
     )
     assert world("submit", answers)[0] == 0
+
+
+def test_a_proof_from_kofu_prove_verifies_offline(world: Kofu, tmp_path: Path) -> None:
+    _submit(world, tmp_path)
     key = str(SIGNING_KEY.verifier())
     code, output = world("prove", "--position", "3", "--position", "7")
     assert code == 0, output
@@ -145,21 +150,7 @@ def test_kofu_prove_from_size_gives_a_consistency_proof_both_verifiers_accept(
     from domain.bundle import verify_bundle
 
     older = _checkpoint_sizes(world.url)
-    answers = tmp_path / "a.json"
-    answers.write_text(
-        json.dumps(
-            [
-                {
-                    "entity": SHINJUKU,
-                    "grant_year": 2020,
-                    "tier": "municipal",
-                    "answers": {"I-1-a": True},
-                }
-            ]
-        ),
-        encoding="utf-8",
-    )
-    assert world("submit", answers)[0] == 0
+    _submit(world, tmp_path)
     sizes = _checkpoint_sizes(world.url)
     assert len(sizes) > len(older)
     old, new = older[-1], sizes[-1]
