@@ -55,6 +55,7 @@ def register(
                 "recorded_ledger_sha256": o.recorded_ledger_sha256,
                 "log_tree": _tree(o.log),
                 "recorded_log_tree": _tree(o.recorded_log),
+                "stored_log_tree": _tree(o.stored_log),
                 "recorded_output_sha256": o.recorded_sha256,
                 "replayed_output_sha256": o.replayed_sha256,
                 "same": o.same,

@@ -34,6 +34,7 @@ def replay(ledger: LedgerDep, who: Overseer, run_id: str) -> KofuJSON:
         "log_root": outcome.log[1] if outcome.log else None,
         "recorded_log_size": outcome.recorded_log[0] if outcome.recorded_log else None,
         "recorded_log_root": outcome.recorded_log[1] if outcome.recorded_log else None,
+        "stored_log_root": outcome.stored_log[1] if outcome.stored_log else None,
         "recorded_output_sha256": outcome.recorded_sha256,
         "replayed_output_sha256": outcome.replayed_sha256,
         "same": outcome.same,

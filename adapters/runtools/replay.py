@@ -6,7 +6,8 @@ is calculated there with the same code path as `kofu allocate`; nothing is writt
 to the real ledger. The recomputed output hash is compared with the recorded one,
 and any difference is reported per entity and field. The chain hash and the Merkle
 log's tree (size and root) of the prefix are recomputed from the events as stored
-and compared with those the run recorded (runs recorded before the log name none).
+and compared with those the run recorded, and with the log's own root at that size
+(runs recorded before the log name none).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.storage.integrity import GENESIS, link
 from adapters.storage.mapper import CanonicalJSONTranscoder, PydanticMapper
+from adapters.storage.merkle_log import MerkleLog
 from domain import merkle
 from domain.allocation_run import output_hash
 from domain.ledger import Ledger
@@ -46,6 +48,9 @@ class Replay:
     """The Merkle log's (tree size, base64 root) over the prefix, recomputed."""
     recorded_log: tuple[int, str] | None = None
     """The (tree size, root) the run's receipt names (None: recorded before it)."""
+    stored_log: tuple[int, str] | None = None
+    """The log's own root at the receipt's size, from its stored nodes (None: the
+    run named no tree, or the log lacks that size or its nodes)."""
 
     @property
     def same(self) -> bool:
@@ -54,7 +59,9 @@ class Replay:
             self.recorded_ledger_sha256 is None
             or self.recorded_ledger_sha256 == self.ledger_sha256
         )
-        log_same = self.recorded_log is None or self.recorded_log == self.log
+        log_same = self.recorded_log is None or (
+            self.recorded_log == self.log == self.stored_log
+        )
         return self.recorded_sha256 == self.replayed_sha256 and ledger_same and log_same
 
 
@@ -140,6 +147,7 @@ def replay_many(ledger: Ledger, runs: list[AllocationRun]) -> list[Replay]:
                     recorded_log=_recorded_log(
                         recorded.inputs.log_size, recorded.inputs.log_root
                     ),
+                    stored_log=_stored_log(ledger, recorded.inputs.log_size),
                 )
             )
     return outcomes
@@ -147,6 +155,17 @@ def replay_many(ledger: Ledger, runs: list[AllocationRun]) -> list[Replay]:
 
 def _recorded_log(size: int | None, root: str | None) -> tuple[int, str] | None:
     return None if size is None or root is None else (size, root)
+
+
+def _stored_log(ledger: Ledger, size: int | None) -> tuple[int, str] | None:
+    """The log's root at `size` as its stored nodes give it (read-only)."""
+    if size is None:
+        return None
+    try:
+        root = MerkleLog(ledger).root(size)
+    except LookupError:  # nodes missing: the log was cut or rewritten
+        return None
+    return size, base64.b64encode(root).decode()
 
 
 def _differences(recorded: Any, replayed: Any) -> list[dict[str, Any]]:

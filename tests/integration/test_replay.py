@@ -113,29 +113,40 @@ def test_a_run_receipt_names_the_signed_checkpoint_of_the_tree_it_read(
     assert code == 0, output
     outcome = json.loads(output)
     assert outcome["log_tree"] == outcome["recorded_log_tree"] is not None
+    assert outcome["stored_log_tree"] == outcome["recorded_log_tree"]
 
 
 def test_a_tampered_log_fails_the_receipts_checkpoint(
     ledger: Ledger, database_url: str
 ) -> None:
     from adapters.storage.merkle_log import MerkleLog
+    from domain import merkle
 
     inputs = ledger.run(RUN).calculated.inputs
     assert inputs.log_size is not None
-    # The leaf of the last event the run read is rewritten in the log's table.
+    # The leaf of the last event the run read is rewritten in the log's tables,
+    # with the stored node above it that the root of the run's tree reads.
     leaf = inputs.log_size - 1
     position = MerkleLog(ledger).position_of(leaf)
+    level, index = merkle.frontier_keys(inputs.log_size)[0]
     tamper(
         database_url,
-        [f"UPDATE kofu_log_leaves SET hash = hash || hash WHERE leaf_index = {leaf}"],
+        [
+            f"UPDATE kofu_log_leaves SET hash = hash || hash WHERE leaf_index = {leaf}",
+            f"UPDATE kofu_log_nodes SET hash = hash || hash "
+            f"WHERE level = {level} AND idx = {index}",
+        ],
     )
     code, output = Kofu(database_url)("verify")
     assert code == 1, output
     assert f"position {position}" in output
     # The events are as stored: the replay's tree, recomputed from them, still
-    # matches the receipt; the log no longer does.
+    # matches the receipt; the log's own root at that size no longer does.
     code, output = Kofu(database_url)("replay", RUN, "--format", "json")
-    assert code == 0, output
+    assert code == 1, output
+    outcome = json.loads(output)
+    assert outcome["log_tree"] == outcome["recorded_log_tree"]
+    assert outcome["stored_log_tree"] != outcome["recorded_log_tree"]
 
 
 def test_a_changed_event_fails_the_receipts_tree_on_replay(
