@@ -6,7 +6,6 @@ Each is checked against its choices: a typo is exit 2 with a suggestion, never
 
 from __future__ import annotations
 
-import csv
 import difflib
 from collections.abc import Callable
 from functools import cache
@@ -96,13 +95,10 @@ PhaseOption = Annotated[
 
 @cache
 def _prefectures() -> dict[str, str]:
-    """Prefecture name → 2-digit code, from the shipped reference file."""
-    from adapters.inputs.paths import data_dir  # noqa: PLC0415 - only when asked
+    """Prefecture name (and English name) → 2-digit code (the shipped file's)."""
+    from adapters.kofu import Kofu  # noqa: PLC0415 - only when --prefecture is given
 
-    with (data_dir() / "reference" / "prefectures.csv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    names = {row["name"]: row["prefecture_code"] for row in rows}
-    return names | {row["name_en"].lower(): row["prefecture_code"] for row in rows}
+    return Kofu.prefecture_codes()
 
 
 def prefecture_code(value: str | None) -> str | None:

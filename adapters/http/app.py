@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from adapters import web
-from adapters.http import checks, commands, docs, errors, login, pages, reads, runs
+from adapters.http import (
+    checks,
+    commands,
+    docs,
+    errors,
+    login,
+    pages,
+    proofs,
+    reads,
+    runs,
+)
 from adapters.http.config import Limits
 from adapters.http.errors import KofuJSON
 from adapters.http.limits import Guard
@@ -48,6 +58,7 @@ def create_app(
     app.include_router(reads.router)
     app.include_router(commands.router)
     app.include_router(checks.router)
+    app.include_router(proofs.router)
     # The pages show each role its own (adapters/web/pages.py); their forms that
     # write are CSRF-checked before they run (adapters/http/pages.py).
     app.dependency_overrides[web.deps.get_ledger] = lambda: service.ledger
