@@ -53,6 +53,7 @@ from adapters.inputs.keys import (
     write_key,
 )
 from adapters.inputs.tokens import Issued, authenticate, issue
+from adapters.inputs.witness import init_state, quorum, read_state, witness_keys
 from adapters.queries.asof import position_as_of
 from adapters.storage import projecting, rebuilding
 from adapters.storage.bootstrap import open_ledger, storage_unavailable
@@ -73,6 +74,7 @@ from adapters.storage.read_check import (
 )
 from adapters.storage.read_store import ReadStore
 from adapters.storage.settings import database
+from adapters.storage.witnessing import Cosigned, cosign, witnessed
 from domain.checkpoint import SignerKey, VerifierKey, parse_note
 from domain.commands import (
     AllocatePhase,
@@ -94,7 +96,7 @@ from domain.commands import (
     RevokeToken,
     SubmitSelfEvaluation,
 )
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, Refused
 from domain.ledger import Ledger, Progress, Result
 from domain.roles import DEFAULT_TOKEN_DAYS
 
@@ -125,6 +127,8 @@ NO_KEY = (
 )
 
 ReadModels = ReadStore
+Cosignature = Cosigned
+"""A witness's cosignature made (`witness cosign`): whom, which tree, when, note."""
 RowsChecked = ReadModelReport
 """What `verify --read-models` found: the read-model rows that differ (named)."""
 """The read models a named query reads, as `store()` and `reading()` hand them out.
@@ -396,6 +400,8 @@ class Kofu:
         if step is None:
             msg = f"not a ledger command: {type(command).__name__}"
             raise TypeError(msg)
+        if isinstance(command, PublishRun):
+            self._check_quorum(command)
         return self._write(lambda ledger: step(ledger, command))
 
     def submit(
@@ -581,6 +587,7 @@ class Kofu:
         force: bool = False,
         keys: Sequence[VerifierKey] | None = None,
         read_models: bool = False,
+        witness: Path | None = None,
     ) -> Verification:
         """Check the history, the Merkle log and its signed checkpoints (read-only).
 
@@ -590,16 +597,19 @@ class Kofu:
         extended or signed; if intact, the chain's checkpoints and the latest
         signed log checkpoint are written to `export`. With `read_models`, once
         the events verify, every read model is recomputed from them and compared
-        row by row (`check_read_models`); nothing is repaired.
+        row by row (`check_read_models`); nothing is repaired. Cosignatures are
+        checked with the witness keys configured (`KOFU_WITNESS_KEYS`); with
+        `witness` (a witness's state file), the log must hold the tree it cosigned.
         """
         expected = read_checkpoints(against) if against else None
         exported = read_log_checkpoint(against) if against else None
+        state = read_state(witness) if witness else None
         if export:
             check_target(export, force=force)  # a bad path: nothing read or written
         trusted = list(keys) if keys is not None else trusted_keys()
         chain = Chain(self.ledger)
         finding, checked = chain.verify(expected)
-        report = check_log(self.ledger, trusted, exported)
+        report = check_log(self.ledger, trusted, exported, witness_keys(), state)
         if not trusted and report.leaves:
             report.findings.append(_NO_VERIFIER)
         first = report.first
@@ -609,9 +619,17 @@ class Kofu:
         rows = self.check_read_models() if read_models and finding is None else None
         if finding is not None or not export:
             return Verification(finding, checked, head, log=report, read_models=rows)
-        stored = MerkleLog(self.ledger).checkpoints()
+        log = MerkleLog(self.ledger)
+        stored = log.checkpoints()
         note = stored[-1][1] if stored else None
-        digest = export_checkpoints(chain, export, force=force, log_checkpoint=note)
+        notes = dict(stored)
+        cosigned: dict[int, str] = {}
+        for size, _, line in log.cosignatures():
+            if size in notes:
+                cosigned[size] = cosigned.get(size, notes[size]) + line
+        digest = export_checkpoints(
+            chain, export, force=force, log_checkpoint=note, cosigned=cosigned
+        )
         return Verification(None, checked, head, digest, report, rows)
 
     def check_read_models(self) -> ReadModelReport:
@@ -699,6 +717,80 @@ class Kofu:
             return log.bundle(note, positions, older)
         except LookupError as exc:
             raise InvalidInput(str(exc), field=names["position"]) from None
+
+    # ---------------------------------------------------------------- witnesses
+
+    @staticmethod
+    def witness_init(path: Path, name: str) -> str:
+        """Make a witness's key and state file (O_EXCL, 0600); its verifier key."""
+        return str(init_state(path, name).key.verifier())
+
+    def witness_cosign(
+        self, path: Path, keys: Sequence[VerifierKey] | None = None
+    ) -> Cosignature:
+        """The witness of `path` cosigns the newest checkpoint, if consistent.
+
+        The ledger's verifier keys are `keys` (default `KOFU_VERIFIER_KEYS`).
+
+        Raises:
+            Refused: not consistent with what it cosigned (nothing recorded).
+        """
+        trusted = list(keys) if keys is not None else trusted_keys()
+        if not trusted:
+            msg = _NO_VERIFIER.detail
+            raise InvalidInput(msg, field="KOFU_VERIFIER_KEYS")
+        return cosign(self.ledger, path, trusted)
+
+    def _check_quorum(self, command: PublishRun) -> None:
+        """Refuse to publish a decision run no quorum of witnesses cosigned.
+
+        `KOFU_WITNESS_QUORUM` (default 0) configured witnesses (`KOFU_WITNESS_KEYS`)
+        must each have cosigned a checkpoint whose tree covers the run's position.
+
+        Raises:
+            Refused: too few witnesses cosigned it (nothing written).
+        """
+        needed = quorum()
+        if not needed:
+            return
+        ledger = self.ledger
+        run = ledger.run(command.run_id)
+        calculated = run.calculated
+        if calculated.phase != "decision":
+            return
+        witnesses = witness_keys()
+        if len(witnesses) < needed:
+            msg = (
+                f"a quorum of {needed} witnesses is required but KOFU_WITNESS_KEYS "
+                f"names {len(witnesses)}"
+            )
+            raise Refused(msg, field="KOFU_WITNESS_QUORUM")
+        from domain.allocation_run import PhaseRuns  # noqa: PLC0415
+
+        phase = ledger.get(
+            PhaseRuns.id_for(
+                calculated.grant_year, calculated.grant, calculated.tier, "decision"
+            ),
+            PhaseRuns,
+        )
+        positions = ledger.run_positions([phase] if phase else [])
+        position = dict(positions.get(phase.id, []) if phase else []).get(
+            command.run_id
+        )
+        if position is None:
+            msg = f"no recorded position for run {command.run_id}"
+            raise Refused(msg, field="run_id")
+        size = MerkleLog(ledger).size_at(position)
+        sizes = witnessed(ledger, trusted_keys(), witnesses)
+        covering = sorted(name for name, at in sizes.items() if at >= size)
+        if len(covering) < needed:
+            msg = (
+                f"the decision run {command.run_id} (position {position}, tree size "
+                f"{size}) is cosigned by {len(covering)} of the {needed} witnesses "
+                f"required ({', '.join(covering) or 'none'}): "
+                "`kofu witness cosign` by each witness first"
+            )
+            raise Refused(msg, field="KOFU_WITNESS_QUORUM")
 
     def signed_checkpoints(self) -> list[tuple[int, str]]:
         """The checkpoints the writer signed, (tree size, note), oldest first."""

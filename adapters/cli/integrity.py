@@ -62,6 +62,13 @@ def register(
                 help="Also recompute every read model from the events and compare.",
             ),
         ] = False,
+        against_witness: Annotated[
+            Path | None,
+            typer.Option(
+                "--against-witness",
+                help="A witness's state file: the log must hold the tree it cosigned.",
+            ),
+        ] = None,
     ) -> None:
         """Check the history, the Merkle log and its signed checkpoints (read-only).
 
@@ -69,12 +76,19 @@ def register(
         come from --key, --keys-file or KOFU_VERIFIER_KEYS, never the database.
         With --read-models, every read-model row that is not what the events
         make it is named (table and key); exit 1. Nothing is repaired.
+        Cosignatures by the witnesses of KOFU_WITNESS_KEYS are checked and
+        reported (which witness cosigned up to which tree size).
         """
         kofu = session()
         try:
             trusted = kofu.trusted_keys(key or [], keys_file)
             found = kofu.verify(
-                against, export, force=force, keys=trusted, read_models=read_models
+                against,
+                export,
+                force=force,
+                keys=trusted,
+                read_models=read_models,
+                witness=against_witness,
             )
         finally:
             kofu.close()
@@ -186,6 +200,14 @@ def _verdict(found: Verification) -> None:
         raise typer.Exit(1)
     signed = f"; signed checkpoints to tree size {log.signed}" if log else ""
     typer.echo(f"intact: {found.checked} events verified{signed}")
+    if log is not None:
+        for name, size in sorted(log.witnesses.items()):
+            typer.echo(f"witness {name} cosigned up to tree size {size}")
+        if log.unknown_cosignatures:
+            typer.echo(
+                f"note: {log.unknown_cosignatures} cosignatures by witnesses not in "
+                "KOFU_WITNESS_KEYS (not counted)"
+            )
     if log is not None and log.demo:
         typer.echo("note: checkpoints signed with the DEMO key (published): no seal")
 

@@ -29,6 +29,7 @@ from adapters.cli import (
     projections,
     reads,
     runtools,
+    witness,
 )
 from domain import __version__
 
@@ -140,6 +141,7 @@ admin.register_setup(app, handled, session, out)
 answers.register(app, handled, session, out, report)
 admin.register_checks(app, handled, session, out)
 integrity.register(app, handled, session, out)
+witness.register(app, handled, session, out)
 reads.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
 runtools.register(app, handled, ledger)

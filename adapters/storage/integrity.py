@@ -329,12 +329,19 @@ def _pair(row: Any) -> tuple[Any, Any]:
 
 
 def export_checkpoints(
-    chain: Chain, path: Path, *, force: bool = False, log_checkpoint: str | None = None
+    chain: Chain,
+    path: Path,
+    *,
+    force: bool = False,
+    log_checkpoint: str | None = None,
+    cosigned: dict[int, str] | None = None,
 ) -> str:
     """Write the checkpoints to a file; return the file's SHA-256 to keep elsewhere.
 
     The file carries the chain's checkpoints and `log_checkpoint`, the latest
-    checkpoint of the Merkle log the writer signed (a C2SP signed note).
+    checkpoint of the Merkle log the writer signed (a C2SP signed note), and
+    `cosigned`: each checkpoint witnesses cosigned, its note with their
+    cosignature lines after the log's signature (tree size → note).
 
     Raises:
         InvalidInput: the file cannot be written (`writing.write_file`).
@@ -347,6 +354,9 @@ def export_checkpoints(
             "genesis": GENESIS,
             "checkpoints": chain.checkpoints(),
             "log_checkpoint": log_checkpoint,
+            "cosigned_checkpoints": {
+                str(size): note for size, note in sorted((cosigned or {}).items())
+            },
         },
         option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2,
     )

@@ -12,7 +12,11 @@
 * the span after the largest signed checkpoint is reported as unsigned: "events
   P..Q are sealed but no signed checkpoint covers them". That is a finding too
   (strict): the writer signs after every write it makes, so an honest ledger has
-  no unsigned span once its writes have finished.
+  no unsigned span once its writes have finished;
+* every stored cosignature by a **configured witness** (`KOFU_WITNESS_KEYS`)
+  verifies (else a finding), and `witnesses` says up to which tree size each one
+  cosigned a checkpoint the log agrees with; with a witness's state file, the log
+  must hold the tree that witness cosigned (`adapters/storage/witnessing.py`).
 
 Nothing here writes: no leaf, node, checkpoint or chain row.
 """
@@ -24,11 +28,14 @@ from typing import TYPE_CHECKING
 
 from adapters.inputs.keys import is_demo
 from adapters.storage.merkle_log import LogFinding, MerkleLog
+from adapters.storage.witnessing import against_witness, check_cosignatures
 from domain.checkpoint import Checkpoint, NoteError, VerifierKey, open_checkpoint
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from adapters.inputs.witness import WitnessState
+    from domain.cosignature import WitnessKey
     from domain.ledger import Ledger
 
 
@@ -49,6 +56,10 @@ class LogReport:
     """Whether a checkpoint is signed with the published DEMO key (no real seal)."""
     unsigned: tuple[int, int] | None = None
     """The first and last positions no signed checkpoint covers (None: none)."""
+    witnesses: dict[str, int] = field(default_factory=dict)
+    """A configured witness's name → the largest tree size it validly cosigned."""
+    unknown_cosignatures: int = 0
+    """Cosignatures stored by keys not configured (not counted)."""
 
     @property
     def first(self) -> LogFinding | None:
@@ -69,8 +80,14 @@ def check_log(
     ledger: Ledger,
     keys: Sequence[VerifierKey],
     exported: str | None = None,
+    witnesses: Sequence[WitnessKey] = (),
+    witness: WitnessState | None = None,
 ) -> LogReport:
-    """Check the log and its checkpoints (and an exported signed checkpoint)."""
+    """Check the log and its checkpoints (an exported one, the cosignatures).
+
+    `witnesses` are the witness keys configured; `witness` a witness's state,
+    whose cosigned tree the log must hold.
+    """
     log = MerkleLog(ledger)
     scan = log.scan()
     keys = tuple(keys)
@@ -82,6 +99,7 @@ def check_log(
     if exported is not None:
         notes.append((-1, exported, "exported"))
     good = 0
+    agreed: dict[int, str] = {}
     for size, note, where in notes:
         label = f"the {where} checkpoint" + (
             f" at tree size {size}" if size >= 0 else ""
@@ -108,7 +126,18 @@ def check_log(
             continue
         report.demo = report.demo or any(is_demo(k) for k in keys if _signed(k, note))
         good = max(good, point.size)
+        if size >= 0 and log_intact:
+            agreed[size] = note
     report.signed = good
+    cosigned = check_cosignatures(
+        log, witnesses, agreed, lambda size: _position(log, size - 1)
+    )
+    report.findings.extend(cosigned.findings)
+    report.witnesses, report.unknown_cosignatures = cosigned.sizes, cosigned.unknown
+    if witness is not None and log_intact:
+        split = against_witness(log, witness, scan.leaves)
+        if split is not None:
+            report.findings.append(split)
     if report.leaves > good:
         first, last = _position(log, good), _position(log, report.leaves - 1)
         report.unsigned = (first, last)

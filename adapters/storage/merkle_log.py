@@ -8,7 +8,10 @@ Tables (created with the library's, by the recorders in `recorders.py`):
 * `kofu_log_nodes (level, idx, hash)`: every complete subtree above the leaves
   (level ≥ 1), so a proof reads O(log n) rows and never re-hashes the log;
 * `kofu_log_checkpoints (tree_size, note, recorded_at)`: the checkpoints the
-  writer signed (C2SP signed notes; the key is never stored).
+  writer signed (C2SP signed notes; the key is never stored);
+* `kofu_log_cosignatures (tree_size, witness, cosigned_at, line, recorded_at)`:
+  witnesses' cosignatures of those checkpoints (C2SP cosignature/v1 signature
+  lines), appended only: storing one changes no leaf, node or checkpoint.
 
 **The writer seals.** `seal` runs inside the recorder's insert transaction, after
 the events are inserted and their notification ids known, under the write lock
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 LEAVES = "kofu_log_leaves"
 NODES = "kofu_log_nodes"
 CHECKPOINTS = "kofu_log_checkpoints"
+COSIGNATURES = "kofu_log_cosignatures"
 PAGE = 1000
 MAX_FINDINGS = 100
 
@@ -62,6 +66,7 @@ class LogTables:
             prefix = sql.Identifier(schema or "public").as_string(None) + "."
         self.leaves, self.nodes = prefix + LEAVES, prefix + NODES
         self.checkpoints = prefix + CHECKPOINTS
+        self.cosignatures = prefix + COSIGNATURES
         self.p = p = "%s" if postgres else "?"
         blob = "BYTEA" if postgres else "BLOB"
         # A hash rewritten by hand may come back as text on SQLite: read bytes.
@@ -84,6 +89,12 @@ class LogTables:
             (
                 f"CREATE TABLE IF NOT EXISTS {self.checkpoints} (tree_size BIGINT "
                 "PRIMARY KEY, note TEXT NOT NULL, recorded_at TEXT NOT NULL)"
+            ),
+            (
+                f"CREATE TABLE IF NOT EXISTS {self.cosignatures} (tree_size BIGINT "
+                "NOT NULL, witness TEXT NOT NULL, cosigned_at BIGINT NOT NULL, "
+                "line TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+                "PRIMARY KEY (tree_size, witness, cosigned_at))"
             ),
         ]
         self.last_leaf = (
@@ -417,6 +428,49 @@ class MerkleLog:
             )
         return note
 
+    def add_cosignature(
+        self, size: int, witness: str, cosigned_at: int, line: str
+    ) -> None:
+        """Append a witness's cosignature line of the checkpoint at `size`.
+
+        Append-only (an INSERT; the same witness, size and time again: kept
+        once). Nothing here checks it: readers verify it against the witness
+        keys they configure.
+        """
+        p = self.tables.p
+        try:
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(
+                    f"INSERT INTO {self.tables.cosignatures} "
+                    f"VALUES ({p}, {p}, {p}, {p}, {p})",
+                    (
+                        size,
+                        witness,
+                        cosigned_at,
+                        line,
+                        datetime.now(tz=UTC).isoformat(),
+                    ),
+                )
+        except IntegrityError:
+            return  # the same cosignature, stored already
+
+    def cosignatures(self) -> list[tuple[int, str, str]]:
+        """The cosignatures stored, (tree size, witness, line), oldest size first."""
+        with self._read() as cursor:
+            cursor.execute(
+                f"SELECT tree_size, witness, line FROM {self.tables.cosignatures} "
+                "ORDER BY tree_size, witness, cosigned_at"
+            )
+            rows = cursor.fetchall()
+        return [
+            (
+                int(_value(r, "tree_size", 0)),
+                str(_value(r, "witness", 1)),
+                str(_value(r, "line", 2)),
+            )
+            for r in rows
+        ]
+
     def size_at(self, position: int) -> int:
         """The size of the tree of the sealed events at positions up to `position`."""
         row = self._row(
@@ -636,6 +690,10 @@ class _Recompute:
                     f"the log has {stored} interior nodes; its leaves make {expected}",
                 )
             )
+
+
+def _now() -> str:
+    return datetime.now(tz=UTC).isoformat()
 
 
 def _unsealed(position: int) -> LogFinding:
