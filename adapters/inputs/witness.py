@@ -149,6 +149,11 @@ def save_state(path: Path, state: WitnessState) -> None:
     except OSError:
         fresh.unlink(missing_ok=True)
         raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a crash
+    finally:
+        os.close(folder)
 
 
 @contextmanager

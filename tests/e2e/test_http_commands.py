@@ -155,6 +155,22 @@ def test_publishing_is_recorded_once_with_the_ministry_actor(api: Api) -> None:
     assert api.call("reader", "GET", f"/api/runs/{UNPUBLISHED_RUN}").status_code == 404
 
 
+def test_a_decision_no_witness_quorum_cosigned_is_409_and_writes_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.cosignature import WitnessSigner
+
+    witness = WitnessSigner.generate("pref13.example").verifier()
+    monkeypatch.setenv("KOFU_WITNESS_KEYS", str(witness))
+    monkeypatch.setenv("KOFU_WITNESS_QUORUM", "1")
+    before = api.events()
+    run = "FY2020-promotion-prefectural-decision-1"
+    response = api.call("ministry", "POST", f"/api/runs/{run}/publish")
+    assert response.status_code == 409, response.text
+    assert "cosigned by 0 of the 1 witnesses required" in response.text
+    assert api.events() == before
+
+
 def test_storage_unavailable_is_503_with_a_json_body() -> None:
     app = create_app("postgresql://postgres@127.0.0.1:1/nowhere")
     with TestClient(app, raise_server_exceptions=False) as client:

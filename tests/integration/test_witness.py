@@ -188,6 +188,16 @@ def test_a_tampered_or_unknown_cosignature_is_found_by_verify(
     monkeypatch.setenv("KOFU_WITNESS_KEYS", str(key))
     line = str(_rows(url, "SELECT line FROM kofu_log_cosignatures")[0][0])
     size = int(_rows(url, "SELECT tree_size FROM kofu_log_cosignatures")[0][0])
+    # Exported with the checkpoints: the note with the witness's line after.
+    code, output = kofu("verify", "--export", tmp_path / "export.json")
+    assert code == 0, output
+    assert f"witness pref14.example cosigned up to tree size {size}" in output
+    exported = json.loads((tmp_path / "export.json").read_text(encoding="utf-8"))
+    cosigned = exported["cosigned_checkpoints"][str(size)]
+    assert cosigned.endswith(line)
+    assert open_checkpoint(cosigned, (SIGNING_KEY.verifier(),)).size == size
+    text, signatures = parse_note(cosigned)
+    assert key.timestamp(text, signatures[-1]) is not None
     # One byte of the signature changed (the key ID and the time kept).
     _, signatures = parse_note(f"-\n\n{line}")
     forged = signatures[0].signature[:-1] + bytes([signatures[0].signature[-1] ^ 1])
