@@ -58,6 +58,7 @@ def verify(kofu: KofuDep, _: Overseer, read_models: bool = False) -> KofuJSON:
         "position": finding.position if finding else None,
         "kind": finding.kind if finding else None,
         "detail": finding.detail if finding else None,
+        "witnesses": found.log.witnesses if found.log else {},
     }
     rows = found.read_models
     if rows is not None:
