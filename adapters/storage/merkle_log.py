@@ -11,7 +11,8 @@ Tables (created with the library's, by the recorders in `recorders.py`):
   writer signed (C2SP signed notes; the key is never stored);
 * `kofu_log_cosignatures (tree_size, witness, cosigned_at, line, recorded_at)`:
   witnesses' cosignatures of those checkpoints (C2SP cosignature/v1 signature
-  lines), appended only: storing one changes no leaf, node or checkpoint.
+  lines), one per witness and tree size, appended only: storing one changes no
+  leaf, node or checkpoint.
 
 **The writer seals.** `seal` runs inside the recorder's insert transaction, after
 the events are inserted and their notification ids known, under the write lock
@@ -94,7 +95,7 @@ class LogTables:
                 f"CREATE TABLE IF NOT EXISTS {self.cosignatures} (tree_size BIGINT "
                 "NOT NULL, witness TEXT NOT NULL, cosigned_at BIGINT NOT NULL, "
                 "line TEXT NOT NULL, recorded_at TEXT NOT NULL, "
-                "PRIMARY KEY (tree_size, witness, cosigned_at))"
+                "PRIMARY KEY (tree_size, witness))"
             ),
         ]
         self.last_leaf = (
@@ -433,9 +434,10 @@ class MerkleLog:
     ) -> None:
         """Append a witness's cosignature line of the checkpoint at `size`.
 
-        Append-only (an INSERT; the same witness, size and time again: kept
-        once). Nothing here checks it: readers verify it against the witness
-        keys they configure.
+        Append-only (an INSERT): one per witness and tree size, the first kept
+        (a witness cosigning the same tree again adds no row, so the rows are
+        bounded by witnesses × checkpoints). Nothing here checks it: readers
+        verify it against the witness keys they configure.
         """
         p = self.tables.p
         try:
@@ -452,7 +454,7 @@ class MerkleLog:
                     ),
                 )
         except IntegrityError:
-            return  # the same cosignature, stored already
+            return  # this witness's cosignature of this tree, stored already
 
     def cosignatures(self) -> list[tuple[int, str, str]]:
         """The cosignatures stored, (tree size, witness, line), oldest size first."""

@@ -227,6 +227,17 @@ def test_the_witness_state_file_is_private_and_never_overwritten(
     assert code == 2, output
     assert "can be read by others (mode 0644)" in output
     assert path.read_bytes() == before
+    # A state someone edited (a negative size) or a huge file: bad input, named.
+    edited = tmp_path / "edited.json"
+    edited.write_bytes(before.replace(b'"size": 0', b'"size": -1'))
+    edited.chmod(0o600)
+    code, output = _cosign(kofu, edited)
+    assert code == 2, output
+    assert f"{edited}: not a witness state file: size is not a tree size" in output
+    edited.write_bytes(b" " * 20_000)
+    code, output = _cosign(kofu, edited)
+    assert code == 2, output
+    assert "too large for a witness state file" in output
 
 
 def test_a_decision_is_published_only_once_a_quorum_cosigned(
@@ -258,6 +269,9 @@ def test_a_decision_is_published_only_once_a_quorum_cosigned(
         assert code == 0, output
     code, output = _cosign(kofu, b)
     assert code == 0, output
+    # One row per witness and tree: A's second cosign of the same tree adds none.
+    stored = "SELECT COUNT(*) FROM kofu_log_cosignatures"
+    assert _rows(database_url, stored)[0][0] == 2
     code, output = kofu(*publish)
     assert code == 0, output
     # A run of another phase needs no quorum; a bad quorum is named.
