@@ -780,7 +780,11 @@ class Kofu:
         if position is None:
             msg = f"no recorded position for run {command.run_id}"
             raise Refused(msg, field="run_id")
-        size = MerkleLog(ledger).size_at(position)
+        leaf = MerkleLog(ledger).leaf(position)
+        if leaf is None:
+            msg = f"run {command.run_id}'s event (position {position}) is not sealed"
+            raise Refused(msg, field="run_id")
+        size = leaf[0] + 1
         sizes = witnessed(ledger, trusted_keys(), witnesses)
         covering = sorted(name for name, at in sizes.items() if at >= size)
         if len(covering) < needed:

@@ -23,10 +23,12 @@ import pytest
 from psycopg import sql
 from rich.console import Console
 
+from adapters.inputs.keys import demo_key
 from adapters.inputs.witness import read_state
 from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.merkle_log import MerkleLog
+from domain.allocation_run import PhaseRuns
 from domain.checkpoint import Signature, open_checkpoint, parse_note
 from domain.clock import SimulatedClock
 from domain.cosignature import WitnessKey
@@ -283,3 +285,53 @@ def test_a_decision_is_published_only_once_a_quorum_cosigned(
     code, output = kofu(*publish)
     assert code == 2, output
     assert "KOFU_WITNESS_QUORUM" in output
+
+
+def test_a_cosignature_of_a_tree_before_the_decision_does_not_count(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: SimulatedClock,
+) -> None:
+    ledger = open_ledger(database_url)
+    try:
+        run_demo(ledger, 2020, 11, Console(quiet=True), prefectures={"13"})
+        phase = ledger.get(
+            PhaseRuns.id_for(2020, "promotion", "municipal", "decision"), PhaseRuns
+        )
+        assert phase is not None
+        position = dict(ledger.run_positions([phase])[phase.id])[DECISION]
+        leaf = MerkleLog(ledger).leaf(position)
+        assert leaf is not None
+        size = leaf[0] + 1
+    finally:
+        ledger.close()
+    # The witness sees the ledger as it was signed just before the run: the
+    # newer checkpoints are not there yet.
+    tamper(
+        database_url, [f"DELETE FROM kofu_log_checkpoints WHERE tree_size >= {size}"]
+    )
+    clock.set_day(date(2021, 7, 1))
+    kofu = Kofu(database_url)
+    key = _witness(kofu, tmp_path / "w.json", "pref13.example")
+    monkeypatch.setenv("KOFU_WITNESS_KEYS", str(key))
+    monkeypatch.setenv("KOFU_WITNESS_QUORUM", "1")
+    code, output = _cosign(kofu, tmp_path / "w.json")
+    assert code == 0, output
+    assert 0 < read_state(tmp_path / "w.json").size < size
+    publish = ("publish", DECISION, "--actor", "ministry:yamada")
+    code, output = kofu(*publish)
+    assert code == 1, output
+    assert (
+        f"(position {position}, tree size {size}) is cosigned by 0 of the 1" in output
+    )
+    # The writer signs the tree that holds the run; the witness cosigns it.
+    ledger = open_ledger(database_url)
+    try:
+        MerkleLog(ledger).sign_checkpoint(demo_key())
+    finally:
+        ledger.close()
+    code, output = _cosign(kofu, tmp_path / "w.json")
+    assert code == 0, output
+    code, output = kofu(*publish)
+    assert code == 0, output
