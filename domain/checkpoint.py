@@ -90,17 +90,62 @@ def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _parse_key(text: str, what: str) -> tuple[str, int, bytes]:
+def parse_key(text: str, what: str, kind: int = ED25519) -> tuple[str, int, bytes]:
+    """`<name>+<key ID>+<b64(kind ‖ 32 bytes)>`: the name, the key ID, the bytes.
+
+    The key ID is not checked against the key here (the caller knows which).
+
+    Raises:
+        MalformedNoteError: not such a string, or a key of another type.
+    """
     name, _, rest = text.partition("+")
     hex_id, _, data = rest.partition("+")
     if not valid_name(name) or not _HEX8.match(hex_id):
         msg = f"malformed {what}"
         raise MalformedNoteError(msg)
     typed = b64decode(data, what)
-    if len(typed) != 33 or typed[0] != ED25519:  # noqa: PLR2004 - type ‖ 32 bytes
-        msg = f"{what} is not an Ed25519 key"
+    if len(typed) != 33 or typed[0] != kind:  # noqa: PLR2004 - type ‖ 32 bytes
+        label = "an Ed25519 key" if kind == ED25519 else f"a type 0x{kind:02x} key"
+        msg = f"{what} is not {label}"
         raise MalformedNoteError(msg)
     return name, int(hex_id, 16), typed[1:]
+
+
+def parse_private(text: str, what: str, kind: int = ED25519) -> tuple[str, int, bytes]:
+    """`PRIVATE+KEY+<name>+<key ID>+<b64(kind ‖ seed)>`: name, key ID, seed.
+
+    Raises:
+        MalformedNoteError: not such a string, or a key of another type.
+    """
+    prefix, _, rest = text.strip().partition("+")
+    key, _, rest = rest.partition("+")
+    if (prefix, key) != ("PRIVATE", "KEY"):
+        msg = f"malformed {what} (it starts PRIVATE+KEY+)"
+        raise MalformedNoteError(msg)
+    return parse_key(rest, what, kind)
+
+
+def check_seed(name: str, seed: bytes) -> None:
+    """A private key's name and Ed25519 seed, as a signer key needs them.
+
+    Raises:
+        MalformedNoteError: not a key name, or not a 32-byte seed.
+    """
+    if not valid_name(name):
+        msg = f"not a key name: {name!r}"
+        raise MalformedNoteError(msg)
+    if len(seed) != 32:  # noqa: PLR2004 - an Ed25519 seed
+        msg = "an Ed25519 seed is 32 bytes"
+        raise MalformedNoteError(msg)
+
+
+def public_key(seed: bytes) -> bytes:
+    """The Ed25519 public key of a seed (32 bytes)."""
+    return (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
 
 
 @dataclass(frozen=True)
@@ -118,7 +163,7 @@ class VerifierKey:
         Raises:
             MalformedNoteError: not such a string, or its key ID is wrong.
         """
-        name, found_id, public = _parse_key(text.strip(), "verifier key")
+        name, found_id, public = parse_key(text.strip(), "verifier key")
         if key_id(name, bytes([ED25519]) + public) != found_id:
             msg = f"verifier key {name}: the key ID does not match the key"
             raise MalformedNoteError(msg)
@@ -145,12 +190,7 @@ class SignerKey:
     seed: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        if not valid_name(self.name):
-            msg = f"not a key name: {self.name!r}"
-            raise MalformedNoteError(msg)
-        if len(self.seed) != 32:  # noqa: PLR2004 - an Ed25519 seed
-            msg = "an Ed25519 seed is 32 bytes"
-            raise MalformedNoteError(msg)
+        check_seed(self.name, self.seed)
 
     @classmethod
     def generate(cls, name: str) -> Self:
@@ -165,12 +205,7 @@ class SignerKey:
         Raises:
             MalformedNoteError: not such a string, or its key ID is wrong.
         """
-        prefix, _, rest = text.strip().partition("+")
-        key, _, rest = rest.partition("+")
-        if (prefix, key) != ("PRIVATE", "KEY"):
-            msg = "malformed signer key (it starts PRIVATE+KEY+)"
-            raise MalformedNoteError(msg)
-        name, found_id, seed = _parse_key(rest, "signer key")
+        name, found_id, seed = parse_private(text, "signer key")
         signer = cls(name, seed)
         if signer.verifier().key_id != found_id:
             msg = f"signer key {name}: the key ID does not match the key"
@@ -188,11 +223,7 @@ class SignerKey:
 
     def verifier(self) -> VerifierKey:
         """The matching verifier key."""
-        public = (
-            Ed25519PrivateKey.from_private_bytes(self.seed)
-            .public_key()
-            .public_bytes(Encoding.Raw, PublicFormat.Raw)
-        )
+        public = public_key(self.seed)
         return VerifierKey(
             self.name, key_id(self.name, bytes([ED25519]) + public), public
         )

@@ -17,7 +17,6 @@ origin, consistent with all it saw before, has this root.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -26,21 +25,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from domain.checkpoint import (
     MalformedNoteError,
     Signature,
-    b64decode,
     b64encode,
+    check_seed,
     key_id,
-    valid_name,
+    parse_key,
+    parse_private,
+    public_key,
 )
 
 COSIGNATURE_V1 = 4
 """The key type of an Ed25519 cosignature (C2SP tlog-cosignature)."""
 MAX_TIME = 2**63 - 1
-_HEX8 = re.compile(r"^[0-9a-f]{8}$")
 
 
 def message(text: str, timestamp: int) -> bytes:
@@ -48,20 +47,11 @@ def message(text: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n{text}".encode()
 
 
-def _parse(text: str, what: str) -> tuple[str, int, bytes]:
-    name, _, rest = text.partition("+")
-    hex_id, _, data = rest.partition("+")
-    if not valid_name(name) or not _HEX8.match(hex_id):
-        msg = f"malformed {what}"
-        raise MalformedNoteError(msg)
-    typed = b64decode(data, what)
-    if len(typed) != 33 or typed[0] != COSIGNATURE_V1:  # noqa: PLR2004
-        msg = f"{what} is not a cosignature/v1 (type 0x04) key"
-        raise MalformedNoteError(msg)
-    if key_id(name, typed) != int(hex_id, 16):
+def _checked(name: str, found_id: int, public: bytes, what: str) -> int:
+    if key_id(name, bytes([COSIGNATURE_V1]) + public) != found_id:
         msg = f"{what} {name}: the key ID does not match the key"
         raise MalformedNoteError(msg)
-    return name, int(hex_id, 16), typed[1:]
+    return found_id
 
 
 @dataclass(frozen=True)
@@ -79,7 +69,8 @@ class WitnessKey:
         Raises:
             MalformedNoteError: not such a string, or its key ID is wrong.
         """
-        return cls(*_parse(text.strip(), "witness key"))
+        name, found_id, public = parse_key(text.strip(), "witness key", COSIGNATURE_V1)
+        return cls(name, _checked(name, found_id, public, "witness key"), public)
 
     def __str__(self) -> str:
         typed = bytes([COSIGNATURE_V1]) + self.public
@@ -112,12 +103,7 @@ class WitnessSigner:
     seed: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        if not valid_name(self.name):
-            msg = f"not a key name: {self.name!r}"
-            raise MalformedNoteError(msg)
-        if len(self.seed) != 32:  # noqa: PLR2004 - an Ed25519 seed
-            msg = "an Ed25519 seed is 32 bytes"
-            raise MalformedNoteError(msg)
+        check_seed(self.name, self.seed)
 
     @classmethod
     def generate(cls, name: str) -> Self:
@@ -131,21 +117,10 @@ class WitnessSigner:
         Raises:
             MalformedNoteError: not such a string, or its key ID is wrong.
         """
-        prefix, _, rest = text.strip().partition("+")
-        key, _, rest = rest.partition("+")
-        if (prefix, key) != ("PRIVATE", "KEY"):
-            msg = "malformed witness signer key (it starts PRIVATE+KEY+)"
-            raise MalformedNoteError(msg)
-        name, _, rest2 = rest.partition("+")
-        hex_id, _, data = rest2.partition("+")
-        typed = b64decode(data, "witness signer key")
-        if len(typed) != 33 or typed[0] != COSIGNATURE_V1:  # noqa: PLR2004
-            msg = "witness signer key is not a cosignature/v1 (type 0x04) key"
-            raise MalformedNoteError(msg)
-        signer = cls(name, typed[1:])
-        if not _HEX8.match(hex_id) or signer.verifier().key_id != int(hex_id, 16):
-            msg = f"witness signer key {name}: the key ID does not match the key"
-            raise MalformedNoteError(msg)
+        what = "witness signer key"
+        name, found_id, seed = parse_private(text, what, COSIGNATURE_V1)
+        signer = cls(name, seed)
+        _checked(name, found_id, signer.verifier().public, what)
         return signer
 
     def __str__(self) -> str:
@@ -155,11 +130,7 @@ class WitnessSigner:
 
     def verifier(self) -> WitnessKey:
         """The matching witness (verifier) key."""
-        public = (
-            Ed25519PrivateKey.from_private_bytes(self.seed)
-            .public_key()
-            .public_bytes(Encoding.Raw, PublicFormat.Raw)
-        )
+        public = public_key(self.seed)
         typed = bytes([COSIGNATURE_V1]) + public
         return WitnessKey(self.name, key_id(self.name, typed), public)
 

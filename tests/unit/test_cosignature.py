@@ -34,11 +34,14 @@ def test_the_witness_key_is_type_4_with_the_spec_s_key_id() -> None:
     assert str(key) == f"witness.example+{expected.hex()}+{typed}"
     assert WitnessKey.parse(str(key)) == key
     assert WitnessSigner.parse(str(signer)) == signer
+    wrong = str(key).replace(expected.hex(), f"{int(expected.hex(), 16) ^ 1:08x}")
+    with pytest.raises(MalformedNoteError, match="key ID does not match"):
+        WitnessKey.parse(wrong)
     # A note-signing key (type 0x01) is not a witness key, nor the reverse.
     log_key = SignerKey("witness.example", SEED)
-    with pytest.raises(MalformedNoteError, match="type 0x04"):
+    with pytest.raises(MalformedNoteError, match="type 0x04 key"):
         WitnessKey.parse(str(log_key.verifier()))
-    with pytest.raises(MalformedNoteError, match="type 0x04"):
+    with pytest.raises(MalformedNoteError, match="type 0x04 key"):
         WitnessSigner.parse(str(log_key))
 
 
