@@ -58,22 +58,53 @@ def generate(name: str) -> SignerKey:
         raise InvalidInput(str(exc), field="name") from None
 
 
+def create_private(path: Path, content: bytes, what: str = "key file") -> None:
+    """Create a file readable by its owner only (0600, O_EXCL), flushed to disk.
+
+    Raises:
+        InvalidInput: the file exists (it is never overwritten) or cannot be made.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        msg = f"a file is already there; a {what} is never overwritten"
+        raise InvalidInput(msg, field=str(path)) from None
+    except OSError as exc:
+        msg = f"cannot create the {what}: {exc.strerror}"
+        raise InvalidInput(msg, field=str(path)) from None
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(content)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def read_private(path: Path, what: str = "key file") -> bytes:
+    """A file only its owner may read (else refused), read bounded.
+
+    Raises:
+        InvalidInput: missing, or readable by others.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        msg = f"cannot read the {what}: {exc.strerror}"
+        raise InvalidInput(msg, field=str(path)) from None
+    if stat.S_ISREG(mode) and mode & 0o077:
+        msg = (
+            f"the {what} can be read by others (mode {stat.S_IMODE(mode):04o}); "
+            "make it 0600"
+        )
+        raise InvalidInput(msg, field=str(path))
+    return read_bytes(path)
+
+
 def write_key(path: Path, key: SignerKey) -> None:
     """Write a key file readable by its owner only; never overwrite one.
 
     Raises:
         InvalidInput: the file exists or cannot be made.
     """
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        msg = "a file is already there; a key file is never overwritten"
-        raise InvalidInput(msg, field=str(path)) from None
-    except OSError as exc:
-        msg = f"cannot create the key file: {exc.strerror}"
-        raise InvalidInput(msg, field=str(path)) from None
-    with os.fdopen(descriptor, "w", encoding="ascii") as out:
-        out.write(f"{key}\n")
+    create_private(path, f"{key}\n".encode("ascii"))
 
 
 def read_key(path: Path) -> SignerKey:
@@ -82,18 +113,7 @@ def read_key(path: Path) -> SignerKey:
     Raises:
         InvalidInput: missing, readable by others, too large, or not a key.
     """
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        msg = f"cannot read the key file: {exc.strerror}"
-        raise InvalidInput(msg, field=str(path)) from None
-    if stat.S_ISREG(mode) and mode & 0o077:
-        msg = (
-            f"the key file can be read by others (mode {stat.S_IMODE(mode):04o}); "
-            "make it 0600"
-        )
-        raise InvalidInput(msg, field=str(path))
-    data = read_bytes(path)
+    data = read_private(path)
     if len(data) > MAX_KEY_BYTES:
         msg = "too large for a key file"
         raise InvalidInput(msg, field=str(path))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import orjson
 
-from adapters.common.parsing import read_bytes
+from adapters.inputs.keys import create_private, read_private
 from domain import merkle
 from domain.checkpoint import NoteError, b64decode, b64encode
 from domain.cosignature import WitnessKey, WitnessSigner
@@ -40,6 +39,7 @@ MAX_STATE_BYTES = 16 * 1024
 KEYS = "KOFU_WITNESS_KEYS"
 QUORUM = "KOFU_WITNESS_QUORUM"
 MAX_QUORUM = 100
+WHAT = "witness state file"
 
 
 @dataclass(frozen=True)
@@ -65,21 +65,6 @@ class WitnessState:
         )
 
 
-def _create(path: Path, content: bytes) -> None:
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        msg = "a file is already there; a witness state file is never overwritten"
-        raise InvalidInput(msg, field=str(path)) from None
-    except OSError as exc:
-        msg = f"cannot create the witness state file: {exc.strerror}"
-        raise InvalidInput(msg, field=str(path)) from None
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(content)
-        out.flush()
-        os.fsync(out.fileno())
-
-
 def init_state(path: Path, name: str) -> WitnessState:
     """A new witness: a fresh key, nothing cosigned yet, written to `path`.
 
@@ -91,7 +76,7 @@ def init_state(path: Path, name: str) -> WitnessState:
     except NoteError as exc:
         raise InvalidInput(str(exc), field="--name") from None
     state = WitnessState(key, None, 0, merkle.EMPTY_ROOT)
-    _create(path, state.document())
+    create_private(path, state.document(), WHAT)
     return state
 
 
@@ -101,18 +86,7 @@ def read_state(path: Path) -> WitnessState:
     Raises:
         InvalidInput: missing, readable by others, too large, or malformed.
     """
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        msg = f"cannot read the witness state file: {exc.strerror}"
-        raise InvalidInput(msg, field=str(path)) from None
-    if stat.S_ISREG(mode) and mode & 0o077:
-        msg = (
-            f"the witness state file can be read by others (mode "
-            f"{stat.S_IMODE(mode):04o}); make it 0600"
-        )
-        raise InvalidInput(msg, field=str(path))
-    data = read_bytes(path)
+    data = read_private(path, WHAT)
     if len(data) > MAX_STATE_BYTES:
         msg = "too large for a witness state file"
         raise InvalidInput(msg, field=str(path))
@@ -143,7 +117,7 @@ def save_state(path: Path, state: WitnessState) -> None:
     """Replace the state atomically (a fresh 0600 file renamed over the old)."""
     fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
     fresh.unlink(missing_ok=True)
-    _create(fresh, state.document())
+    create_private(fresh, state.document(), WHAT)
     try:
         fresh.replace(path)
     except OSError:

@@ -243,19 +243,22 @@ def test_the_witness_state_file_is_private_and_never_overwritten(
     assert "too large for a witness state file" in output
 
 
-def test_a_decision_is_published_only_once_a_quorum_cosigned(
-    database_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    clock: SimulatedClock,
-) -> None:
+@pytest.fixture
+def decided(database_url: str, clock: SimulatedClock) -> Kofu:
+    """A demo year of Tokyo (its decision runs recorded), the clock after it."""
     ledger = open_ledger(database_url)
     try:
         run_demo(ledger, 2020, 11, Console(quiet=True), prefectures={"13"})
     finally:
         ledger.close()
     clock.set_day(date(2021, 7, 1))  # after the demo's last event
-    kofu = Kofu(database_url)
+    return Kofu(database_url)
+
+
+def test_a_decision_is_published_only_once_a_quorum_cosigned(
+    decided: Kofu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kofu, database_url = decided, decided.url
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     keys = [_witness(kofu, a, "pref13.example"), _witness(kofu, b, "audit.example")]
     monkeypatch.setenv("KOFU_WITNESS_KEYS", " ".join(str(k) for k in keys))
@@ -289,14 +292,11 @@ def test_a_decision_is_published_only_once_a_quorum_cosigned(
 
 
 def test_a_cosignature_of_a_tree_before_the_decision_does_not_count(
-    database_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    clock: SimulatedClock,
+    decided: Kofu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    kofu, database_url = decided, decided.url
     ledger = open_ledger(database_url)
     try:
-        run_demo(ledger, 2020, 11, Console(quiet=True), prefectures={"13"})
         phase = ledger.get(
             PhaseRuns.id_for(2020, "promotion", "municipal", "decision"), PhaseRuns
         )
@@ -312,8 +312,6 @@ def test_a_cosignature_of_a_tree_before_the_decision_does_not_count(
     tamper(
         database_url, [f"DELETE FROM kofu_log_checkpoints WHERE tree_size >= {size}"]
     )
-    clock.set_day(date(2021, 7, 1))
-    kofu = Kofu(database_url)
     key = _witness(kofu, tmp_path / "w.json", "pref13.example")
     monkeypatch.setenv("KOFU_WITNESS_KEYS", str(key))
     monkeypatch.setenv("KOFU_WITNESS_QUORUM", "1")
