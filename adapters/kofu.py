@@ -47,6 +47,7 @@ from adapters.inputs.keys import (
     demo_key,
     generate,
     is_demo,
+    reader_keys,
     trusted_keys,
     write_key,
 )
@@ -65,6 +66,7 @@ from adapters.storage.integrity import (
 from adapters.storage.log_check import LogReport, check_log
 from adapters.storage.merkle_log import LogFinding, MerkleLog
 from adapters.storage.read_store import ReadStore
+from adapters.storage.sealed import SealedEvents, token_record
 from adapters.storage.settings import database
 from domain.checkpoint import SignerKey, VerifierKey
 from domain.commands import (
@@ -92,6 +94,7 @@ from domain.ledger import Ledger, Progress, Result
 from domain.tokens import DEFAULT_TOKEN_DAYS
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
     from types import TracebackType
 
@@ -187,6 +190,7 @@ class Kofu:
         self._signer: SignerKey | None = None
         self._signer_read = False
         self._signed_mark = 0
+        self._seals: SealedEvents | None = None
 
     # ---------------------------------------------------------------- lifetime
 
@@ -246,6 +250,7 @@ class Kofu:
             self._ledger.close()
             self._ledger = None
         self._store = None
+        self._seals = None
 
     def __enter__(self) -> Self:
         """A session: the ledger opens on first use (input is read before it)."""
@@ -598,9 +603,27 @@ class Kofu:
         )
         return sorted({int(row["position"]) for row in rows})
 
-    def authenticate(self, secret: str) -> AccessToken | None:
-        """The live token whose secret this is, or None (`inputs.tokens`)."""
-        return authenticate(self.ledger, secret)
+    def authenticate(
+        self, secret: str, at: datetime | None = None
+    ) -> AccessToken | None:
+        """The live token whose secret this is, or None (`inputs.tokens`).
+
+        Only a token that a trusted signed checkpoint covers authenticates (the
+        keys of `reader_keys`, read once; the opened checkpoints are kept).
+        `at` is the ledger's clock by default (tests ask about later).
+
+        Raises:
+            UnsignedTokenError: the secret matches a token no signature covers.
+        """
+        if self._seals is None:
+            self._seals = SealedEvents(self.ledger, reader_keys())
+        seals = self._seals
+
+        def lookup(token_id: str) -> tuple[AccessToken | None, tuple[int, ...]]:
+            record = token_record(seals, token_id)
+            return record.token, record.unsigned
+
+        return authenticate(lookup, secret, at)
 
     # ------------------------------------------------------------------- reads
 

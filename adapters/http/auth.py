@@ -17,7 +17,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from adapters.http.credentials import authenticated
 from adapters.http.errors import ApiError
 from adapters.http.service import service
-from domain.tokens import Role
+from domain.tokens import Role, UnsignedTokenError
 
 COOKIE = "kofu_token"
 _bearer = HTTPBearer(auto_error=False, description="kofu_<id>_<secret>")
@@ -85,7 +85,8 @@ def principal(
     """The caller of this request.
 
     Raises:
-        ApiError: 401 without a token, or with an unknown or revoked one.
+        ApiError: 401 without a token, or with an unknown, revoked or expired one,
+            or one that no trusted signed checkpoint covers (未封印).
     """
     if bearer is None and cookie and request.method not in SAFE_METHODS:
         # A browser sends the cookie with any form another site makes it post.
@@ -97,7 +98,12 @@ def principal(
         raise ApiError(401, msg, "Authorization")
     found, token = authenticated(request.scope, secret)
     if not found:
-        token = service(request).authenticate(secret)
+        try:
+            token = service(request).authenticate(secret)
+        except UnsignedTokenError as unsigned:
+            token = unsigned
+    if isinstance(token, UnsignedTokenError):
+        raise ApiError(401, str(token), "Authorization")
     if token is None:
         raise ApiError(401, "unknown, revoked or expired token", "Authorization")
     return Principal(token.token_id, token.role, token.name, token.scope)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from starlette.datastructures import Headers
     from starlette.types import Scope
 
-    from domain.tokens import AccessToken
+    from domain.tokens import AccessToken, UnsignedTokenError
 
 TOKEN_SCOPE_KEY = "kofu.token"  # noqa: S105 - a scope key, not a secret
 """Where `Guard` leaves the (secret, token) it authenticated for `auth.principal`."""
@@ -33,8 +33,14 @@ def credentials(headers: Headers) -> tuple[str | None, str | None]:
     return bearer, cookie
 
 
-def authenticated(scope: Scope, secret: str) -> tuple[bool, AccessToken | None]:
-    """What `Guard` found for this secret, if it authenticated it (found, token)."""
+def authenticated(
+    scope: Scope, secret: str
+) -> tuple[bool, AccessToken | UnsignedTokenError | None]:
+    """What `Guard` found for this secret, if it authenticated it (found, token).
+
+    The token, None (unknown, wrong, revoked, expired) or the `UnsignedTokenError`
+    it raised (no trusted signed checkpoint covers it).
+    """
     seen = scope.get(TOKEN_SCOPE_KEY)
     if seen is not None and seen[0] == secret:
         return True, seen[1]

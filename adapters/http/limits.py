@@ -30,6 +30,7 @@ from starlette.datastructures import Headers, MutableHeaders
 
 from adapters.http.credentials import TOKEN_SCOPE_KEY, credentials
 from adapters.http.errors import ApiError, body
+from domain.tokens import UnsignedTokenError
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -102,9 +103,13 @@ class Guard:
         bearer, cookie = credentials(headers)
         secret = bearer or cookie
         token: AccessToken | None = None
+        unsigned: UnsignedTokenError | None = None
         if secret:
-            token = await anyio.to_thread.run_sync(self.authenticate, secret)
-            scope[TOKEN_SCOPE_KEY] = (secret, token)
+            try:
+                token = await anyio.to_thread.run_sync(self.authenticate, secret)
+            except UnsignedTokenError as error:
+                unsigned = error
+            scope[TOKEN_SCOPE_KEY] = (secret, unsigned or token)
         if (
             _has_body(scope["method"], headers)
             and scope["path"] not in _PUBLIC_WITH_BODY
@@ -112,8 +117,12 @@ class Guard:
         ):
             # Refused from its headers: the body is never read.
             message = (
-                "a request with a body needs a valid token: Authorization: Bearer "
-                "<token> (the kofu_token cookie opens the pages only)"
+                str(unsigned)
+                if bearer and unsigned
+                else (
+                    "a request with a body needs a valid token: Authorization: Bearer "
+                    "<token> (the kofu_token cookie opens the pages only)"
+                )
             )
             await _answer(send, 401, message, "Authorization", **_challenge())
             return

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from adapters.http.auth import COOKIE, EVERYTHING
 from adapters.http.service import service
 from domain import clock
+from domain.tokens import UnsignedTokenError
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +47,10 @@ def form() -> HTMLResponse:
 def log_in(request: Request, token: Annotated[str, Form()]) -> Response:
     """Check the token; set the cookie and go to the pages, or show the form again."""
     server = service(request)
-    found = server.authenticate(token)
+    try:
+        found = server.authenticate(token)
+    except UnsignedTokenError as unsigned:
+        return _form(f"トークンが封印されていません (unsealed): {unsigned}", 401)
     if found is None:
         return _form("トークンが無効です (unknown, revoked or expired token)", 401)
     if found.role not in EVERYTHING:

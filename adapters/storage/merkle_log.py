@@ -410,6 +410,18 @@ class MerkleLog:
             )
         return note
 
+    def latest_checkpoints(self, count: int) -> list[tuple[int, str]]:
+        """The `count` largest stored checkpoints, (tree size, note), newest first."""
+        with self._read() as cursor:
+            cursor.execute(
+                f"SELECT tree_size, note FROM {self.tables.checkpoints} "
+                f"ORDER BY tree_size DESC LIMIT {int(count)}"
+            )
+            rows = cursor.fetchall()
+        return [
+            (int(_value(r, "tree_size", 0)), str(_value(r, "note", 1))) for r in rows
+        ]
+
     def checkpoints(self) -> list[tuple[int, str]]:
         """The signed checkpoints stored, (tree size, note), oldest first."""
         with self._read() as cursor:
