@@ -603,6 +603,19 @@ class Kofu:
         )
         return sorted({int(row["position"]) for row in rows})
 
+    def seals(self) -> SealedEvents:
+        """What checks that events are sealed and signed (trusted keys read once)."""
+        if self._seals is None:
+            self._seals = SealedEvents(self.ledger, reader_keys())
+        return self._seals
+
+    def unsigned(self, positions: Sequence[int]) -> set[int]:
+        """Which of these positions no trusted signed checkpoint covers (未封印).
+
+        Read-only; history and the audit trail flag them, never trust them.
+        """
+        return self.seals().unsigned_positions(positions)
+
     def authenticate(
         self, secret: str, at: datetime | None = None
     ) -> AccessToken | None:
@@ -615,9 +628,7 @@ class Kofu:
         Raises:
             UnsignedTokenError: the secret matches a token no signature covers.
         """
-        if self._seals is None:
-            self._seals = SealedEvents(self.ledger, reader_keys())
-        seals = self._seals
+        seals = self.seals()
 
         def lookup(token_id: str) -> tuple[AccessToken | None, tuple[int, ...]]:
             record = token_record(seals, token_id)

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 LATEST = 8
 """How many of the newest stored checkpoints are tried (newest first)."""
+PAGE = 500
+"""Positions read per statement."""
 KEPT = 256
 """How many opened notes are kept (a bounded cache)."""
 
@@ -149,6 +151,44 @@ class SealedEvents:
             self._proved.update((p, leaves[p]) for p in proved)
         return sorted(set(todo) - set(proved))
 
+    def unsigned_positions(self, positions: Sequence[int]) -> set[int]:
+        """Which of these positions no trusted signed checkpoint covers (one read).
+
+        A position with no stored event is not named (there is nothing to trust).
+        """
+        wanted = sorted(set(positions))
+        if not wanted:
+            return set()
+        with self.log._read() as cursor:  # noqa: SLF001 - the same log
+            stored = self.events_at(wanted, cursor)
+            return set(self.unsigned(stored, cursor))
+
+    def events_at(self, positions: Sequence[int], cursor: Any) -> list[Stored]:
+        """The stored events at these positions (those that exist), in order."""
+        recorder: Any = self.ledger.recorder
+        datastore = recorder.datastore
+        found: list[Stored] = []
+        for start in range(0, len(positions), PAGE):
+            chunk = list(positions[start : start + PAGE])
+            statement: Any
+            if isinstance(datastore, PostgresDatastore):
+                statement = sql.SQL(
+                    "SELECT notification_id AS position, originator_id, "
+                    "originator_version, topic, state FROM {} "
+                    "WHERE notification_id = ANY(%s)"
+                ).format(sql.Identifier(datastore.schema, recorder.events_table_name))
+                cursor.execute(statement, (chunk,))
+            else:
+                marks = ", ".join("?" * len(chunk))
+                cursor.execute(
+                    "SELECT rowid AS position, originator_id, originator_version, "
+                    f"topic, state FROM {recorder.events_table_name} "
+                    f"WHERE rowid IN ({marks})",
+                    chunk,
+                )
+            found.extend(_stored(row) for row in cursor.fetchall())
+        return sorted(found, key=lambda s: s.position)
+
     def events_of(self, aggregate_id: UUID, cursor: Any = None) -> list[Stored]:
         """Every stored event of one aggregate, with its position, in version order."""
         if cursor is None:
@@ -173,18 +213,19 @@ class SealedEvents:
             key = aggregate_id.hex
         cursor.execute(statement, (key,))
         rows = cursor.fetchall()
-        return [
-            Stored(
-                int(row["position"]),
-                StoredEvent(
-                    originator_id=_uuid(row["originator_id"]),
-                    originator_version=int(row["originator_version"]),
-                    topic=str(row["topic"]),
-                    state=bytes(row["state"]),
-                ),
-            )
-            for row in rows
-        ]
+        return [_stored(row) for row in rows]
+
+
+def _stored(row: Any) -> Stored:
+    return Stored(
+        int(row["position"]),
+        StoredEvent(
+            originator_id=_uuid(row["originator_id"]),
+            originator_version=int(row["originator_version"]),
+            topic=str(row["topic"]),
+            state=bytes(row["state"]),
+        ),
+    )
 
 
 def _uuid(value: Any) -> UUID:

@@ -143,7 +143,7 @@ def entity(
         tier=tier,
         year=year_found,
         era=era(year_found),
-        trail=entity_page.timeline(store, lg_code, year_found),
+        trail=entity_page.timeline(store, lg_code, year_found, ledger),
         explanations=explained,
         hypothesis=any(x["hypothesis"] for x in explained),
     )
