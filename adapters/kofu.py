@@ -66,6 +66,7 @@ from adapters.storage.integrity import (
 from adapters.storage.log_check import LogReport, check_log
 from adapters.storage.merkle_log import LogFinding, MerkleLog
 from adapters.storage.read_store import ReadStore
+from adapters.storage.roles import grant_app_role, owner_only_file
 from adapters.storage.sealed import SealedEvents, token_record
 from adapters.storage.settings import database
 from domain.checkpoint import SignerKey, VerifierKey
@@ -243,6 +244,20 @@ class Kofu:
                 if self.signer() is not None:
                     self.checkpoint()
         return protect(ledger)
+
+    def owner_only_file(self) -> list[Path]:
+        """SQLite: make the ledger's file owner-only (0600); the files changed."""
+        return owner_only_file(self.ledger)
+
+    def grant_app_role(self, role: str) -> list[str]:
+        """Make `role` the running application's: it records, never changes (PG).
+
+        Run by the tables' owner after `init` (`storage.roles`); the statements.
+
+        Raises:
+            InvalidInput: not PostgreSQL, or not a role name.
+        """
+        return grant_app_role(self.ledger, role)
 
     def close(self) -> None:
         """Close the ledger if this facade opened it."""

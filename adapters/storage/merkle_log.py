@@ -395,17 +395,19 @@ class MerkleLog:
     # --- signed checkpoints (the writer's; a reader never signs) --------------
 
     def sign_checkpoint(self, signer: SignerKey, origin: str | None = None) -> str:
-        """Sign the checkpoint at the log's size and store the note; the note."""
+        """Sign the checkpoint at the log's size and store the note; the note.
+
+        Two writers signing the same size keep the first note stored.
+        """
         note = self.checkpoint(origin or signer.name).sign(signer)
         size = Checkpoint.parse(note[: note.index("\n\n") + 1]).size
         p = self.tables.p
         with self.datastore.transaction(commit=True) as cursor:
+            # Never DELETE or UPDATE (the rows are protected, `kofu init`): the
+            # first checkpoint stored at a size stays; `kofu verify` checks it.
             cursor.execute(
-                f"DELETE FROM {self.tables.checkpoints} WHERE tree_size = {p}",
-                (size,),
-            )
-            cursor.execute(
-                f"INSERT INTO {self.tables.checkpoints} VALUES ({p}, {p}, {p})",
+                f"INSERT INTO {self.tables.checkpoints} VALUES ({p}, {p}, {p}) "
+                "ON CONFLICT (tree_size) DO NOTHING",
                 (size, note, datetime.now(tz=UTC).isoformat()),
             )
         return note
