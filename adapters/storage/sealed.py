@@ -163,29 +163,31 @@ class SealedEvents:
             stored = self.events_at(wanted, cursor)
             return set(self.unsigned(stored, cursor))
 
-    def events_at(self, positions: Sequence[int], cursor: Any) -> list[Stored]:
-        """The stored events at these positions (those that exist), in order."""
+    def _select(self, postgres: str, sqlite: str) -> tuple[Any, bool]:
+        """SELECT position and the stored event FROM the events WHERE ...; is PG."""
         recorder: Any = self.ledger.recorder
         datastore = recorder.datastore
+        if isinstance(datastore, PostgresDatastore):
+            statement = sql.SQL(
+                "SELECT notification_id AS position, originator_id, "
+                f"originator_version, topic, state FROM {{}} WHERE {postgres}"
+            ).format(sql.Identifier(datastore.schema, recorder.events_table_name))
+            return statement, True
+        return (
+            "SELECT rowid AS position, originator_id, originator_version, topic, "
+            f"state FROM {recorder.events_table_name} WHERE {sqlite}"
+        ), False
+
+    def events_at(self, positions: Sequence[int], cursor: Any) -> list[Stored]:
+        """The stored events at these positions (those that exist), in order."""
         found: list[Stored] = []
         for start in range(0, len(positions), PAGE):
             chunk = list(positions[start : start + PAGE])
-            statement: Any
-            if isinstance(datastore, PostgresDatastore):
-                statement = sql.SQL(
-                    "SELECT notification_id AS position, originator_id, "
-                    "originator_version, topic, state FROM {} "
-                    "WHERE notification_id = ANY(%s)"
-                ).format(sql.Identifier(datastore.schema, recorder.events_table_name))
-                cursor.execute(statement, (chunk,))
-            else:
-                marks = ", ".join("?" * len(chunk))
-                cursor.execute(
-                    "SELECT rowid AS position, originator_id, originator_version, "
-                    f"topic, state FROM {recorder.events_table_name} "
-                    f"WHERE rowid IN ({marks})",
-                    chunk,
-                )
+            marks = ", ".join("?" * len(chunk))
+            statement, postgres = self._select(
+                "notification_id = ANY(%s)", f"rowid IN ({marks})"
+            )
+            cursor.execute(statement, (chunk,) if postgres else chunk)
             found.extend(_stored(row) for row in cursor.fetchall())
         return sorted(found, key=lambda s: s.position)
 
@@ -194,23 +196,11 @@ class SealedEvents:
         if cursor is None:
             with self.log._read() as fresh:  # noqa: SLF001 - the same log
                 return self.events_of(aggregate_id, fresh)
-        recorder: Any = self.ledger.recorder
-        datastore = recorder.datastore
-        statement: Any
-        if isinstance(datastore, PostgresDatastore):
-            statement = sql.SQL(
-                "SELECT notification_id AS position, originator_id, "
-                "originator_version, topic, state FROM {} "
-                "WHERE originator_id = %s ORDER BY originator_version"
-            ).format(sql.Identifier(datastore.schema, recorder.events_table_name))
-            key: Any = aggregate_id
-        else:
-            statement = (
-                "SELECT rowid AS position, originator_id, originator_version, topic, "
-                f"state FROM {recorder.events_table_name} "
-                "WHERE originator_id = ? ORDER BY originator_version"
-            )
-            key = aggregate_id.hex
+        statement, postgres = self._select(
+            "originator_id = %s ORDER BY originator_version",
+            "originator_id = ? ORDER BY originator_version",
+        )
+        key: Any = aggregate_id if postgres else aggregate_id.hex
         cursor.execute(statement, (key,))
         rows = cursor.fetchall()
         return [_stored(row) for row in rows]
