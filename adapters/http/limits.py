@@ -32,6 +32,11 @@ from adapters.http.credentials import TOKEN_SCOPE_KEY, credentials
 from adapters.http.errors import ApiError, body
 from domain.tokens import UnsignedTokenError
 
+_BODY_REFUSED = (
+    "a request with a body needs a valid token: Authorization: Bearer "
+    "<token> (the kofu_token cookie opens the pages only)"
+)
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -116,14 +121,7 @@ class Guard:
             and (bearer is None or token is None)
         ):
             # Refused from its headers: the body is never read.
-            message = (
-                str(unsigned)
-                if bearer and unsigned
-                else (
-                    "a request with a body needs a valid token: Authorization: Bearer "
-                    "<token> (the kofu_token cookie opens the pages only)"
-                )
-            )
+            message = str(unsigned) if bearer and unsigned else _BODY_REFUSED
             await _answer(send, 401, message, "Authorization", **_challenge())
             return
         if _declared(headers) > self.limits.max_body_bytes:

@@ -18,14 +18,17 @@ from datetime import timedelta
 import pytest
 from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from adapters.cli.main import app
 from adapters.http.app import create_app
 from adapters.inputs.tokens import digest
+from adapters.kofu import Kofu as Facade
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.merkle_log import MerkleLog
 from domain import clock as ledger_clock
 from domain.checkpoint import SignerKey
-from domain.tokens import AccessToken
+from domain.tokens import AccessToken, UnsignedTokenError
 from tests.conftest import SIGNING_KEY, Kofu
 from tests.support.tamper import insert_event, tamper
 
@@ -200,3 +203,30 @@ def test_the_login_form_says_unsealed(
     assert response.status_code == 401
     assert "封印されていません" in response.text
     assert "kofu_token" not in response.headers.get("set-cookie", "")
+
+
+def test_a_token_issued_without_a_signing_key_opens_once_a_key_signs(
+    world: Kofu,
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["tokens", "issue", "--role", "auditor", "--name", "boa"],
+        env={"KOFU_DATABASE_URL": world.url, "KOFU_SIGNING_KEY": ""},
+    )
+    assert result.exit_code == 0, result.output
+    assert "no signing key" in result.output
+    secret = result.output.strip().splitlines()[-1]
+    ledger = open_ledger(world.url)
+    try:
+        with pytest.raises(UnsignedTokenError, match="is not sealed"):
+            Facade(ledger=ledger).authenticate(secret)
+    finally:
+        ledger.close()
+    assert world("checkpoint")[0] == 0  # the writer, with its key, signs
+    ledger = open_ledger(world.url)
+    try:
+        token = Facade(ledger=ledger).authenticate(secret)
+        assert token is not None
+        assert token.role == "auditor"
+    finally:
+        ledger.close()
