@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -429,7 +430,16 @@ def protect(ledger: Ledger) -> bool:
     if not isinstance(datastore, PostgresDatastore):
         return False
     schema = sql.Identifier(datastore.schema).as_string(None)
-    with datastore.transaction(commit=True) as cursor:
-        for statement in PROTECT_SQL:
-            cursor.execute(statement.replace("{schema}", schema))
+    try:
+        with datastore.transaction(commit=True) as cursor:
+            for statement in PROTECT_SQL:
+                cursor.execute(statement.replace("{schema}", schema))
+    except (PersistenceError, psycopg.Error) as exc:
+        if "must be owner" not in str(exc) and "permission denied" not in str(exc):
+            raise
+        msg = (
+            f"kofu init runs as the owner of the ledger's tables ({exc}); "
+            "the application's role cannot (docs/INTEGRITY.md §10)"
+        )
+        raise InvalidInput(msg, field="kofu init") from None
     return True

@@ -151,6 +151,11 @@ def test_the_application_role_records_but_cannot_change_what_is_stored(
             or "must be owner" in error
         ), (statement, error)
     assert _counts(owner) == before
+    # `kofu init` is the owner's: the application's role is told so, nothing changed.
+    code, output = app("init")
+    assert code == 2, output
+    assert "runs as the owner" in output
+    assert _counts(owner) == before
     # The owner's own triggers refuse it too (kofu init protects every ledger).
     base, schema = owner.url.split("?schema=")
     with psycopg.connect(base) as conn:
