@@ -81,7 +81,7 @@ def test_history_of_a_sealed_ledger_is_all_sealed(corrected: Kofu) -> None:
 
 
 def test_a_forged_correction_is_flagged_in_history(corrected: Kofu) -> None:
-    _forge_correction(corrected.url)
+    position = _forge_correction(corrected.url)
     code, output = _history(corrected)
     assert code == 0, output
     rows = json.loads(output)
@@ -91,6 +91,14 @@ def test_a_forged_correction_is_flagged_in_history(corrected: Kofu) -> None:
     code, table = _history(corrected, "table")
     assert code == 0
     assert "未封印 1 件" in table
+    # `kofu audit` (the audit-trail read model) flags the same event.
+    code, output = corrected(
+        "audit", "--entity", SHINJUKU, "--fiscal-year", "2020", "--format", "json"
+    )
+    assert code == 0, output
+    trail = {r["position"]: r["sealed"] for r in json.loads(output)}
+    assert trail[position] is False
+    assert all(v for p, v in trail.items() if p != position)
 
 
 def _auditor(kofu: Kofu) -> str:
