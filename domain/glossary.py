@@ -34,6 +34,12 @@ GRANT_JA = {
 }
 """The two grants, by their full names."""
 
+ADJUSTMENT_JA = {
+    "refund": "返還",
+    "additional": "追加交付",
+    "settle_next_year": "翌年度に精算",
+}
+"""What a settlement's adjustment becomes (`AllocationRun` Adjustment)."""
 GRANT_SHORT = {"promotion": "推進", "effort_support": "支援"}
 """The two grants, as tables and workbooks abbreviate them."""
 
@@ -83,6 +89,13 @@ HYPOTHESIS_METHOD_JA = (
     f"{HYPOTHESIS_JA}（{HYPOTHESIS_EN}）: 公表されていない算定式による試算"
 )
 """The method column and note of the national tables (Japanese first)."""
+
+
+COUNTERFACTUAL_JA = "反実仮想"
+COUNTERFACTUAL_EN = "COUNTERFACTUAL"
+COUNTERFACTUAL_BADGE = f"【{COUNTERFACTUAL_JA} {COUNTERFACTUAL_EN}】"
+"""The label of a rule applied, on request, to a year outside its valid years
+(`kofu what-if --rule R --counterfactual`): never what the ministry did that year."""
 
 
 def is_labelled_hypothesis(label: str) -> bool:

@@ -7,16 +7,41 @@ then takes it from there instead of looking the token up again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from domain.tokens import UnsignedTokenError
 
 if TYPE_CHECKING:
     from starlette.datastructures import Headers
     from starlette.types import Scope
 
-    from domain.tokens import AccessToken, UnsignedTokenError
+    from domain.tokens import AccessToken
 
 TOKEN_SCOPE_KEY = "kofu.token"  # noqa: S105 - a scope key, not a secret
 """Where `Guard` leaves the (secret, token) it authenticated for `auth.principal`."""
+CSRF_CHECKED = "kofu.csrf_checked"
+"""Set in the scope once a page form's CSRF token and origin were checked
+(`pages.page_viewer`): only then does the cookie open a request that writes."""
+PAGE_FORMS = "/pages/"
+"""Where the forms that write with the cookie live (their body may be read)."""
+
+
+BODY_REFUSED = (
+    "a request with a body needs a valid token: Authorization: Bearer "
+    "<token> (the kofu_token cookie opens the pages only)"
+)
+"""Why a request with a body and no valid Bearer token is refused (`Guard`)."""
+
+
+def checked(
+    authenticate: Callable[[str], AccessToken | None], secret: str
+) -> AccessToken | UnsignedTokenError | None:
+    """The token of `secret`, None, or the `UnsignedTokenError` it raised."""
+    try:
+        return authenticate(secret)
+    except UnsignedTokenError as unsigned:
+        return unsigned
 
 
 def credentials(headers: Headers) -> tuple[str | None, str | None]:

@@ -439,7 +439,7 @@ def protect(ledger: Ledger) -> bool:
             raise
         msg = (
             f"kofu init runs as the owner of the ledger's tables ({exc}); "
-            "the application's role cannot (docs/INTEGRITY.md §10)"
+            "the application's role cannot (docs/INTEGRITY.md §12)"
         )
         raise InvalidInput(msg, field="kofu init") from None
     return True
