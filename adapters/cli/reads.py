@@ -244,7 +244,5 @@ def register(
             title = f"{details.name} FY{grant_year}"
             unsealed = sum(not row.sealed for row in rows)
             if unsealed:
-                title += (
-                    f" — 未封印 {unsealed} 件 (unsealed: no signed checkpoint covers)"
-                )
+                title += f" — 未封印 {unsealed} 件 (unsealed)"
             render(as_dicts(rows), fmt, title)
