@@ -49,6 +49,7 @@ from adapters.inputs.keys import (
     demo_key,
     generate,
     is_demo,
+    reader_keys,
     trusted_keys,
     write_key,
 )
@@ -72,6 +73,8 @@ from adapters.storage.read_check import (
     check_read_models,
 )
 from adapters.storage.read_store import ReadStore
+from adapters.storage.roles import grant_app_role, owner_only_file
+from adapters.storage.sealed import SealedEvents, token_record
 from adapters.storage.settings import database
 from domain.checkpoint import SignerKey, VerifierKey, parse_note
 from domain.commands import (
@@ -99,6 +102,7 @@ from domain.ledger import Ledger, Progress, Result
 from domain.roles import DEFAULT_TOKEN_DAYS
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
     from types import TracebackType
 
@@ -207,6 +211,7 @@ class Kofu:
         self._signer: SignerKey | None = None
         self._signer_read = False
         self._signed_mark = 0
+        self._seals: SealedEvents | None = None
 
     # ---------------------------------------------------------------- lifetime
 
@@ -275,12 +280,27 @@ class Kofu:
                     self.checkpoint()
         return protect(ledger)
 
+    def owner_only_file(self) -> list[Path]:
+        """SQLite: make the ledger's file owner-only (0600); the files changed."""
+        return owner_only_file(self.ledger)
+
+    def grant_app_role(self, role: str) -> list[str]:
+        """Make `role` the running application's: it records, never changes (PG).
+
+        Run by the tables' owner after `init` (`storage.roles`); the statements.
+
+        Raises:
+            InvalidInput: not PostgreSQL, or not a role name.
+        """
+        return grant_app_role(self.ledger, role)
+
     def close(self) -> None:
         """Close the ledger if this facade opened it."""
         if self._owned and self._ledger is not None:
             self._ledger.close()
             self._ledger = None
         self._store = None
+        self._seals = None
 
     def __enter__(self) -> Self:
         """A session: the ledger opens on first use (input is read before it)."""
@@ -711,9 +731,38 @@ class Kofu:
         )
         return sorted({int(row["position"]) for row in rows})
 
-    def authenticate(self, secret: str) -> AccessToken | None:
-        """The live token whose secret this is, or None (`inputs.tokens`)."""
-        return authenticate(self.ledger, secret)
+    def seals(self) -> SealedEvents:
+        """What checks that events are sealed and signed (trusted keys read once)."""
+        if self._seals is None:
+            self._seals = SealedEvents(self.ledger, reader_keys())
+        return self._seals
+
+    def unsigned(self, positions: Sequence[int]) -> set[int]:
+        """Which of these positions no trusted signed checkpoint covers (未封印).
+
+        Read-only; history and the audit trail flag them, never trust them.
+        """
+        return self.seals().unsigned_positions(positions)
+
+    def authenticate(
+        self, secret: str, at: datetime | None = None
+    ) -> AccessToken | None:
+        """The live token whose secret this is, or None (`inputs.tokens`).
+
+        Only a token that a trusted signed checkpoint covers authenticates (the
+        keys of `reader_keys`, read once; the opened checkpoints are kept).
+        `at` is the ledger's clock by default (tests ask about later).
+
+        Raises:
+            UnsignedTokenError: the secret matches a token no signature covers.
+        """
+        seals = self.seals()
+
+        def lookup(token_id: str) -> tuple[AccessToken | None, tuple[int, ...]]:
+            record = token_record(seals, token_id)
+            return record.token, record.unsigned
+
+        return authenticate(lookup, secret, at)
 
     # ------------------------------------------------------------------- reads
 

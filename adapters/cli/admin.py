@@ -26,15 +26,36 @@ def register_setup(
 
     @app.command()
     @handled
-    def init() -> None:
-        """Create or upgrade the storage (safe to run twice)."""
+    def init(
+        app_role: Annotated[
+            str | None,
+            typer.Option(
+                help="PostgreSQL: create/grant the running application's role "
+                "(records and reads; cannot change or remove events or log rows)."
+            ),
+        ] = None,
+    ) -> None:
+        """Create or upgrade the storage (safe to run twice); run as the owner."""
         with session() as kofu:
             protected = kofu.init()
             out.print(
                 f"kofu ledger ready: {kofu.describe()}, "
                 f"{kofu.ledger.count_events()} events"
-                + ("; event rows protected from UPDATE/DELETE" if protected else "")
+                + (
+                    "; event and log rows protected from UPDATE/DELETE/TRUNCATE"
+                    if protected
+                    else ""
+                )
             )
+            for path in kofu.owner_only_file():
+                out.print(f"{path}: made owner-only (0600); SQLite has no roles")
+            if app_role is not None:
+                for statement in kofu.grant_app_role(app_role):
+                    out.print(f"  {statement}", highlight=False)
+                out.print(
+                    f"role {app_role}: records and reads, cannot change or remove "
+                    "stored events or log rows; run the application as it"
+                )
 
     @app.command()
     @handled

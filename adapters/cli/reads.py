@@ -242,8 +242,9 @@ def register(
                 "municipal" if details.kind == "municipality" else "prefectural"
             )
             evaluation = opened.self_evaluation(entity, grant_year, chosen)
-            render(
-                as_dicts(history_rows(opened, evaluation)),
-                fmt,
-                f"{details.name} FY{grant_year}",
-            )
+            rows = history_rows(opened, evaluation)
+            title = f"{details.name} FY{grant_year}"
+            unsealed = sum(not row.sealed for row in rows)
+            if unsealed:
+                title += f" — 未封印 {unsealed} 件 (unsealed)"
+            render(as_dicts(rows), fmt, title)

@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -386,35 +387,59 @@ def read_log_checkpoint(path: Path) -> str | None:
     return note
 
 
-_EVENTS = "{schema}.kofu_events"
-PROTECT_SQL = (
+PROTECTED = ("kofu_events", "kofu_log_leaves", "kofu_log_nodes", "kofu_log_checkpoints")
+"""The tables whose rows never change: the events and the Merkle log's."""
+_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION {schema}.kofu_forbid_change() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+    "'kofu: stored events are immutable (% on %)', TG_OP, TG_TABLE_NAME; END $$"
+)
+_TABLE_SQL = (
+    "DROP TRIGGER IF EXISTS {name}_immutable ON {table}",
     (
-        "CREATE OR REPLACE FUNCTION {schema}.kofu_forbid_change() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-        "'kofu: stored events are immutable (% on %)', TG_OP, TG_TABLE_NAME; END $$"
+        "CREATE TRIGGER {name}_immutable BEFORE UPDATE OR DELETE "
+        "ON {table} FOR EACH ROW EXECUTE FUNCTION {schema}.kofu_forbid_change()"
     ),
-    f"DROP TRIGGER IF EXISTS kofu_events_immutable ON {_EVENTS}",
+    "DROP TRIGGER IF EXISTS {name}_no_truncate ON {table}",
     (
-        "CREATE TRIGGER kofu_events_immutable BEFORE UPDATE OR DELETE "
-        f"ON {_EVENTS} FOR EACH ROW EXECUTE FUNCTION {{schema}}.kofu_forbid_change()"
-    ),
-    f"DROP TRIGGER IF EXISTS kofu_events_no_truncate ON {_EVENTS}",
-    (
-        "CREATE TRIGGER kofu_events_no_truncate BEFORE TRUNCATE "
-        f"ON {_EVENTS} FOR EACH STATEMENT "
+        "CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE "
+        "ON {table} FOR EACH STATEMENT "
         "EXECUTE FUNCTION {schema}.kofu_forbid_change()"
     ),
-    f"REVOKE UPDATE, DELETE, TRUNCATE ON {_EVENTS} FROM PUBLIC",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC",
 )
+PROTECT_SQL = (
+    _FUNCTION,
+    *[
+        statement.replace("{name}", name).replace("{table}", "{schema}." + name)
+        for name in PROTECTED
+        for statement in _TABLE_SQL
+    ],
+)
+"""Triggers owned by the table's owner refuse UPDATE, DELETE and TRUNCATE of the
+events and of the log's leaves, nodes and checkpoints (`kofu init`)."""
 
 
 def protect(ledger: Ledger) -> bool:
-    """On PostgreSQL, forbid UPDATE, DELETE and TRUNCATE of event rows (idempotent)."""
+    """On PostgreSQL, forbid UPDATE, DELETE and TRUNCATE of event and log rows.
+
+    Idempotent; run by the tables' owner (`kofu init`). The triggers keep the
+    events' old names (`kofu_events_immutable`, `kofu_events_no_truncate`).
+    """
     datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
     if not isinstance(datastore, PostgresDatastore):
         return False
     schema = sql.Identifier(datastore.schema).as_string(None)
-    with datastore.transaction(commit=True) as cursor:
-        for statement in PROTECT_SQL:
-            cursor.execute(statement.replace("{schema}", schema))
+    try:
+        with datastore.transaction(commit=True) as cursor:
+            for statement in PROTECT_SQL:
+                cursor.execute(statement.replace("{schema}", schema))
+    except (PersistenceError, psycopg.Error) as exc:
+        if "must be owner" not in str(exc) and "permission denied" not in str(exc):
+            raise
+        msg = (
+            f"kofu init runs as the owner of the ledger's tables ({exc}); "
+            "the application's role cannot (docs/INTEGRITY.md §13)"
+        )
+        raise InvalidInput(msg, field="kofu init") from None
     return True

@@ -401,18 +401,18 @@ class MerkleLog:
         """Sign the checkpoint at `size` (the log's size) and store the note; the note.
 
         A run's receipt names the tree of the leaves it read: the writer signs at
-        that size even if the log has grown since.
+        that size even if the log has grown since. Two writers signing the same
+        size keep the first note stored.
         """
         note = self.checkpoint(origin or signer.name, size).sign(signer)
         size = Checkpoint.parse(note[: note.index("\n\n") + 1]).size
         p = self.tables.p
         with self.datastore.transaction(commit=True) as cursor:
+            # Never DELETE or UPDATE (the rows are protected, `kofu init`): the
+            # first checkpoint stored at a size stays; `kofu verify` checks it.
             cursor.execute(
-                f"DELETE FROM {self.tables.checkpoints} WHERE tree_size = {p}",
-                (size,),
-            )
-            cursor.execute(
-                f"INSERT INTO {self.tables.checkpoints} VALUES ({p}, {p}, {p})",
+                f"INSERT INTO {self.tables.checkpoints} VALUES ({p}, {p}, {p}) "
+                "ON CONFLICT (tree_size) DO NOTHING",
                 (size, note, datetime.now(tz=UTC).isoformat()),
             )
         return note
@@ -432,6 +432,18 @@ class MerkleLog:
             f"SELECT note FROM {self.tables.checkpoints} WHERE tree_size = ?", size
         )
         return None if row is None else str(_value(row, "note", 0))
+
+    def latest_checkpoints(self, count: int) -> list[tuple[int, str]]:
+        """The `count` largest stored checkpoints, (tree size, note), newest first."""
+        with self._read() as cursor:
+            cursor.execute(
+                f"SELECT tree_size, note FROM {self.tables.checkpoints} "
+                f"ORDER BY tree_size DESC LIMIT {int(count)}"
+            )
+            rows = cursor.fetchall()
+        return [
+            (int(_value(r, "tree_size", 0)), str(_value(r, "note", 1))) for r in rows
+        ]
 
     def checkpoints(self) -> list[tuple[int, str]]:
         """The signed checkpoints stored, (tree size, note), oldest first."""

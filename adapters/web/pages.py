@@ -321,7 +321,7 @@ def entity(
         tier=tier,
         year=year_found,
         era=era(year_found),
-        trail=entity_page.timeline(store, lg_code, year_found),
+        trail=entity_page.timeline(store, lg_code, year_found, ledger),
         explanations=explained,
         answers=entity_page.answers(ledger, lg_code, tier, year_found, explained),
         hypothesis=any(x["hypothesis"] for x in explained),
