@@ -23,12 +23,15 @@ from adapters.cli import (
     admin,
     allocations,
     answers,
+    evaluations,
     excel,
     explain,
     integrity,
     projections,
+    proofs,
     reads,
     runtools,
+    years,
 )
 from domain import __version__
 
@@ -140,7 +143,10 @@ admin.register_setup(app, handled, session, out)
 answers.register(app, handled, session, out, report)
 admin.register_checks(app, handled, session, out)
 integrity.register(app, handled, session, out)
+proofs.register(app, handled, session)
 reads.register(app, handled, ledger)
+evaluations.register(app, handled, ledger)
+years.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
 runtools.register(app, handled, ledger)
 projections.register(app, handled, session, out)
