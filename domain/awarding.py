@@ -16,6 +16,11 @@ Roles: the recipient applies, withdraws and reports for itself (`insurer:<its
 decide, record payments, confirm, order refunds, record refunds and cancel. Whether
 prefectures do part of this work for the State (L§26②) is unconfirmed, so they do
 not here.
+
+Over 300 lines (STYLE): one short function per step of the chain and the readers
+they share (the rule in force, the recipient, its amount in a run, the roles), and
+where a refund order stands (`order_figures`), which both the refund check and the
+statements use.
 """
 
 from __future__ import annotations
