@@ -277,11 +277,20 @@ class GrantAward(LedgerAggregate):
 
     @property
     def entitled_yen(self) -> int:
-        """What the recipient may keep: confirmed (or decided) less cancellations."""
-        base = (
-            self.confirmation.confirmed_yen if self.confirmation else self.decided_yen
+        """What the recipient may keep.
+
+        Before the confirmation: the decided total less what was cancelled. After
+        it: the confirmed amount, at most the decided total less what was cancelled
+        before the confirmation, less what was cancelled after it.
+        """
+        before = sum(
+            c.amount_yen for c in self.cancellations if not c.after_confirmation
         )
-        return max(base - self.cancelled_yen, 0)
+        after = self.cancelled_yen - before
+        kept = self.decided_yen - before
+        if self.confirmation is not None:
+            kept = min(self.confirmation.confirmed_yen, kept)
+        return max(kept - after, 0)
 
     @property
     def ordered_yen(self) -> int:

@@ -52,13 +52,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from domain.clock import SimulatedClock
+from domain.clock import JST, SimulatedClock
 from tests.conftest import Kofu
 from tests.support.money import HINODE_INSURER, TOKYO, UNION, load_money_world
 
@@ -335,10 +335,15 @@ def test_a_withdrawal_inside_its_period_voids_the_decision(
     args = ("--grant", "promotion")
     clock.set_day(date(2020, 5, 20))
     ok(kofu, "apply", UNION, *args, "--actor", "insurer:139907", "--use", "comprehensive_program=780000")  # fmt: skip
+    ok(kofu, "apply", UNION, "--grant", "effort_support", "--actor", "insurer:139907", "--use", "comprehensive_program=450000")  # fmt: skip
     clock.set_day(date(2020, 7, 31))
     # The union's decision-run amount is 300,000 + 480,000 = 780,000.
     ok(kofu, "decide", UNION, *args, "--actor", MINISTRY)
-    clock.set_day(date(2020, 8, 16))  # 16 days after: the 15-day period has ended
+    ok(kofu, "decide", UNION, "--grant", "effort_support", "--actor", MINISTRY)
+    # The last minute of the 15th day after the decision (JST): still inside.
+    clock.set(datetime(2020, 8, 15, 23, 59, tzinfo=JST))
+    ok(kofu, "withdraw", UNION, "--grant", "effort_support", "--actor", "insurer:133078", "--reason", "辞退")  # fmt: skip
+    clock.set(datetime(2020, 8, 16, 0, 0, tzinfo=JST))  # the period has ended
     code, output = grant(kofu, "withdraw", UNION, *args, "--actor", "insurer:133086", "--reason", "辞退")  # fmt: skip
     assert code == 1
     assert "the withdrawal period ended on 2020-08-15" in output
@@ -364,3 +369,70 @@ def test_the_decision_cannot_exceed_the_decision_runs_amount(
     ok(kofu, "withdraw", UNION, *args, "--actor", "insurer:133086", "--reason", "辞退")
     chain = statement(kofu, UNION)["chains"][0]
     assert (chain["status"], chain["decided_yen"]) == ("取下げ", 0)
+
+
+def test_the_application_window_is_judged_on_the_ledgers_date_in_japan(
+    world: Kofu, clock: SimulatedClock
+) -> None:
+    kofu = world
+    args = ("--grant", "promotion", "--actor", "insurer:133058")
+    # 2020-05-14 23:59 JST is the day before the 内示: refused, whatever UTC says.
+    clock.set(datetime(2020, 5, 14, 23, 59, tzinfo=JST))
+    code, output = grant(kofu, "apply", HINODE_INSURER, *args, "--use", "comprehensive_program=1")  # fmt: skip
+    assert code == 1
+    assert "outside the FY2020 application window" in output
+    # The last minute of the window's last day (2020-07-13) is inside.
+    clock.set(datetime(2020, 7, 13, 23, 59, tzinfo=JST))
+    ok(kofu, "apply", HINODE_INSURER, *args, "--use", "comprehensive_program=1")
+    clock.set(datetime(2020, 7, 14, 0, 0, tzinfo=JST))
+    code, output = grant(kofu, "apply", UNION, "--grant", "promotion", "--actor", "insurer:139907", "--use", "comprehensive_program=1")  # fmt: skip
+    assert code == 1
+    assert "2020-05-15 to 2020-07-13" in output
+
+
+def test_every_step_refuses_the_wrong_role_and_writes_nothing(
+    world: Kofu, clock: SimulatedClock
+) -> None:
+    kofu = world
+    clock.set_day(date(2020, 5, 20))
+    promotion = ("--grant", "promotion")
+    prefectural = ("--grant", "promotion", "--tier", "prefectural")
+
+    def forbidden(message: str, step: str, recipient: str, *args: str) -> None:
+        before = kofu.events()
+        code, output = grant(kofu, step, recipient, *args)
+        assert (code, message in output) == (1, True), output
+        assert kofu.events() == before
+
+    use = ("--use", "comprehensive_program=1")
+    forbidden("only 133058 itself applies", "apply", HINODE_INSURER, *promotion, "--actor", MINISTRY, *use)  # fmt: skip
+    forbidden("only 133058 itself applies", "apply", HINODE_INSURER, *promotion, "--actor", "prefecture:130001", *use)  # fmt: skip
+    forbidden("only 139907 itself applies", "apply", UNION, *promotion, "--actor", "insurer:133051", *use)  # fmt: skip
+    forbidden("only 130001 itself applies", "apply", TOKYO, *prefectural, "--actor", "insurer:133058", "--use", "municipal_support_programmes=1")  # fmt: skip
+    ok(kofu, "apply", HINODE_INSURER, *promotion, "--actor", "insurer:133051", *use)
+    forbidden("only ministry staff decide", "decide", HINODE_INSURER, *promotion, "--actor", "insurer:133058")  # fmt: skip
+    forbidden("only ministry staff return", "return", HINODE_INSURER, *promotion, "--actor", "prefecture:130001", "--reason", "x")  # fmt: skip
+    ok(kofu, "decide", HINODE_INSURER, *promotion, "--actor", MINISTRY)
+    forbidden("only ministry staff record payments", "pay", HINODE_INSURER, *promotion, "--actor", "insurer:133058", "--paid-on", "2020-05-20", "--amount", "1", "--reference", "x")  # fmt: skip
+    forbidden("only 133058 itself reports", "report", HINODE_INSURER, *promotion, "--actor", MINISTRY, "--spent", "comprehensive_program=1", "--evidence", f"{__file__}={hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}")  # fmt: skip
+    forbidden("only ministry staff cancel", "cancel", HINODE_INSURER, *promotion, "--actor", "insurer:133058", "--amount", "1", "--cause", "breach", "--reason", "x", "--legal-basis", "y")  # fmt: skip
+    forbidden("only 133058 itself withdraws", "withdraw", HINODE_INSURER, *promotion, "--actor", "insurer:133078", "--reason", "x")  # fmt: skip
+
+
+def test_a_repeated_payment_with_its_key_records_nothing(
+    world: Kofu, clock: SimulatedClock
+) -> None:
+    kofu = world
+    args = ("--grant", "promotion")
+    clock.set_day(date(2020, 5, 20))
+    ok(kofu, "apply", HINODE_INSURER, *args, "--actor", "insurer:133058", "--use", "comprehensive_program=1000000")  # fmt: skip
+    ok(kofu, "decide", HINODE_INSURER, *args, "--actor", MINISTRY)
+    pay = ("pay", HINODE_INSURER, *args, "--actor", MINISTRY, "--paid-on", "2020-05-20", "--reference", "振込", "--idempotency-key", "pay-1")  # fmt: skip
+    ok(kofu, *pay, "--amount", "600000")
+    before = kofu.events()
+    assert "nothing new" in ok(kofu, *pay, "--amount", "600000")
+    assert kofu.events() == before
+    code, output = grant(kofu, *pay, "--amount", "600001")
+    assert code == 1
+    assert "already used for a different command" in output
+    assert statement(kofu, HINODE_INSURER)["chains"][0]["paid_yen"] == 600_000
