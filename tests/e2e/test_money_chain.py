@@ -436,3 +436,54 @@ def test_a_repeated_payment_with_its_key_records_nothing(
     assert code == 1
     assert "already used for a different command" in output
     assert statement(kofu, HINODE_INSURER)["chains"][0]["paid_yen"] == 600_000
+
+
+def test_racing_payments_never_pay_more_than_was_decided(
+    world: Kofu, clock: SimulatedClock
+) -> None:
+    # Decided 1,000,000; four writers, each on its own ledger (connection), pay
+    # 400,000 at once: two succeed, two are refused, paid is 800,000.
+    import threading
+
+    from adapters.storage.bootstrap import open_ledger
+    from domain.commands import RecordGrantPayment
+    from domain.errors import Refused
+
+    kofu = world
+    args = ("--grant", "promotion")
+    clock.set_day(date(2020, 5, 20))
+    ok(kofu, "apply", HINODE_INSURER, *args, "--actor", "insurer:133058", "--use", "comprehensive_program=1000000")  # fmt: skip
+    ok(kofu, "decide", HINODE_INSURER, *args, "--actor", MINISTRY)
+    ledgers = [open_ledger(kofu.url) for _ in range(4)]
+    start = threading.Barrier(len(ledgers))
+    outcomes: list[str] = []
+
+    def pay(index: int) -> None:
+        command = RecordGrantPayment(
+            recipient=HINODE_INSURER,
+            grant_year=2020,
+            grant="promotion",
+            tier="municipal",
+            actor=MINISTRY,
+            paid_on=date(2020, 5, 20),
+            amount_yen=400_000,
+            reference=f"振込 {index}",
+        )
+        start.wait()
+        try:
+            ledgers[index].record_grant_payment(command)
+            outcomes.append("paid")
+        except Refused as error:
+            outcomes.append("refused" if "exceeds" in error.message else str(error))
+
+    threads = [threading.Thread(target=pay, args=(i,)) for i in range(len(ledgers))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+    assert sorted(outcomes) == ["paid", "paid", "refused", "refused"]
+    assert statement(kofu, HINODE_INSURER)["chains"][0]["paid_yen"] == 800_000
