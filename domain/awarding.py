@@ -359,8 +359,20 @@ def confirm(reader: Reading, cmd: ConfirmGrantAmount, today: date) -> GrantAward
 
 
 def _receipts(award: GrantAward) -> list[Tranche]:
+    """The receipts of the grant less the parts earlier refund orders took."""
+    days = [p.paid_on for p in award.payments]
+    left = [p.amount_yen for p in award.payments]
+    for tranche in (t for order in award.orders for t in order.tranches):
+        taken = tranche.amount_yen
+        for index in reversed(range(len(days))):  # that day's latest receipt first
+            if days[index] == tranche.received_on and taken:
+                part = min(taken, left[index])
+                left[index] -= part
+                taken -= part
     return [
-        Tranche(received_on=p.paid_on, amount_yen=p.amount_yen) for p in award.payments
+        Tranche(received_on=day, amount_yen=amount)
+        for day, amount in zip(days, left, strict=True)
+        if amount
     ]
 
 

@@ -116,3 +116,29 @@ def test_a_report_after_its_due_date_is_recorded_and_flagged_late() -> None:
         {"comprehensive_program": 1}, PROOF, due, date(2021, 4, 11), "x:y"
     )
     assert award.report.late is True
+
+
+def test_a_second_order_is_taken_from_what_the_first_left_of_the_receipts() -> None:
+    # Received 600 on 08-01 and 400 on 10-01. A first order of 300 takes 300 of
+    # the latest (10-01), leaving 100 there; a second of 250 takes that 100 and
+    # 150 of 08-01. So 加算金 of the second runs from those days.
+    from domain.awarding import _receipts
+    from domain.confirmation import attribute
+
+    award = decided()
+    first, second = date(2020, 8, 1), date(2020, 10, 1)
+    award.pay(first, 600, "bank", second, "ministry:a")
+    award.pay(second, 400, "bank", second, "ministry:a")
+    award.cancel(300, "breach", "x", "L§17①", second, "ministry:a")
+    award.order_refund(
+        "breach", attribute(300, _receipts(award)), second, "b", second, "ministry:a"
+    )
+    assert award.orders[0].tranches == (Tranche(received_on=second, amount_yen=300),)
+    assert _receipts(award) == [
+        Tranche(received_on=first, amount_yen=600),
+        Tranche(received_on=second, amount_yen=100),
+    ]
+    assert attribute(250, _receipts(award)) == (
+        Tranche(received_on=first, amount_yen=150),
+        Tranche(received_on=second, amount_yen=100),
+    )
