@@ -29,8 +29,6 @@ from domain.money_rules import PermittedUsesParameters, RefundChargesParameters
 
 BP = 10_000
 """Basis points in one (100%)."""
-MAX_CHARGE_DAYS = 366 * 30
-"""The longest span a charge is computed over (a bounded computation)."""
 
 
 class ConfirmedUse(Value):
@@ -144,12 +142,19 @@ def split_repayments(
     return split
 
 
-def _days(first: date, last: date) -> list[date]:
-    count = (last - first).days + 1
-    if count > MAX_CHARGE_DAYS:
-        msg = f"a charge over {count} days exceeds the bound of {MAX_CHARGE_DAYS}"
-        raise Refused(msg, field="date")
-    return [first + timedelta(days=n) for n in range(max(count, 0))]
+def rate_days(rule: RefundChargesParameters, first: date, last: date) -> int:
+    """Σ over the days first … last (both counted) of the rate on each day (bp).
+
+    Computed per rate period (their overlap with the span times the rate), so its
+    cost does not grow with the span; an empty span (last < first) is 0.
+    """
+    total = 0
+    for period in rule.periods:
+        start = max(first, period.valid_from)
+        end = last if period.valid_to is None else min(last, period.valid_to)
+        if end >= start:
+            total += ((end - start).days + 1) * period.rate_bp
+    return total
 
 
 def additional_charge(
@@ -188,7 +193,7 @@ def additional_charge(
         pieces.append((until, remaining[index]))
         for last, part in pieces:
             if part:
-                numerator += part * sum(rule.rate_on(d) for d in _days(start, last))
+                numerator += part * rate_days(rule, start, last)
     return numerator // (BP * rule.days_in_year)
 
 
@@ -210,7 +215,7 @@ def late_charge(
     for day, to_principal, _ in split_repayments(principal, repayments):
         left -= to_principal
         if to_principal and day >= start:
-            numerator += to_principal * sum(rule.rate_on(d) for d in _days(start, day))
+            numerator += to_principal * rate_days(rule, start, day)
     if left:
-        numerator += left * sum(rule.rate_on(d) for d in _days(start, until))
+        numerator += left * rate_days(rule, start, until)
     return numerator // (BP * rule.days_in_year)

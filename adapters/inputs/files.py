@@ -669,15 +669,21 @@ def _answers_from_csv(
 
 MAX_EVIDENCE_BYTES = 1024 * 1024 * 1024
 """The largest evidence document hashed (1 GiB, read in chunks: bounded memory)."""
+MAX_EVIDENCE_FILES = 100
+"""The most evidence documents one report names (as `ReportSpending` allows)."""
 
 
 def evidence_of(documents: Sequence[tuple[Path, str]]) -> list[dict[str, str]]:
     """Each evidence file's name and SHA-256, checked against the one stated.
 
     Raises:
-        InvalidInput: unreadable, not a regular file, over `MAX_EVIDENCE_BYTES`, or
-            its SHA-256 is not the one stated (the file is named).
+        InvalidInput: more than `MAX_EVIDENCE_FILES`; a file unreadable, not a
+            regular file, over `MAX_EVIDENCE_BYTES`, or its SHA-256 not the one
+            stated (the file is named).
     """
+    if len(documents) > MAX_EVIDENCE_FILES:
+        msg = f"{len(documents)} documents; a report names at most {MAX_EVIDENCE_FILES}"
+        raise InvalidInput(msg, field="evidence")
     found = []
     for path, stated in documents:
         try:

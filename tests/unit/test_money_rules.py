@@ -243,3 +243,40 @@ def test_no_charge_before_the_rates_first_date() -> None:
     rule = charges()
     assert rule.rate_on(date(2018, 3, 31)) == 0
     assert rule.rate_on(date(2018, 4, 1)) == 1095
+
+
+def test_rate_days_sums_each_day_of_each_rate_period() -> None:
+    # Two periods: 1,095 bp to 2021-12-31, then 730 bp. 2021-12-30 … 2022-01-02 is
+    # 2 days at 1,095 and 2 at 730: 2 × 1,095 + 2 × 730 = 3,650. A span reversed
+    # is empty, and every span equals the day-by-day sum.
+    from datetime import timedelta
+
+    from domain.confirmation import rate_days
+    from domain.money_rules import RatePeriod
+
+    rule = charges().model_copy(
+        update={
+            "periods": (
+                RatePeriod(
+                    valid_from=date(2018, 4, 1),
+                    valid_to=date(2021, 12, 31),
+                    rate_bp=1095,
+                    basis="hypothesis",
+                    source="test",
+                ),
+                RatePeriod(
+                    valid_from=date(2022, 1, 1),
+                    rate_bp=730,
+                    basis="hypothesis",
+                    source="test",
+                ),
+            )
+        }
+    )
+    assert rate_days(rule, date(2021, 12, 30), date(2022, 1, 2)) == 3_650
+    assert rate_days(rule, date(2022, 1, 2), date(2021, 12, 30)) == 0
+    first = date(2018, 1, 1)
+    for length in (0, 1, 90, 1_400, 2_000):
+        last = first + timedelta(days=length)
+        by_day = sum(rule.rate_on(first + timedelta(days=n)) for n in range(length + 1))
+        assert rate_days(rule, first, last) == by_day
