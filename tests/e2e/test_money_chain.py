@@ -258,6 +258,10 @@ def test_the_chain_golden_story_and_its_reconciliation(
     assert code == 0
     assert "額の確定" in output
     assert "仮説 HYPOTHESIS" in output
+    for fmt in ("csv", "html"):
+        code, output = kofu("grant", "statement", "-r", UNION, "-y", YEAR, "-f", fmt)
+        assert code == 0, output
+        assert "comprehensive_support_enhanced" in output
     code, output = kofu("grant", "totals", "-y", YEAR, "-f", "csv")
     assert code == 0
     assert output.splitlines()[0].startswith("fiscal_year,grant,grant_ja,tier")
