@@ -38,18 +38,6 @@ Cause = Literal["confirmation", "breach", "change_of_circumstances"]
 """Why a refund is ordered: the confirmation (L§18②), a cancellation for a breach
 (L§17①, with 加算金) or for a change of circumstances (L§10, without)."""
 
-STATUS_JA = {
-    "applied": "申請中",
-    "returned": "差戻し",
-    "decided": "交付決定",
-    "withdrawn": "取下げ",
-}
-CAUSE_JA = {
-    "confirmation": "額の確定による返還（適正化法第18条第2項）",
-    "breach": "取消（違反）による返還（同法第17条第1項・第18条第1項、加算金）",
-    "change_of_circumstances": "取消（事情変更）による返還（同法第10条・第18条第1項）",
-}
-
 
 class Evidence(Value):
     """A document behind a report, named and referenced by its SHA-256."""

@@ -20,9 +20,10 @@ from adapters.cli import money_refunds, money_steps
 from adapters.cli.money_options import Handled, Recipient
 from adapters.cli.options import FormatOption, YearOption
 from adapters.kofu import Kofu
-from adapters.queries.money import RECIPIENT_NOTE, national_totals, statement
+from adapters.queries.money import national_totals, statement
 from adapters.queries.rows import as_dicts
 from adapters.reports.output import Format, render, render_all
+from domain.glossary import MONEY_CHAIN_NOTE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,7 +72,7 @@ def register(
                 {
                     "chains": as_dicts(heads),
                     "steps": as_dicts(steps),
-                    "notes": [RECIPIENT_NOTE],
+                    "notes": [MONEY_CHAIN_NOTE],
                 },
                 fmt,
             )
@@ -84,7 +85,7 @@ def register(
             fmt,
         )
         if fmt is Format.table:
-            out.print(f"[yellow]{RECIPIENT_NOTE}[/yellow]")
+            out.print(f"[yellow]{MONEY_CHAIN_NOTE}[/yellow]")
 
     @group.command("totals")
     @handled
@@ -94,4 +95,4 @@ def register(
             rows = national_totals(kofu.ledger, grant_year)
         render(as_dicts(rows), fmt, f"FY{grant_year} 交付・確定・返還の全国計")
         if fmt is Format.table:
-            out.print(f"[yellow]{RECIPIENT_NOTE}[/yellow]")
+            out.print(f"[yellow]{MONEY_CHAIN_NOTE}[/yellow]")

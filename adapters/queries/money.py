@@ -17,20 +17,18 @@ from typing import TYPE_CHECKING
 from adapters.queries.rows import Row
 from domain import clock
 from domain.awarding import order_figures
-from domain.glossary import GRANT_SHORT, TIER_JA
-from domain.grant_award import CAUSE_JA, STATUS_JA, GrantAward
+from domain.glossary import (
+    AWARD_STATUS_JA,
+    AWARD_STEP_JA,
+    GRANT_SHORT,
+    REFUND_CAUSE_JA,
+    TIER_JA,
+)
+from domain.grant_award import GrantAward
 from domain.money_rules import RefundChargesParameters
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
-
-RECIPIENT_NOTE = (
-    "仮説 HYPOTHESIS: the municipal tier's recipient is the insurer (保険者番号), "
-    "summing its member municipalities' amounts in the runs; 額の確定 uses "
-    "premium_share_capped_per_use (第1号保険料相当部分 of permitted spending, capped "
-    "per use by the decision); 加算金・延滞金 day count and rounding are hypotheses."
-)
-"""The note printed with every money statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +69,7 @@ class StepRow(Row):
 
     grant: str
     tier: str
+    step_code: str
     step: str
     recorded_on: date
     stated_on: date | None
@@ -132,7 +131,7 @@ def chain_row(award: GrantAward, charges: RefundChargesParameters | None) -> Cha
         recipient=award.recipient,
         name=award.name,
         members=" ".join(award.members),
-        status=STATUS_JA[award.status] if award.status else "",
+        status=AWARD_STATUS_JA[award.status] if award.status else "",
         provisional_yen=applied.provisional_yen if applied else 0,
         applied_yen=sum(applied.uses.values()) if applied else 0,
         decision_run_yen=decided.decision_yen if decided else 0,
@@ -175,7 +174,8 @@ def _steps(ledger: Ledger, award: GrantAward) -> Iterable[StepRow]:
         return StepRow(
             grant=award.grant,
             tier=award.tier,
-            step=step,
+            step_code=step,
+            step=AWARD_STEP_JA[step],
             recorded_on=recorded,
             stated_on=stated,
             use=use,
@@ -187,28 +187,28 @@ def _steps(ledger: Ledger, award: GrantAward) -> Iterable[StepRow]:
         match event:
             case GrantAward.Applied():
                 yield row(
-                    "内示額",
+                    "provisional",
                     event.applied_on,
                     event.provisional_run,
                     event.provisional_yen,
                 )
                 for use, amount in event.uses.items():
                     yield row(
-                        "交付申請", event.applied_on, event.uses_rule, amount, use
+                        "application", event.applied_on, event.uses_rule, amount, use
                     )
             case GrantAward.Returned():
-                yield row("差戻し", event.returned_on, event.reason)
+                yield row("return", event.returned_on, event.reason)
             case GrantAward.Decided():
                 note = f"{event.decision_run} ({event.decision_yen:,} yen)"
                 if event.amended:
                     note += f"; 修正: {event.reason}"
                 for use, amount in event.uses.items():
-                    yield row("交付決定", event.decided_on, note, amount, use)
+                    yield row("decision", event.decided_on, note, amount, use)
             case GrantAward.Withdrawn():
-                yield row("取下げ", event.withdrawn_on, event.reason)
+                yield row("withdrawal", event.withdrawn_on, event.reason)
             case GrantAward.Paid():
                 yield row(
-                    "交付",
+                    "payment",
                     event.recorded_on,
                     event.reference,
                     event.amount_yen,
@@ -219,7 +219,7 @@ def _steps(ledger: Ledger, award: GrantAward) -> Iterable[StepRow]:
                 documents = ", ".join(e.sha256[:12] for e in event.evidence)
                 for use, amount in event.spending.items():
                     note = f"期限 {event.due_on}{late}; 証拠 {documents}"
-                    yield row("実績報告", event.reported_on, note, amount, use)
+                    yield row("report", event.reported_on, note, amount, use)
             case GrantAward.Confirmed():
                 for line in event.lines:
                     note = (
@@ -228,7 +228,7 @@ def _steps(ledger: Ledger, award: GrantAward) -> Iterable[StepRow]:
                         + ("" if line.permitted else "; 充当先外")
                     )
                     yield row(
-                        "額の確定",
+                        "confirmation",
                         event.confirmed_on,
                         note,
                         line.confirmed_yen,
@@ -236,16 +236,16 @@ def _steps(ledger: Ledger, award: GrantAward) -> Iterable[StepRow]:
                     )
             case GrantAward.Cancelled():
                 note = f"{event.legal_basis}: {event.reason}"
-                yield row("取消", event.cancelled_on, note, event.amount_yen)
+                yield row("cancellation", event.cancelled_on, note, event.amount_yen)
             case GrantAward.RefundOrdered():
                 order = event.order
-                cause = CAUSE_JA[order.cause]
+                cause = REFUND_CAUSE_JA[order.cause]
                 note = f"命令{order.number} 納期日 {order.deadline}; {cause}"
-                yield row("返還命令", order.ordered_on, note, order.principal_yen)
+                yield row("refund_order", order.ordered_on, note, order.principal_yen)
             case GrantAward.RefundPaid():
                 payment = event.payment
                 yield row(
-                    "返還",
+                    "refund",
                     payment.recorded_on,
                     f"命令{payment.order}; {event.reference}",
                     payment.amount_yen,
