@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from adapters import web
-from adapters.http import checks, commands, docs, errors, login, reads, runs
+from adapters.http import checks, commands, docs, errors, grants, login, reads, runs
 from adapters.http.auth import require_roles
 from adapters.http.config import Limits
 from adapters.http.errors import KofuJSON
@@ -48,6 +48,7 @@ def create_app(
     app.include_router(runs.router)
     app.include_router(reads.router)
     app.include_router(commands.router)
+    app.include_router(grants.router)
     app.include_router(checks.router)
     # The audit pages read everything (every run, every timeline): overseers only.
     app.dependency_overrides[web.deps.get_ledger] = lambda: service.ledger
