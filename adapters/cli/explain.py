@@ -15,6 +15,7 @@ from rich.console import Console
 
 from adapters.cli.options import EntityOption, FormatOption, YearOption
 from adapters.queries.explain import explanation
+from adapters.queries.money import ChainRow, chain_of_entity
 from adapters.queries.runs import current_runs
 from adapters.reports.output import Format, render
 from domain.errors import InvalidInput
@@ -57,6 +58,19 @@ def _print(console: Console, found: dict[str, Any]) -> None:
             f"adjustment against the decision: {found['adjustment_yen']:,} yen "
             f"({found['adjustment']})"
         )
+
+
+def _print_chain(console: Console, chain: ChainRow | None) -> None:
+    """After the allocation: the money chain of the recipient (docs/MONEY-CHAIN.md)."""
+    if chain is None:
+        return
+    console.print(
+        f"after the allocation ({chain.recipient} {chain.name}, {chain.status}): "
+        f"交付申請 {chain.applied_yen:,}, 交付決定 {chain.decided_yen:,}, 交付 "
+        f"{chain.paid_yen:,}, 実績 {chain.spent_yen:,}, 額の確定 "
+        + (f"{chain.confirmed_yen:,}" if chain.confirmed_yen is not None else "—")
+        + f", 返還命令 {chain.refunds_ordered_yen:,} yen (kofu grant statement)"
+    )
 
 
 def register(
@@ -110,8 +124,10 @@ def register(
                 )
                 raise InvalidInput(msg, field="--phase" if phase else "--fiscal-year")
             found = explanation(opened, runs[0], entity)
+            chain = chain_of_entity(opened, entity, grant_year, grant)
         if fmt is Format.table:
             _print(console, found)
+            _print_chain(console, chain)
         elif fmt is Format.html:
             from adapters.reports.dossier import page  # noqa: PLC0415
 

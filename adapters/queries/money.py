@@ -286,3 +286,14 @@ def national_totals(ledger: Ledger, grant_year: int) -> list[TotalRow]:
             )
         )
     return totals
+
+
+def chain_of_entity(
+    ledger: Ledger, entity: str, grant_year: int, grant: str
+) -> ChainRow | None:
+    """The chain of the recipient an entity's amount goes to (None before one)."""
+    charges = _charges_rule(ledger, grant_year)
+    for award in ledger.grant_awards(grant_year):
+        if award.grant == grant and entity in award.members:
+            return chain_row(award, charges)
+    return None

@@ -491,3 +491,33 @@ def test_racing_payments_never_pay_more_than_was_decided(
             ledger.close()
     assert sorted(outcomes) == ["paid", "paid", "refused", "refused"]
     assert statement(kofu, HINODE_INSURER)["chains"][0]["paid_yen"] == 800_000
+
+
+def test_explain_finds_the_chain_an_entitys_amount_went_to(
+    world: Kofu, clock: SimulatedClock
+) -> None:
+    # 奥多摩町 (133086) is a member of the union: its amount goes to 139907's chain.
+    from io import StringIO
+
+    from rich.console import Console
+
+    from adapters.cli.explain import _print_chain
+    from adapters.queries.money import chain_of_entity
+    from adapters.storage.bootstrap import open_ledger
+
+    kofu = world
+    clock.set_day(date(2020, 5, 20))
+    ok(kofu, "apply", UNION, "--grant", "effort_support", "--actor", "insurer:133086", "--use", "comprehensive_program=450000")  # fmt: skip
+    opened = open_ledger(kofu.url)
+    try:
+        chain = chain_of_entity(opened, "133086", 2020, "effort_support")
+        assert chain is not None
+        assert (chain.recipient, chain.applied_yen) == (UNION, 450_000)
+        assert chain_of_entity(opened, "133086", 2020, "promotion") is None
+    finally:
+        opened.close()
+    console = Console(file=StringIO(), width=200)
+    _print_chain(console, chain)
+    printed = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "139907" in printed
+    assert "交付申請 450,000" in printed
