@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from adapters.queries.rows import Row
 from domain import clock
 from domain.awarding import order_figures
+from domain.base import GRANTS, TIERS
 from domain.glossary import (
     AWARD_STATUS_JA,
     AWARD_STEP_JA,
@@ -155,7 +156,12 @@ def statement(
     ledger: Ledger, recipient: str, grant_year: int
 ) -> tuple[list[ChainRow], list[StepRow]]:
     """A recipient's chains of a grant year: the summed rows and every step."""
-    awards = [a for a in ledger.grant_awards(grant_year) if a.recipient == recipient]
+    ids = (
+        GrantAward.id_for(recipient, grant_year, grant, tier)
+        for grant in GRANTS
+        for tier in TIERS
+    )
+    awards = [a for i in ids if (a := ledger.get(i, GrantAward)) is not None]
     charges = _charges_rule(ledger, grant_year)
     heads = [chain_row(a, charges) for a in awards]
     steps = [row for a in awards for row in _steps(ledger, a)]
