@@ -64,6 +64,11 @@ from adapters.storage.integrity import (
 )
 from adapters.storage.log_check import LogReport, check_log
 from adapters.storage.merkle_log import LogFinding, MerkleLog
+from adapters.storage.read_check import (
+    ReadModelReport,
+    ReadModelsMovedError,
+    check_read_models,
+)
 from adapters.storage.read_store import ReadStore
 from adapters.storage.settings import database
 from domain.checkpoint import SignerKey, VerifierKey
@@ -99,7 +104,7 @@ from domain.commands import (
 )
 from domain.errors import InvalidInput
 from domain.ledger import Ledger, Progress, Result
-from domain.tokens import DEFAULT_TOKEN_DAYS
+from domain.roles import DEFAULT_TOKEN_DAYS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -110,7 +115,8 @@ if TYPE_CHECKING:
     from adapters.demo.demo import Tally
     from domain.allocation_run import AllocationRun
     from domain.base import Grant
-    from domain.tokens import AccessToken, Role
+    from domain.roles import Role
+    from domain.tokens import AccessToken
 
 T = TypeVar("T")
 CHECKPOINT_EVERY = 1000
@@ -121,6 +127,8 @@ NO_KEY = (
 )
 
 ReadModels = ReadStore
+RowsChecked = ReadModelReport
+"""What `verify --read-models` found: the read-model rows that differ (named)."""
 """The read models a named query reads, as `store()` and `reading()` hand them out.
 
 The entry points pass them on to the queries (`adapters/queries/`) and name them
@@ -151,11 +159,15 @@ class Verification:
     """The SHA-256 of the exported checkpoint file, to keep apart."""
     log: LogReport | None = None
     """What the Merkle log and its signed checkpoints showed (`check_log`)."""
+    read_models: ReadModelReport | None = None
+    """The read models recomputed from the events and compared (if asked)."""
 
     @property
     def intact(self) -> bool:
-        """Whether no event was modified, deleted, inserted or swapped."""
-        return self.finding is None
+        """Whether no event was touched (nor, if checked, any read-model row)."""
+        return self.finding is None and (
+            self.read_models is None or self.read_models.intact
+        )
 
 
 class Projected(NamedTuple):
@@ -492,11 +504,16 @@ class Kofu:
 
     # ------------------------------------------------------------------- files
 
-    def workbook(self, entity: str, grant_year: int, tier: str | None) -> bytes:
-        """The self-evaluation workbook (該当状況調査票) of an entity, as XLSX bytes."""
+    def workbook(
+        self, entity: str, grant_year: int, tier: str | None, *, blank: bool = False
+    ) -> bytes:
+        """The self-evaluation workbook (該当状況調査票) of an entity, as XLSX bytes.
+
+        Pre-filled with the entity's answers as they stand, unless `blank`.
+        """
         from adapters.excel.workbook import build_workbook  # noqa: PLC0415
 
-        book = build_workbook(self.ledger, entity, grant_year, tier)
+        book = build_workbook(self.ledger, entity, grant_year, tier, blank=blank)
         buffer = BytesIO()
         book.save(buffer)
         return buffer.getvalue()
@@ -536,6 +553,7 @@ class Kofu:
         *,
         force: bool = False,
         keys: Sequence[VerifierKey] | None = None,
+        read_models: bool = False,
     ) -> Verification:
         """Check the history, the Merkle log and its signed checkpoints (read-only).
 
@@ -543,7 +561,9 @@ class Kofu:
         read from the database. `against` (an export) is read first and the
         `export` target checked before anything is read. Nothing is sealed,
         extended or signed; if intact, the chain's checkpoints and the latest
-        signed log checkpoint are written to `export`.
+        signed log checkpoint are written to `export`. With `read_models`, once
+        the events verify, every read model is recomputed from them and compared
+        row by row (`check_read_models`); nothing is repaired.
         """
         expected = read_checkpoints(against) if against else None
         exported = read_log_checkpoint(against) if against else None
@@ -559,12 +579,27 @@ class Kofu:
         if first is not None and (finding is None or first.position < finding.position):
             finding = Finding(first.position, first.kind, first.detail)
         head = chain.head()[0]
+        rows = self.check_read_models() if read_models and finding is None else None
         if finding is not None or not export:
-            return Verification(finding, checked, head, log=report)
+            return Verification(finding, checked, head, log=report, read_models=rows)
         stored = MerkleLog(self.ledger).checkpoints()
         note = stored[-1][1] if stored else None
         digest = export_checkpoints(chain, export, force=force, log_checkpoint=note)
-        return Verification(None, checked, head, digest, report)
+        return Verification(None, checked, head, digest, report, rows)
+
+    def check_read_models(self) -> ReadModelReport:
+        """Every read model recomputed from the events and compared, row by row.
+
+        Read-only (`verify --read-models` runs it after the events verify).
+
+        Raises:
+            InvalidInput: the read models were rebuilt during the check.
+        """
+        try:
+            return check_read_models(self.ledger)
+        except ReadModelsMovedError as exc:
+            msg = f"{exc} during the check (a rebuild): check again"
+            raise InvalidInput(msg, field="--read-models") from None
 
     @staticmethod
     def trusted_keys(

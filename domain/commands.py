@@ -40,8 +40,8 @@ from domain.entities import (
 from domain.errors import InvalidInput
 from domain.grant_award import Evidence
 from domain.programme import ProgrammeSpec
+from domain.roles import Role
 from domain.rule import RuleSpec
-from domain.tokens import Role
 
 SERVER_TIME_FIELDS = ("received_on", "published_on", "recorded_at", "timestamp")
 """Fields naming the time an action is recorded at: the ledger's, never a caller's."""

@@ -36,6 +36,12 @@ GRANT_JA = {
 }
 """The two grants, by their full names."""
 
+ADJUSTMENT_JA = {
+    "refund": "返還",
+    "additional": "追加交付",
+    "settle_next_year": "翌年度に精算",
+}
+"""What a settlement's adjustment becomes (`AllocationRun` Adjustment)."""
 GRANT_SHORT = {"promotion": "推進", "effort_support": "支援"}
 """The two grants, as tables and workbooks abbreviate them."""
 
@@ -125,6 +131,13 @@ MONEY_CHAIN_NOTE = (
     "hypotheses (docs/MONEY-CHAIN.md)."
 )
 """The note printed and served with every statement of the money chain."""
+
+
+COUNTERFACTUAL_JA = "反実仮想"
+COUNTERFACTUAL_EN = "COUNTERFACTUAL"
+COUNTERFACTUAL_BADGE = f"【{COUNTERFACTUAL_JA} {COUNTERFACTUAL_EN}】"
+"""The label of a rule applied, on request, to a year outside its valid years
+(`kofu what-if --rule R --counterfactual`): never what the ministry did that year."""
 
 
 def is_labelled_hypothesis(label: str) -> bool:

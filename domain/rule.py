@@ -22,7 +22,14 @@ from pydantic import Field, model_validator
 from domain.base import FiscalYear, LedgerAggregate, Text, Value, stable_id
 from domain.catalogue import Code
 from domain.errors import InvalidInput, Refused
-from domain.glossary import HYPOTHESIS_EN, HYPOTHESIS_JA, is_labelled_hypothesis
+from domain.glossary import (
+    COUNTERFACTUAL_BADGE,
+    COUNTERFACTUAL_EN,
+    COUNTERFACTUAL_JA,
+    HYPOTHESIS_EN,
+    HYPOTHESIS_JA,
+    is_labelled_hypothesis,
+)
 from domain.money_rules import (
     MONEY_PARAMETERS,
     ChainScheduleParameters,
@@ -157,6 +164,34 @@ class RuleSpec(Value):
         """Whether this rule version applies to a grant year."""
         return self.valid_from <= grant_year and (
             self.valid_to is None or grant_year <= self.valid_to
+        )
+
+    def counterfactual_for(self, grant_year: int) -> RuleSpec:
+        """This rule as a counterfactual twin that applies to `grant_year` too.
+
+        The twin has its own id (`cf_<name>@<version>`, so it never passes for the
+        rule itself), valid years widened to take in `grant_year`, and a label
+        that starts with the counterfactual badge: a what-if may apply it to a year
+        the rule was never in force for, and says so wherever the run is shown.
+        """
+        name, version = self.id.split("@")
+        valid_to = self.valid_to
+        if valid_to is not None:
+            valid_to = max(valid_to, grant_year)
+        years = f"FY{self.valid_from}–{f'FY{self.valid_to}' if self.valid_to else ''}"
+        return RuleSpec.model_validate(
+            self.model_dump()
+            | {
+                "id": f"cf_{name}"[:64] + f"@{version}",
+                "valid_from": min(self.valid_from, grant_year),
+                "valid_to": valid_to,
+                "label": f"{COUNTERFACTUAL_BADGE} FY{grant_year}: {self.label}",
+                "description": (
+                    f"{COUNTERFACTUAL_EN} ({COUNTERFACTUAL_JA}): {self.id}, valid "
+                    f"{years}, applied to FY{grant_year} on request. "
+                    f"{self.description}"
+                ),
+            }
         )
 
     def allocation_parameters(self) -> AllocationParameters:

@@ -14,20 +14,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from domain.base import LedgerAggregate, stable_id
 from domain.errors import InvalidInput
+from domain.roles import ROLES, Role
 
-Role = Literal["insurer", "prefecture", "ministry", "auditor", "reader"]
-ROLES: tuple[Role, ...] = ("insurer", "prefecture", "ministry", "auditor", "reader")
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-DEFAULT_TOKEN_DAYS = 90
-"""How long a token issued without a chosen lifetime lasts."""
-MAX_TOKEN_DAYS = 3660
-"""The longest a token may last (a bounded lifetime)."""
 LEGACY_TOKEN_DAYS = 90
 """How long a token recorded without an expiry (version 1) lasts. Never change it:
 it decides when the tokens already recorded stopped working."""

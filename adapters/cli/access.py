@@ -10,16 +10,8 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import FormatOption
-from adapters.reports.output import Format, render
-from domain import clock
-from domain.commands import PublishRun, RevokeToken
-from domain.tokens import (
-    DEFAULT_TOKEN_DAYS,
-    MAX_TOKEN_DAYS,
-    ROLES,
-    Role,
-    check_token_request,
-)
+from adapters.common.formats import Format
+from domain.roles import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, ROLES
 
 if TYPE_CHECKING:
     from adapters.kofu import Kofu
@@ -71,6 +63,8 @@ def register(
         ] = None,
     ) -> None:
         """Publish an allocation run so readers may see it (公表; again: no-op)."""
+        from domain.commands import PublishRun  # noqa: PLC0415
+
         cmd = PublishRun.checked(
             {
                 "run_id": run_id,
@@ -104,6 +98,9 @@ def register(
         ] = DEFAULT_TOKEN_DAYS,
     ) -> None:
         """Issue a token; its secret is shown this once and stored only hashed."""
+        from domain.roles import Role  # noqa: PLC0415
+        from domain.tokens import check_token_request  # noqa: PLC0415
+
         scope = tuple(entity or ())
         check_token_request(role, scope, name)
         chosen: Role = next(r for r in ROLES if r == role)
@@ -123,6 +120,8 @@ def register(
         actor: Annotated[str, typer.Option(help="Who revokes it.")] = "system:cli",
     ) -> None:
         """Revoke a token: it stops working at once."""
+        from domain.commands import RevokeToken  # noqa: PLC0415
+
         with session() as kofu:
             result = kofu.execute(RevokeToken(token_id=token_id, actor=actor))
         report(result, f"revoke {token_id}")
@@ -131,6 +130,9 @@ def register(
     @handled
     def list_tokens(fmt: FormatOption = Format.table) -> None:
         """Every token issued (never a secret)."""
+        from adapters.reports.output import render  # noqa: PLC0415
+        from domain import clock  # noqa: PLC0415
+
         at = clock.now()
         with ledger() as opened:
             rows = [

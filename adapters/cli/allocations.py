@@ -10,14 +10,8 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import FormatOption, YearOption
-from adapters.kofu import Kofu, allocate_phase
-from adapters.queries.asof import position_as_of
-from adapters.queries.rows import as_dicts
-from adapters.queries.runs import allocation_rows, current_runs, summary_rows
-from adapters.reports.output import Format, print_runs, render
-from domain.errors import InvalidInput
-from domain.glossary import HYPOTHESIS_NOTE
-from domain.programme import PHASES
+from adapters.common.formats import Format
+from domain.glossary import HYPOTHESIS_NOTE, PHASE_JA
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -35,7 +29,7 @@ def register(
     @handled
     def allocate(
         grant_year: YearOption,
-        phase: Annotated[str, typer.Option(help=f"One of: {', '.join(PHASES)}.")],
+        phase: Annotated[str, typer.Option(help=f"One of: {', '.join(PHASE_JA)}.")],
         actor: Annotated[
             str, typer.Option(help="ministry:<staff id>")
         ] = "ministry:kofu",
@@ -45,6 +39,13 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """Score and allocate a phase (both grants, both tiers); record the runs."""
+        from adapters.kofu import Kofu, allocate_phase  # noqa: PLC0415
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.runs import summary_rows  # noqa: PLC0415
+        from adapters.reports.output import print_runs, render  # noqa: PLC0415
+        from domain.errors import InvalidInput  # noqa: PLC0415
+        from domain.programme import PHASES  # noqa: PLC0415
+
         if phase not in PHASES:
             msg = f"phase must be one of {', '.join(PHASES)}, got {phase!r}"
             raise InvalidInput(msg, field="--phase")
@@ -79,6 +80,11 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """Allocations in force (or as they stood at a past position or time)."""
+        from adapters.queries.asof import position_as_of  # noqa: PLC0415
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.runs import allocation_rows, current_runs  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with ledger() as opened:
             position = position_as_of(opened, as_of) if as_of else None
             runs = current_runs(opened, grant_year, grant, tier, phase, position)
@@ -93,6 +99,10 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """Every recorded run of a grant year, superseded ones included."""
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.runs import summary_rows  # noqa: PLC0415
+        from adapters.reports.output import print_runs, render  # noqa: PLC0415
+
         with ledger() as opened:
             recorded = [
                 opened.run(run_id)

@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from adapters.cli.options import EntityOption, TierOption, YearOption
-from adapters.common.progress import progress
-from adapters.kofu import Kofu
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from adapters.kofu import Kofu
     from domain.ledger import Result
 
 
@@ -44,6 +43,8 @@ def register(
         batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
     ) -> None:
         """Record self-evaluations (a resubmission inside the window is a revision)."""
+        from adapters.common.progress import progress  # noqa: PLC0415
+
         with session() as kofu:
             commands = kofu.read_submissions(files, actor)
             with progress(out, "submitting", len(commands)) as advance:
@@ -71,6 +72,7 @@ def register(
         actor: Annotated[str, typer.Option(help="ministry:<staff id>")],
     ) -> None:
         """Ministry staff key in answers an entity sent on paper (紙提出の入力)."""
+        from adapters.kofu import Kofu  # noqa: PLC0415
         from domain.commands import EnterPaperSubmission  # noqa: PLC0415
 
         commands = [
@@ -169,6 +171,7 @@ def register(
         ],
     ) -> None:
         """Import values the ministry computes itself (outcome indicators)."""
+        from adapters.kofu import Kofu  # noqa: PLC0415
         from domain.commands import ImportMinistryValues  # noqa: PLC0415
 
         read = Kofu.read_answers(files, actor)

@@ -17,9 +17,6 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import YearOption
-from adapters.common.writing import write_file
-from adapters.reports.xlsx import write_binary
-from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from adapters.kofu import Kofu
@@ -58,16 +55,30 @@ def register(
         tier: Annotated[
             str | None, typer.Option(help="Default: the entity's own tier.")
         ] = None,
+        blank: Annotated[
+            bool,
+            typer.Option("--blank", help="Empty answer cells (default: the current)."),
+        ] = False,
         force: ForceOption = False,
     ) -> None:
-        """Write the self-evaluation workbook (該当状況調査票) of an entity and year."""
+        """Write the self-evaluation workbook (該当状況調査票) of an entity and year.
+
+        Its answer cells hold the entity's answers as they stand (a revision
+        changes only what changes); --blank leaves them empty.
+
+        Example: kofu workbook --entity 131041 --fiscal-year 2024 --output 131041.xlsx
+        """
+        from adapters.common.writing import write_file  # noqa: PLC0415
+        from domain.errors import InvalidInput  # noqa: PLC0415
+
         if output.suffix.lower() != ".xlsx":
             msg = "the workbook is written as .xlsx"
             raise InvalidInput(msg, field="--output")
         with session() as kofu:
-            data = kofu.workbook(entity, grant_year, tier)
+            data = kofu.workbook(entity, grant_year, tier, blank=blank)
         write_file(output, data, force=force)
-        console.print(f"workbook written to {output}")
+        note = "blank" if blank else "with the current answers"
+        console.print(f"workbook written to {output} ({note})")
 
     export = typer.Typer(
         help="The ministry's national tables (XLSX or CSV).", no_args_is_help=True
@@ -82,14 +93,18 @@ def register(
         grant: GrantChoice = "promotion",
         fmt: ExportFormatOption = ExportFormat.xlsx,
         output: ExportPathOption = None,
+        encoding: EncodingOption = None,
         force: ForceOption = False,
     ) -> None:
-        """評価結果: a row per entity, points per sub-item, total, rank, statistics."""
+        """評価結果: a row per entity, points per sub-item, total, rank, statistics.
+
+        Example: kofu export results -y 2020 -f csv -o results.csv --encoding shift_jis
+        """
         with session() as kofu:
             data = kofu.results_file(
                 grant_year, tier, grant, csv=fmt is ExportFormat.csv
             )
-        emit(data, fmt, output, force=force)
+        emit(data, fmt, output, force=force, encoding=encoding)
 
     @export.command("allocations")
     @handled
@@ -102,14 +117,18 @@ def register(
         ] = None,
         fmt: ExportFormatOption = ExportFormat.xlsx,
         output: ExportPathOption = None,
+        encoding: EncodingOption = None,
         force: ForceOption = False,
     ) -> None:
-        """交付額: the run in force, one row per entity, amounts in 千円 (exact)."""
+        """交付額: the run in force, one row per entity, amounts in 千円 (exact).
+
+        Example: kofu export allocations -y 2020 -f csv -o allocations.csv
+        """
         with session() as kofu:
             data = kofu.allocations_file(
                 grant_year, tier, grant, phase, csv=fmt is ExportFormat.csv
             )
-        emit(data, fmt, output, force=force)
+        emit(data, fmt, output, force=force, encoding=encoding)
 
 
 class ExportFormat(StrEnum):
@@ -124,13 +143,79 @@ ExportFormatOption = Annotated[
 ]
 
 
+class Encoding(StrEnum):
+    """Encodings of an exported CSV file."""
+
+    utf_8_sig = "utf-8-sig"
+    utf_8 = "utf-8"
+    shift_jis = "shift_jis"
+
+
+EncodingOption = Annotated[
+    Encoding | None,
+    typer.Option(
+        "--encoding",
+        help="CSV encoding: utf-8-sig (with BOM: Excel reads it; the default for "
+        "--output), utf-8 (the default on standard output), or shift_jis (cp932).",
+    ),
+]
+_CODECS = {
+    Encoding.utf_8_sig: "utf-8-sig",
+    Encoding.utf_8: "utf-8",
+    Encoding.shift_jis: "cp932",
+}
+
+
+def encoded(text: str, encoding: Encoding) -> bytes:
+    """A CSV text in `encoding`; a character Shift_JIS cannot hold is named.
+
+    Raises:
+        InvalidInput: the character, its line and column, and what to do instead.
+    """
+    from domain.errors import InvalidInput  # noqa: PLC0415
+
+    try:
+        return text.encode(_CODECS[encoding])
+    except UnicodeEncodeError as exc:
+        before = text[: exc.start]
+        line = before.count("\n") + 1
+        column = exc.start - (before.rfind("\n") + 1) + 1
+        character = text[exc.start]
+        msg = (
+            f"line {line}, character {column}: {character!r} (U+{ord(character):04X}) "
+            f"cannot be written in {encoding.value}; use --encoding utf-8-sig, which "
+            "Excel also reads"
+        )
+        raise InvalidInput(msg, field="--encoding") from None
+
+
 def emit(
-    data: bytes, fmt: ExportFormat, output: Path | None, *, force: bool = False
+    data: bytes,
+    fmt: ExportFormat,
+    output: Path | None,
+    *,
+    force: bool = False,
+    encoding: Encoding | None = None,
 ) -> None:
-    """Write a table's file to `output` (`write_file`), or to standard output."""
+    """Write a table's file to `output` (`write_file`), or to standard output.
+
+    A CSV file written for Excel gets a BOM unless another `encoding` is asked
+    for; on standard output it stays plain UTF-8 for scripts.
+    """
+    from adapters.common.writing import write_file  # noqa: PLC0415
+    from adapters.reports.xlsx import write_binary  # noqa: PLC0415
+    from domain.errors import InvalidInput  # noqa: PLC0415
+
+    if fmt is ExportFormat.csv:
+        default = Encoding.utf_8 if output is None else Encoding.utf_8_sig
+        data = encoded(data.decode("utf-8"), encoding or default)
+    elif encoding is not None:
+        msg = "--encoding applies to --format csv only (xlsx has its own)"
+        raise InvalidInput(msg, field="--encoding")
     if output is not None:
         write_file(output, data, force=force)
     elif fmt is ExportFormat.csv:
-        sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     else:
         write_binary(data)

@@ -14,17 +14,16 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import EntityOption, FormatOption, YearOption
-from adapters.queries.explain import explanation
-from adapters.queries.money import ChainRow, chain_of_entity
-from adapters.queries.runs import current_runs
-from adapters.reports.output import Format, render
-from domain.errors import InvalidInput
+from adapters.common.formats import Format
 
 if TYPE_CHECKING:
+    from adapters.queries.money import ChainRow
     from domain.ledger import Ledger
 
 
 def _print(console: Console, found: dict[str, Any]) -> None:
+    from adapters.reports.output import render  # noqa: PLC0415
+
     console.print(
         f"[bold]{found['name']} ({found['entity']})[/bold] — {found['run_id']}\n"
         f"rule: {found['rule_label']}"
@@ -114,6 +113,12 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """How the score and the amount of an entity came about, step by step."""
+        from adapters.queries.explain import explanation  # noqa: PLC0415
+        from adapters.queries.money import chain_of_entity  # noqa: PLC0415
+        from adapters.queries.runs import current_runs  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+        from domain.errors import InvalidInput  # noqa: PLC0415
+
         with ledger() as opened:
             details = opened.entity(entity)
             tier = "municipal" if details.kind == "municipality" else "prefectural"

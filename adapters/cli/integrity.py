@@ -16,7 +16,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from adapters.kofu import Kofu, Verification
+    from adapters.kofu import Kofu, RowsChecked, Verification
 
 KeyOption = Annotated[
     list[str] | None,
@@ -53,19 +53,32 @@ def register(
         ] = False,
         key: KeyOption = None,
         keys_file: KeysFileOption = None,
+        read_models: Annotated[
+            bool,
+            typer.Option(
+                "--read-models",
+                help="Also recompute every read model from the events and compare.",
+            ),
+        ] = False,
     ) -> None:
         """Check the history, the Merkle log and its signed checkpoints (read-only).
 
         Exit 1 names the first position of any finding; the verifier keys trusted
         come from --key, --keys-file or KOFU_VERIFIER_KEYS, never the database.
+        With --read-models, every read-model row that is not what the events
+        make it is named (table and key); exit 1. Nothing is repaired.
         """
         kofu = session()
         try:
             trusted = kofu.trusted_keys(key or [], keys_file)
-            found = kofu.verify(against, export, force=force, keys=trusted)
+            found = kofu.verify(
+                against, export, force=force, keys=trusted, read_models=read_models
+            )
         finally:
             kofu.close()
         _verdict(found)
+        if found.read_models is not None:
+            _read_models_verdict(found.read_models)
         if export:
             typer.echo(
                 f"checkpoints written to {export}; keep its SHA-256 apart: "
@@ -149,3 +162,40 @@ def _verdict(found: Verification) -> None:
     typer.echo(f"intact: {found.checked} events verified{signed}")
     if log is not None and log.demo:
         typer.echo("note: checkpoints signed with the DEMO key (published): no seal")
+
+
+def _read_models_verdict(found: RowsChecked) -> None:
+    if found.stale:
+        typer.echo(
+            "kofu: read models built by another version of kofu: not compared; "
+            "`kofu projections rebuild` rebuilds them from the events",
+            err=True,
+        )
+        raise typer.Exit(1)
+    rows = sum(found.rows.values())
+    behind = (
+        f"; events {found.position + 1}..{found.head} not projected yet"
+        if found.head > found.position
+        else ""
+    )
+    if found.intact:
+        typer.echo(
+            f"read models intact: {rows} rows in {len(found.rows)} tables recomputed "
+            f"from events 1..{found.position} and matched{behind}"
+        )
+        return
+    typer.echo(
+        f"kofu: read models TAMPERED: {found.count} rows differ from the events "
+        f"(recomputed from events 1..{found.position}, {rows} rows){behind}",
+        err=True,
+    )
+    for difference in found.differences:
+        typer.echo(f"  {difference}", err=True)
+    if found.count > len(found.differences):
+        typer.echo(f"  … and {found.count - len(found.differences)} more", err=True)
+    typer.echo(
+        "verify repairs nothing: `kofu projections rebuild` (a writer's command) "
+        "rebuilds the read models from the events",
+        err=True,
+    )
+    raise typer.Exit(1)

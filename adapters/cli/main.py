@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,9 +31,11 @@ from adapters.cli import (
     reads,
     runtools,
 )
-from adapters.kofu import Kofu
-from domain.errors import LedgerError
-from domain.ledger import Ledger, Result
+from domain import __version__
+
+if TYPE_CHECKING:
+    from adapters.kofu import Kofu
+    from domain.ledger import Ledger, Result
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,8 +60,26 @@ DatabaseOption = Annotated[
 ]
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"kofu {__version__}")
+        raise typer.Exit
+
+
 @app.callback()
-def _main(database_url: DatabaseOption = None) -> None:
+def _main(
+    database_url: DatabaseOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print kofu's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    del version  # handled by its callback
     if database_url:
         os.environ["KOFU_DATABASE_URL"] = database_url
 
@@ -69,6 +89,8 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from domain.errors import LedgerError  # noqa: PLC0415 - not for --help
+
         try:
             return func(*args, **kwargs)
         except LedgerError as exc:
@@ -76,6 +98,8 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             typer.echo(f"kofu: {kind}: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:
+            from adapters.kofu import Kofu  # noqa: PLC0415 - only when failing
+
             if Kofu.unavailable(exc):
                 typer.echo(f"kofu: storage unavailable: {exc}", err=True)
                 raise typer.Exit(3) from None
@@ -91,6 +115,8 @@ def session() -> Kofu:
     that wrote, the writer signs a checkpoint (a read signs, seals and extends
     nothing). The ledger is closed afterwards.
     """
+    from adapters.kofu import Kofu  # noqa: PLC0415 - `kofu --help` loads none of it
+
     return Kofu()
 
 

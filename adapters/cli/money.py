@@ -19,16 +19,13 @@ import typer
 from adapters.cli import money_refunds, money_steps
 from adapters.cli.money_options import Handled, Recipient
 from adapters.cli.options import FormatOption, YearOption
-from adapters.kofu import Kofu
-from adapters.queries.money import national_totals, statement
-from adapters.queries.rows import as_dicts
-from adapters.reports.output import Format, render, render_all
+from adapters.common.formats import Format
 from domain.glossary import MONEY_CHAIN_NOTE
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from domain.commands import AwardCommand
+    from adapters.kofu import Kofu
     from domain.ledger import Result
 
 
@@ -46,9 +43,11 @@ def register(
     )
     app.add_typer(group, name="grant")
 
-    def run(kind: type[AwardCommand], name: str, fields: dict[str, Any]) -> None:
+    def run(kind: str, name: str, fields: dict[str, Any]) -> None:
+        from domain import commands  # noqa: PLC0415
+
         data = {k: v for k, v in fields.items() if v is not None}
-        command = kind.checked(data, f"grant {name}")
+        command = getattr(commands, kind).checked(data, f"grant {name}")
         with session() as kofu:
             result = kofu.execute(command)
         report(result, f"grant {name}")
@@ -64,6 +63,10 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """A recipient's year: allocation → application → … → refunds."""
+        from adapters.queries.money import statement  # noqa: PLC0415
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.reports.output import render, render_all  # noqa: PLC0415
+
         with session() as kofu:
             heads, steps = statement(kofu.ledger, recipient, grant_year)
         title = f"FY{grant_year} {recipient}"
@@ -91,6 +94,10 @@ def register(
     @handled
     def totals(grant_year: YearOption, fmt: FormatOption = Format.table) -> None:
         """National totals per grant and tier of every recipient's chain."""
+        from adapters.queries.money import national_totals  # noqa: PLC0415
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with session() as kofu:
             rows = national_totals(kofu.ledger, grant_year)
         render(as_dicts(rows), fmt, f"FY{grant_year} 交付・確定・返還の全国計")

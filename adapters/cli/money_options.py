@@ -8,11 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from domain.commands import AwardCommand
-from domain.errors import InvalidInput
-
-Step = Callable[[type[AwardCommand], str, dict[str, Any]], None]
-"""Runs one write of the chain: the command's class, its name, its fields."""
+Step = Callable[[str, str, dict[str, Any]], None]
+"""Runs one write of the chain: the command's class name (in `domain.commands`),
+the step's name, its fields."""
 Handled = Callable[[Callable[..., None]], Callable[..., None]]
 
 Recipient = Annotated[
@@ -43,6 +41,8 @@ def amounts(pairs: list[str] | None, option: str) -> dict[str, int] | None:
     Raises:
         InvalidInput: a pair is malformed, repeated, or its amount not an integer.
     """
+    from domain.errors import InvalidInput  # noqa: PLC0415
+
     if not pairs:
         return None
     found: dict[str, int] = {}
@@ -65,6 +65,8 @@ def evidence_pairs(pairs: list[str]) -> list[tuple[Path, str]]:
     Raises:
         InvalidInput: a pair without `=`.
     """
+    from domain.errors import InvalidInput  # noqa: PLC0415
+
     found = []
     for pair in pairs:
         path, sep, digest = pair.rpartition("=")

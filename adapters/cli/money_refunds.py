@@ -17,12 +17,6 @@ from adapters.cli.money_options import (
     base,
 )
 from adapters.cli.options import YearOption
-from domain.commands import (
-    CancelGrant,
-    ConfirmGrantAmount,
-    OrderRefund,
-    RecordRefundPayment,
-)
 
 
 def register(group: typer.Typer, handled: Handled, run: Step) -> None:
@@ -40,7 +34,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
     ) -> None:
         """額の確定: ministry staff fix the amount from the report."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
-        run(ConfirmGrantAmount, "confirm", fields)
+        run("ConfirmGrantAmount", "confirm", fields)
 
     @group.command("order-refund")
     @handled
@@ -57,7 +51,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
     ) -> None:
         """返還命令 of what was paid above the confirmed amount."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
-        run(OrderRefund, "order-refund", fields | {"deadline": deadline})
+        run("OrderRefund", "order-refund", fields | {"deadline": deadline})
 
     @group.command("refund-paid")
     @handled
@@ -76,7 +70,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
         """返還: ministry staff record a payment against a refund order."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
         run(
-            RecordRefundPayment,
+            "RecordRefundPayment",
             "refund-paid",
             fields
             | {
@@ -111,7 +105,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
         """取消 (also after 額の確定); orders back the paid part it cancels."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
         run(
-            CancelGrant,
+            "CancelGrant",
             "cancel",
             fields
             | {

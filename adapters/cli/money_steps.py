@@ -20,15 +20,6 @@ from adapters.cli.money_options import (
     evidence_pairs,
 )
 from adapters.cli.options import YearOption
-from adapters.kofu import Kofu
-from domain.commands import (
-    ApplyForGrant,
-    DecideGrant,
-    RecordGrantPayment,
-    ReportSpending,
-    ReturnApplication,
-    WithdrawGrant,
-)
 
 
 def register(group: typer.Typer, handled: Handled, run: Step) -> None:
@@ -47,7 +38,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
     ) -> None:
         """交付申請: the recipient applies for an amount per permitted use."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
-        run(ApplyForGrant, "apply", fields | {"uses": amounts(use, "--use") or {}})
+        run("ApplyForGrant", "apply", fields | {"uses": amounts(use, "--use") or {}})
 
     @group.command("return")
     @handled
@@ -62,7 +53,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
     ) -> None:
         """差戻し: ministry staff return an application for correction."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
-        run(ReturnApplication, "return", fields | {"reason": reason})
+        run("ReturnApplication", "return", fields | {"reason": reason})
 
     @group.command("decide")
     @handled
@@ -81,7 +72,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
         """交付決定: as applied for, or amended per use with a reason."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
         uses = amounts(use, "--use")
-        run(DecideGrant, "decide", fields | {"uses": uses, "reason": reason})
+        run("DecideGrant", "decide", fields | {"uses": uses, "reason": reason})
 
     @group.command("withdraw")
     @handled
@@ -96,7 +87,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
     ) -> None:
         """取下げ: the recipient withdraws within the period after the decision."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
-        run(WithdrawGrant, "withdraw", fields | {"reason": reason})
+        run("WithdrawGrant", "withdraw", fields | {"reason": reason})
 
     @group.command("pay")
     @handled
@@ -114,7 +105,7 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
         """交付: ministry staff record a payment of the grant."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
         run(
-            RecordGrantPayment,
+            "RecordGrantPayment",
             "pay",
             fields | {"paid_on": paid_on, "amount_yen": amount, "reference": reference},
         )
@@ -139,9 +130,11 @@ def register(group: typer.Typer, handled: Handled, run: Step) -> None:
         """実績報告: actual spending per use, with evidence documents."""
         fields = base(recipient, grant_year, grant, tier, actor, idempotency_key)
         spending = amounts(spent, "--spent") or {}
+        from adapters.kofu import Kofu  # noqa: PLC0415
+
         documents = Kofu.evidence(evidence_pairs(evidence))
         run(
-            ReportSpending,
+            "ReportSpending",
             "report",
             fields | {"spending": spending, "evidence": documents},
         )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from adapters.reports.output import Format
+from adapters.common.formats import Format
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 YearOption = Annotated[

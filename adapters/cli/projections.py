@@ -9,14 +9,7 @@ import typer
 from rich.console import Console
 
 from adapters.cli.options import EntityOption, FormatOption, YearOption
-from adapters.common.progress import progress
-from adapters.queries.asof import position_as_of
-from adapters.queries.rows import as_dicts
-from adapters.queries.scores import score_rows
-from adapters.queries.status import projection_status
-from adapters.queries.submissions import submission_status
-from adapters.queries.trail import audit_trail
-from adapters.reports.output import Format, render
+from adapters.common.formats import Format
 
 if TYPE_CHECKING:
     from adapters.kofu import Kofu
@@ -38,6 +31,10 @@ def register(
     @handled
     def status(fmt: FormatOption = Format.table) -> None:
         """How far each read model has projected the ledger."""
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.status import projection_status  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with session() as kofu:
             store = kofu.store(catch_up_first=False)
             rows = projection_status(kofu.ledger, store)
@@ -49,6 +46,8 @@ def register(
         batch: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
     ) -> None:
         """Rebuild every read model from position 0 beside the live one, then switch."""
+        from adapters.common.progress import progress  # noqa: PLC0415
+
         with session() as kofu:
             total = kofu.ledger.count_events()
             with progress(console, "rebuilding read models", total) as advance:
@@ -89,6 +88,10 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """The submission status board: submitted, revised, confirmed, corrected."""
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.submissions import submission_status  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with session() as kofu, kofu.reading(as_of) as store:
             rows = submission_status(store, grant_year, tier, prefecture)
             render(as_dicts(rows), fmt, f"FY{grant_year} submission status")
@@ -113,6 +116,10 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """Scores as the answers stand, ranked (the national results table)."""
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.scores import score_rows  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
         where: dict[str, object] = {
             "grant_year": grant_year,
             "tier": tier,
@@ -134,6 +141,11 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """The audit trail of one entity and year: every event, in ledger order."""
+        from adapters.queries.asof import position_as_of  # noqa: PLC0415
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.trail import audit_trail  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with session() as kofu:
             kofu.ledger.entity(entity)
             up_to = position_as_of(kofu.ledger, as_of) if as_of else None

@@ -9,12 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from adapters.cli.options import EntityOption, FormatOption, YearOption
-from adapters.queries.rows import as_dicts
-from adapters.queries.submissions import history_rows, submission_rows
-from adapters.reports.output import Format, render
-from domain.base import GRANTS
-from domain.catalogue import max_points, points_in
-from domain.entities import size_band
+from adapters.common.formats import Format
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -23,6 +18,8 @@ if TYPE_CHECKING:
 def _entities(
     ledger: Ledger, kind: str | None, prefecture: str | None, year: int | None
 ) -> list[dict[str, Any]]:
+    from domain.entities import size_band  # noqa: PLC0415
+
     bands: tuple[int, ...] | None = None
     if year is not None:
         bands = ledger.programme(year).spec.size_bands
@@ -76,13 +73,57 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """List registered prefectures and municipalities."""
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with ledger() as opened:
             render(_entities(opened, kind, prefecture, grant_year), fmt, "entities")
 
     @app.command()
     @handled
+    def trajectory(
+        entity: EntityOption,
+        grant: Annotated[
+            str | None, typer.Option(help="promotion or effort_support")
+        ] = None,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """An entity's years side by side: score, rank, band, amount, and why.
+
+        Each year's change of amount against the year before is split into the
+        pool budget, own insured, own score, the others' scores, and rounding,
+        caps and eligibility; a change of size band or rule is flagged.
+
+        Example: kofu trajectory --entity 131041 --format csv
+        """
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.trajectory import trajectory as years  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
+        with ledger() as opened:
+            rows = as_dicts(years(opened, entity, grant))
+        render(rows, fmt, "trajectory")
+
+    @app.command()
+    @handled
+    def trend(fmt: FormatOption = Format.table) -> None:
+        """The nation year by year: budgets, totals, mean score by band, quartiles.
+
+        Example: kofu trend --format json
+        """
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.trajectory import national_trend  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
+        with ledger() as opened:
+            rows = as_dicts(national_trend(opened))
+        render(rows, fmt, "trend")
+
+    @app.command()
+    @handled
     def insurers(fmt: FormatOption = Format.table) -> None:
         """List registered insurers and their members."""
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with ledger() as opened:
             rows = [
                 {
@@ -102,6 +143,10 @@ def register(
     @handled
     def catalogues(fmt: FormatOption = Format.table) -> None:
         """List published indicator catalogues (the version in force)."""
+        from adapters.reports.output import render  # noqa: PLC0415
+        from domain.base import GRANTS  # noqa: PLC0415
+        from domain.catalogue import points_in  # noqa: PLC0415
+
         with ledger() as opened:
             rows = []
             for year, tier, version in opened.catalogue_versions():
@@ -132,6 +177,10 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """List the items of a catalogue."""
+        from adapters.reports.output import render  # noqa: PLC0415
+        from domain.base import GRANTS  # noqa: PLC0415
+        from domain.catalogue import max_points  # noqa: PLC0415
+
         with ledger() as opened:
             spec = opened.catalogue(grant_year, tier, version).spec
             rows = [
@@ -164,6 +213,10 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """List the self-evaluations of a grant year and their status."""
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.submissions import submission_rows  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with ledger() as opened:
             rows = submission_rows(opened, grant_year, tier, prefecture)
             render(as_dicts(rows), fmt, f"FY{grant_year} self-evaluations")
@@ -177,6 +230,10 @@ def register(
         fmt: FormatOption = Format.table,
     ) -> None:
         """Every event of an entity's self-evaluation, oldest first."""
+        from adapters.queries.rows import as_dicts  # noqa: PLC0415
+        from adapters.queries.submissions import history_rows  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+
         with ledger() as opened:
             details = opened.entity(entity)
             chosen = tier or (

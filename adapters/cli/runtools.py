@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from adapters.cli.options import FormatOption
-from adapters.queries.asof import position_as_of
-from adapters.reports.output import Format, render, render_all
-from domain.errors import InvalidInput
+from adapters.common.formats import Format
+from domain.glossary import COUNTERFACTUAL_BADGE
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -41,6 +40,8 @@ def register(
     ) -> None:
         """Recompute recorded runs from the ledger prefix each read, and compare."""
         from adapters.queries.recompute import recorded_runs, replays  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
+        from domain.errors import InvalidInput  # noqa: PLC0415
 
         if (run_id is None) == (grant_year is None):
             msg = "give one RUN or --fiscal-year (every run of that year)"
@@ -78,6 +79,7 @@ def register(
     ) -> None:
         """What changed per entity between two runs, attributed so it adds up."""
         from adapters.queries.recompute import run_diff  # noqa: PLC0415
+        from adapters.reports.output import render  # noqa: PLC0415
 
         with ledger() as opened:
             rows = run_diff(opened, opened.run(run_a), opened.run(run_b))
@@ -100,6 +102,8 @@ def register(
         from fractions import Fraction  # noqa: PLC0415
 
         from adapters.queries.recompute import sensitivity  # noqa: PLC0415
+        from adapters.reports.output import render, render_all  # noqa: PLC0415
+        from domain.errors import InvalidInput  # noqa: PLC0415
 
         try:
             share = Fraction(threshold)
@@ -134,13 +138,26 @@ def register(
         at: Annotated[
             str | None, typer.Option(help="Another ledger position or ISO time.")
         ] = None,
+        counterfactual: Annotated[
+            bool,
+            typer.Option(
+                "--counterfactual",
+                help="Let --rule apply outside its valid years (labelled 反実仮想).",
+            ),
+        ] = False,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Recompute a run without a correction, under another rule or position.
 
-        Nothing is written: the ledger prefix is copied into memory.
+        Nothing is written: the ledger prefix is copied into memory. A rule outside
+        its valid years needs --counterfactual, and the result says COUNTERFACTUAL.
+
+        Example: kofu what-if FY2020-promotion-municipal-decision-1
+        --rule score_x_insured_share@1 --counterfactual
         """
+        from adapters.queries.asof import position_as_of  # noqa: PLC0415
         from adapters.queries.recompute import what_if  # noqa: PLC0415
+        from adapters.reports.output import render, render_all  # noqa: PLC0415
 
         with ledger() as opened:
             position = position_as_of(opened, at) if at else None
@@ -150,6 +167,7 @@ def register(
                 without=without_correction,
                 rule=rule,
                 at=position,
+                counterfactual=counterfactual,
             )
         summary = {
             "run_id": f"what-if of {run_id}",
@@ -158,6 +176,7 @@ def register(
             "remainder_yen": again.totals.remainder_yen,
             "rule": again.label,
             "changed_entities": len(rows),
+            "counterfactual": COUNTERFACTUAL_BADGE in again.label,
         }
         if fmt is Format.json:
             render({"what_if": summary, "diff": rows}, fmt)

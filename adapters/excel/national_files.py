@@ -6,9 +6,11 @@ the tables themselves are built in `national_tables.py`.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
+from openpyxl.styles import Alignment
 
 from adapters.reports.output import to_csv
 from adapters.reports.xlsx import HEAD_FONT, sheet_name, to_bytes, write_table
@@ -29,15 +31,33 @@ def table_xlsx(table: NationalTable, sheet: str) -> bytes:
     assert first is not None  # noqa: S101 - a new workbook has one sheet
     first.title = sheet_name(sheet)
     last = write_table(first, table.header, table.lines())
+    for row in first.iter_rows(min_row=2, max_row=last):
+        for cell in row:
+            cell.number_format = number_format(cell.value)
     for row in first.iter_rows(min_row=last - len(table.footer) + 1, max_row=last):
         for cell in row:
             cell.font = HEAD_FONT
             if isinstance(cell.value, float):
                 cell.number_format = "0.00"
     about = book.create_sheet("説明")
-    write_table(about, ["項目", "内容"], table.notes)
+    last = write_table(about, ["項目", "内容"], table.notes)
+    for (cell,) in about.iter_rows(min_row=2, max_row=last, min_col=2, max_col=2):
+        cell.number_format = number_format(cell.value)
+        cell.alignment = Alignment(horizontal="left", wrap_text=True)
     about.column_dimensions["B"].width = 80
     return to_bytes(book)
+
+
+def number_format(value: object) -> str:
+    """How a cell shows its number (text: as it is).
+
+    Yen and counts with separators (#,##0); thousands of yen exact to the yen.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return "General"
+    if isinstance(value, Decimal) and value != value.to_integral_value():
+        return "#,##0.0##"
+    return "#,##0"
 
 
 def table_file(table: NationalTable, sheet: str, *, csv: bool = False) -> bytes:

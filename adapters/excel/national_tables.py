@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from adapters.inputs.glossary import in_japanese
 from adapters.queries.runs import current_runs
 from domain.catalogue import max_points, points_in
 from domain.entities import size_band
 from domain.errors import InvalidInput
 from domain.glossary import (
+    ADJUSTMENT_JA,
     GRANT_SHORT,
     HYPOTHESIS_JA,
     HYPOTHESIS_METHOD_JA,
@@ -50,7 +52,7 @@ class NationalTable:
     header: list[str]
     rows: list[list[object]]
     footer: list[list[object]]
-    notes: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, object]] = field(default_factory=list)
 
     def lines(self) -> list[list[object]]:
         """Entity rows, then summary rows."""
@@ -129,7 +131,9 @@ def results_table(
     fulls = [*items.values(), *goals.values(), totals[0]["max_total"]]
     header = [*ENTITY_COLUMNS, *items, *(f"{code}計" for code in goals), "合計", "順位"]
     notes = _results_notes(ledger, spec, grant, len(rows))
-    return NationalTable(notes[0][1], header, rows, _statistics(rows, fulls), notes)
+    return NationalTable(
+        str(notes[0][1]), header, rows, _statistics(rows, fulls), notes
+    )
 
 
 def _point_columns(
@@ -169,12 +173,12 @@ def _statistics(rows: list[list[object]], fulls: list[int]) -> list[list[object]
 
 def _results_notes(
     ledger: Ledger, spec: CatalogueSpec, grant: Grant, entities: int
-) -> list[tuple[str, str]]:
-    notes = [
+) -> list[tuple[str, object]]:
+    notes: list[tuple[str, object]] = [
         ("表", f"{spec.title} 評価結果（{GRANT_SHORT[grant]}）"),
         ("評価指標", f"FY{spec.grant_year}-{spec.tier}-v{spec.version}"),
         ("区分", TIER_JA[spec.tier]),
-        ("団体数", str(entities)),
+        ("団体数", entities),
         ("枝番の得点", "上限（配点）を適用する前の得点。目標計と合計は上限適用後"),
         ("標準偏差", "母標準偏差（全団体を母集団とする）"),
     ]
@@ -202,6 +206,9 @@ def allocation_table(
     details = {e.lg_code: e for e in ledger.entities()}
     prefectures = _prefectures(ledger)
     method = HYPOTHESIS_METHOD_JA if c.hypothesis else "公表の算定式"
+    settled = (
+        any(r.adjustment is not None for r in c.results) or c.phase == "settlement"
+    )
     rows: list[list[object]] = []
     for r in c.results:
         code = details[r.entity].prefecture_code if r.entity in details else ""
@@ -220,15 +227,27 @@ def allocation_table(
                 r.amount_yen,
                 r.amount_yen % 1000,
                 method,
+                *(
+                    [
+                        r.decided_yen,
+                        r.adjustment_yen,
+                        ADJUSTMENT_JA.get(r.adjustment or "", ""),
+                    ]
+                    if settled
+                    else []
+                ),
             ]
         )
     allocated = sum(r.amount_yen for r in c.results)
     total: list[object] = [None, None, None, "合計", *([None] * 5)]
     total += [thousands(allocated), allocated, allocated % 1000, None]
+    if settled:
+        decided = sum(r.decided_yen or 0 for r in c.results)
+        total += [decided, sum(r.adjustment_yen or 0 for r in c.results), None]
     footer = [total]
     return NationalTable(
         _allocation_title(run),
-        ALLOCATION_HEADER,
+        ALLOCATION_HEADER + (SETTLEMENT_HEADER if settled else []),
         rows,
         footer,
         _allocation_notes(ledger, run),
@@ -252,6 +271,10 @@ ALLOCATION_HEADER = [
 ]
 
 
+SETTLEMENT_HEADER = ["交付決定額（円）", "精算調整（円）", "精算の扱い"]
+"""The settlement's columns: the decided amount, the adjustment and what it becomes."""
+
+
 def _allocation_title(run: AllocationRun) -> str:
     c = run.calculated
     return (
@@ -260,15 +283,15 @@ def _allocation_title(run: AllocationRun) -> str:
     )
 
 
-def _allocation_notes(ledger: Ledger, run: AllocationRun) -> list[tuple[str, str]]:
+def _allocation_notes(ledger: Ledger, run: AllocationRun) -> list[tuple[str, object]]:
     c = run.calculated
-    notes = [
+    notes: list[tuple[str, object]] = [
         ("表", _allocation_title(run)),
         ("算定", c.run_id),
         ("算定ルール", c.label),
-        ("予算額（円）", f"{c.inputs.budget_yen:,}"),
-        ("配分額（円）", f"{c.totals.allocated_yen:,}"),
-        ("残額（円）", f"{c.totals.remainder_yen:,}"),
+        ("予算額（円）", c.inputs.budget_yen),
+        ("配分額（円）", c.totals.allocated_yen),
+        ("残額（円）", c.totals.remainder_yen),
         ("単位", "交付額は千円単位。千円未満の端数がある額は小数で正確に表示"),
         ("千円未満の端数", _remainders(run)),
     ]
@@ -277,9 +300,14 @@ def _allocation_notes(ledger: Ledger, run: AllocationRun) -> list[tuple[str, str
     return notes + _hypotheses(ledger, c.grant_year)
 
 
-def _hypotheses(ledger: Ledger, year: int) -> list[tuple[str, str]]:
-    """The programme year's hypotheses (e.g. the size bands), each labelled."""
-    return [("前提（仮説）", h) for h in ledger.programme(year).spec.hypotheses]
+def _hypotheses(ledger: Ledger, year: int) -> list[tuple[str, object]]:
+    """The programme year's hypotheses (e.g. the size bands), each labelled.
+
+    In Japanese, with the English it translates (data/glossary/hypotheses-ja.yaml).
+    """
+    return [
+        ("前提（仮説）", in_japanese(h)) for h in ledger.programme(year).spec.hypotheses
+    ]
 
 
 def _remainders(run: AllocationRun) -> str:

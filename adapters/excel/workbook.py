@@ -16,6 +16,7 @@ reads it back (adapters/excel/workbook_import.py). Three sheets:
 from __future__ import annotations
 
 import hashlib
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ from domain.glossary import TIER_JA, era
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-    from domain.catalogue import CatalogueSpec, Indicator, SubItem
+    from domain.catalogue import Answer, CatalogueSpec, Indicator, SubItem
     from domain.ledger import Ledger
 
 FORMAT = "kofu-self-evaluation-workbook"
@@ -92,9 +93,12 @@ def answerable(spec: CatalogueSpec) -> list[tuple[SubItem, Indicator]]:
 
 
 def build_workbook(
-    ledger: Ledger, lg_code: str, year: int, tier: str | None
+    ledger: Ledger, lg_code: str, year: int, tier: str | None, *, blank: bool = False
 ) -> Workbook:
     """The workbook for an entity and grant year (its own tier unless `tier`).
+
+    Its answer cells hold the entity's answers as they stand in the ledger (so a
+    revision changes only what changes), unless `blank` or it has none yet.
 
     Raises:
         InvalidInput: unknown entity, a tier that does not fit it, or no catalogue.
@@ -129,7 +133,11 @@ def build_workbook(
     cover = book.active
     assert cover is not None  # noqa: S101 - a new workbook has one sheet
     _cover(cover, spec, stamp, details.name, prefecture)
-    write_answers(book.create_sheet(ANSWERS), spec, items, details.name)
+    current: dict[str, Answer] = {}
+    if not blank:
+        with suppress(InvalidInput):  # no self-evaluation yet: a blank workbook
+            current = dict(ledger.self_evaluation(lg_code, year, own).answers)
+    write_answers(book.create_sheet(ANSWERS), spec, items, details.name, current)
     _metadata(book.create_sheet(META), stamp)
     book.active = 1
     book.security = WorkbookProtection(lockStructure=True)
@@ -175,7 +183,9 @@ _INSTRUCTIONS = (
     "　  ほかのセルは保護されています。",
     "2. チェック項目は「該当」または「非該当」を選んでください。",
     "3. 数値項目は半角の数値で記入してください（単位と範囲は「回答方法」欄のとおり）。",
+    "　  割合（%）は数値で（55.5% なら 55.5）。「55.5%」と入力しても同じに読みます。",
     "4. すべての項目に回答してください。空欄のままでは取り込めません。",
+    "　  回答欄には台帳の現在の回答が記入済みです（変える項目だけ直してください）。",
     "5. 行の追加・削除・並べ替えや、シート名の変更はしないでください。",
     "6. 成果指標など国が算出する項目は、この調査票には含まれません。",
     "7. 提出: kofu submit このファイル.xlsx",

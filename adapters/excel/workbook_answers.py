@@ -15,9 +15,11 @@ from domain.catalogue import max_points
 from domain.glossary import GRANT_SHORT
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from openpyxl.worksheet.worksheet import Worksheet
 
-    from domain.catalogue import CatalogueSpec, Indicator, SubItem
+    from domain.catalogue import Answer, CatalogueSpec, Indicator, SubItem
 
 ANSWERS = "回答"
 HEADER_ROW = 4
@@ -37,11 +39,21 @@ def write_answers(
     spec: CatalogueSpec,
     items: list[tuple[SubItem, Indicator]],
     name: str,
+    current: Mapping[str, Answer] | None = None,
 ) -> None:
-    """Fill the answer sheet: header, one row per sub-item, rules, protection."""
+    """Fill the answer sheet: header, one row per sub-item, rules, protection.
+
+    `current` answers (the ledger's, as they stand) pre-fill the answer cells;
+    number cells are plain numbers ("General"): a percentage is typed as its
+    number (55.5 for 55.5 %), and a cell typed with % is read as Excel shows it.
+    """
+    current = current or {}
     sheet["A1"] = f"{spec.title}　該当状況調査票"
     sheet["A1"].font = Font(bold=True, size=12)
-    sheet["A2"] = f"団体名: {name}　／　回答欄（E列・黄色）に記入してください。"
+    filled = "現在の回答を記入済み" if current else "未回答"
+    sheet["A2"] = (
+        f"団体名: {name}　／　回答欄（E列・黄色）に記入してください（{filled}）。"
+    )
     goals = {
         ind.code: goal.code
         for goal in spec.goals
@@ -79,6 +91,12 @@ def write_answers(
             cell.border, cell.alignment = BOX, _WRAP
         answer = sheet[f"{ANSWER_COLUMN}{row}"]
         answer.fill, answer.protection = _ANSWER_FILL, Protection(locked=False)
+        answer.number_format = "General"
+        given = current.get(sub.code)
+        if given is not None and given.checked is not None:
+            answer.value = YES if given.checked else NO
+        elif given is not None:
+            answer.value = given.number
         if sub.kind == "checkbox":
             checkbox.add(answer.coordinate)
         else:

@@ -10,6 +10,7 @@ good.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +51,8 @@ class Filled:
     path: Path
     stamp: Stamp
     cells: dict[str, object]
+    formats: dict[str, str] = field(default_factory=dict)
+    """Each answer cell's number format: a percent cell holds a fraction."""
     problems: list[str] = field(default_factory=list)
 
     def where(self, row: int, column: str, code: str | None = None) -> str:
@@ -69,7 +72,11 @@ class Filled:
         problems = list(self.problems)
         for code, row in stamp.rows.items():
             try:
-                answers[code] = _answer(sub_items[code], self.cells.get(code))
+                answers[code] = _answer(
+                    sub_items[code],
+                    self.cells.get(code),
+                    self.formats.get(code, "General"),
+                )
             except InvalidInput as exc:
                 where = self.where(row, ANSWER_COLUMN, code)
                 problems.append(f"{where}: {exc.message}")
@@ -118,8 +125,21 @@ def _listing(path: Path, problems: list[str]) -> str:
     return "\n".join([head, *(f"  {p}" for p in problems)])
 
 
-def _answer(sub: SubItem, raw: object) -> object:
-    """A cell's value as the ledger reads it (checked here to name the cell)."""
+def is_percent(number_format: str) -> bool:
+    """Whether a number format shows its value × 100 with % (a percent cell).
+
+    A `%` inside quotes or escaped with a backslash is literal text, not scaling.
+    """
+    unquoted = re.sub(r'"[^"]*"|\\.', "", number_format)
+    return "%" in unquoted
+
+
+def _answer(sub: SubItem, raw: object, number_format: str = "General") -> object:
+    """A cell's value as the ledger reads it (checked here to name the cell).
+
+    Read as its number format shows it: a value typed as 55.5% is stored by Excel
+    as 0.555 in a percent-formatted cell, and means 55.5 (the item's unit is %).
+    """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         msg = "no answer (回答がありません); every item needs one"
         raise InvalidInput(msg, field=sub.code)
@@ -132,6 +152,18 @@ def _answer(sub: SubItem, raw: object) -> object:
         # Excel keeps numbers as binary doubles: read the shortest decimal that
         # round-trips, which is what Excel shows and what the person typed.
         raw = Decimal(repr(raw))
+    if (
+        isinstance(raw, int | Decimal)
+        and not isinstance(raw, bool)
+        and is_percent(number_format)
+    ):
+        if sub.kind == "number" and sub.unit != "%":
+            msg = (
+                f"typed as a percentage ({number_format}), but item {sub.code} is "
+                f"counted in {sub.unit or 'plain numbers'}; type the number itself"
+            )
+            raise InvalidInput(msg, field=sub.code)
+        raw = Decimal(raw) * 100
     if sub.kind == "number" and isinstance(raw, bool):
         msg = f"number item {sub.code} takes a number, got the logical value {raw}"
         raise InvalidInput(msg, field=sub.code)
@@ -178,7 +210,9 @@ def read_workbook(path: Path) -> Filled:
                 f"{filled.where(row, CODE_COLUMN)}: expected item {code} here, found "
                 f"{found or 'nothing'}; rows must not be added, deleted or moved"
             )
-        filled.cells[code] = sheet[f"{ANSWER_COLUMN}{row}"].value
+        cell = sheet[f"{ANSWER_COLUMN}{row}"]
+        filled.cells[code] = cell.value
+        filled.formats[code] = cell.number_format or "General"
     return filled
 
 

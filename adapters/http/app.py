@@ -8,8 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from adapters import web
-from adapters.http import checks, commands, docs, errors, grants, login, reads, runs
-from adapters.http.auth import require_roles
+from adapters.http import (
+    checks,
+    commands,
+    docs,
+    errors,
+    grants,
+    login,
+    pages,
+    reads,
+    runs,
+)
 from adapters.http.config import Limits
 from adapters.http.errors import KofuJSON
 from adapters.http.limits import Guard
@@ -50,13 +59,17 @@ def create_app(
     app.include_router(commands.router)
     app.include_router(grants.router)
     app.include_router(checks.router)
-    # The audit pages read everything (every run, every timeline): overseers only.
+    # The pages show each role its own (adapters/web/pages.py); their forms that
+    # write are CSRF-checked before they run (adapters/http/pages.py).
     app.dependency_overrides[web.deps.get_ledger] = lambda: service.ledger
     app.dependency_overrides[web.deps.get_store] = service.store
+    app.dependency_overrides[web.deps.get_kofu] = lambda: service.kofu
+    app.dependency_overrides[web.deps.get_viewer] = pages.page_viewer
+    app.dependency_overrides[web.deps.get_form_token] = pages.form_token
     app.include_router(
         web.router,
         prefix="/pages",
-        dependencies=[Depends(require_roles("ministry", "auditor"))],
+        dependencies=[Depends(pages.page_viewer)],
         include_in_schema=False,
     )
     app.include_router(login.router)

@@ -14,14 +14,14 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from adapters.http.credentials import authenticated
+from adapters.http.credentials import CSRF_CHECKED, authenticated
 from adapters.http.errors import ApiError
 from adapters.http.service import service
-from domain.tokens import Role
+from domain.roles import Role
 
 COOKIE = "kofu_token"
-_bearer = HTTPBearer(auto_error=False, description="kofu_<id>_<secret>")
-_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="the web pages")
+BEARER = HTTPBearer(auto_error=False, description="kofu_<id>_<secret>")
+COOKIE_SCHEME = APIKeyCookie(name=COOKIE, auto_error=False, description="the web pages")
 EVERYTHING: frozenset[str] = frozenset({"ministry", "auditor"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -79,16 +79,22 @@ class Principal:
 
 def principal(
     request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-    cookie: Annotated[str | None, Security(_cookie)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    cookie: Annotated[str | None, Security(COOKIE_SCHEME)] = None,
 ) -> Principal:
     """The caller of this request.
 
     Raises:
         ApiError: 401 without a token, or with an unknown or revoked one.
     """
-    if bearer is None and cookie and request.method not in SAFE_METHODS:
-        # A browser sends the cookie with any form another site makes it post.
+    if (
+        bearer is None
+        and cookie
+        and request.method not in SAFE_METHODS
+        and not request.scope.get(CSRF_CHECKED)
+    ):
+        # A browser sends the cookie with any form another site makes it post;
+        # only the pages' own forms, CSRF-checked (`pages.page_viewer`), may write.
         msg = "the kofu_token cookie opens the pages only; commands take a Bearer token"
         raise ApiError(401, msg, "Authorization")
     secret = bearer.credentials if bearer else cookie

@@ -39,16 +39,29 @@ def replay(ledger: LedgerDep, who: Overseer, run_id: str) -> KofuJSON:
 
 
 @router.get("/verify")
-def verify(kofu: KofuDep, _: Overseer) -> KofuJSON:
-    """Check the history, the Merkle log and its signed checkpoints (read-only)."""
-    found = kofu.verify()
+def verify(kofu: KofuDep, _: Overseer, read_models: bool = False) -> KofuJSON:
+    """Check the history, the Merkle log and its signed checkpoints (read-only).
+
+    `read_models=true`: also every read model recomputed from the events and
+    compared; the rows that differ are named (the first 50), nothing repaired.
+    """
+    found = kofu.verify(read_models=read_models)
     finding = found.finding
-    return KofuJSON(
-        {
-            "intact": finding is None,
-            "checked": found.checked,
-            "position": finding.position if finding else None,
-            "kind": finding.kind if finding else None,
-            "detail": finding.detail if finding else None,
+    body: dict[str, Any] = {
+        "intact": found.intact,
+        "checked": found.checked,
+        "position": finding.position if finding else None,
+        "kind": finding.kind if finding else None,
+        "detail": finding.detail if finding else None,
+    }
+    rows = found.read_models
+    if rows is not None:
+        body["read_models"] = {
+            "intact": rows.intact,
+            "position": rows.position,
+            "stale": rows.stale,
+            "rows": rows.rows,
+            "differing": rows.count,
+            "differences": [str(d) for d in rows.differences],
         }
-    )
+    return KofuJSON(body)

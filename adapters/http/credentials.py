@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
 TOKEN_SCOPE_KEY = "kofu.token"  # noqa: S105 - a scope key, not a secret
 """Where `Guard` leaves the (secret, token) it authenticated for `auth.principal`."""
+CSRF_CHECKED = "kofu.csrf_checked"
+"""Set in the scope once a page form's CSRF token and origin were checked
+(`pages.page_viewer`): only then does the cookie open a request that writes."""
+PAGE_FORMS = "/pages/"
+"""Where the forms that write with the cookie live (their body may be read)."""
 
 
 def credentials(headers: Headers) -> tuple[str | None, str | None]:

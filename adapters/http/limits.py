@@ -28,7 +28,7 @@ import anyio.to_thread
 import orjson
 from starlette.datastructures import Headers, MutableHeaders
 
-from adapters.http.credentials import TOKEN_SCOPE_KEY, credentials
+from adapters.http.credentials import PAGE_FORMS, TOKEN_SCOPE_KEY, credentials
 from adapters.http.errors import ApiError, body
 
 if TYPE_CHECKING:
@@ -105,10 +105,16 @@ class Guard:
         if secret:
             token = await anyio.to_thread.run_sync(self.authenticate, secret)
             scope[TOKEN_SCOPE_KEY] = (secret, token)
+        page_form = (
+            bearer is None
+            and token is not None
+            and scope["path"].startswith(PAGE_FORMS)
+        )
         if (
             _has_body(scope["method"], headers)
             and scope["path"] not in _PUBLIC_WITH_BODY
             and (bearer is None or token is None)
+            and not page_form
         ):
             # Refused from its headers: the body is never read.
             message = (

@@ -1,6 +1,9 @@
-"""`/login` and `/logout`: a form that puts a token in the `kofu_token` cookie.
+"""`/`, `/login` and `/logout`: a form that puts a token in the `kofu_token` cookie.
 
-Only roles that have pages (ministry, auditor) may log in. The cookie is HttpOnly,
+`/` leads a browser whose cookie opens the pages to them, and any other to the form.
+
+Roles that have pages (ministry, auditor, insurer, prefecture: `PAGE_ROLES`) may
+log in; a reader's token has none. The cookie is HttpOnly,
 SameSite=Strict, lives `Limits.session_seconds` at most (never past the token's
 expiry), and is Secure when the request came over TLS (directly, or through a proxy
 whose X-Forwarded-Proto `kofu serve` was told to trust). It opens only safe (GET)
@@ -17,15 +20,18 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.http.auth import COOKIE, EVERYTHING
+from adapters.http.auth import COOKIE
+from adapters.http.credentials import authenticated
 from adapters.http.service import service
 from domain import clock
 
 router = APIRouter(include_in_schema=False)
+PAGE_ROLES = frozenset({"ministry", "auditor", "insurer", "prefecture"})
+"""The roles that have pages (each sees its own: adapters/web/pages.py)."""
 
 _FORM = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
 <title>kofu ログイン</title></head><body>
-<h1>kofu (交付) 監査ページ</h1>{message}
+<h1>kofu (交付) 交付台帳のページ</h1>{message}
 <form method="post" action="/login">
 <label>トークン (token) <input type="password" name="token" size="60"></label>
 <button type="submit">ログイン</button></form></body></html>"""
@@ -34,6 +40,19 @@ _FORM = """<!doctype html><html lang="ja"><head><meta charset="utf-8">
 def _form(message: str = "", status: int = 200) -> HTMLResponse:
     alert = f"<p role='alert'>{escape(message)}</p>" if message else ""
     return HTMLResponse(_FORM.format(message=alert), status_code=status)
+
+
+@router.get("/", response_model=None)
+def home(request: Request) -> Response:
+    """The pages for a signed-in browser, the login form otherwise (303 either way)."""
+    found = None
+    secret = request.cookies.get(COOKIE)
+    if secret:
+        seen, found = authenticated(request.scope, secret)
+        if not seen:
+            found = service(request).authenticate(secret)
+    signed_in = found is not None and found.role in PAGE_ROLES
+    return RedirectResponse("/pages/" if signed_in else "/login", status_code=303)
 
 
 @router.get("/login")
@@ -49,10 +68,10 @@ def log_in(request: Request, token: Annotated[str, Form()]) -> Response:
     found = server.authenticate(token)
     if found is None:
         return _form("トークンが無効です (unknown, revoked or expired token)", 401)
-    if found.role not in EVERYTHING:
+    if found.role not in PAGE_ROLES:
         message = (
             f"{found.role} のトークンではページを開けません "
-            f"(the {found.role} role has no pages: ministry and auditor tokens only)"
+            f"(the {found.role} role has no pages: its reads are the API's)"
         )
         return _form(message, 403)
     left = int((found.expires_at - clock.now()).total_seconds())

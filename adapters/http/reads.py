@@ -7,7 +7,7 @@ the entities in their scope; readers see published runs only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,6 +33,7 @@ from adapters.queries.rows import as_dicts
 from adapters.queries.scores import score_rows
 from adapters.queries.submissions import submission_status
 from adapters.queries.trail import audit_trail
+from adapters.queries.trajectory import national_trend, trajectory
 from domain.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -137,6 +138,37 @@ def submissions(
     with read_models(ledger, server, as_of) as store:
         rows = as_dicts(submission_status(store, grant_year, tier))
     return paged(in_scope(who, rows), limit, offset)
+
+
+def published_only(ledger: Ledger, who: Principal) -> Callable[[str], bool] | None:
+    """The runs a caller may see: a reader's are the published ones (None: all)."""
+    if who.role != "reader":
+        return None
+    return lambda run_id: ledger.run(run_id).published is not None
+
+
+@router.get("/trajectory", response_model=Page)
+def trajectory_rows(
+    ledger: LedgerDep,
+    who: Anyone,
+    entity: EntityCode,
+    grant: GrantQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> KofuJSON:
+    """An entity's years side by side (score, rank, band, amount), each change split."""
+    who.check_entity(entity)
+    rows = trajectory(ledger, entity, grant, published_only(ledger, who))
+    return paged(as_dicts(rows), limit, offset)
+
+
+@router.get("/trend", response_model=Page)
+def trend_rows(
+    ledger: LedgerDep, who: Anyone, limit: Limit = 100, offset: Offset = 0
+) -> KofuJSON:
+    """The nation year by year: budgets, totals, mean score by band, quartiles."""
+    rows = national_trend(ledger, published_only(ledger, who))
+    return paged(as_dicts(rows), limit, offset)
 
 
 @router.get("/me")

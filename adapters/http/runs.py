@@ -6,14 +6,13 @@ entities in their scope; readers published runs only (404 for the others).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 
 from adapters.http.auth import Principal
 from adapters.http.errors import ApiError, KofuJSON
-from adapters.http.reads import Anyone, LedgerDep, in_scope, position
+from adapters.http.reads import Anyone, LedgerDep, in_scope, position, published_only
 from adapters.http.schemas import (
     AsOf,
     EntityCode,
@@ -49,12 +48,6 @@ def visible_run(ledger: Ledger, who: Principal, run_id: str) -> AllocationRun:
     return run
 
 
-def _published(ledger: Ledger, who: Principal) -> Callable[[str], bool] | None:
-    if who.role != "reader":
-        return None
-    return lambda run_id: ledger.run(run_id).published is not None
-
-
 def _notes(runs: list[AllocationRun]) -> list[str]:
     labels = sorted({r.calculated.label for r in runs if r.calculated.hypothesis})
     return [f"{HYPOTHESIS_NOTE} ({label})" for label in labels]
@@ -86,7 +79,7 @@ def allocations(
     """Allocations in force (or at a past position or time), one row per entity."""
     at = position(ledger, as_of)
     runs = current_runs(
-        ledger, grant_year, grant, tier, phase, at, _published(ledger, who)
+        ledger, grant_year, grant, tier, phase, at, published_only(ledger, who)
     )
     rows = as_dicts(allocation_rows(runs))
     return paged(in_scope(who, rows), limit, offset, _notes(runs))
@@ -168,7 +161,7 @@ def explain(
     tier = "municipal" if details.kind == "municipality" else "prefectural"
     grant = grant or "promotion"
     runs = current_runs(
-        ledger, grant_year, grant, tier, phase, None, _published(ledger, who)
+        ledger, grant_year, grant, tier, phase, None, published_only(ledger, who)
     )
     if not runs:
         msg = f"no FY{grant_year} {grant} {tier} run" + (

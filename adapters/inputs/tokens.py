@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 
 from domain import clock
 from domain.commands import IssueToken
-from domain.tokens import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
+from domain.roles import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
-    from domain.tokens import AccessToken, Role
+    from domain.roles import Role
+    from domain.tokens import AccessToken
 
 _TOKEN = re.compile(r"^kofu_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 _DUMMY_SHA256 = hashlib.sha256(b"kofu: no token has this id").hexdigest()

@@ -76,10 +76,15 @@ def what_if(
     without: int | None = None,
     rule: str | None = None,
     at: int | None = None,
+    counterfactual: bool = False,
 ) -> tuple[AllocationRun.Calculated, list[dict[str, Any]]]:
     """The run recomputed without a correction, under a rule or at a position.
+
+    `counterfactual` lets a rule apply outside its valid years (labelled so).
 
     Raises:
         InvalidInput: the position is not a correction, or the rule is unknown.
     """
-    return what_if_engine(ledger, run, without=without, rule=rule, at=at)
+    return what_if_engine(
+        ledger, run, without=without, rule=rule, at=at, counterfactual=counterfactual
+    )

@@ -3,7 +3,11 @@
 The bundle holds the audit trail, the explanation of each phase's amount (both
 grants), the receipts of the runs explained, and a manifest: the SHA-256 of every
 file, the verification of the whole history and the chain hash at its head, so the
-bundle can be checked later without kofu.
+bundle can be checked later without kofu. The explanations and receipts are read
+from the runs' events; the trail is a read model, so its rows are recomputed from
+the events and compared (`read_check`) before the dossier says `verified`: the
+manifest's `checked` names what was (events, and the trail rows with their entity,
+year and position), and any row that differs.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from adapters.queries.runs import current_runs
 from adapters.reports.output import templates, to_csv
 from adapters.storage.integrity import Chain
 from adapters.storage.projecting import catch_up
+from adapters.storage.read_check import check_read_models
 from adapters.storage.rebuilding import open_store
 from domain.base import GRANTS
 from domain.glossary import GRANT_JA, PHASE_JA, era
 from domain.programme import PHASES
+from projections.audit_trail import AUDIT_TRAIL
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -60,9 +66,10 @@ def write_dossier(
     head = chain.head()[0] if finding is None else checked  # a read never extends
     store = open_store(ledger)
     catch_up(ledger, store)
-    trail = store.rows(
-        "audit_trail", {"entity": lg_code, "grant_year": year}, ["position"]
-    )
+    # The trail shown is the rows recomputed from the events and compared.
+    shown = {"entity": lg_code, "grant_year": year}
+    rows = check_read_models(ledger, tables=[AUDIT_TRAIL], where=shown)
+    trail = store.rows("audit_trail", shown, ["position"], up_to=rows.position)
     explanations, receipts = [], []
     for phase in PHASES:
         for grant in GRANTS:
@@ -89,10 +96,17 @@ def write_dossier(
         ),
         "receipts.json": orjson.dumps(receipts, option=orjson.OPT_INDENT_2),
     }
-    if finding is None:
+    verified = finding is None and rows.intact
+    if verified:
         verification = (
             f"intact: {checked} events verified, "
-            f"chain hash at {head}: {chain.hash_at(head)}"
+            f"chain hash at {head}: {chain.hash_at(head)}; "
+            f"the {len(trail)} trail rows recomputed from the events and matched"
+        )
+    elif finding is None:
+        verification = (
+            f"NOT VERIFIED: {rows.count} audit-trail rows of {lg_code} are not what "
+            "the events make them: " + "; ".join(str(d) for d in rows.differences[:10])
         )
     else:
         verification = (
@@ -104,7 +118,7 @@ def write_dossier(
         year,
         explanations=explanations,
         verification=verification,
-        verified=finding is None,
+        verified=verified,
         trail=trail,
         receipts=receipts,
         head=head,
@@ -113,8 +127,20 @@ def write_dossier(
         "entity": lg_code,
         "grant_year": year,
         "generated_at": datetime.now(tz=UTC).isoformat(),
-        "verified": finding is None,
+        "verified": verified,
         "verification": verification,
+        "checked": {
+            "events": checked,
+            "read_models": {
+                "audit_trail": {
+                    "where": shown,
+                    "up_to_position": rows.position,
+                    "rows": rows.rows.get("audit_trail", 0),
+                    "differing": rows.count,
+                    "differences": [str(d) for d in rows.differences],
+                }
+            },
+        },
         "chain_head": head,
         "chain_head_sha256": chain.hash_at(head) if finding is None else None,
         "files": {

@@ -16,7 +16,6 @@ import io
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -26,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
+from adapters.common.formats import Format
 from adapters.queries.rows import as_dicts
 from adapters.queries.runs import summary_rows
 from adapters.reports.cells import aligned, neutralise
@@ -33,16 +33,6 @@ from domain.glossary import HYPOTHESIS_NOTE
 
 if TYPE_CHECKING:
     from domain.allocation_run import AllocationRun
-
-
-class Format(StrEnum):
-    """Output formats of read commands."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-    html = "html"
-    xlsx = "xlsx"
 
 
 def _plain(value: object) -> object:

@@ -7,7 +7,9 @@ assumption is applied there, and the phase is calculated with the allocate code:
 
 * `without`: a correction (by its ledger position) is undone by a compensating
   correction that restores the value it replaced;
-* `rule`: the programme year names another rule version for the run's grant and tier;
+* `rule`: the programme year names another rule version for the run's grant and tier
+  (a rule outside its valid years only with `counterfactual`: its twin
+  `RuleSpec.counterfactual_for` is applied, labelled 【反実仮想 COUNTERFACTUAL】);
 * `at`: the prefix ends at another position (later facts, or earlier ones).
 
 The result has the form of a real run, with the diff against the recorded one.
@@ -38,11 +40,13 @@ def what_if(
     without: int | None = None,
     rule: str | None = None,
     at: int | None = None,
+    counterfactual: bool = False,
 ) -> tuple[AllocationRun.Calculated, list[dict[str, Any]]]:
     """The run recomputed under the assumptions, and its diff against the record.
 
     Raises:
-        InvalidInput: the position is not a correction, or the rule is unknown.
+        InvalidInput: the position is not a correction, the rule is unknown, or it
+            is not valid in the run's year and `counterfactual` was not asked.
     """
     recorded = run.calculated
     copy, _ = prefix_ledger(ledger, at or recorded.inputs.ledger_position)
@@ -50,7 +54,7 @@ def what_if(
         if without is not None:
             _undo(ledger, copy, without)
         if rule is not None:
-            _use_rule(ledger, copy, recorded, rule)
+            _use_rule(ledger, copy, recorded, rule, counterfactual=counterfactual)
         runs, _ = calculate_phase(copy, recorded.grant_year, recorded.phase, WHAT_IF)
         again = next(
             r.calculated
@@ -95,13 +99,29 @@ def _undo(ledger: Ledger, copy: Ledger, position: int) -> None:
 
 
 def _use_rule(
-    ledger: Ledger, copy: Ledger, recorded: AllocationRun.Calculated, rule: str
+    ledger: Ledger,
+    copy: Ledger,
+    recorded: AllocationRun.Calculated,
+    rule: str,
+    *,
+    counterfactual: bool,
 ) -> None:
     spec = ledger.rule(rule)
+    year = recorded.grant_year
+    if not spec.in_force(year):
+        if not counterfactual:
+            until = f"FY{spec.valid_to}" if spec.valid_to else ""
+            msg = (
+                f"rule {rule} is valid FY{spec.valid_from}–{until}, not FY{year}; "
+                f"add --counterfactual to apply it to FY{year} anyway (the result "
+                "is labelled a counterfactual)"
+            )
+            raise InvalidInput(msg, field="--rule")
+        spec = spec.counterfactual_for(year)
     copy.publish_rules(PublishRules(rules=(spec,), actor=WHAT_IF))
-    programme = copy.programme(recorded.grant_year)
+    programme = copy.programme(year)
     rules = {g: dict(t) for g, t in programme.spec.rules.items()}
-    rules[recorded.grant][recorded.tier] = rule
+    rules[recorded.grant][recorded.tier] = spec.id
     changed = programme.spec.model_copy(update={"rules": rules})
-    programme.amend(changed, f"what-if: {rule}", WHAT_IF)
+    programme.amend(changed, f"what-if: {spec.id}", WHAT_IF)
     copy.save(programme)

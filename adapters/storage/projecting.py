@@ -217,19 +217,21 @@ def collector_paused() -> Iterator[None]:
 
 
 @contextmanager
-def as_of(ledger: Ledger, position: int) -> Iterator[ReadStore]:
+def as_of(ledger: Ledger, position: int, *, bulk: bool = True) -> Iterator[ReadStore]:
     """Every read model as it stood at a past position, built aside.
 
     The events up to `position` are projected into a temporary SQLite file (the
     read models do not depend on the ledger's backend), so the live views are
-    never touched; the file is deleted afterwards.
+    never touched; the file is deleted afterwards. `bulk`: folded in memory and
+    written once (fast); otherwise written a page at a time (memory bounded by a
+    page's changes and the context, whatever the ledger's size).
     """
     with tempfile.TemporaryDirectory(prefix="kofu-as-of-") as folder:
         datastore = SQLiteDatastore(str(Path(folder) / "as_of.db"))
         store = read_store(datastore)
         try:
             catch_up(
-                ledger, store, stop=position, context=context_for(ledger), bulk=True
+                ledger, store, stop=position, context=context_for(ledger), bulk=bulk
             )
             yield store
         finally:

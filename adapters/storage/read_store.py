@@ -19,6 +19,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -438,6 +439,61 @@ class ReadStore(ABC):
             for row in found
         ]
 
+    @abstractmethod
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A cursor in a read-only transaction that sees one state of every table."""
+
+    @abstractmethod
+    def _tracking_sql(self) -> Any:
+        """SELECT a generation's tracked position (no lock: a snapshot's read)."""
+
+    def snapshot_position(self, cursor: Any) -> int:
+        """The position of the generation the views show, as the snapshot sees it."""
+        cursor.execute(self._select_generation(), (VERSION,))
+        row = cursor.fetchone()
+        if row is None:
+            return 0
+        generation = int(_first(row))
+        cursor.execute(self._tracking_sql(), (tracking_key(generation),))
+        row = cursor.fetchone()
+        return 0 if row is None else int(_first(row))
+
+    def scan(
+        self, cursor: Any, table: Table, where: dict[str, object] | None = None
+    ) -> Iterator[tuple[object, ...]]:
+        """A read model's rows through its view, canonical, in key order (streamed).
+
+        Every column the view shows (derived ones too), each made comparable
+        across backends (`canonical`); ordered by the key's unique index, byte
+        order for text on both backends, so two stores' scans merge in step.
+        Rows are fetched `SCAN_PAGE` at a time: memory does not grow with the table.
+        """
+        columns = [*table.columns, *(c for c, _ in table.derived)]
+        clauses = [f"{self.quote(k)} = {self.placeholder}" for k in where or {}]
+        condition = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        statement = (
+            f"SELECT {', '.join(self.quote(c.name) for c in columns)} "
+            f"FROM {self.quote(view_name(table))}{condition} "
+            f"ORDER BY {', '.join(self.quote(k) for k in table.key_index or table.key)}"
+        )
+        names = [c.name for c in columns]
+        # Only booleans, JSON and timestamps differ between the backends.
+        convert = [(i, c.kind) for i, c in enumerate(columns) if c.kind in _CANONICAL]
+        with self._streaming(cursor) as rows:
+            rows.execute(statement, [plain(v) for v in (where or {}).values()])
+            while page := rows.fetchmany(SCAN_PAGE):
+                for row in page:
+                    values = _values(row, names)
+                    for index, kind in convert:
+                        values[index] = canonical(values[index], kind)
+                    yield tuple(values)
+
+    @contextmanager
+    def _streaming(self, cursor: Any) -> Iterator[Any]:
+        # SQLite's own cursor steps through the result as it is fetched.
+        yield getattr(cursor, "sqlite_cursor", cursor)
+
     def count(self, table: str) -> int:
         """How many rows a read model has."""
         with self.cursor() as cursor:
@@ -445,6 +501,40 @@ class ReadStore(ABC):
                 f"SELECT COUNT(*) FROM {self.quote(view_name(_table(table)))}"
             )
             return int(_first(cursor.fetchone()))
+
+
+SCAN_PAGE = 1000
+"""Rows a scan fetches at a time (`ReadStore.scan`)."""
+
+
+_CANONICAL = frozenset({"boolean", "json", "timestamp"})
+
+
+def canonical(value: object, kind: str) -> object:
+    """A stored value as every backend gives it back, to compare two stores.
+
+    Booleans as bool (SQLite stores 0/1), JSON as sorted compact text (PostgreSQL
+    gives jsonb back parsed), timestamps as aware datetimes (SQLite stores ISO
+    text, PostgreSQL gives them in the session's zone). A value that is not what
+    its column holds (a row written by hand) is kept as it is: it then differs.
+    """
+    if value is None:
+        return None
+    if kind == "boolean" and isinstance(value, int):
+        return bool(value)
+    if kind == "json":
+        if isinstance(value, str | bytes):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                return value
+        return _cell(value) if isinstance(value, dict | list) else value
+    if kind == "timestamp" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 _CONVERTED = frozenset({"timestamp", "json"})
@@ -515,6 +605,15 @@ class SQLiteReadStore(SQLiteTrackingRecorder, ReadStore):
         with self.datastore.transaction(commit=True) as cursor:
             yield cursor
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A read transaction: SQLite (WAL) keeps its first read's state to the end."""
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
+
+    def _tracking_sql(self) -> Any:
+        return "SELECT notification_id FROM tracking WHERE application_name = ?"
+
     def _lock_position(self, cursor: Any) -> int:
         # A no-op write takes SQLite's write lock, so the read below stays true.
         cursor.execute(
@@ -543,9 +642,16 @@ class PostgresReadStore(PostgresTrackingRecorder, ReadStore):
     backend = "postgres"
     placeholder = "%s"
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, *, tracking_table_name: str | None = None
+    ) -> None:
+        # The library's factory names the tracking table after the application
+        # (`kofu_tracking`), as for its own tracking recorders; `read_store` uses
+        # the read models' own.
         super().__init__(
-            datastore, tracking_table_name=f"kofu_read_models_v{VERSION}_tracking"
+            datastore,
+            tracking_table_name=tracking_table_name
+            or f"kofu_read_models_v{VERSION}_tracking",
         )
         self.create_table()
         self.generation = 1
@@ -560,6 +666,29 @@ class PostgresReadStore(PostgresTrackingRecorder, ReadStore):
                 )
             )
             yield cursor
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A read-only, repeatable-read transaction on the ledger's schema."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cursor.execute(
+                sql.SQL("SET LOCAL search_path TO {}").format(
+                    sql.Identifier(self.datastore.schema)
+                )
+            )
+            yield cursor
+
+    def _tracking_sql(self) -> Any:
+        return sql.SQL(
+            "SELECT notification_id FROM {} WHERE application_name = %s"
+        ).format(sql.Identifier(self.datastore.schema, self.tracking_table_name))
+
+    @contextmanager
+    def _streaming(self, cursor: Any) -> Iterator[Any]:
+        # A server-side cursor: PostgreSQL hands the result over page by page.
+        with cursor.connection.cursor(name="kofu_read_model_scan") as rows:
+            yield rows
 
     def _load(self, cursor: Any, table: Table, rows: Iterator[list[object]]) -> None:
         # COPY: the fastest way into PostgreSQL, row values adapted by psycopg.

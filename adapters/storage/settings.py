@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.storage.mapper import CanonicalJSONTranscoder, PydanticMapper
+from adapters.storage.read_store import PostgresReadStore, SQLiteReadStore
 from adapters.storage.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from domain.errors import InvalidInput
 
@@ -62,12 +63,14 @@ class Database:
             return common | {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "APPLICATION_RECORDER_TOPIC": get_topic(SQLiteLedgerRecorder),
+                "TRACKING_RECORDER_TOPIC": get_topic(SQLiteReadStore),
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return common | {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLedgerRecorder),
+            "TRACKING_RECORDER_TOPIC": get_topic(PostgresReadStore),
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

@@ -4,7 +4,9 @@ The router brings no authentication of its own: the application that mounts it
 puts it behind its auth dependency.
 """
 
-from adapters.web import deps
+from adapters.web import deps, forms
 from adapters.web.pages import router
+
+del forms  # imported for its routes, which it adds to `router`
 
 __all__ = ["deps", "router"]

@@ -13,6 +13,7 @@ import orjson
 from adapters.queries.explain import explanation
 from adapters.queries.trail import audit_trail
 from domain.base import GRANTS
+from domain.errors import InvalidInput
 from domain.programme import PHASES
 
 if TYPE_CHECKING:
@@ -114,3 +115,35 @@ def explanations(ledger: Ledger, lg_code: str, tier: str, year: int) -> list[Any
         # An entity registered after a run is not in it: nothing to explain there.
         if any(r.entity == lg_code for r in run.calculated.results)
     ]
+
+
+def answers(
+    ledger: Ledger, lg_code: str, tier: str, year: int, explained: list[Any]
+) -> list[dict[str, Any]]:
+    """The entity's answers as they stand, with the points of the latest run.
+
+    Each row: the item, the answer, its points in the latest explained run (None
+    before any run) and who set it (from that run's explanation). An entity
+    without a self-evaluation for the year has no rows.
+    """
+    try:
+        evaluation = ledger.self_evaluation(lg_code, year, tier)
+    except InvalidInput:
+        return []
+    scored = (
+        {item["item"]: item for item in explained[-1]["items"]} if explained else {}
+    )
+    rows = []
+    for item in sorted(evaluation.answers):
+        answer = evaluation.answers[item]
+        found = scored.get(item, {})
+        rows.append(
+            {
+                "item": item,
+                "answer": answer_text(answer.model_dump(mode="json")),
+                "points": found.get("points"),
+                "set_by": found.get("set_by_actor"),
+                "set_event": found.get("set_by_event"),
+            }
+        )
+    return rows

@@ -22,6 +22,7 @@ from adapters.web.formatting import environment
 
 log = logging.getLogger(__name__)
 
+FORBIDDEN = 403
 NOT_FOUND = 404
 UNAVAILABLE = 503
 SERVER_ERROR = 500
@@ -29,6 +30,19 @@ SERVER_ERROR = 500
 
 class PageNotFoundError(Exception):
     """An unknown entity, year or run: shown as the 404 page."""
+
+
+class PageForbiddenError(Exception):
+    """A page outside the viewer's role or entities: shown as the 403 page."""
+
+
+class PageRefusedError(Exception):
+    """A form the ledger refused (422 bad input, 409 a rule): nothing was written."""
+
+    def __init__(self, status: int, message: str) -> None:
+        """A refusal with its status and the ledger's message."""
+        super().__init__(message)
+        self.status = status
 
 
 def error_page(status: int, message: str) -> HTMLResponse:
@@ -53,6 +67,10 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except PageNotFoundError as exc:
                 return error_page(NOT_FOUND, str(exc))
+            except PageForbiddenError as exc:
+                return error_page(FORBIDDEN, str(exc))
+            except PageRefusedError as exc:
+                return error_page(exc.status, str(exc))
             except HTTPException:
                 raise  # the mounting app's own answers (401/403 of its auth)
             except Exception as exc:

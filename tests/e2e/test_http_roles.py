@@ -42,8 +42,16 @@ READS: list[tuple[str, str, frozenset[str]]] = [
     ("submissions", "/api/submissions?fiscal_year=2020", NOT_READER),
     ("replay", f"/api/runs/{PUBLISHED_RUN}/replay", OVERSEERS),
     ("verify", "/api/verify", OVERSEERS),
-    ("overview page", "/pages/", OVERSEERS),
-    ("entity page", f"/pages/entities/{SHINJUKU}/2020", OVERSEERS),
+    # An insurer's or a prefecture's /pages/ leads on to its own entity or board.
+    ("home page", "/pages/", NOT_READER),
+    ("overview page", "/pages/years/2020", OVERSEERS),
+    ("entity page", f"/pages/entities/{SHINJUKU}/2020", SCOPED_TO_SHINJUKU),
+    (
+        "workbook page",
+        f"/pages/entities/{SHINJUKU}/2020/workbook.xlsx",
+        SCOPED_TO_SHINJUKU,
+    ),
+    ("prefecture board", "/pages/prefectures/13/2020", OVERSEERS | {"prefecture"}),
     ("run page", f"/pages/runs/{PUBLISHED_RUN}", OVERSEERS),
 ]
 
@@ -174,7 +182,11 @@ def test_each_role_is_admitted_or_refused_and_a_refusal_writes_nothing(
         assert api.events() > before, (name, response.text)
         return
     assert response.status_code == 403, (name, holder, response.text)
-    assert response.json()["field"] in {"Authorization", "entity"}
+    if path.startswith("/pages/"):
+        # a person sees the 403 page, not the API's JSON
+        assert "このページは表示できません" in response.text, (name, holder)
+    else:
+        assert response.json()["field"] in {"Authorization", "entity"}
     assert api.events() == before
 
 

@@ -11,10 +11,12 @@ test-artifacts/screenshots/ (git-ignored) for people to look at.
 from __future__ import annotations
 
 import base64
+import re
 import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -447,3 +449,93 @@ def test_a_rerun_is_diffed_against_the_run_it_supersedes(
     overview = _open(browser, site, "/years/2020", "overview")
     row = overview.find_element(By.XPATH, f"//tr[td/a[text()='{run_id}']]")
     assert row.find_elements(By.TAG_NAME, "td")[2].text == "2"  # runs recorded
+
+
+def _entity_codes(html: str) -> list[str]:
+    body = html.split('id="entity-table"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr data-entity="([0-9]{6})">', body)
+
+
+def test_the_entity_table_searches_filters_and_pages(site: Site) -> None:
+    in_force = current_runs(site.ledger, 2020, None, None, None, None)
+    everyone = sorted({r.entity for run in in_force for r in run.calculated.results})
+    status, page = _status(f"{site.base}/years/2020?per=50")
+    assert status == 200
+    first = _entity_codes(page)
+    assert len(first) == min(50, len(everyone))
+    assert f"{len(everyone):,} 団体のうち条件に合う {len(everyone):,} 団体" in page
+    # the second page follows the first, with nothing repeated
+    status, second_page = _status(f"{site.base}/years/2020?per=50&page=2")
+    second = _entity_codes(second_page)
+    assert second
+    assert not set(first) & set(second)
+    assert 'rel="prev"' in second_page
+    # every row, across all pages, once: the print view shows them together
+    status, all_rows = _status(f"{site.base}/years/2020?per=2000")
+    assert sorted(_entity_codes(all_rows)) == sorted(everyone)
+    assert 'rel="next"' not in all_rows
+    # search by name and by code
+    _, found = _status(f"{site.base}/years/2020?q=" + urllib.parse.quote("新宿"))
+    assert _entity_codes(found) == [SHINJUKU]
+    _, found = _status(f"{site.base}/years/2020?q=13104")
+    assert _entity_codes(found) == [SHINJUKU]
+    # a band filter keeps only that band's rows, checked against the read model
+    _, banded = _status(f"{site.base}/years/2020?band=1&per=2000")
+    in_band = {
+        r.entity
+        for run in in_force
+        for r in run.calculated.results
+        if run.calculated.tier == "municipal" and r.size_band == 1
+    }
+    assert in_band
+    assert set(_entity_codes(banded)) == in_band
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("per=7", "per"),
+        ("page=0", "page"),
+        ("prefecture=東京", "prefecture"),
+        ("band=x", "band"),
+        ("q=" + "x" * 51, "q"),
+    ],
+)
+def test_a_bad_table_parameter_is_a_page_naming_it(
+    site: Site, query: str, field: str
+) -> None:
+    status, page = _status(f"{site.base}/years/2020?" + urllib.parse.quote(query, "="))
+    assert status == 422
+    assert f" {field} " in page
+
+
+def test_the_trajectory_and_trend_pages_show_the_runs_figures(
+    site: Site, browser: WebDriver
+) -> None:
+    page = _open(browser, site, f"/entities/{SHINJUKU}", "trajectory")
+    rows = page.find_elements(By.CSS_SELECTOR, "table.trajectory tbody tr")
+    in_force = current_runs(site.ledger, 2020, None, "municipal", None, None)
+    assert len(rows) == len(in_force)
+    for row in rows:
+        run = next(
+            r.calculated
+            for r in in_force
+            if r.calculated.grant == row.get_attribute("data-grant")
+        )
+        line = next(r for r in run.results if r.entity == SHINJUKU)
+        cell = row.find_element(By.CSS_SELECTOR, "td.amount").text
+        assert cell == f"{line.amount_yen:,}"
+    assert page.find_elements(By.CSS_SELECTOR, "figure svg[role=img]")
+    page = _open(browser, site, "/trends", "trends")
+    shown = page.find_elements(By.CSS_SELECTOR, "table.trends tbody tr")
+    every = current_runs(site.ledger, 2020, None, None, None, None)
+    assert len(shown) == len(every)
+    for row in shown:
+        run = next(
+            r.calculated
+            for r in every
+            if (r.calculated.grant, r.calculated.tier)
+            == (row.get_attribute("data-grant"), row.get_attribute("data-tier"))
+        )
+        allocated = row.find_element(By.CSS_SELECTOR, "td.allocated").text
+        assert allocated == f"{run.totals.allocated_yen:,}"

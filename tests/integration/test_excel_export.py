@@ -25,6 +25,7 @@ from adapters.inputs.paths import data_dir
 from adapters.reports.cells import neutralise
 from adapters.reports.xlsx import cell_value
 from domain.clock import SimulatedClock
+from domain.ledger import Ledger
 from tests.conftest import Kofu, write_world
 
 CHIYODA = "131016"
@@ -370,3 +371,104 @@ def test_commands_with_several_tables_write_one_workbook(
     run = "FY2020-promotion-municipal-reference-1"
     book = load_workbook(io.BytesIO(_binary(nation, command, run, "--format", "xlsx")))
     assert book.sheetnames == sheets
+
+
+def test_a_csv_file_for_excel_gets_a_bom_and_shift_jis_on_request(
+    nation: Kofu, tmp_path: Path
+) -> None:
+    args = ("export", "allocations", "--fiscal-year", "2020", "--format", "csv")
+    code, plain = nation(*args)
+    assert code == 0, plain
+    assert not plain.startswith("\ufeff")  # standard output stays plain for scripts
+    code, output = nation(*args, "--output", tmp_path / "a.csv")
+    assert code == 0, output
+    written = (tmp_path / "a.csv").read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf")  # the BOM Japanese Excel needs
+    assert written[3:].decode("utf-8") == plain
+    code, output = nation(*args, "-o", tmp_path / "s.csv", "--encoding", "shift_jis")
+    assert code == 0, output
+    assert (tmp_path / "s.csv").read_bytes().decode("cp932") == plain
+    code, output = nation(*args, "-o", tmp_path / "u.csv", "--encoding", "utf-8")
+    assert (tmp_path / "u.csv").read_bytes().decode("utf-8") == plain
+    code, output = nation(
+        "export",
+        "allocations",
+        "--fiscal-year",
+        "2020",
+        "-o",
+        tmp_path / "x.xlsx",
+        "--encoding",
+        "shift_jis",
+    )
+    assert code == 2
+    assert "--encoding" in output
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_character_shift_jis_cannot_hold_is_named_and_nothing_written() -> None:
+    from adapters.cli.excel import Encoding, encoded
+    from domain.errors import InvalidInput
+
+    text = "団体,金額\n新宿区,1\n𠮷野町,2\n"
+    with pytest.raises(InvalidInput) as refused:
+        encoded(text, Encoding.shift_jis)
+    assert refused.value.field == "--encoding"
+    assert "line 3, character 1" in str(refused.value)
+    assert "U+20BB7" in str(refused.value)
+    assert encoded(text, Encoding.utf_8_sig).startswith(b"\xef\xbb\xbf")
+
+
+def test_the_settlement_export_has_its_adjustments_and_numbers_as_numbers(
+    ledger: Ledger, database_url: str, tmp_path: Path
+) -> None:
+    from rich.console import Console
+
+    from adapters.kofu import run_demo
+    from adapters.queries.runs import current_runs
+
+    run_demo(ledger, 2020, 1, Console(quiet=True), prefectures={"13"})
+    (run,) = current_runs(ledger, 2020, "promotion", "municipal", "settlement", None)
+    settled = run.calculated
+    assert any(r.adjustment_yen for r in settled.results)  # the demo's story
+    kofu = Kofu(database_url)
+    target = tmp_path / "settlement.xlsx"
+    code, output = kofu(
+        "export", "allocations", "-y", "2020", "--phase", "settlement", "-o", target
+    )
+    assert code == 0, output
+    book = load_workbook(target)
+    sheet = book["交付額"]
+    header = [c.value for c in sheet[1]]
+    assert header[-3:] == ["交付決定額（円）", "精算調整（円）", "精算の扱い"]
+    column = {name: i for i, name in enumerate(header)}
+    rows = list(sheet.iter_rows(min_row=2))
+    body, total = rows[:-1], rows[-1]
+    by_entity = {r.entity: r for r in settled.results}
+    labels = {
+        "refund": "返還",
+        "additional": "追加交付",
+        "settle_next_year": "翌年度に精算",
+    }
+    for row in body:
+        result = by_entity[row[column["団体コード"]].value]
+        yen = row[column["交付額（円）"]]
+        assert yen.value == result.amount_yen
+        assert yen.number_format == "#,##0"  # a number with separators, not text
+        assert row[column["精算調整（円）"]].value == result.adjustment_yen
+        assert row[column["交付決定額（円）"]].value == result.decided_yen
+        shown = row[column["精算の扱い"]].value or ""
+        assert shown == (labels[result.adjustment] if result.adjustment else "")
+        assert row[column["第1号被保険者数"]].number_format == "#,##0"
+    assert total[column["精算調整（円）"]].value == settled.totals.adjustments_yen
+    notes = dict(book["説明"].iter_rows(min_row=2, values_only=True))
+    assert notes["予算額（円）"] == settled.inputs.budget_yen  # a number, not text
+    assert notes["残額（円）"] == settled.totals.remainder_yen
+    hypotheses = [
+        value
+        for key, value in book["説明"].iter_rows(min_row=2, values_only=True)
+        if key == "前提（仮説）"
+    ]
+    assert hypotheses
+    assert all(
+        "（" in h and h[0] not in "abcdefghijklmnopqrstuvwxyz" for h in hypotheses
+    )

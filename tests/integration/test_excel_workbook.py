@@ -275,3 +275,90 @@ def test_workbook_and_json_are_submitted_together(world: Kofu, tmp_path: Path) -
     assert "submit (2 self-evaluations)" in output
     assert answers_in_ledger(world.url) == expected
     assert answers_in_ledger(world.url, "131016") == {"I-1-a": Answer(checked=True)}
+
+
+def _row_of(sheet: object, code: str) -> int:
+    for row in range(5, sheet.max_row + 1):  # type: ignore[attr-defined]
+        if sheet[f"C{row}"].value == code:  # type: ignore[index]
+            return row
+    raise AssertionError(code)
+
+
+def test_a_percentage_typed_with_percent_is_read_as_excel_shows_it(
+    world: Kofu, tmp_path: Path
+) -> None:
+    # Given a filled workbook where II-12-b (a rate in %) was typed as "55.5%":
+    # Excel keeps 0.555 in a cell formatted 0.0%
+    fill(generate(world, tmp_path), tmp_path / "filled.xlsx")
+    book = load_workbook(tmp_path / "filled.xlsx")
+    sheet = book["回答"]
+    cell = sheet[f"E{_row_of(sheet, 'II-12-b')}"]
+    cell.value, cell.number_format = 0.555, "0.0%"
+    book.save(tmp_path / "percent.xlsx")
+    # When it is submitted, then the ledger holds 55.5 (worth 10 points), not 0.555
+    code, output = world("submit", tmp_path / "percent.xlsx")
+    assert code == 0, output
+    answers = answers_in_ledger(world.url, SHINJUKU, "municipal")
+    assert answers["II-12-b"] == Answer(number=Decimal("55.5"))
+
+
+def test_a_percentage_in_an_item_not_counted_in_percent_is_refused_by_cell(
+    world: Kofu, tmp_path: Path
+) -> None:
+    fill(generate(world, tmp_path), tmp_path / "filled.xlsx")
+    book = load_workbook(tmp_path / "filled.xlsx")
+    sheet = book["回答"]
+    row = next(
+        r
+        for r in range(5, sheet.max_row + 1)
+        if not str(sheet[f"F{r}"].value).startswith("該当")
+        and "（%）" not in str(sheet[f"F{r}"].value)
+    )
+    code_of = sheet[f"C{row}"].value
+    sheet[f"E{row}"].number_format = "0%"
+    book.save(tmp_path / "wrong.xlsx")
+    events = world.events()
+    code, output = world("submit", tmp_path / "wrong.xlsx")
+    assert code == 2
+    assert f"row {row} column E (item {code_of}): typed as a percentage" in output
+    assert world.events() == events
+
+
+def test_the_workbook_holds_the_current_answers_unless_blank(
+    world: Kofu, tmp_path: Path
+) -> None:
+    expected = fill(generate(world, tmp_path), tmp_path / "filled.xlsx")
+    code, output = world("submit", tmp_path / "filled.xlsx")
+    assert code == 0, output
+    # A new workbook holds the answers as they stand: sent back unchanged, it
+    # records nothing; --blank gives empty answer cells.
+    again = tmp_path / "again.xlsx"
+    code, output = world(
+        "workbook", "--entity", SHINJUKU, "--fiscal-year", "2020", "--output", again
+    )
+    assert code == 0, output
+    assert "with the current answers" in " ".join(output.split())
+    sheet = load_workbook(again)["回答"]
+    for item, answer in expected.items():
+        shown = sheet[f"E{_row_of(sheet, item)}"].value
+        if answer.checked is not None:
+            assert shown == ("該当" if answer.checked else "非該当"), item
+        else:
+            assert Decimal(str(shown)) == answer.number, item
+    events = world.events()
+    code, output = world("submit", again)
+    assert (code, world.events()) == (0, events), output
+    blank = tmp_path / "blank.xlsx"
+    code, output = world(
+        "workbook",
+        "--entity",
+        SHINJUKU,
+        "--fiscal-year",
+        "2020",
+        "--output",
+        blank,
+        "--blank",
+    )
+    assert code == 0, output
+    sheet = load_workbook(blank)["回答"]
+    assert all(sheet[f"E{_row_of(sheet, item)}"].value is None for item in expected)
