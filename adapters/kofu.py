@@ -31,8 +31,10 @@ entry point takes; splitting it would give the entry points two doors.
 
 from __future__ import annotations
 
+import base64
+import csv
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -71,7 +73,7 @@ from adapters.storage.read_check import (
 )
 from adapters.storage.read_store import ReadStore
 from adapters.storage.settings import database
-from domain.checkpoint import SignerKey, VerifierKey
+from domain.checkpoint import SignerKey, VerifierKey, parse_note
 from domain.commands import (
     AllocatePhase,
     ApplyForGrant,
@@ -121,6 +123,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 CHECKPOINT_EVERY = 1000
 """Inside a long batch write, the writer signs a checkpoint every this many events."""
+PROVE_OPTIONS: Mapping[str, str] = {
+    "position": "--position",
+    "from": "--from-size",
+    "to": "--to-size",
+}
+"""The names `Kofu.prove`'s errors give (the CLI's options; HTTP passes its fields)."""
 NO_KEY = (
     "no signing key: make one with `kofu keys init --key-file PATH --origin NAME` "
     "and set KOFU_SIGNING_KEY_FILE=PATH (or KOFU_SIGNING_KEY)"
@@ -216,6 +224,21 @@ class Kofu:
     def database_url(url: str | None = None) -> str:
         """The URL of the database a facade on `url` opens (KOFU_DATABASE_URL)."""
         return database(url).url
+
+    @staticmethod
+    def prefecture_codes() -> dict[str, str]:
+        """Prefecture name (and English name, lower case) → 2-digit code.
+
+        From the shipped reference file: the command line takes a prefecture by
+        its name before any ledger is opened.
+        """
+        from adapters.inputs.paths import data_dir  # noqa: PLC0415
+
+        path = data_dir() / "reference" / "prefectures.csv"
+        with path.open(encoding="utf-8") as source:
+            rows = list(csv.DictReader(source))
+        names = {row["name"]: row["prefecture_code"] for row in rows}
+        return names | {row["name_en"].lower(): row["prefecture_code"] for row in rows}
 
     @staticmethod
     def unavailable(error: BaseException) -> bool:
@@ -342,6 +365,29 @@ class Kofu:
         self._signed_mark = mark
         return note
 
+    def _sign_receipts(self, runs: Sequence[AllocationRun]) -> None:
+        """Sign the log's checkpoint at each run's tree size (the writer's step).
+
+        A run's receipt names the tree of the events it read (`log_size`,
+        `log_root`); the writer signs that tree now, unless a checkpoint of that
+        size is stored already, and only if the log's root there is still the
+        receipt's (else `kofu replay` and `kofu verify` report it).
+        """
+        key = self.signer()
+        if key is None:
+            return  # recorded unsigned: `verify` reports the span
+        log = MerkleLog(self.ledger)
+        for inputs in {
+            run.calculated.inputs.log_size: run.calculated.inputs for run in runs
+        }.values():
+            size, root = inputs.log_size, inputs.log_root
+            if size is None or log.signed_at(size) is not None:
+                continue
+            if base64.b64encode(log.root(size)).decode() != root:
+                continue
+            with suppress(IntegrityError):  # another writer signed it meanwhile
+                log.sign_checkpoint(key, size=size)
+
     @overload
     def execute(self, command: AllocatePhase) -> Allocated: ...
 
@@ -402,6 +448,7 @@ class Kofu:
             before = ledger.count_events()
             runs = _recorded(ledger, command, reading)
             after = ledger.count_events()
+            self._sign_receipts(runs)
             return Allocated(
                 "allocate",
                 events=after - before,
@@ -626,25 +673,56 @@ class Kofu:
             raise InvalidInput(NO_KEY, field="KOFU_SIGNING_KEY_FILE")
         return str(key.verifier()), is_demo(key)
 
-    def prove(self, positions: Sequence[int]) -> dict[str, Any]:
-        """A proof bundle (`domain.bundle`) of events in the latest signed checkpoint.
+    def prove(
+        self,
+        positions: Sequence[int],
+        from_size: int | None = None,
+        to_size: int | None = None,
+        names: Mapping[str, str] = PROVE_OPTIONS,
+    ) -> dict[str, Any]:
+        """A proof bundle (`domain.bundle`) against a signed checkpoint.
 
-        Read-only: nothing is signed; the checkpoint is the writer's latest.
+        The bundle's checkpoint is the signed one at `to_size` (default: the
+        newest); each position's event comes with its inclusion proof in that tree,
+        and with `from_size`, the signed checkpoint at exactly that size comes with
+        the consistency proof to it. Read-only: nothing is signed. `names` are the
+        options' (or fields') names the errors give.
 
         Raises:
-            InvalidInput: no signed checkpoint, or a position it does not cover.
+            InvalidInput: no signed checkpoint (at a size given), a size out of
+                range, nothing to prove, or a position the tree does not cover.
         """
-        stored = MerkleLog(self.ledger).checkpoints()
+        log = MerkleLog(self.ledger)
+        stored = log.checkpoints()
         if not stored:
             msg = "no signed checkpoint yet (the writer signs one: `kofu checkpoint`)"
-            raise InvalidInput(msg, field="--position")
-        if not positions:
-            msg = "no event to prove"
-            raise InvalidInput(msg, field="--position")
+            raise InvalidInput(msg, field=names["position"])
+        if not positions and from_size is None:
+            msg = "no event to prove (name a position, an entity and year, or a size)"
+            raise InvalidInput(msg, field=names["position"])
+        note = stored[-1][1] if to_size is None else _signed(log, to_size, names["to"])
+        newest = stored[-1][0] if to_size is None else to_size
+        older = []
+        if from_size is not None:
+            if from_size > newest:
+                msg = f"{from_size} is above the tree size proved to ({newest})"
+                raise InvalidInput(msg, field=names["from"])
+            older.append(_signed(log, from_size, names["from"]))
+            origins = {parse_note(n)[0].split("\n", 1)[0] for n in (note, *older)}
+            if len(origins) > 1:
+                msg = (
+                    f"the signed checkpoint at {from_size} is of another log "
+                    f"(origins {', '.join(sorted(origins))}): no consistency proof"
+                )
+                raise InvalidInput(msg, field=names["from"])
         try:
-            return MerkleLog(self.ledger).bundle(stored[-1][1], positions)
+            return log.bundle(note, positions, older)
         except LookupError as exc:
-            raise InvalidInput(str(exc), field="--position") from None
+            raise InvalidInput(str(exc), field=names["position"]) from None
+
+    def signed_checkpoints(self) -> list[tuple[int, str]]:
+        """The checkpoints the writer signed, (tree size, note), oldest first."""
+        return MerkleLog(self.ledger).checkpoints()
 
     def entity_positions(self, entity: str, grant_year: int) -> list[int]:
         """The positions of an entity's events of a grant year (its audit trail)."""
@@ -813,7 +891,27 @@ def _recorded(
             found = chain.hash_at(position)
         return found
 
-    runs = run_phase(ledger, command, prefix_hash, reading)
+    log = MerkleLog(ledger)
+
+    def prefix_log(position: int) -> tuple[int, str]:
+        # The leaves up to the position read: committed, so they never change.
+        size = log.size_at(position)
+        return size, base64.b64encode(log.root(size)).decode()
+
+    runs = run_phase(ledger, command, prefix_hash, reading, prefix_log)
     if command.phase in {"decision", "settlement"}:
         chain.extend(sealed_for=f"FY{command.grant_year} {command.phase}")
     return runs
+
+
+def _signed(log: MerkleLog, size: int, name: str) -> str:
+    """The signed checkpoint at exactly `size` (InvalidInput naming `name` if none)."""
+    note = log.signed_at(size)
+    if note is None:
+        sizes = [s for s, _ in log.checkpoints()]
+        msg = (
+            f"no signed checkpoint at tree size {size} (the signed sizes run "
+            f"from {sizes[0]} to {sizes[-1]}; {len(sizes)} of them)"
+        )
+        raise InvalidInput(msg, field=name)
+    return note

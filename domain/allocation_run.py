@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from uuid import UUID
 
 import orjson
@@ -83,6 +83,13 @@ class RunInputs(Value):
     ledger_sha256: str | None = None
     """The tamper-evidence chain hash at `ledger_position`: the prefix read."""
     code_version: str = ""
+    log_size: int | None = None
+    """The Merkle log's tree size at `ledger_position`: its events up to it.
+
+    The writer signs a checkpoint at exactly this size when it records the run;
+    runs recorded before (class version 1) have none."""
+    log_root: str | None = None
+    """That tree's root hash (standard base64, as in the signed checkpoint)."""
 
 
 class RunTotals(Value):
@@ -130,6 +137,7 @@ class AllocationRun(LedgerAggregate):
         """Scores and amounts of a phase were calculated and recorded."""
 
         TOPIC: ClassVar[str] = "kofu.AllocationRun.Calculated"
+        class_version: ClassVar[int] = 2
         run_id: str
         grant_year: FiscalYear
         grant: Grant
@@ -147,6 +155,15 @@ class AllocationRun(LedgerAggregate):
         output_sha256: str = ""
         """SHA-256 of the canonical results, totals and determinations."""
         actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 2 names the Merkle log's tree read; older runs named none."""
+            state["inputs"] = {
+                **state["inputs"],
+                "log_size": None,
+                "log_root": None,
+            }
 
     # The alias stops the library from deriving another creation event class.
     Created = Calculated  # type: ignore[assignment]

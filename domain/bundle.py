@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from domain import merkle
 from domain.checkpoint import Checkpoint, NoteError, VerifierKey, open_checkpoint
@@ -200,3 +203,150 @@ def verify_bundle(document: Any, keys: Sequence[VerifierKey]) -> Verified:
             raise BundleError(msg)
         extends.append(old.size)
     return Verified(checkpoint, tuple(positions), tuple(extends))
+
+
+# --- a dossier: its files, the proofs it carries, its runs' receipts -------------
+
+DOSSIER_PROOFS = "kofu-dossier-proofs/v1"
+RUN_TOPIC = "kofu.AllocationRun.Calculated"
+
+
+def _json(files: Mapping[str, bytes], name: str) -> Any:
+    if name not in files:
+        msg = f"{name}: missing"
+        raise BundleError(msg)
+    try:
+        return orjson.loads(files[name])
+    except orjson.JSONDecodeError:
+        msg = f"{name}: not JSON"
+        raise BundleError(msg) from None
+
+
+def run_output_sha256(state: Mapping[str, Any]) -> str:
+    """A run's output hash from its stored state (`allocation_run.output_hash`)."""
+    content = {k: state.get(k) for k in ("results", "totals", "determinations")}
+    return hashlib.sha256(
+        orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
+
+
+def _receipt(
+    number: int,
+    receipt: Any,
+    proved: Mapping[int, Mapping[str, Any]],
+    trees: Mapping[int, str],
+) -> tuple[str, str]:
+    where = f"proofs.json receipts[{number}]"
+    if not isinstance(receipt, dict):
+        msg = f"{where}: not an object"
+        raise BundleError(msg)
+    run_id = _field(receipt, "run_id", str, where)
+    where = f"{where} ({run_id})"
+    position = receipt.get("position")
+    if not isinstance(position, int) or position not in proved:
+        msg = f"{where}: its run's event is not proved in the bundle"
+        raise BundleError(msg)
+    event = proved[position]
+    if event["topic"] != RUN_TOPIC:
+        msg = f"{where}: the event at position {position} is not a run"
+        raise BundleError(msg)
+    try:
+        state = orjson.loads(base64.b64decode(event["state_b64"]))
+    except (orjson.JSONDecodeError, binascii.Error):
+        msg = f"{where}: the run's stored state is not JSON"
+        raise BundleError(msg) from None
+    if not isinstance(state, dict) or state.get("run_id") != run_id:
+        msg = f"{where}: the event at position {position} is another run"
+        raise BundleError(msg)
+    output = run_output_sha256(state)
+    if output != state.get("output_sha256") or output != receipt.get("output_sha256"):
+        msg = (
+            f"{where}: the run's output re-hashes to {output}, not the receipt's "
+            f"{receipt.get('output_sha256')}"
+        )
+        raise BundleError(msg)
+    inputs = state.get("inputs")
+    if not isinstance(inputs, dict):
+        inputs = {}
+    size, root = inputs.get("log_size"), inputs.get("log_root")
+    if (size, root) != (receipt.get("log_size"), receipt.get("log_root")):
+        msg = f"{where}: the tree it names is not the run's recorded tree"
+        raise BundleError(msg)
+    if size is not None and trees.get(size) != root:
+        msg = (
+            f"{where}: the tree of {size} it read is not a signed tree of the "
+            "bundle (no signed checkpoint of that size, or another root)"
+        )
+        raise BundleError(msg)
+    return run_id, output
+
+
+def verify_dossier(files: Mapping[str, bytes], keys: Sequence[VerifierKey]) -> str:
+    """Check a dossier (its files by name) against the reader's verifier keys.
+
+    Every file the manifest names has its SHA-256; proofs.json's bundle verifies
+    (`verify_bundle`); every event of trail.json is proved in it; each run's
+    receipt matches its proved stored event (the output re-hashed from it, the
+    tree it read one of the bundle's signed trees); receipts.json shows those
+    outputs. `scripts/kofu_verify_offline.py --dossier` is the same check.
+
+    Raises:
+        BundleError: the first thing that does not verify.
+    """
+    manifest = _json(files, "manifest.json")
+    named = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(named, dict) or "proofs.json" not in named:
+        msg = "manifest.json: no files with their SHA-256 (or no proofs.json)"
+        raise BundleError(msg)
+    for name, digest in sorted(named.items()):
+        if name not in files:
+            msg = f"{name}: named by the manifest, missing"
+            raise BundleError(msg)
+        if hashlib.sha256(files[name]).hexdigest() != digest:
+            msg = f"{name}: its SHA-256 is not the manifest's (changed)"
+            raise BundleError(msg)
+    proofs = _json(files, "proofs.json")
+    if not isinstance(proofs, dict) or proofs.get("format") != DOSSIER_PROOFS:
+        msg = f"proofs.json: not {DOSSIER_PROOFS}"
+        raise BundleError(msg)
+    bundle = proofs.get("bundle")
+    if bundle is None:
+        reason = proofs.get("error") or "no signed checkpoint when it was made"
+        msg = f"proofs.json: no proof bundle ({reason})"
+        raise BundleError(msg)
+    verified = verify_bundle(bundle, keys)
+    proved = {e["position"]: e for e in bundle["events"]}
+    trees = {verified.checkpoint.size: _b64(verified.checkpoint.root)}
+    for entry in bundle["consistency"]:
+        old = _open(entry["checkpoint"], keys, "consistency")
+        trees[old.size] = _b64(old.root)
+    trail = _json(files, "trail.json")
+    if not isinstance(trail, list):
+        msg = "trail.json: not a list of rows"
+        raise BundleError(msg)
+    for number, row in enumerate(trail):
+        position = row.get("position") if isinstance(row, dict) else None
+        if position not in proved:
+            msg = f"trail.json row {number} (position {position}): not proved"
+            raise BundleError(msg)
+    receipts = proofs.get("receipts")
+    if not isinstance(receipts, list) or len(receipts) > MAX_EVENTS:
+        msg = "proofs.json: receipts is not a list"
+        raise BundleError(msg)
+    outputs = dict(
+        _receipt(number, receipt, proved, trees)
+        for number, receipt in enumerate(receipts)
+    )
+    shown = _json(files, "receipts.json")
+    for number, row in enumerate(shown if isinstance(shown, list) else [None]):
+        run_id = row.get("run_id") if isinstance(row, dict) else None
+        if run_id not in outputs or row.get("output_sha256") != outputs[run_id]:
+            msg = (
+                f"receipts.json row {number} ({run_id}): its output hash is not "
+                "the proved run's"
+            )
+            raise BundleError(msg)
+    return (
+        f"dossier: {len(named)} files; {len(trail)} trail events proved; "
+        f"{len(outputs)} runs re-hashed to their receipts"
+    )

@@ -76,6 +76,8 @@ class Inputs:
     insurer_of: dict[str, str]
     evaluations: dict[str, dict[str, SelfEvaluation]]
     ledger_sha256: str | None = None
+    log_size: int | None = None
+    log_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def run_phase(
     cmd: AllocatePhase,
     prefix_hash: Callable[[int], str | None] | None = None,
     reading: Callable[[int], None] | None = None,
+    prefix_log: Callable[[int], tuple[int, str]] | None = None,
 ) -> list[AllocationRun]:
     """Score and allocate every budgeted (grant, tier) of a phase and record the runs.
 
@@ -104,6 +107,9 @@ def run_phase(
     returns the runs in force of the phase; the key's receipt is saved with the runs.
     `reading`, if given, is called with the position a read starts from, before
     the aggregates are read (tests use it to commit a change during the read).
+    `prefix_hash` and `prefix_log` (the adapter's, which reads the database)
+    give the chain hash, and the Merkle log's tree size and root (base64), of the
+    ledger prefix up to the position read; the runs record them.
 
     Raises:
         InvalidInput: the year, phase, rule or catalogue is unknown.
@@ -124,7 +130,7 @@ def run_phase(
                 if p.phase == phase and p.current
             ]
         recorded, phases = calculate_phase(
-            ledger, grant_year, phase, actor, prefix_hash, reading
+            ledger, grant_year, phase, actor, prefix_hash, reading, prefix_log
         )
         ledger.save(*recorded, *phases, *([receipt] if receipt else []))
         return recorded
@@ -139,6 +145,7 @@ def calculate_phase(
     actor: str,
     prefix_hash: Callable[[int], str | None] | None = None,
     reading: Callable[[int], None] | None = None,
+    prefix_log: Callable[[int], tuple[int, str]] | None = None,
 ) -> tuple[list[AllocationRun], list[PhaseRuns]]:
     """The runs of a phase, calculated from the ledger at one position, not saved.
 
@@ -149,6 +156,9 @@ def calculate_phase(
     inputs, tier_runs = read_phase(ledger, grant_year, phase, reading)
     if prefix_hash is not None:
         inputs = replace(inputs, ledger_sha256=prefix_hash(inputs.position))
+    if prefix_log is not None:
+        log_size, log_root = prefix_log(inputs.position)
+        inputs = replace(inputs, log_size=log_size, log_root=log_root)
     recorded: list[AllocationRun] = []
     phases: list[PhaseRuns] = []
     for tier_run in tier_runs:
@@ -453,6 +463,8 @@ def _calculate(inputs: Inputs, run: TierRun, actor: str) -> AllocationRun:
             size_bands=bands,
             eligibility_rule_id=run.eligibility.id if run.eligibility else None,
             ledger_sha256=inputs.ledger_sha256,
+            log_size=inputs.log_size,
+            log_root=inputs.log_root,
             code_version=f"kofu {__version__}",
         ),
         totals=(

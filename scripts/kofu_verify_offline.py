@@ -17,6 +17,12 @@ operator, a publication, a witness) and a proof bundle; it checks
 
     python3 kofu_verify_offline.py --key 'NAME+KEYID+KEY' [--keys FILE] BUNDLE.json
     python3 kofu_verify_offline.py --key ... --checkpoint NOTE.txt
+    python3 kofu_verify_offline.py --key ... --dossier FOLDER
+
+A dossier (`kofu dossier`) is checked whole: every file against the SHA-256 its
+manifest names; its proof bundle (proofs.json) as above; every event of its trail
+proved; each run's receipt against the run's proved stored event (the output
+re-hashed from the event, the tree it read a signed tree of the bundle).
 
 Exit 0: valid. Exit 1: it does not verify (the reason is printed). Exit 2: the
 input could not be read (a missing file, not JSON, a malformed key).
@@ -359,6 +365,146 @@ def verify_bundle(document: Any, keys: list[tuple[str, int, bytes]]) -> str:
     )
 
 
+# --- a dossier (kofu dossier): its files, its proofs, its runs' receipts ---------
+
+DOSSIER_PROOFS = "kofu-dossier-proofs/v1"
+RUN_TOPIC = "kofu.AllocationRun.Calculated"
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        msg = f"{path}: not JSON: {exc}"
+        raise Unreadable(msg) from None
+
+
+def output_sha256(state: dict[str, Any]) -> str:
+    """The output hash of a run, as kofu computes it.
+
+    SHA-256 of its results, totals and determinations as JSON: keys sorted, no
+    spaces, UTF-8 (no float: amounts are integer yen).
+    """
+    content = {k: state.get(k) for k in ("results", "totals", "determinations")}
+    text = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def signed_trees(
+    bundle: dict[str, Any], keys: list[tuple[str, int, bytes]]
+) -> dict[int, str]:
+    """The (already verified) signed trees of a bundle: size to base64 root."""
+    notes = [bundle["checkpoint"]] + [e["checkpoint"] for e in bundle["consistency"]]
+    trees = {}
+    for note in notes:
+        _, size, root = open_checkpoint(note, keys, "checkpoint")
+        trees[size] = base64.b64encode(root).decode()
+    return trees
+
+
+def check_receipt(
+    number: int, receipt: Any, proved: dict[int, dict[str, Any]], trees: dict[int, str]
+) -> str:
+    """One run's receipt against its proved stored event and the signed trees."""
+    where = f"proofs.json receipts[{number}]"
+    if not isinstance(receipt, dict):
+        raise Invalid(f"{where}: not an object")
+    run_id = field(receipt, "run_id", str, where)
+    where = f"{where} ({run_id})"
+    position = receipt.get("position")
+    if not isinstance(position, int) or position not in proved:
+        raise Invalid(f"{where}: its run's event is not proved in the bundle")
+    event = proved[position]
+    if event["topic"] != RUN_TOPIC:
+        raise Invalid(f"{where}: the event at position {position} is not a run")
+    try:
+        state = json.loads(base64.b64decode(event["state_b64"]))
+    except (ValueError, binascii.Error):
+        raise Invalid(f"{where}: the run's stored state is not JSON") from None
+    if not isinstance(state, dict) or state.get("run_id") != run_id:
+        raise Invalid(f"{where}: the event at position {position} is another run")
+    output = output_sha256(state)
+    if output != state.get("output_sha256") or output != receipt.get("output_sha256"):
+        raise Invalid(
+            f"{where}: the run's output re-hashes to {output}, not the receipt's "
+            f"{receipt.get('output_sha256')}"
+        )
+    inputs = state.get("inputs") if isinstance(state.get("inputs"), dict) else {}
+    size, root = inputs.get("log_size"), inputs.get("log_root")
+    if (size, root) != (receipt.get("log_size"), receipt.get("log_root")):
+        raise Invalid(f"{where}: the tree it names is not the run's recorded tree")
+    if size is None:
+        return output
+    if trees.get(size) != root:
+        raise Invalid(
+            f"{where}: the tree of {size} it read is not a signed tree of the bundle "
+            "(no signed checkpoint of that size, or another root)"
+        )
+    return output
+
+
+def verify_dossier(folder: Path, keys: list[tuple[str, int, bytes]]) -> str:
+    """A summary of what a dossier proves, or Invalid."""
+    manifest = read_json(folder / "manifest.json")
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or "proofs.json" not in files:
+        msg = "manifest.json: no files with their SHA-256 (or no proofs.json)"
+        raise Invalid(msg)
+    for name, digest in sorted(files.items()):
+        if (
+            not isinstance(name, str)
+            or "/" in name
+            or "\\" in name
+            or name.startswith(".")
+        ):
+            raise Invalid(f"manifest.json: {name!r} is not a file of the dossier")
+        try:
+            data = (folder / name).read_bytes()
+        except OSError:
+            raise Invalid(f"{name}: named by the manifest, missing") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise Invalid(f"{name}: its SHA-256 is not the manifest's (changed)")
+    proofs = read_json(folder / "proofs.json")
+    if not isinstance(proofs, dict) or proofs.get("format") != DOSSIER_PROOFS:
+        raise Invalid(f"proofs.json: not {DOSSIER_PROOFS}")
+    bundle = proofs.get("bundle")
+    if bundle is None:
+        reason = proofs.get("error") or "no signed checkpoint when it was made"
+        raise Invalid(f"proofs.json: no proof bundle ({reason})")
+    summary = verify_bundle(bundle, keys)
+    proved = {e["position"]: e for e in bundle["events"]}
+    trees = signed_trees(bundle, keys)
+    trail = read_json(folder / "trail.json")
+    if not isinstance(trail, list):
+        msg = "trail.json: not a list of rows"
+        raise Invalid(msg)
+    for number, row in enumerate(trail):
+        position = row.get("position") if isinstance(row, dict) else None
+        if position not in proved:
+            raise Invalid(f"trail.json row {number} (position {position}): not proved")
+    receipts = proofs.get("receipts")
+    if not isinstance(receipts, list) or len(receipts) > MAX_EVENTS:
+        msg = "proofs.json: receipts is not a list"
+        raise Invalid(msg)
+    outputs = {}
+    for number, receipt in enumerate(receipts):
+        outputs[receipt["run_id"]] = check_receipt(number, receipt, proved, trees)
+    shown = read_json(folder / "receipts.json")
+    for number, row in enumerate(shown if isinstance(shown, list) else [None]):
+        run_id = row.get("run_id") if isinstance(row, dict) else None
+        if run_id not in outputs or row.get("output_sha256") != outputs[run_id]:
+            raise Invalid(
+                f"receipts.json row {number} ({run_id}): its output hash is not "
+                "the proved run's"
+            )
+    return (
+        f"dossier: {len(files)} files as the manifest names; {len(trail)} trail "
+        f"events proved; {len(outputs)} runs re-hashed to their receipts; {summary}"
+    )
+
+
 def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()[: MAX_BYTES + 1]
@@ -399,10 +545,13 @@ def main(argv: list[str] | None = None) -> int:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("bundle", nargs="?", type=Path, help="a proof bundle (JSON)")
     what.add_argument("--checkpoint", type=Path, help="a signed checkpoint alone")
+    what.add_argument("--dossier", type=Path, help="a dossier folder (kofu dossier)")
     args = parser.parse_args(argv)
     try:
         keys = trusted_keys(args.key, args.keys)
-        if args.checkpoint is not None:
+        if args.dossier is not None:
+            summary = verify_dossier(args.dossier, keys)
+        elif args.checkpoint is not None:
             origin, size, _ = open_checkpoint(
                 read_text(args.checkpoint), keys, "checkpoint"
             )

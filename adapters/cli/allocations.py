@@ -9,9 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from adapters.cli.options import FormatOption, YearOption
+from adapters.cli.options import (
+    AnyTierOption,
+    FormatOption,
+    GrantOption,
+    PhaseOption,
+    PhaseRequired,
+    YearOption,
+)
 from adapters.common.formats import Format
-from domain.glossary import HYPOTHESIS_NOTE, PHASE_JA
+from domain.glossary import HYPOTHESIS_NOTE
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -29,7 +36,7 @@ def register(
     @handled
     def allocate(
         grant_year: YearOption,
-        phase: Annotated[str, typer.Option(help=f"One of: {', '.join(PHASE_JA)}.")],
+        phase: PhaseRequired,
         actor: Annotated[
             str, typer.Option(help="ministry:<staff id>")
         ] = "ministry:kofu",
@@ -62,15 +69,9 @@ def register(
     @handled
     def allocations(
         grant_year: YearOption,
-        grant: Annotated[
-            str | None, typer.Option(help="promotion or effort_support")
-        ] = None,
-        tier: Annotated[
-            str | None, typer.Option(help="municipal or prefectural")
-        ] = None,
-        phase: Annotated[
-            str | None, typer.Option(help="Default: the latest phase run.")
-        ] = None,
+        grant: GrantOption = None,
+        tier: AnyTierOption = None,
+        phase: PhaseOption = None,
         as_of: Annotated[
             str | None,
             typer.Option(

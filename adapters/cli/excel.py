@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.console import Console
 
-from adapters.cli.options import YearOption
+from adapters.cli.options import AnyTierOption, PhaseOption, YearOption
 
 if TYPE_CHECKING:
     from adapters.kofu import Kofu
@@ -52,9 +52,7 @@ def register(
         entity: Annotated[str, typer.Option("--entity", "-e", help="LG code.")],
         grant_year: YearOption,
         output: OutputOption,
-        tier: Annotated[
-            str | None, typer.Option(help="Default: the entity's own tier.")
-        ] = None,
+        tier: AnyTierOption = None,
         blank: Annotated[
             bool,
             typer.Option("--blank", help="Empty answer cells (default: the current)."),
@@ -112,9 +110,7 @@ def register(
         grant_year: YearOption,
         tier: TierChoice = "municipal",
         grant: GrantChoice = "promotion",
-        phase: Annotated[
-            str | None, typer.Option(help="Default: the latest phase run.")
-        ] = None,
+        phase: PhaseOption = None,
         fmt: ExportFormatOption = ExportFormat.xlsx,
         output: ExportPathOption = None,
         encoding: EncodingOption = None,

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from adapters.cli.options import EntityOption, FormatOption, YearOption
+from adapters.cli.options import (
+    EntityOption,
+    FormatOption,
+    GrantRequired,
+    PhaseOption,
+    YearOption,
+)
 from adapters.common.formats import Format
 
 if TYPE_CHECKING:
@@ -106,10 +112,8 @@ def register(
     def explain(
         entity: EntityOption,
         grant_year: YearOption,
-        grant: Annotated[str, typer.Option(help="promotion or effort_support")],
-        phase: Annotated[
-            str | None, typer.Option(help="Default: the latest phase run.")
-        ] = None,
+        grant: GrantRequired,
+        phase: PhaseOption = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """How the score and the amount of an entity came about, step by step."""

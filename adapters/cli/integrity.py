@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     from adapters.kofu import Kofu, RowsChecked, Verification
 
+MAX_SIZE = 2**63 - 1
+"""The largest tree size an option takes (a BIGINT in the database)."""
 KeyOption = Annotated[
     list[str] | None,
     typer.Option("--key", help="A verifier key to trust (repeatable)."),
@@ -135,14 +137,38 @@ def register(
         grant_year: Annotated[
             int | None, typer.Option("--fiscal-year", "-y", help="Grant year.")
         ] = None,
+        from_size: Annotated[
+            int | None,
+            typer.Option(
+                "--from-size",
+                min=0,
+                max=MAX_SIZE,
+                help="Add the consistency proof from the signed checkpoint at "
+                "exactly this tree size.",
+            ),
+        ] = None,
+        to_size: Annotated[
+            int | None,
+            typer.Option(
+                "--to-size",
+                min=0,
+                max=MAX_SIZE,
+                help="Prove against the signed checkpoint at exactly this tree "
+                "size (default: the newest).",
+            ),
+        ] = None,
     ) -> None:
-        """Print a proof bundle: the events with their inclusion proofs (JSON)."""
+        """Print a proof bundle: events with inclusion proofs, consistency (JSON).
+
+        Against the newest signed checkpoint (or the one at --to-size); with
+        --from-size, also proves that its tree extends the signed one at that size.
+        """
         kofu = session()
         try:
             positions = list(position or [])
             if entity is not None and grant_year is not None:
                 positions += kofu.entity_positions(entity, grant_year)
-            bundle = kofu.prove(sorted(set(positions)))
+            bundle = kofu.prove(sorted(set(positions)), from_size, to_size)
         finally:
             kofu.close()
         typer.echo(json.dumps(bundle, ensure_ascii=False, indent=2))

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from adapters.cli.options import EntityOption, FormatOption, YearOption
+from adapters.cli.options import (
+    AnyTierOption,
+    EntityOption,
+    FormatOption,
+    GrantRequired,
+    PrefectureOption,
+    TierOption,
+    YearOption,
+)
 from adapters.common.formats import Format
 
 if TYPE_CHECKING:
@@ -79,8 +87,8 @@ def register(
     @handled
     def status_board(
         grant_year: YearOption,
-        tier: Annotated[str | None, typer.Option()] = None,
-        prefecture: Annotated[str | None, typer.Option(help="2-digit code")] = None,
+        tier: AnyTierOption = None,
+        prefecture: PrefectureOption = None,
         as_of: Annotated[
             str | None,
             typer.Option("--as-of", help="A ledger position or an ISO time."),
@@ -100,12 +108,8 @@ def register(
     @handled
     def scores(
         grant_year: YearOption,
-        grant: Annotated[
-            str, typer.Option(help="promotion or effort_support")
-        ] = "promotion",
-        tier: Annotated[
-            str, typer.Option(help="municipal or prefectural")
-        ] = "municipal",
+        grant: GrantRequired = "promotion",
+        tier: TierOption = "municipal",
         items: Annotated[
             bool, typer.Option("--items", help="One column per sub-item.")
         ] = False,

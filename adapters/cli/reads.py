@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from adapters.cli.options import EntityOption, FormatOption, YearOption
+from adapters.cli.options import (
+    AnyTierOption,
+    EntityOption,
+    FormatOption,
+    GrantOption,
+    PrefectureOption,
+    TierOption,
+    YearOption,
+)
 from adapters.common.formats import Format
 
 if TYPE_CHECKING:
@@ -63,9 +71,7 @@ def register(
         kind: Annotated[
             str | None, typer.Option(help="prefecture or municipality")
         ] = None,
-        prefecture: Annotated[
-            str | None, typer.Option(help="2-digit prefecture code")
-        ] = None,
+        prefecture: PrefectureOption = None,
         grant_year: Annotated[
             int | None,
             typer.Option("--fiscal-year", "-y", help="Show 第1号被保険者数 and band"),
@@ -82,9 +88,7 @@ def register(
     @handled
     def trajectory(
         entity: EntityOption,
-        grant: Annotated[
-            str | None, typer.Option(help="promotion or effort_support")
-        ] = None,
+        grant: GrantOption = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """An entity's years side by side: score, rank, band, amount, and why.
@@ -172,7 +176,7 @@ def register(
     @handled
     def catalogue(
         grant_year: YearOption,
-        tier: Annotated[str, typer.Option()] = "municipal",
+        tier: TierOption = "municipal",
         version: Annotated[int | None, typer.Option()] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
@@ -206,10 +210,8 @@ def register(
     @handled
     def submissions(
         grant_year: YearOption,
-        tier: Annotated[str | None, typer.Option()] = None,
-        prefecture: Annotated[
-            str | None, typer.Option(help="2-digit prefecture code")
-        ] = None,
+        tier: AnyTierOption = None,
+        prefecture: PrefectureOption = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """List the self-evaluations of a grant year and their status."""
@@ -226,7 +228,7 @@ def register(
     def history(
         entity: EntityOption,
         grant_year: YearOption,
-        tier: Annotated[str | None, typer.Option()] = None,
+        tier: AnyTierOption = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Every event of an entity's self-evaluation, oldest first."""

@@ -54,6 +54,9 @@ def register(
                 "ledger_position": o.position,
                 "ledger_sha256": o.ledger_sha256,
                 "recorded_ledger_sha256": o.recorded_ledger_sha256,
+                "log_tree": _tree(o.log),
+                "recorded_log_tree": _tree(o.recorded_log),
+                "stored_log_tree": _tree(o.stored_log),
                 "recorded_output_sha256": o.recorded_sha256,
                 "replayed_output_sha256": o.replayed_sha256,
                 "same": o.same,
@@ -188,3 +191,8 @@ def register(
             ],
             fmt,
         )
+
+
+def _tree(log: tuple[int, str] | None) -> str | None:
+    """A Merkle tree as `size:root` (None: the run recorded none)."""
+    return None if log is None else f"{log[0]}:{log[1]}"

@@ -16,6 +16,7 @@ from adapters.http import (
     grants,
     login,
     pages,
+    proofs,
     reads,
     runs,
 )
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(commands.router)
     app.include_router(grants.router)
     app.include_router(checks.router)
+    app.include_router(proofs.router)
     # The pages show each role its own (adapters/web/pages.py); their forms that
     # write are CSRF-checked before they run (adapters/http/pages.py).
     app.dependency_overrides[web.deps.get_ledger] = lambda: service.ledger

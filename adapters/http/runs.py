@@ -113,6 +113,8 @@ def run_receipt(ledger: LedgerDep, who: Anyone, run_id: str) -> KofuJSON:
     receipt = {
         "ledger_position": inputs.ledger_position,
         "ledger_sha256": inputs.ledger_sha256,
+        "log_size": inputs.log_size,
+        "log_root": inputs.log_root,
         "rule_id": inputs.rule_id,
         "rule_status": inputs.rule_status,
         "parameters_sha256": inputs.parameters_sha256,

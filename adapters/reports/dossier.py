@@ -22,6 +22,7 @@ import orjson
 from adapters.common.writing import check_target, write_files
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
+from adapters.reports.dossier_proofs import dossier_proofs
 from adapters.reports.output import templates, to_csv
 from adapters.storage.integrity import Chain
 from adapters.storage.projecting import catch_up
@@ -40,6 +41,7 @@ DOSSIER_FILES = (
     "trail.csv",
     "explanations.json",
     "receipts.json",
+    "proofs.json",
     "index.html",
 )
 
@@ -70,11 +72,12 @@ def write_dossier(
     shown = {"entity": lg_code, "grant_year": year}
     rows = check_read_models(ledger, tables=[AUDIT_TRAIL], where=shown)
     trail = store.rows("audit_trail", shown, ["position"], up_to=rows.position)
-    explanations, receipts = [], []
+    explanations, receipts, runs = [], [], []
     for phase in PHASES:
         for grant in GRANTS:
             for run in current_runs(ledger, year, grant, tier, phase, None):
                 explanations.append(explanation(ledger, run, lg_code))
+                runs.append(run)
                 inputs = run.calculated.inputs
                 receipts.append(
                     {
@@ -95,6 +98,11 @@ def write_dossier(
             explanations, default=str, option=orjson.OPT_INDENT_2
         ),
         "receipts.json": orjson.dumps(receipts, option=orjson.OPT_INDENT_2),
+        # The trail's events and the runs' events, proved against a signed tree.
+        "proofs.json": orjson.dumps(
+            dossier_proofs(ledger, [int(r["position"]) for r in trail], runs),
+            option=orjson.OPT_INDENT_2,
+        ),
     }
     verified = finding is None and rows.intact
     if verified:

@@ -49,7 +49,7 @@ def what_if(
             is not valid in the run's year and `counterfactual` was not asked.
     """
     recorded = run.calculated
-    copy, _ = prefix_ledger(ledger, at or recorded.inputs.ledger_position)
+    copy, _, _ = prefix_ledger(ledger, at or recorded.inputs.ledger_position)
     try:
         if without is not None:
             _undo(ledger, copy, without)

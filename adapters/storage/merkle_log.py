@@ -264,6 +264,12 @@ class MerkleLog:
     def _read(self) -> Any:
         return self.datastore.transaction(commit=False)
 
+    def _row(self, statement: str, value: int) -> Any:
+        """The first row of a read with one parameter, marked `?` (None: none)."""
+        with self._read() as cursor:
+            cursor.execute(statement.replace("?", self.tables.p), (value,))
+            return cursor.fetchone()
+
     def size(self) -> int:
         """The number of sealed events."""
         with self._read() as cursor:
@@ -296,26 +302,21 @@ class MerkleLog:
 
     def leaf(self, position: int) -> tuple[int, bytes] | None:
         """The leaf index and hash of the event at `position` (None: not sealed)."""
-        with self._read() as cursor:
-            cursor.execute(
-                f"SELECT leaf_index, {self.tables.hash} FROM {self.tables.leaves} "
-                f"WHERE position = {self.tables.p}",
-                (position,),
-            )
-            row = cursor.fetchone()
+        row = self._row(
+            f"SELECT leaf_index, {self.tables.hash} FROM {self.tables.leaves} "
+            "WHERE position = ?",
+            position,
+        )
         if row is None:
             return None
         return int(_value(row, "leaf_index", 0)), bytes(_value(row, "hash", 1))
 
     def position_of(self, leaf_index: int) -> int | None:
         """The position of the event at a leaf index (None: no such leaf)."""
-        with self._read() as cursor:
-            cursor.execute(
-                f"SELECT position FROM {self.tables.leaves} "
-                f"WHERE leaf_index = {self.tables.p}",
-                (leaf_index,),
-            )
-            row = cursor.fetchone()
+        row = self._row(
+            f"SELECT position FROM {self.tables.leaves} WHERE leaf_index = ?",
+            leaf_index,
+        )
         return None if row is None else int(_value(row, "position", 0))
 
     def prove_inclusion(self, position: int, size: int | None = None) -> InclusionProof:
@@ -394,9 +395,15 @@ class MerkleLog:
 
     # --- signed checkpoints (the writer's; a reader never signs) --------------
 
-    def sign_checkpoint(self, signer: SignerKey, origin: str | None = None) -> str:
-        """Sign the checkpoint at the log's size and store the note; the note."""
-        note = self.checkpoint(origin or signer.name).sign(signer)
+    def sign_checkpoint(
+        self, signer: SignerKey, origin: str | None = None, size: int | None = None
+    ) -> str:
+        """Sign the checkpoint at `size` (the log's size) and store the note; the note.
+
+        A run's receipt names the tree of the leaves it read: the writer signs at
+        that size even if the log has grown since.
+        """
+        note = self.checkpoint(origin or signer.name, size).sign(signer)
         size = Checkpoint.parse(note[: note.index("\n\n") + 1]).size
         p = self.tables.p
         with self.datastore.transaction(commit=True) as cursor:
@@ -409,6 +416,22 @@ class MerkleLog:
                 (size, note, datetime.now(tz=UTC).isoformat()),
             )
         return note
+
+    def size_at(self, position: int) -> int:
+        """The size of the tree of the sealed events at positions up to `position`."""
+        row = self._row(
+            f"SELECT leaf_index FROM {self.tables.leaves} "
+            "WHERE position <= ? ORDER BY position DESC LIMIT 1",
+            position,
+        )
+        return 0 if row is None else int(_value(row, "leaf_index", 0)) + 1
+
+    def signed_at(self, size: int) -> str | None:
+        """The signed checkpoint stored at exactly `size` leaves (None: none)."""
+        row = self._row(
+            f"SELECT note FROM {self.tables.checkpoints} WHERE tree_size = ?", size
+        )
+        return None if row is None else str(_value(row, "note", 0))
 
     def checkpoints(self) -> list[tuple[int, str]]:
         """The signed checkpoints stored, (tree size, note), oldest first."""

@@ -42,6 +42,13 @@ READS: list[tuple[str, str, frozenset[str]]] = [
     ("submissions", "/api/submissions?fiscal_year=2020", NOT_READER),
     ("replay", f"/api/runs/{PUBLISHED_RUN}/replay", OVERSEERS),
     ("verify", "/api/verify", OVERSEERS),
+    ("checkpoint", "/api/checkpoint", EVERYONE),
+    (
+        "proofs by entity",
+        f"/api/proofs?entity={SHINJUKU}&fiscal_year=2020",
+        SCOPED_TO_SHINJUKU,
+    ),
+    ("proofs by position", "/api/proofs?position=1", OVERSEERS),
     # An insurer's or a prefecture's /pages/ leads on to its own entity or board.
     ("home page", "/pages/", NOT_READER),
     ("overview page", "/pages/years/2020", OVERSEERS),
@@ -186,7 +193,7 @@ def test_each_role_is_admitted_or_refused_and_a_refusal_writes_nothing(
         # a person sees the 403 page, not the API's JSON
         assert "このページは表示できません" in response.text, (name, holder)
     else:
-        assert response.json()["field"] in {"Authorization", "entity"}
+        assert response.json()["field"] in {"Authorization", "entity", "position"}
     assert api.events() == before
 
 

@@ -89,7 +89,8 @@ def test_without_a_key_writes_are_unsigned_and_verify_says_so(
     assert code in {1, 2}, output
 
 
-def test_a_proof_from_kofu_prove_verifies_offline(world: Kofu, tmp_path: Path) -> None:
+def _submit(world: Kofu, tmp_path: Path) -> None:
+    """新宿区 answers one item (the writer seals and signs)."""
     answers = tmp_path / "a.json"
     answers.write_text(
         json.dumps(
@@ -105,6 +106,10 @@ def test_a_proof_from_kofu_prove_verifies_offline(world: Kofu, tmp_path: Path) -
         encoding="utf-8",
     )
     assert world("submit", answers)[0] == 0
+
+
+def test_a_proof_from_kofu_prove_verifies_offline(world: Kofu, tmp_path: Path) -> None:
+    _submit(world, tmp_path)
     key = str(SIGNING_KEY.verifier())
     code, output = world("prove", "--position", "3", "--position", "7")
     assert code == 0, output
@@ -126,3 +131,69 @@ def test_a_proof_from_kofu_prove_verifies_offline(world: Kofu, tmp_path: Path) -
     code, output = world("prove", "--position", "999999")
     assert code == 2
     assert "position" in output
+
+
+def _checkpoint_sizes(url: str) -> list[int]:
+    from adapters.storage.bootstrap import open_ledger
+    from adapters.storage.merkle_log import MerkleLog
+
+    opened = open_ledger(url)
+    try:
+        return [size for size, _ in MerkleLog(opened).checkpoints()]
+    finally:
+        opened.close()
+
+
+def test_kofu_prove_from_size_gives_a_consistency_proof_both_verifiers_accept(
+    world: Kofu, tmp_path: Path
+) -> None:
+    from domain.bundle import verify_bundle
+
+    older = _checkpoint_sizes(world.url)
+    _submit(world, tmp_path)
+    sizes = _checkpoint_sizes(world.url)
+    assert len(sizes) > len(older)
+    old, new = older[-1], sizes[-1]
+    code, output = world("prove", "--from-size", str(old))
+    assert code == 0, output
+    document = json.loads(output)
+    assert document["events"] == []
+    assert len(document["consistency"]) == 1
+    verified = verify_bundle(document, [SIGNING_KEY.verifier()])
+    assert (verified.checkpoint.size, verified.extends) == (new, (old,))
+    bundle = tmp_path / "consistency.json"
+    bundle.write_text(output, encoding="utf-8")
+    code, verdict = _offline(str(SIGNING_KEY.verifier()), bundle)
+    assert code == 0, verdict
+    assert "1 older checkpoints extended" in verdict
+    # Against an older signed tree (--to-size), with an event inside it.
+    code, output = world("prove", "--to-size", str(old), "--position", "1")
+    assert code == 0, output
+    assert verify_bundle(json.loads(output), [SIGNING_KEY.verifier()]).positions == (1,)
+    # A forged proof (one hash changed) is refused by both.
+    document["consistency"][0]["proof"][0] = "A" * 43 + "="
+    bundle.write_text(json.dumps(document), encoding="utf-8")
+    code, verdict = _offline(str(SIGNING_KEY.verifier()), bundle)
+    assert code == 1
+    assert "consistency[0]" in verdict
+
+
+def test_kofu_prove_refuses_sizes_with_no_signed_checkpoint_naming_the_option(
+    world: Kofu,
+) -> None:
+    sizes = _checkpoint_sizes(world.url)
+    unsigned = sizes[-1] - 1
+    assert unsigned not in sizes
+    for args, option in [
+        (("--from-size", str(unsigned)), "--from-size"),
+        (("--to-size", str(unsigned), "--position", "1"), "--to-size"),
+        (("--from-size", "-1"), "--from-size"),
+        (("--from-size", str(2**64)), "--from-size"),
+        (("--to-size", "1" + "0" * 40), "--to-size"),
+        (("--from-size", str(sizes[-1] + 1)), "--from-size"),
+        (("--from-size", str(sizes[-1]), "--to-size", "1"), "--to-size"),
+    ]:
+        code, output = world("prove", *args)
+        assert code == 2, (args, output)
+        assert option in output, (args, output)
+        assert "Traceback" not in output

@@ -111,6 +111,9 @@ def test_every_recorded_run_replays_with_no_difference(recorded: str) -> None:
             for run_id in phase_runs.runs
         ]
         assert len(runs) == RUNS
+        # Recorded before receipts named a Merkle tree (Calculated v1): upcast
+        # with none, and replayed without one.
+        assert {r.calculated.inputs.log_size for r in runs} == {None}
         outcomes = replay_many(ledger, runs)
     finally:
         ledger.close()
@@ -121,6 +124,7 @@ def test_every_recorded_run_replays_with_no_difference(recorded: str) -> None:
         assert outcome.ledger_sha256 == outcome.recorded_ledger_sha256, outcome.run_id
         assert outcome.replayed_sha256 == outcome.recorded_sha256, outcome.run_id
         assert outcome.same, outcome.run_id
+        assert outcome.recorded_log is None, outcome.run_id
     code, output = Kofu(recorded)("replay", "--fiscal-year", "2020", "--format", "json")
     assert code == 0, output
     rows = json.loads(output)

@@ -86,3 +86,86 @@ def test_the_same_history_gives_the_same_output_hash_on_sqlite_and_postgres(
     finally:
         _drop_schema(schema)
     assert hashes[0] == hashes[1]
+
+
+def test_a_run_receipt_names_the_signed_checkpoint_of_the_tree_it_read(
+    ledger: Ledger, database_url: str
+) -> None:
+    import base64
+
+    from adapters.inputs.keys import demo_key
+    from adapters.storage.merkle_log import MerkleLog
+    from domain.checkpoint import open_checkpoint
+
+    log = MerkleLog(ledger)
+    for run_id in (RUN, "FY2020-promotion-municipal-decision-1"):
+        inputs = ledger.run(run_id).calculated.inputs
+        # The tree of exactly the events up to the position the run read ...
+        assert inputs.log_size == log.size_at(inputs.ledger_position) > 0
+        assert inputs.log_root == base64.b64encode(log.root(inputs.log_size)).decode()
+        # ... signed by the writer at that size, though the log grew since.
+        note = log.signed_at(inputs.log_size)
+        assert note is not None
+        checkpoint = open_checkpoint(note, (demo_key().verifier(),))
+        assert checkpoint.size == inputs.log_size < log.size()
+        assert base64.b64encode(checkpoint.root).decode() == inputs.log_root
+    code, output = Kofu(database_url)("replay", RUN, "--format", "json")
+    assert code == 0, output
+    outcome = json.loads(output)
+    assert outcome["log_tree"] == outcome["recorded_log_tree"] is not None
+    assert outcome["stored_log_tree"] == outcome["recorded_log_tree"]
+
+
+def test_a_tampered_log_fails_the_receipts_checkpoint(
+    ledger: Ledger, database_url: str
+) -> None:
+    from adapters.storage.merkle_log import MerkleLog
+    from domain import merkle
+
+    inputs = ledger.run(RUN).calculated.inputs
+    assert inputs.log_size is not None
+    # The leaf of the last event the run read is rewritten in the log's tables,
+    # with the stored node above it that the root of the run's tree reads.
+    leaf = inputs.log_size - 1
+    position = MerkleLog(ledger).position_of(leaf)
+    level, index = merkle.frontier_keys(inputs.log_size)[0]
+    tamper(
+        database_url,
+        [
+            f"UPDATE kofu_log_leaves SET hash = hash || hash WHERE leaf_index = {leaf}",
+            f"UPDATE kofu_log_nodes SET hash = hash || hash "
+            f"WHERE level = {level} AND idx = {index}",
+        ],
+    )
+    code, output = Kofu(database_url)("verify")
+    assert code == 1, output
+    assert f"position {position}" in output
+    # The events are as stored: the replay's tree, recomputed from them, still
+    # matches the receipt; the log's own root at that size no longer does.
+    code, output = Kofu(database_url)("replay", RUN, "--format", "json")
+    assert code == 1, output
+    outcome = json.loads(output)
+    assert outcome["log_tree"] == outcome["recorded_log_tree"]
+    assert outcome["stored_log_tree"] != outcome["recorded_log_tree"]
+
+
+def test_a_changed_event_fails_the_receipts_tree_on_replay(
+    ledger: Ledger, database_url: str
+) -> None:
+    run = ledger.run(RUN).calculated
+    position = run.inputs.ledger_position - 3
+    rewrite = (
+        "UPDATE EVENTS SET state = CAST(CAST(state AS TEXT) || ' ' AS BLOB) "
+        f"WHERE ID = {position}"
+        if database_url.startswith("sqlite")
+        else f"UPDATE EVENTS SET state = state || '\\x20'::bytea WHERE ID = {position}"
+    )
+    tamper(database_url, [rewrite])
+    code, output = Kofu(database_url)("replay", RUN, "--format", "json")
+    assert code == 1, output
+    outcome = json.loads(output)
+    assert outcome["log_tree"] != outcome["recorded_log_tree"]
+    assert outcome["recorded_log_tree"].startswith(f"{run.inputs.log_size}:")
+    code, output = Kofu(database_url)("verify")
+    assert code == 1, output
+    assert f"position {position}" in output

@@ -3,7 +3,8 @@
 Eleven synthetic stored events (positions with gaps, as PostgreSQL leaves them) in
 a Merkle log held in memory, checkpoints signed with fixed TEST keys (their seeds
 are below: never a ledger's keys), and one bundle per case: valid ones and each
-kind of invalid one. Ed25519 signatures are deterministic, so the vectors are
+kind of invalid one; and dossiers (`dossier`: the files by name) that add a run
+whose receipt names the tree it read, valid and each kind of invalid. Ed25519 signatures are deterministic, so the vectors are
 rebuilt byte for byte; `tests/unit/test_offline_verifier.py` checks the shipped
 files against this code. Rewrite them with
 
@@ -76,7 +77,7 @@ def _b64(data: bytes) -> str:
 
 
 def build() -> dict[str, dict[str, Any]]:
-    """Every vector: name → {description, expect, trusted_keys, bundle}."""
+    """Every vector: name → {description, expect, trusted_keys, bundle or dossier}."""
     tree, size = _tree(events()), len(POSITIONS)
     note = _signed(size, tree, LEDGER)
     good_events = [_entry(tree, i, size) for i in (0, 4, 10)]
@@ -226,7 +227,7 @@ def build() -> dict[str, dict[str, Any]]:
         "a signed note whose tree size has a leading zero (not a checkpoint)",
         bundle_document(sign_note(malformed, LEDGER)),
     )
-    return {
+    built = {
         name: {
             "description": description,
             "expect": expect,
@@ -235,6 +236,134 @@ def build() -> dict[str, dict[str, Any]]:
         }
         for name, (expect, description, bundle) in cases.items()
     }
+    return built | {
+        name: {
+            "description": description,
+            "expect": expect,
+            "trusted_keys": [str(LEDGER.verifier())],
+            "dossier": files,
+        }
+        for name, (expect, description, files) in build_dossiers().items()
+    }
+
+
+RUN_POSITION = 15
+RUN_ID = "FY2020-promotion-municipal-expected-1"
+
+
+def _run_state(read_size: int, read_root: bytes) -> bytes:
+    """A run's stored state: its output, its hash and the tree it read."""
+    state: dict[str, Any] = {
+        "run_id": RUN_ID,
+        "results": [{"entity": "131041", "amount_yen": 1_234_000, "score": 70}],
+        "totals": {"allocated_yen": 1_234_000, "remainder_yen": 766_000},
+        "determinations": [],
+        "inputs": {"log_size": read_size, "log_root": _b64(read_root)},
+    }
+    content = {k: state[k] for k in ("results", "totals", "determinations")}
+    state["output_sha256"] = hashlib.sha256(
+        json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    return json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _dossier_files(
+    proofs: dict[str, Any], trail: list[dict[str, Any]], shown: list[dict[str, Any]]
+) -> dict[str, str]:
+    files = {
+        "trail.json": json.dumps(trail, ensure_ascii=False, indent=2),
+        "receipts.json": json.dumps(shown, indent=2),
+        "proofs.json": json.dumps(proofs, ensure_ascii=False, indent=2),
+    }
+    digests = {
+        name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()
+    }
+    manifest = {"entity": "131041", "grant_year": 2020, "files": digests}
+    return files | {"manifest.json": json.dumps(manifest, indent=2)}
+
+
+def build_dossiers() -> dict[str, tuple[str, str, dict[str, str]]]:
+    """The dossier vectors: name → (expect, description, the dossier's files).
+
+    The eleven events, then a run (position 15) that read the tree of all eleven;
+    the trail shows three events and the run; the newest checkpoint is the tree of
+    12, the run's receipt names the signed tree of 11.
+    """
+    read = _tree(events())
+    size = len(POSITIONS)
+    run = (RUN_POSITION, str(uuid.uuid5(uuid.NAMESPACE_URL, "vectors/run")), 1)
+    run_event = (*run, "kofu.AllocationRun.Calculated", _run_state(size, read.root()))
+    history = [*events(), run_event]
+    tree = _tree(history)
+    note = _signed(size + 1, tree, LEDGER)
+    older = consistency_entry(
+        _signed(size, tree, LEDGER), merkle.consistency_proof(size, size + 1, tree)
+    )
+
+    def entry(index: int) -> dict[str, Any]:
+        path = merkle.inclusion_proof(index, size + 1, tree)
+        return event_entry(*history[index], index, path)
+
+    shown = [0, 4, 10, size]
+    trail = [{"position": history[i][0], "entity": "131041"} for i in shown]
+    state = json.loads(run_event[4])
+    receipt = {
+        "run_id": RUN_ID,
+        "position": RUN_POSITION,
+        "log_size": size,
+        "log_root": _b64(read.root()),
+        "output_sha256": state["output_sha256"],
+    }
+    proofs = {
+        "format": "kofu-dossier-proofs/v1",
+        "bundle": bundle_document(note, [entry(i) for i in shown], [older]),
+        "receipts": [receipt],
+    }
+    receipts = [{"run_id": RUN_ID, "output_sha256": state["output_sha256"]}]
+    cases = {
+        "valid-dossier": (
+            "valid",
+            "a dossier: three trail events and a run proved in the signed tree of "
+            "12; the run's receipt names the signed tree of 11 it read",
+            _dossier_files(proofs, trail, receipts),
+        )
+    }
+    changed = _dossier_files(proofs, trail, receipts)
+    changed["trail.json"] = changed["trail.json"].replace("131041", "131016")
+    cases["invalid-dossier-file-changed"] = (
+        "invalid",
+        "a file changed after the manifest named its SHA-256",
+        changed,
+    )
+    unproved = json.loads(json.dumps(proofs))
+    del unproved["bundle"]["events"][1]
+    cases["invalid-dossier-trail-unproved"] = (
+        "invalid",
+        "an event the trail shows is not in the bundle (manifest rewritten)",
+        _dossier_files(unproved, trail, receipts),
+    )
+    other_output = json.loads(json.dumps(proofs))
+    other_output["receipts"][0]["output_sha256"] = "0" * 64
+    cases["invalid-dossier-receipt-output"] = (
+        "invalid",
+        "a receipt's output hash is not the re-hashed output of its proved run",
+        _dossier_files(
+            other_output, trail, [{"run_id": RUN_ID, "output_sha256": "0" * 64}]
+        ),
+    )
+    unsigned_tree = json.loads(json.dumps(proofs))
+    unsigned_tree["bundle"]["consistency"] = []
+    cases["invalid-dossier-receipt-tree-unsigned"] = (
+        "invalid",
+        "the tree the run's receipt names has no signed checkpoint in the bundle",
+        _dossier_files(unsigned_tree, trail, receipts),
+    )
+    cases["invalid-dossier-shown-receipt"] = (
+        "invalid",
+        "receipts.json shows another output hash than the proved run's",
+        _dossier_files(proofs, trail, [{"run_id": RUN_ID, "output_sha256": "f" * 64}]),
+    )
+    return cases
 
 
 def render(vector: dict[str, Any]) -> str:

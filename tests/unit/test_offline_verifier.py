@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from domain.bundle import BundleError, verify_bundle
+from domain.bundle import BundleError, verify_bundle, verify_dossier
 from domain.checkpoint import VerifierKey
 from tests.support import vectors
 
@@ -41,7 +41,11 @@ def offline(*args: str | Path) -> tuple[int, str, str]:
 def kofu_verdict(vector: dict[str, Any]) -> str:
     keys = [VerifierKey.parse(k) for k in vector["trusted_keys"]]
     try:
-        verify_bundle(vector["bundle"], keys)
+        if "dossier" in vector:
+            files = {k: v.encode() for k, v in vector["dossier"].items()}
+            verify_dossier(files, keys)
+        else:
+            verify_bundle(vector["bundle"], keys)
     except BundleError:
         return "invalid"
     return "valid"
@@ -73,10 +77,17 @@ def test_the_vectors_are_the_ones_the_code_makes() -> None:
 def test_kofu_and_the_standalone_verifier_agree(path: Path, tmp_path: Path) -> None:
     vector = json.loads(path.read_text(encoding="utf-8"))
     assert vector["expect"] == path.stem.split("-")[0]
-    bundle = tmp_path / "bundle.json"
-    bundle.write_text(json.dumps(vector["bundle"]), encoding="utf-8")
     keys = [x for k in vector["trusted_keys"] for x in ("--key", k)]
-    code, out, err = offline(*keys, bundle)
+    if "dossier" in vector:
+        folder = tmp_path / "dossier"
+        folder.mkdir()
+        for name, text in vector["dossier"].items():
+            (folder / name).write_text(text, encoding="utf-8")
+        code, out, err = offline(*keys, "--dossier", folder)
+    else:
+        bundle = tmp_path / "bundle.json"
+        bundle.write_text(json.dumps(vector["bundle"]), encoding="utf-8")
+        code, out, err = offline(*keys, bundle)
     assert err == ""
     assert code == (0 if vector["expect"] == "valid" else 1), out
     assert out.startswith(f"{vector['expect']}: ")
