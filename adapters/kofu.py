@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar, overload
 from eventsourcing.persistence import IntegrityError
 
 from adapters.common.writing import check_target
-from adapters.inputs.files import read_answers
+from adapters.inputs.files import evidence_of, read_answers
 from adapters.inputs.keys import (
     configured_signer,
     demo_key,
@@ -79,23 +79,33 @@ from adapters.storage.settings import database
 from domain.checkpoint import SignerKey, VerifierKey, parse_note
 from domain.commands import (
     AllocatePhase,
+    ApplyForGrant,
+    CancelGrant,
     Command,
+    ConfirmGrantAmount,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    DecideGrant,
     DeclareRequiredAmounts,
     DefineProgramme,
     EnterPaperSubmission,
     ImportMinistryValues,
     IssueToken,
+    OrderRefund,
     PublishCatalogue,
     PublishRules,
     PublishRun,
     RecordExpenditures,
+    RecordGrantPayment,
     RecordInsuredCounts,
+    RecordRefundPayment,
     RegisterEntities,
     RegisterInsurers,
+    ReportSpending,
+    ReturnApplication,
     RevokeToken,
     SubmitSelfEvaluation,
+    WithdrawGrant,
 )
 from domain.errors import InvalidInput
 from domain.ledger import Ledger, Progress, Result
@@ -527,6 +537,16 @@ class Kofu:
     # ------------------------------------------------------------------ inputs
 
     @staticmethod
+    def evidence(documents: Sequence[tuple[Path, str]]) -> list[dict[str, str]]:
+        """A report's evidence: each file's name and SHA-256, checked as stated.
+
+        Raises:
+            InvalidInput: a file is unreadable or too large, or its SHA-256 is not
+                the one stated (the file is named).
+        """
+        return evidence_of(documents)
+
+    @staticmethod
     def read_answers(
         files: list[Path], actor: str | None
     ) -> list[SubmitSelfEvaluation]:
@@ -859,6 +879,16 @@ _STEPS: dict[type[Command], Callable[[Ledger, Any], Result]] = {
     DefineProgramme: lambda ledger, cmd: ledger.define_programme(cmd),
     IssueToken: lambda ledger, cmd: ledger.issue_token(cmd),
     RevokeToken: lambda ledger, cmd: ledger.revoke_token(cmd),
+    ApplyForGrant: lambda ledger, cmd: ledger.apply_for_grant(cmd),
+    ReturnApplication: lambda ledger, cmd: ledger.return_application(cmd),
+    DecideGrant: lambda ledger, cmd: ledger.decide_grant(cmd),
+    WithdrawGrant: lambda ledger, cmd: ledger.withdraw_grant(cmd),
+    RecordGrantPayment: lambda ledger, cmd: ledger.record_grant_payment(cmd),
+    ReportSpending: lambda ledger, cmd: ledger.report_spending(cmd),
+    ConfirmGrantAmount: lambda ledger, cmd: ledger.confirm_grant_amount(cmd),
+    OrderRefund: lambda ledger, cmd: ledger.order_refund(cmd),
+    RecordRefundPayment: lambda ledger, cmd: ledger.record_refund_payment(cmd),
+    CancelGrant: lambda ledger, cmd: ledger.cancel_grant(cmd),
 }
 
 

@@ -27,6 +27,7 @@ from adapters.cli import (
     excel,
     explain,
     integrity,
+    money,
     projections,
     proofs,
     reads,
@@ -153,6 +154,7 @@ projections.register(app, handled, session, out)
 explain.register(app, handled, ledger, out)
 excel.register(app, handled, session, out)
 access.register(app, handled, ledger, session, out, report)
+money.register(app, handled, session, out, report)
 
 
 def main(argv: list[str] | None = None) -> Any:
