@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from adapters.queries.explain import explanation
+from adapters.queries.money import chain_of_entity
 from adapters.queries.trail import audit_trail, unsigned_positions
 from domain.base import GRANTS
 from domain.errors import InvalidInput
@@ -155,3 +156,13 @@ def answers(
             }
         )
     return rows
+
+
+def chains(ledger: Ledger, lg_code: str, year: int) -> list[dict[str, Any]]:
+    """The money chain each grant's amount of the entity went to (issue 17).
+
+    One row per grant with a chain: its recipient (the insurer it is a member of,
+    or the prefecture itself), the step it reached, and its amounts.
+    """
+    found = (chain_of_entity(ledger, lg_code, year, grant) for grant in GRANTS)
+    return [chain.as_dict() for chain in found if chain is not None]

@@ -41,7 +41,7 @@ from adapters.web.site import (
 from adapters.web.table import PAGE_SIZES, entity_table
 from domain import clock
 from domain.errors import InvalidInput
-from domain.glossary import era
+from domain.glossary import MONEY_CHAIN_NOTE, era
 from domain.ledger import Ledger
 
 
@@ -168,6 +168,8 @@ def entity(
         trail=entity_page.timeline(store, lg_code, year_found, ledger),
         explanations=explained,
         answers=entity_page.answers(ledger, lg_code, tier, year_found, explained),
+        chains=entity_page.chains(ledger, lg_code, year_found),
+        chain_note=MONEY_CHAIN_NOTE,
         hypothesis=any(x["hypothesis"] for x in explained),
     )
 

@@ -60,7 +60,14 @@ import pytest
 
 from domain.clock import JST, SimulatedClock
 from tests.conftest import Kofu
-from tests.support.money import HINODE_INSURER, TOKYO, UNION, load_money_world
+from tests.support.money import (
+    HINODE,
+    HINODE_INSURER,
+    OKUTAMA,
+    TOKYO,
+    UNION,
+    load_money_world,
+)
 
 YEAR = "2020"
 MINISTRY = "ministry:sato"
@@ -521,3 +528,27 @@ def test_explain_finds_the_chain_an_entitys_amount_went_to(
     printed = console.file.getvalue()  # type: ignore[attr-defined]
     assert "139907" in printed
     assert "交付申請 450,000" in printed
+
+
+def test_the_entity_page_lists_the_chain_its_amount_went_to(
+    world: Kofu, clock: SimulatedClock
+) -> None:
+    # 奥多摩町 (133086), a member of the union 139907: its page lists the union's
+    # chain with the amounts the ledger holds; 日の出町's lists none yet. (This
+    # world's runs are recorded with given amounts and no answers, so the page's
+    # explanations cannot be drawn here; tests/e2e/test_web_pages.py draws pages.)
+    from adapters.storage.bootstrap import open_ledger
+    from adapters.web.entity import chains
+
+    kofu = world
+    clock.set_day(date(2020, 5, 20))
+    ok(kofu, "apply", UNION, "--grant", "effort_support", "--actor", "insurer:133086", "--use", "comprehensive_program=450000")  # fmt: skip
+    opened = open_ledger(kofu.url)
+    try:
+        (shown,) = chains(opened, OKUTAMA, 2020)
+        assert (shown["recipient"], shown["grant"]) == (UNION, "effort_support")
+        assert shown["applied_yen"] == 450_000
+        assert OKUTAMA in shown["members"]
+        assert chains(opened, HINODE, 2020) == []
+    finally:
+        opened.close()
