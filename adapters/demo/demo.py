@@ -22,6 +22,7 @@ import io
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -62,7 +63,7 @@ from domain.commands import (
     RegisterInsurers,
     SubmitSelfEvaluation,
 )
-from domain.errors import InvalidInput, Refused
+from domain.errors import InvalidInput, RecordedBeforeNewest, Refused
 from domain.glossary import GRANT_SHORT, JST
 from domain.ledger import Result
 
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
     from domain.catalogue import CatalogueSpec
     from domain.ledger import Ledger
     from domain.programme import ProgrammeSpec
+    from domain.rule import RuleSpec
 
     Allocate = Callable[[AllocatePhase], list[AllocationRun]]
 
@@ -95,9 +97,17 @@ class Tally:
         self.rows.append((what, commands, result.events))
 
 
+@cache
+def _rules() -> dict[str, RuleSpec]:
+    """The shipped rules, read once per process (a demo of many years asks often)."""
+    return load_rules()
+
+
+@cache
 def _shipped(
     grant_year: int,
 ) -> tuple[ProgrammeSpec, dict[str, CatalogueSpec]]:
+    """The year's shipped programme and catalogues by tier, read once per process."""
     programme_file = data_dir() / "programmes" / f"fy{grant_year}.yaml"
     catalogue_files = sorted(
         (data_dir() / "catalogues").glob(f"fy{grant_year}-*-v*.yaml")
@@ -297,14 +307,16 @@ def _resume(story: Days, what: str, opening: datetime) -> date:
     """
     try:
         return next(story)
-    except Refused as error:
-        if error.field != "clock":
+    except (Refused, RecordedBeforeNewest) as error:
+        if isinstance(error, Refused) and error.field != "clock":
             raise
+        # The first write the ledger refused: every write before it was a repeat
+        # that recorded nothing, and none after it would be attempted.
         msg = (
             f"the ledger already holds events later than the demo of {what} "
             f"records at (it starts on {opening.date()}); kofu records nothing "
             f"back in time, and nothing was written: run the demo on a new "
-            f"ledger ({error.message})"
+            f"ledger ({error})"
         )
         raise Refused(msg, field="--fiscal-year") from None
 
@@ -329,7 +341,7 @@ def _year(setting: _Setting, grant_year: int, tally: Tally, *, quiet: bool) -> D
     tally.add(f"programme FY{grant_year}", 1, defined)
     tally.add(
         "allocation rules",
-        len(rules := list(load_rules().values())),
+        len(rules := list(_rules().values())),
         ledger.publish_rules(PublishRules(rules=rules, actor=DEMO_ACTOR)),
     )
     nation = setting.nation
@@ -458,7 +470,7 @@ def _finances(setting: _Setting, programme: ProgrammeSpec) -> Finances | None:
 
 
 def _categories(programme: ProgrammeSpec) -> list[str]:
-    rules = load_rules()
+    rules = _rules()
     found: list[str] = []
     for tiers in programme.eligibility.values():
         for rule_id in tiers.values():
