@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def test_the_synthetic_national_mean_score_rises_year_over_year(
         scored = sum(x.score for r in settled for x in r.results)
         full = sum(x.max_score for r in settled for x in r.results)
         shares.append(scored / full)
-    assert all(a < b for a, b in zip(shares, shares[1:], strict=False)), shares
+    assert all(a < b for a, b in pairwise(shares)), shares
 
 
 def test_a_union_changes_members_between_two_years(nation: Ledger) -> None:
