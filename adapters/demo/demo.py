@@ -172,7 +172,7 @@ def record_demo(
     tally = Tally([])
     _drive(
         _opening(programme),
-        [(grant_year, _year(setting, grant_year, tally, quiet=False))],
+        [(grant_year, _year(setting, grant_year, tally))],
         f"FY{grant_year}",
     )
     return tally
@@ -206,7 +206,7 @@ def record_all_years(
     with progress(console, span, (closing - opening.date()).days) as advance:
         _drive(
             opening,
-            [(y, _year(setting, y, tallies[y], quiet=True)) for y in years],
+            [(y, _year(setting, y, tallies[y])) for y in years],
             span,
             advance,
         )
@@ -321,7 +321,7 @@ def _resume(story: Days, what: str, opening: datetime) -> date:
         raise Refused(msg, field="--fiscal-year") from None
 
 
-def _year(setting: _Setting, grant_year: int, tally: Tally, *, quiet: bool) -> Days:
+def _year(setting: _Setting, grant_year: int, tally: Tally) -> Days:
     """One year's story, from its indicators day to its settlement."""
     ledger, seed, console = setting.ledger, setting.seed, setting.console
     programme, catalogues = _shipped(grant_year)
@@ -390,8 +390,7 @@ def _year(setting: _Setting, grant_year: int, tally: Tally, *, quiet: bool) -> D
                 DeclareRequiredAmounts(amounts=finances.required, actor=DEMO_ACTOR)
             ),
         )
-    if not quiet:
-        _print(console, tally, ledger)
+    _print(console, tally, ledger)
     yield from _run_phases(setting, programme, catalogues["municipal"])
 
 
