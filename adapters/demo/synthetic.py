@@ -12,7 +12,8 @@ What the data reproduces [published] (docs/DOMAIN.md §3, §5):
   447, 535 and 759 (bands 3-5) municipalities, in every generated year;
 * about 1,571 insurers, 205 of the 1,741 municipalities in unions;
 * the FY2026 mean scores by band (407.6, 448.8, 481.1, 508.0, 527.8 of 800) set each
-  band's mean propensity to tick a checkbox or reach a threshold.
+  band's mean propensity to tick a checkbox or reach a threshold, scaled for other
+  years by the national means FY2024 422.35, FY2025 434.99, FY2026 455.13.
 
 What is modelled [hypothesis]:
 * bands 3 / 4 / 5 split 569 / 115 / 75; typical sizes by kind (designated city,
@@ -27,6 +28,11 @@ What is modelled [hypothesis]:
 * 35 unions of 3-9 consecutive towns and villages in a county (JIS third digit ≥ 3)
   of one prefecture, named after the first member's area, numbered
   `<prefecture><8><serial>` + check digit (no real JIS code has 8 there);
+* the unions change: from FY2021 and FY2025 a town leaves one (a single insurer,
+  marked synthetic), from FY2023 two or three single towns form a new one, each
+  from 1 April of the grant year (memberships end on 31 March);
+* the level of the answers by grant year: each year's national mean share of full
+  marks (MEAN_SHARES: the published FY2024-FY2026 means, a hypothesis before);
 * dates, and the rates of revision (8 %), confirmation (60 %) and correction (2 %);
 * spending (事業費) of every municipality and prefecture in the grant year and the
   year before, per counted category: 3,000-12,000 yen per category-1 insured person
@@ -561,9 +567,10 @@ def _leave(
     single = InsurerDetails(
         insurer_number=insurer_number_for(leaving[:5]),
         kind="single",
-        name=names[leaving],
+        name=f"{names[leaving]}（架空の脱退後）",
         prefecture_code=union.prefecture_code,
         members=(Membership(lg_code=leaving, valid_from=date(year, 4, 1)),),
+        synthetic=True,  # the union it left, and its leaving, are fictional
     )
     return UnionChange(
         year,

@@ -582,6 +582,8 @@ def test_unions_change_members_apart_from_the_nation_as_founded(
     assert town in {m.lg_code for m in founded[union].members}
     (single,) = left.registered
     assert single.kind == "single"
+    assert single.synthetic
+    assert "架空" in single.name
     assert single.members[0].lg_code == town
     assert single.members[0].valid_from == date(2021, 4, 1)
     formed = changes[2023]
