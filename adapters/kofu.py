@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, TypeVar, overload
 
 from eventsourcing.persistence import IntegrityError
 
@@ -509,28 +509,35 @@ class Kofu:
 
     def demo(
         self,
-        grant_year: int,
+        grant_year: int | Literal["all"],
         seed: int,
         console: Console,
         prefectures: set[str] | None = None,
     ) -> Tally:
         """Record the reference data and a synthetic national year (`record_demo`).
 
-        Its allocations go through `allocate` (runs with their receipts); the rest
-        through the ledger directly. Signed with the published DEMO key (labelled
-        DEMO; docs/INTEGRITY.md), never the ledger's own.
+        `"all"`: every shipped year, FY2018-FY2026, on this ledger in calendar
+        order (`record_all_years`). Its allocations go through `allocate` (runs
+        with their receipts); the rest through the ledger directly. Signed with the
+        published DEMO key (labelled DEMO; docs/INTEGRITY.md), never the ledger's
+        own.
         """
-        from adapters.demo.demo import record_demo  # noqa: PLC0415 - light CLI
+        from adapters.demo.demo import (  # noqa: PLC0415 - light CLI
+            record_all_years,
+            record_demo,
+        )
 
         self._signer, self._signer_read = demo_key(), True
-        tally = record_demo(
-            self.ledger,
-            grant_year,
-            seed,
-            console,
-            lambda command: self.allocate(command).runs,
-            prefectures,
-        )
+
+        def allocate(command: AllocatePhase) -> list[AllocationRun]:
+            return self.allocate(command).runs
+
+        if grant_year == "all":
+            tally = record_all_years(self.ledger, seed, console, allocate, prefectures)
+        else:
+            tally = record_demo(
+                self.ledger, grant_year, seed, console, allocate, prefectures
+            )
         self._sign_written()
         return tally
 
@@ -894,7 +901,7 @@ _STEPS: dict[type[Command], Callable[[Ledger, Any], Result]] = {
 
 def run_demo(
     ledger: Ledger,
-    grant_year: int,
+    grant_year: int | Literal["all"],
     seed: int,
     console: Console,
     prefectures: set[str] | None = None,

@@ -29,7 +29,7 @@ from pydantic import (
 
 from domain.base import Actor, FiscalYear, Grant, InputText, Tier, printable
 from domain.catalogue import CatalogueSpec
-from domain.codes import LgCode, insurer_number, lg_code
+from domain.codes import InsurerNumber, LgCode, insurer_number, lg_code
 from domain.entities import (
     Entity,
     Expenditure,
@@ -257,6 +257,15 @@ class RegisterInsurers(Unkeyed):
     """Register insurers; their member municipalities must be registered."""
 
     insurers: tuple[InsurerDetails, ...]
+
+
+class EndMembership(Unkeyed):
+    """A member municipality leaves an insurer: its membership ends on `valid_to`."""
+
+    insurer_number: InsurerNumber
+    lg_code: LgCode
+    valid_to: date
+    actor: Actor
 
 
 class RecordInsuredCounts(Unkeyed):

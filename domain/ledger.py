@@ -50,6 +50,7 @@ from domain.commands import (
     DecideGrant,
     DeclareRequiredAmounts,
     DefineProgramme,
+    EndMembership,
     EnterPaperSubmission,
     ImportMinistryValues,
     IssueToken,
@@ -454,7 +455,9 @@ class Ledger(Reading):
                 existing_id = Insurer.id_for(details.insurer_number)
                 if existing_id in self.directory.known:
                     existing = self.get(existing_id, Insurer)
-                    if existing and existing.details != details:
+                    # The registration repeated records nothing, whatever
+                    # memberships ended since (the same fact, told again).
+                    if existing and existing.registered != details:
                         msg = (
                             f"insurer {details.insurer_number} is registered "
                             "with other details"
@@ -463,6 +466,27 @@ class Ledger(Reading):
                     continue
                 new.append(Insurer.register(details))
             return self._save_in_batches("register_insurers", new, 500, None)
+
+        return self._command(cmd, attempt)
+
+    def end_membership(self, cmd: EndMembership) -> Result:
+        """End a member's membership of an insurer (ended on that day: no-op)."""
+
+        def attempt() -> Result:
+            self.refresh()
+            insurer_id = Insurer.id_for(cmd.insurer_number)
+            insurer = (
+                self.get(insurer_id, Insurer)
+                if insurer_id in self.directory.known
+                else None
+            )
+            if insurer is None:
+                msg = f"no insurer {cmd.insurer_number} is registered"
+                raise InvalidInput(msg, field="insurer_number")
+            if insurer.ended_on(cmd.lg_code) == cmd.valid_to:
+                return Result("end_membership", detail="already ended on that day")
+            insurer.end_membership(cmd.lg_code, cmd.valid_to, cmd.actor)
+            return self._save("end_membership", insurer)
 
         return self._command(cmd, attempt)
 

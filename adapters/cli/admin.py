@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from adapters.cli.options import YearOption
+from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -82,13 +82,35 @@ def register_checks(
     @app.command()
     @handled
     def demo(
-        grant_year: YearOption = 2020,
+        grant_year: Annotated[
+            str,
+            typer.Option(
+                "--fiscal-year",
+                "-y",
+                help="Grant year (交付年度), or all: FY2018-FY2026 on one ledger.",
+            ),
+        ] = "2020",
         seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
     ) -> None:
-        """Load the reference data and run a whole synthetic national year."""
+        """Load the reference data and run a whole synthetic national year (or all)."""
+        year = _demo_year(grant_year)
         with session() as kofu:
-            kofu.demo(grant_year, seed, out)
+            kofu.demo(year, seed, out)
         out.print(
             "checkpoints signed with the DEMO key (published in docs/INTEGRITY.md: "
             "no seal); verify with KOFU_VERIFIER_KEYS or --key from `kofu keys show`"
         )
+
+
+def _demo_year(value: str) -> int | Literal["all"]:
+    """`--fiscal-year` of the demo: a grant year, or `all`.
+
+    Raises:
+        InvalidInput: anything else.
+    """
+    if value.strip().lower() == "all":
+        return "all"
+    if value.strip().isdigit():
+        return int(value)
+    msg = f"takes a grant year (e.g. 2020) or all, not {value!r}"
+    raise InvalidInput(msg, field="--fiscal-year")
