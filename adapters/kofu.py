@@ -63,7 +63,8 @@ from adapters.storage.integrity import (
     read_log_checkpoint,
 )
 from adapters.storage.log_check import LogReport, check_log
-from adapters.storage.merkle_log import LogFinding, MerkleLog
+from adapters.storage.log_scan import LogFinding
+from adapters.storage.merkle_log import MerkleLog
 from adapters.storage.read_store import ReadStore
 from adapters.storage.settings import database
 from domain.checkpoint import SignerKey, VerifierKey

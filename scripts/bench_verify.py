@@ -35,23 +35,45 @@ BATCH = 5000
 
 
 def fill(ledger: Ledger, target: int) -> None:
-    """Store copies of the demo's events until the ledger holds `target` events."""
+    """Store copies of the demo's events until the ledger holds `target` events.
+
+    Each copy gets a new aggregate id and the newest stored event's time (the
+    recorder refuses an event timed before the newest); the recorder seals each
+    batch in its insert transaction, as it seals every write.
+    """
     template = ledger.recorder.select_notifications(
         start=0, limit=25_000, inclusive_of_start=False
     )
-    while ledger.count_events() < target:
+    newest = max(_stamp(note.state) for note in template)
+    states = [_restamp(note.state, newest) for note in template]
+    count = ledger.count_events()
+    while count < target:
         ids: dict[object, uuid.UUID] = {}
         batch = []
-        for note in template[: min(len(template), target - ledger.count_events())]:
+        for note, state in zip(template[: target - count], states, strict=False):
             new_id = ids.setdefault(note.originator_id, uuid.uuid4())
             batch.append(
-                StoredEvent(new_id, note.originator_version, note.topic, note.state)
+                StoredEvent(new_id, note.originator_version, note.topic, state)
             )
             if len(batch) == BATCH:
                 ledger.recorder.insert_events(batch)
                 batch = []
         if batch:
             ledger.recorder.insert_events(batch)
+        count = ledger.count_events()
+
+
+_TIMESTAMP = b'"timestamp":"'
+
+
+def _stamp(state: bytes) -> bytes:
+    start = state.find(_TIMESTAMP) + len(_TIMESTAMP)
+    return state[start : state.find(b'"', start)] if start >= len(_TIMESTAMP) else b""
+
+
+def _restamp(state: bytes, stamp: bytes) -> bytes:
+    old = _stamp(state)
+    return state.replace(_TIMESTAMP + old + b'"', _TIMESTAMP + stamp + b'"', 1)
 
 
 def main() -> None:

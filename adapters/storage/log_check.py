@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from adapters.inputs.keys import is_demo
-from adapters.storage.merkle_log import LogFinding, MerkleLog
+from adapters.storage.log_scan import LogFinding
+from adapters.storage.merkle_log import MerkleLog
 from domain.checkpoint import Checkpoint, NoteError, VerifierKey, open_checkpoint
 
 if TYPE_CHECKING:
