@@ -67,6 +67,7 @@ from adapters.storage.log_scan import LogFinding
 from adapters.storage.merkle_log import MerkleLog
 from adapters.storage.read_store import ReadStore
 from adapters.storage.settings import database
+from adapters.storage.verifier_state import read_state, write_state
 from domain.checkpoint import SignerKey, VerifierKey
 from domain.commands import (
     AllocatePhase,
@@ -517,6 +518,7 @@ class Kofu:
         *,
         force: bool = False,
         keys: Sequence[VerifierKey] | None = None,
+        state: Path | None = None,
     ) -> Verification:
         """Check the history, the Merkle log and its signed checkpoints (read-only).
 
@@ -524,23 +526,44 @@ class Kofu:
         read from the database. `against` (an export) is read first and the
         `export` target checked before anything is read. Nothing is sealed,
         extended or signed; if intact, the chain's checkpoints and the latest
-        signed log checkpoint are written to `export`.
+        signed log checkpoint are written to `export`. `state` is the verifier's
+        own file (`verifier_state`): when it exists only what came after it is
+        checked; when all is intact it is replaced by what was verified now.
+
+        Raises:
+            InvalidInput: a file is not what it should be, or `state` is given
+                with `against` (an export is checked by a full verify).
         """
+        if state is not None and against is not None:
+            msg = "--state and --against do not go together: check an export in full"
+            raise InvalidInput(msg, field="--state")
         expected = read_checkpoints(against) if against else None
         exported = read_log_checkpoint(against) if against else None
+        verified = read_state(state) if state else None
         if export:
             check_target(export, force=force)  # a bad path: nothing read or written
         trusted = list(keys) if keys is not None else trusted_keys()
         chain = Chain(self.ledger)
-        finding, checked = chain.verify(expected)
-        report = check_log(self.ledger, trusted, exported)
+        report = check_log(
+            self.ledger,
+            trusted,
+            exported,
+            chain=chain,
+            expected=expected,
+            state=verified,
+        )
+        finding, checked = report.chain
         if not trusted and report.leaves:
             report.findings.append(_NO_VERIFIER)
         first = report.first
         if first is not None and (finding is None or first.position < finding.position):
             finding = Finding(first.position, first.kind, first.detail)
         head = chain.head()[0]
-        if finding is not None or not export:
+        if finding is not None:
+            return Verification(finding, checked, head, log=report)
+        if state is not None:
+            write_state(state, report.state())
+        if not export:
             return Verification(finding, checked, head, log=report)
         stored = MerkleLog(self.ledger).checkpoints()
         note = stored[-1][1] if stored else None

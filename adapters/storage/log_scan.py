@@ -59,6 +59,8 @@ class LogCheck:
     leaves: int = 0
     root: bytes = merkle.EMPTY_ROOT
     truncated: bool = False
+    position: int = 0
+    """The position of the last leaf."""
 
     def add(self, finding: LogFinding) -> None:
         """Keep a finding (up to the bound)."""
@@ -224,8 +226,9 @@ def scan(
     wanted = next(sizes, None)
     while wanted is not None and wanted < begin.size:
         wanted = next(sizes, None)
-    if wanted == begin.size and at_size is not None:
-        at_size(wanted, _root(begin.size, right))
+    while wanted is not None and wanted == begin.size:
+        if at_size is not None:
+            at_size(wanted, _root(begin.size, right))
         wanted = next(sizes, None)
     see = chain.see if chain is not None else None
     event, leaf = next(events, None), next(leaves, None)
@@ -285,11 +288,11 @@ def scan(
         right[level] = digest
         count += 1
         leaf = next(leaves, None)
-        if wanted == count:
+        while wanted == count:
             if at_size is not None:
                 at_size(count, _root(count, right))
             wanted = next(sizes, None)
-    check.leaves = count
+    check.leaves, check.position = count, last_position
     check.root = _root(count, right)
     _extra_nodes(reader, log, check, count)
     return {key: right[key[0]] for key in merkle.frontier_keys(count)}
