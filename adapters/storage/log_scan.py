@@ -93,9 +93,9 @@ class Reader:
             cursor = self.connection.cursor(
                 name=f"kofu_scan_{self.opened}", binary=True, row_factory=tuple_row
             )
-            cursor.itersize = ITERSIZE
             cursor.execute(query, params)
-            yield from cursor
+            while batch := cursor.fetchmany(ITERSIZE):
+                yield from batch
             return
         cursor = self.connection.cursor()
         cursor.row_factory = None
