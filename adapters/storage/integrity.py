@@ -289,6 +289,38 @@ class ChainCheck:
 
     def see(self, row: tuple[Any, ...]) -> None:
         """Check the next stored event (position order)."""
+        chained = self.chained
+        if self.done or self.pending is not None or chained is None:
+            self._aside(row)
+            return
+        position = row[0]
+        if chained[0] != position:
+            self._aside(row)
+            return
+        linked = link_row(self.digest, row)
+        hashed = linked.hex()
+        if hashed != chained[1]:
+            self.pending = (row, str(chained[1]))
+            return
+        self.digest, self.checked = linked, self.checked + 1
+        self.head = (position, hashed)
+        if (
+            self.expected
+            and position in self.expected
+            and self.expected.pop(position) != hashed
+        ):
+            self._found(_exported(position))
+            return
+        point = self.point
+        while point is not None and point[0] <= position:
+            if point[0] < position or point[1] != hashed:
+                self._found(_checkpoint(int(point[0])))
+                return
+            point = self.point = next(self.points, None)
+        self.chained = next(self.stored, None)
+
+    def _aside(self, row: tuple[Any, ...]) -> None:
+        """Everything but the next chained event: a finding, or the chain's end."""
         if self.done:
             return
         if self.pending is not None:
@@ -305,26 +337,8 @@ class ChainCheck:
         position = int(row[0])
         if chained[0] < position:
             self._found(_deleted(int(chained[0])))
-            return
-        if chained[0] > position:
+        else:
             self._found(_inserted(position))
-            return
-        linked = link_row(self.digest, row)
-        hashed = linked.hex()
-        if hashed != chained[1]:
-            self.pending = (row, str(chained[1]))
-            return
-        self.digest, self.checked = linked, self.checked + 1
-        self.head = (position, hashed)
-        if position in self.expected and self.expected.pop(position) != hashed:
-            self._found(_exported(position))
-            return
-        while self.point is not None and int(self.point[0]) <= position:
-            if int(self.point[0]) < position or str(self.point[1]) != hashed:
-                self._found(_checkpoint(int(self.point[0])))
-                return
-            self.point = next(self.points, None)
-        self.chained = next(self.stored, None)
 
     def _found(self, finding: Finding) -> None:
         self.finding, self.done, self.pending = finding, True, None

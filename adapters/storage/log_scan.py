@@ -23,7 +23,10 @@ Nothing here writes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,9 +88,17 @@ class Reader:
         self.connection, self.postgres, self.opened = connection, postgres, 0
 
     def rows(
-        self, query: str, params: tuple[Any, ...] = ()
+        self, query: str, params: tuple[Any, ...] = (), *, ahead: bool = False
     ) -> Iterator[tuple[Any, ...]]:
-        """The rows of a query, fetched `ITERSIZE` at a time (never all at once)."""
+        """The rows of a query, fetched `ITERSIZE` at a time (never all at once).
+
+        `ahead` (PostgreSQL): a thread fetches the next batches (at most two
+        waiting) while the caller works through this one; the connection's own
+        lock keeps it to one statement at a time.
+        """
+        if self.postgres and ahead:
+            yield from self._ahead(query, params)
+            return
         if self.postgres:
             self.opened += 1
             cursor = self.connection.cursor(
@@ -103,6 +114,42 @@ class Reader:
         cursor.execute(query, params)
         while batch := cursor.fetchmany():
             yield from batch
+
+    def _ahead(self, query: str, params: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        batches: queue.Queue[list[tuple[Any, ...]] | BaseException | None] = (
+            queue.Queue(maxsize=2)
+        )
+        stop = threading.Event()
+        source = self.rows(query, params)
+
+        def fetch() -> None:
+            try:
+                batch: list[tuple[Any, ...]] = []
+                for row in source:
+                    batch.append(row)
+                    if len(batch) == ITERSIZE:
+                        batches.put(batch)
+                        batch = []
+                        if stop.is_set():
+                            return
+                batches.put(batch)
+                batches.put(None)
+            except BaseException as exc:  # noqa: BLE001 - raised in the reader
+                batches.put(exc)
+
+        worker = threading.Thread(target=fetch, name="kofu-scan-fetch", daemon=True)
+        worker.start()
+        try:
+            while (item := batches.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield from item
+        finally:
+            stop.set()
+            while worker.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    batches.get(timeout=0.1)
+            worker.join()
 
     def one(self, query: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         """The first row of a query (None: no row)."""
@@ -215,7 +262,7 @@ def scan(
         right[level] = digest
     levels: list[_Level | None] = [None] * 64
     events = reader.rows(
-        events_query(log.datastore, log.ledger.recorder), (begin.position,)
+        events_query(log.datastore, log.ledger.recorder), (begin.position,), ahead=True
     )
     leaves = reader.rows(
         f"SELECT leaf_index, position, {tables.hash} FROM {tables.leaves} "  # noqa: S608
