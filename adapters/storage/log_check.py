@@ -67,6 +67,8 @@ class LogReport:
     """The chain's last position checked and its hash."""
     position: int = 0
     """The position of the last leaf."""
+    since: int = 0
+    """The tree size a verifier's state let the check start from (0: in full)."""
 
     def state(self) -> VerifiedState:
         """What this check verified, for the verifier's state file."""
@@ -232,6 +234,7 @@ def check_log(
                 report.chain = (None, 0)
                 return report
             start = Start(state.size, state.frontier, state.position)
+            report.since = state.size
             run.good, run.note = state.size, state.note
         chained = (
             chain.check(reader, expected, state.chain if state else (0, GENESIS))
