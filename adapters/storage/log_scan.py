@@ -152,7 +152,12 @@ class Reader:
             worker.join()
 
     def one(self, query: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        """The first row of a query (None: no row)."""
+        """The first row of a query (None: no row); one round trip."""
+        if self.postgres:
+            cursor = self.connection.cursor(binary=True, row_factory=tuple_row)
+            cursor.execute(query, params)
+            found: tuple[Any, ...] | None = cursor.fetchone()
+            return found
         return next(self.rows(query, params), None)
 
 
@@ -277,6 +282,7 @@ def scan(
         if at_size is not None:
             at_size(wanted, _root(begin.size, right))
         wanted = next(sizes, None)
+    preloaded = _new_nodes(reader, log, begin.size) if begin.size else None
     see = chain.see if chain is not None else None
     event, leaf = next(events, None), next(leaves, None)
     count, last_position, add = begin.size, begin.position, check.add
@@ -317,7 +323,9 @@ def scan(
             stored = levels[level]
             if stored is None:
                 stored = levels[level] = _Level(
-                    reader.rows(
+                    iter(preloaded.get(level, ()))
+                    if preloaded is not None
+                    else reader.rows(
                         f"SELECT idx, {tables.hash} FROM {tables.nodes} "  # noqa: S608
                         f"WHERE level = {p} AND idx >= {p} ORDER BY idx",
                         (level, at),
@@ -351,25 +359,50 @@ def _root(size: int, right: list[bytes]) -> bytes:
     )
 
 
+PRELOAD = 100_000
+"""At most this many new leaves after a verified size: their nodes in one query."""
+
+
+def _new_nodes(
+    reader: Reader, log: Any, size: int
+) -> dict[int, list[tuple[Any, ...]]] | None:
+    """The stored nodes above `size`, by level, if few (None: stream them)."""
+    tables = log.tables
+    last = reader.one(tables.last_leaf)
+    end = int(last[0]) + 1 if last else 0
+    if end - size > PRELOAD or end <= size:
+        return None
+    where = " OR ".join(
+        f"(level = {level} AND idx >= {size >> level})"
+        for level in range(1, end.bit_length())
+    )
+    found: dict[int, list[tuple[Any, ...]]] = {}
+    for level, index, digest in reader.rows(
+        f"SELECT level, idx, {tables.hash} FROM {tables.nodes} "  # noqa: S608 - ints
+        f"WHERE {where} ORDER BY level, idx"
+    ):
+        found.setdefault(int(level), []).append((int(index), digest))
+    return found
+
+
 def _extra_nodes(reader: Reader, log: Any, check: LogCheck, size: int) -> None:
     """Name stored nodes the leaves do not make (index seeks, never a table scan).
 
-    Those beyond each level's last, and any at a level no tree of `size` has.
+    Those beyond each level's last, and any at a level no tree of `size` has:
+    one statement, a count per level.
     """
-    tables, p = log.tables, log.tables.p
+    nodes = log.tables.nodes
     top = max(size.bit_length() - 1, 0)
-    count = f"SELECT COUNT(*) FROM {tables.nodes} WHERE "  # noqa: S608
-    queries = [
-        (count + f"level < 1 OR level > {p}", (top,)),
+    counts = [
+        f"(SELECT COUNT(*) FROM {nodes} WHERE level < 1 OR level > {top})",  # noqa: S608
         *(
-            (count + f"level = {p} AND idx >= {p}", (level, size >> level))
+            f"(SELECT COUNT(*) FROM {nodes} WHERE level = {level} "  # noqa: S608
+            f"AND idx >= {size >> level})"
             for level in range(1, top + 1)
         ),
     ]
-    extra = 0
-    for query, params in queries:
-        row = reader.one(query, params)
-        extra += int(row[0]) if row else 0
+    row = reader.one("SELECT " + " + ".join(counts))
+    extra = int(row[0]) if row else 0
     if extra:
         check.add(
             LogFinding(

@@ -221,6 +221,22 @@ class InclusionProof:
     path: tuple[bytes, ...]
 
 
+class _Nodes:
+    """The stored nodes read through one open cursor (a `merkle.NodeSource`)."""
+
+    def __init__(self, cursor: Any, tables: LogTables) -> None:
+        self.cursor, self.tables = cursor, tables
+
+    def hashes(self, keys: Collection[merkle.Key]) -> dict[merkle.Key, bytes]:
+        """The stored hashes named (raise LookupError if one is missing)."""
+        found = _node_rows(self.cursor, self.tables, list(keys))
+        missing = set(keys) - set(found)
+        if missing:
+            msg = f"the Merkle log has no node {min(missing)}"
+            raise LookupError(msg)
+        return found
+
+
 class MerkleLog:
     """The log of one ledger: read it, prove with it, check it (never extend it)."""
 
@@ -251,12 +267,7 @@ class MerkleLog:
             LookupError: one of them is not stored.
         """
         with self._read() as cursor:
-            found = _node_rows(cursor, self.tables, list(keys))
-        missing = set(keys) - set(found)
-        if missing:
-            msg = f"the Merkle log has no node {min(missing)}"
-            raise LookupError(msg)
-        return found
+            return _Nodes(cursor, self.tables).hashes(keys)
 
     def root(self, size: int | None = None) -> bytes:
         """The root hash of the first `size` leaves (all of them by default)."""
@@ -294,19 +305,33 @@ class MerkleLog:
     def prove_inclusion(self, position: int, size: int | None = None) -> InclusionProof:
         """The inclusion proof of the event at `position` in the tree of `size`.
 
+        One read transaction: the leaf, the log's size and the O(log n) nodes.
+
         Raises:
             LookupError: the event is not sealed, or not within `size` leaves.
         """
-        found = self.leaf(position)
-        if found is None:
-            msg = f"no sealed event at position {position}"
-            raise LookupError(msg)
-        index, leaf_hash = found
-        at = self.size() if size is None else size
-        if index >= at:
-            msg = f"the event at position {position} is not in the tree of {at}"
-            raise LookupError(msg)
-        path = merkle.inclusion_proof(index, at, self)
+        with self._read() as cursor:
+            cursor.execute(
+                f"SELECT leaf_index, {self.tables.hash} FROM {self.tables.leaves} "
+                f"WHERE position = {self.tables.p}",
+                (position,),
+            )
+            row = cursor.fetchone()
+            if row is None:
+                msg = f"no sealed event at position {position}"
+                raise LookupError(msg)
+            index = int(_value(row, "leaf_index", 0))
+            leaf_hash = bytes(_value(row, "hash", 1))
+            if size is None:
+                cursor.execute(self.tables.last_leaf)
+                last = cursor.fetchone()
+                at = int(_value(last, "leaf_index", 0)) + 1 if last else 0
+            else:
+                at = size
+            if index >= at:
+                msg = f"the event at position {position} is not in the tree of {at}"
+                raise LookupError(msg)
+            path = merkle.inclusion_proof(index, at, _Nodes(cursor, self.tables))
         return InclusionProof(position, index, at, leaf_hash, tuple(path))
 
     def prove_consistency(self, old: int, new: int) -> list[bytes]:
