@@ -363,27 +363,7 @@ def event_leaf_hash(
     topic: str,
     state: bytes,
 ) -> bytes:
-    """The leaf hash of one stored event: `leaf_hash(encode_leaf(...))`, in one go.
-
-    Raises:
-        ValueError: as `encode_leaf`.
-    """
-    identity, name = originator_id.encode(), topic.encode()
-    try:
-        return hashlib.sha256(
-            b"".join(
-                (
-                    _LEAF_PREFIX,
-                    _HEAD.pack(LEAF_VERSION, 8, position, len(identity)),
-                    identity,
-                    _MIDDLE.pack(8, originator_version, len(name)),
-                    name,
-                    _LENGTH.pack(len(state)),
-                    state,
-                )
-            )
-        ).digest()
-    except struct.error:
-        return leaf_hash(
-            encode_leaf(position, originator_id, originator_version, topic, state)
-        )
+    """The leaf hash of one stored event."""
+    return leaf_hash(
+        encode_leaf(position, originator_id, originator_version, topic, state)
+    )

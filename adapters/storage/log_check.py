@@ -14,7 +14,11 @@
   (strict): the writer signs after every write it makes, so an honest ledger has
   no unsigned span once its writes have finished.
 
-Nothing here writes: no leaf, node, checkpoint or chain row.
+All of it in one pass over one read-only snapshot (`log_scan.scan`), with the old
+chain riding along: each checkpoint's root is taken from the rebuilt tree's right
+edge as the scan passes its size, so the checkpoints cost O(#checkpoints · log n).
+From a verifier's state (`verifier_state`, kept outside the database) only what
+came after it is read. Nothing here writes: no leaf, node, checkpoint or chain row.
 """
 
 from __future__ import annotations

@@ -281,12 +281,15 @@ class MerkleLog:
     def leaf(self, position: int) -> tuple[int, bytes] | None:
         """The leaf index and hash of the event at `position` (None: not sealed)."""
         with self._read() as cursor:
-            cursor.execute(
-                f"SELECT leaf_index, {self.tables.hash} FROM {self.tables.leaves} "
-                f"WHERE position = {self.tables.p}",
-                (position,),
-            )
-            row = cursor.fetchone()
+            return self._leaf(cursor, position)
+
+    def _leaf(self, cursor: Any, position: int) -> tuple[int, bytes] | None:
+        cursor.execute(
+            f"SELECT leaf_index, {self.tables.hash} FROM {self.tables.leaves} "
+            f"WHERE position = {self.tables.p}",
+            (position,),
+        )
+        row = cursor.fetchone()
         if row is None:
             return None
         return int(_value(row, "leaf_index", 0)), bytes(_value(row, "hash", 1))
@@ -311,17 +314,11 @@ class MerkleLog:
             LookupError: the event is not sealed, or not within `size` leaves.
         """
         with self._read() as cursor:
-            cursor.execute(
-                f"SELECT leaf_index, {self.tables.hash} FROM {self.tables.leaves} "
-                f"WHERE position = {self.tables.p}",
-                (position,),
-            )
-            row = cursor.fetchone()
-            if row is None:
+            found = self._leaf(cursor, position)
+            if found is None:
                 msg = f"no sealed event at position {position}"
                 raise LookupError(msg)
-            index = int(_value(row, "leaf_index", 0))
-            leaf_hash = bytes(_value(row, "hash", 1))
+            index, leaf_hash = found
             if size is None:
                 cursor.execute(self.tables.last_leaf)
                 last = cursor.fetchone()
