@@ -86,6 +86,8 @@ class Reader:
 
     def __init__(self, connection: Any, *, postgres: bool) -> None:
         self.connection, self.postgres, self.opened = connection, postgres, 0
+        self.stop = threading.Event()
+        """Set when the snapshot ends: a thread fetching ahead gives up."""
 
     def rows(
         self, query: str, params: tuple[Any, ...] = (), *, ahead: bool = False
@@ -122,20 +124,26 @@ class Reader:
         stop = threading.Event()
         source = self.rows(query, params)
 
+        def put(item: list[tuple[Any, ...]] | BaseException | None) -> bool:
+            while not (stop.is_set() or self.stop.is_set()):
+                with contextlib.suppress(queue.Full):
+                    batches.put(item, timeout=0.1)
+                    return True
+            return False
+
         def fetch() -> None:
             try:
                 batch: list[tuple[Any, ...]] = []
                 for row in source:
                     batch.append(row)
                     if len(batch) == ITERSIZE:
-                        batches.put(batch)
-                        batch = []
-                        if stop.is_set():
+                        if not put(batch):
                             return
-                batches.put(batch)
-                batches.put(None)
+                        batch = []
+                if put(batch):
+                    put(None)
             except BaseException as exc:  # noqa: BLE001 - raised in the reader
-                batches.put(exc)
+                put(exc)
 
         worker = threading.Thread(target=fetch, name="kofu-scan-fetch", daemon=True)
         worker.start()
@@ -146,9 +154,6 @@ class Reader:
                 yield from item
         finally:
             stop.set()
-            while worker.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    batches.get(timeout=0.1)
             worker.join()
 
     def one(self, query: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
@@ -170,7 +175,11 @@ def snapshot(datastore: Any) -> Iterator[Reader]:
             conn.transaction(force_rollback=True),
         ):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield Reader(conn, postgres=True)
+            reader = Reader(conn, postgres=True)
+            try:
+                yield reader
+            finally:
+                reader.stop.set()
         return
     with datastore.get_connection(commit=False) as conn:
         raw = conn.cursor().sqlite_cursor.connection
