@@ -34,7 +34,7 @@ from adapters.storage.log_scan import LogCheck, LogFinding, Start, scan, snapsho
 from adapters.storage.merkle_log import MerkleLog
 from adapters.storage.verifier_state import VerifiedState
 from domain import merkle
-from domain.checkpoint import NoteError, VerifierKey, open_checkpoint
+from domain.checkpoint import Checkpoint, NoteError, VerifierKey, open_checkpoint
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -107,7 +107,7 @@ class Pass:
     log: MerkleLog
     keys: tuple[VerifierKey, ...]
     report: LogReport
-    due: deque[tuple[int, str, str]] = field(default_factory=deque)
+    due: deque[tuple[int, str, str, bytes]] = field(default_factory=deque)
     rewritten: list[tuple[int, str, str, LogFinding]] = field(default_factory=list)
     good: int = 0
     note: str | None = None
@@ -119,19 +119,21 @@ class Pass:
         """The tree sizes of the notes that open with a trusted key, ascending."""
         stored = ((int(size), str(note), "stored") for size, note in rows)
         extra = []
-        if exported is not None:
-            size = self._open(-1, exported, "exported")
-            if size is not None:
-                extra.append((size, exported, "exported"))
+        outside = self._open(-1, exported, "exported") if exported else None
+        if exported is not None and outside is not None:
+            extra.append((outside.size, exported, "exported"))
         for size, note, where in heapq.merge(stored, extra):
+            point = outside
             if where == "stored":
                 self.report.checkpoints += 1
-                if self._open(size, note, where) is None:
-                    continue
-            self.due.append((size, note, where))
+                point = self._open(size, note, where)
+            if point is None:
+                continue
+            self.due.append((size, note, where, point.root))
             yield size
 
-    def _open(self, size: int, note: str, where: str) -> int | None:
+    def _open(self, size: int, note: str, where: str) -> Checkpoint | None:
+        """The note's checkpoint, its signature checked once (None: a finding)."""
         label = _label(where, size)
         try:
             point = open_checkpoint(note, self.keys)
@@ -151,14 +153,13 @@ class Pass:
                 )
             )
             return None
-        return point.size
+        return point
 
     def at_size(self, size: int, root: bytes) -> None:
         """Compare the root recomputed at `size` with each note signed there."""
         while self.due and self.due[0][0] == size:
-            _, note, where = self.due.popleft()
-            point = open_checkpoint(note, self.keys)
-            if size and point.root != root:
+            _, note, where, signed = self.due.popleft()
+            if size and signed != root:
                 first = _position(self.log, min(self.good, size - 1))
                 last = _position(self.log, size - 1)
                 self.rewritten.append(
@@ -180,9 +181,8 @@ class Pass:
 
     def good_at(self, size: int, note: str, where: str) -> None:
         """A note that checked out at `size`: the signed span reaches it."""
-        self.report.demo = self.report.demo or any(
-            is_demo(k) for k in self.keys if _signed(k, note)
-        )
+        demo = [k for k in self.keys if is_demo(k)]  # the published key's only
+        self.report.demo = self.report.demo or any(_signed(k, note) for k in demo)
         self.good = max(self.good, size)
         if where == "stored":
             self.note = note
@@ -192,7 +192,7 @@ class Pass:
         for _ in rest:
             pass
         while self.due:
-            size, _, where = self.due.popleft()
+            size, _, where, _ = self.due.popleft()
             last = _position(self.log, leaves - 1)
             self.report.findings.append(
                 LogFinding(
