@@ -5,7 +5,8 @@ only the new events; a history rewritten below the state's size (the log rows
 recomputed, with or without a checkpoint re-signed under another key) or a log cut
 back below it is a finding naming the size; the state file is the verifier's
 (0600, replaced atomically, nothing written into the database); a bad state file
-is refused by name.
+is refused by name. And the full verify's checkpoints: each opened once, its root
+compared with the scan's, never recomputed from stored nodes.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from __future__ import annotations
 import json
 import re
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from adapters.kofu import Kofu as Facade
+from adapters.storage import log_check
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.merkle_log import MerkleLog
-from domain.checkpoint import SignerKey
-from tests.conftest import Kofu
+from domain.checkpoint import Checkpoint, SignerKey, VerifierKey
+from tests.conftest import SIGNING_KEY, Kofu
 from tests.support.tamper import tamper
 from tests.trials import test_merkle_tamper as table
 from tests.trials.test_merkle_tamper import (
@@ -176,3 +181,36 @@ def test_a_bad_state_file_is_refused_by_name(recorded: Kofu, tmp_path: Path) -> 
     assert code not in {0, 1}, output
     assert "--state and --against" in output
     assert not (tmp_path / "s.json").exists()
+
+
+def test_checkpoints_cost_one_signature_check_and_no_node_reads(
+    recorded: Kofu, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Several signed checkpoints: each is opened once and compared with the root
+    # the scan recomputes as it passes its size, never re-read from stored nodes.
+    for _ in range(3):
+        _more(recorded)
+    opened: list[str] = []
+    real = log_check.open_checkpoint
+
+    def counting(note: str, keys: Sequence[VerifierKey]) -> Checkpoint:
+        opened.append(note)
+        return real(note, keys)
+
+    def no_nodes(*_: object) -> dict[object, bytes]:
+        msg = "a checkpoint's root read from stored nodes"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(log_check, "open_checkpoint", counting)
+    monkeypatch.setattr(MerkleLog, "hashes", no_nodes)
+    ledger = open_ledger(recorded.url)
+    try:
+        stored = len(MerkleLog(ledger).checkpoints())
+        report = log_check.check_log(ledger, [SIGNING_KEY.verifier()])
+    finally:
+        ledger.close()
+    assert stored >= 4
+    assert report.checkpoints == stored
+    assert report.findings == []
+    assert report.signed == report.leaves
+    assert len(opened) == stored
