@@ -66,7 +66,8 @@ from adapters.storage.integrity import (
     read_log_checkpoint,
 )
 from adapters.storage.log_check import LogReport, check_log
-from adapters.storage.merkle_log import LogFinding, MerkleLog
+from adapters.storage.log_scan import LogFinding
+from adapters.storage.merkle_log import MerkleLog
 from adapters.storage.read_check import (
     ReadModelReport,
     ReadModelsMovedError,
@@ -76,6 +77,7 @@ from adapters.storage.read_store import ReadStore
 from adapters.storage.roles import grant_app_role, owner_only_file
 from adapters.storage.sealed import SealedEvents, token_record
 from adapters.storage.settings import database
+from adapters.storage.verifier_state import read_state, write_state
 from domain.checkpoint import SignerKey, VerifierKey, parse_note
 from domain.commands import (
     AllocatePhase,
@@ -628,6 +630,7 @@ class Kofu:
         force: bool = False,
         keys: Sequence[VerifierKey] | None = None,
         read_models: bool = False,
+        state: Path | None = None,
     ) -> Verification:
         """Check the history, the Merkle log and its signed checkpoints (read-only).
 
@@ -637,24 +640,46 @@ class Kofu:
         extended or signed; if intact, the chain's checkpoints and the latest
         signed log checkpoint are written to `export`. With `read_models`, once
         the events verify, every read model is recomputed from them and compared
-        row by row (`check_read_models`); nothing is repaired.
+        row by row (`check_read_models`); nothing is repaired. `state` is the
+        verifier's own file (`verifier_state`): when it exists only what came
+        after it is checked; when all is intact it is replaced by what was
+        verified now.
+
+        Raises:
+            InvalidInput: a file is not what it should be, or `state` is given
+                with `against` (an export is checked by a full verify).
         """
+        if state is not None and against is not None:
+            msg = "--state and --against do not go together: check an export in full"
+            raise InvalidInput(msg, field="--state")
         expected = read_checkpoints(against) if against else None
         exported = read_log_checkpoint(against) if against else None
+        verified = read_state(state) if state else None
         if export:
             check_target(export, force=force)  # a bad path: nothing read or written
         trusted = list(keys) if keys is not None else trusted_keys()
         chain = Chain(self.ledger)
-        finding, checked = chain.verify(expected)
-        report = check_log(self.ledger, trusted, exported)
+        report = check_log(
+            self.ledger,
+            trusted,
+            exported,
+            chain=chain,
+            expected=expected,
+            state=verified,
+        )
+        finding, checked = report.chain
         if not trusted and report.leaves:
             report.findings.append(_NO_VERIFIER)
         first = report.first
         if first is not None and (finding is None or first.position < finding.position):
             finding = Finding(first.position, first.kind, first.detail)
         head = chain.head()[0]
-        rows = self.check_read_models() if read_models and finding is None else None
-        if finding is not None or not export:
+        if finding is not None:
+            return Verification(finding, checked, head, log=report)
+        if state is not None:
+            write_state(state, report.state())
+        rows = self.check_read_models() if read_models else None
+        if not export:
             return Verification(finding, checked, head, log=report, read_models=rows)
         stored = MerkleLog(self.ledger).checkpoints()
         note = stored[-1][1] if stored else None

@@ -59,19 +59,32 @@ def register(
                 help="Also recompute every read model from the events and compare.",
             ),
         ] = False,
+        state: Annotated[
+            Path | None,
+            typer.Option(
+                help="The verifier's own state file (kept outside the database): "
+                "verify only what came after it, then update it (0600)."
+            ),
+        ] = None,
     ) -> None:
         """Check the history, the Merkle log and its signed checkpoints (read-only).
 
         Exit 1 names the first position of any finding; the verifier keys trusted
         come from --key, --keys-file or KOFU_VERIFIER_KEYS, never the database.
         With --read-models, every read-model row that is not what the events
-        make it is named (table and key); exit 1. Nothing is repaired.
+        make it is named (table and key); exit 1. Nothing is repaired. With
+        --state, a history rewritten below the state's tree size is a finding.
         """
         kofu = session()
         try:
             trusted = kofu.trusted_keys(key or [], keys_file)
             found = kofu.verify(
-                against, export, force=force, keys=trusted, read_models=read_models
+                against,
+                export,
+                force=force,
+                keys=trusted,
+                read_models=read_models,
+                state=state,
             )
         finally:
             kofu.close()
@@ -134,7 +147,8 @@ def _verdict(found: Verification) -> None:
         )
         raise typer.Exit(1)
     signed = f"; signed checkpoints to tree size {log.signed}" if log else ""
-    typer.echo(f"intact: {found.checked} events verified{signed}")
+    since = f" (since tree size {log.since})" if log and log.since else ""
+    typer.echo(f"intact: {found.checked} events verified{since}{signed}")
     if log is not None and log.demo:
         typer.echo("note: checkpoints signed with the DEMO key (published): no seal")
 
