@@ -38,22 +38,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, TypeVar, overload
 
 from eventsourcing.persistence import IntegrityError
 
 from adapters.common.writing import check_target
-from adapters.inputs.files import read_answers
+from adapters.inputs.files import evidence_of, read_answers
 from adapters.inputs.keys import (
     configured_signer,
     demo_key,
     generate,
     is_demo,
+    reader_keys,
     trusted_keys,
     write_key,
 )
 from adapters.inputs.tokens import Issued, authenticate, issue
-from adapters.inputs.witness import init_state, quorum, read_state, witness_keys
+from adapters.inputs.witness import init_state, quorum, witness_keys
+from adapters.inputs.witness import read_state as read_witness
 from adapters.queries.asof import position_as_of
 from adapters.storage import projecting, rebuilding
 from adapters.storage.bootstrap import open_ledger, storage_unavailable
@@ -66,41 +68,56 @@ from adapters.storage.integrity import (
     read_log_checkpoint,
 )
 from adapters.storage.log_check import LogReport, check_log
-from adapters.storage.merkle_log import LogFinding, MerkleLog
+from adapters.storage.log_scan import LogFinding
+from adapters.storage.merkle_log import MerkleLog
 from adapters.storage.read_check import (
     ReadModelReport,
     ReadModelsMovedError,
     check_read_models,
 )
 from adapters.storage.read_store import ReadStore
+from adapters.storage.roles import grant_app_role, owner_only_file
+from adapters.storage.sealed import SealedEvents, token_record
 from adapters.storage.settings import database
+from adapters.storage.verifier_state import read_state, write_state
 from adapters.storage.witnessing import Cosigned, cosign, witnessed
 from domain.checkpoint import SignerKey, VerifierKey, parse_note
 from domain.commands import (
     AllocatePhase,
+    ApplyForGrant,
+    CancelGrant,
     Command,
+    ConfirmGrantAmount,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    DecideGrant,
     DeclareRequiredAmounts,
     DefineProgramme,
     EnterPaperSubmission,
     ImportMinistryValues,
     IssueToken,
+    OrderRefund,
     PublishCatalogue,
     PublishRules,
     PublishRun,
     RecordExpenditures,
+    RecordGrantPayment,
     RecordInsuredCounts,
+    RecordRefundPayment,
     RegisterEntities,
     RegisterInsurers,
+    ReportSpending,
+    ReturnApplication,
     RevokeToken,
     SubmitSelfEvaluation,
+    WithdrawGrant,
 )
 from domain.errors import InvalidInput, Refused
 from domain.ledger import Ledger, Progress, Result
 from domain.roles import DEFAULT_TOKEN_DAYS
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
     from types import TracebackType
 
@@ -211,6 +228,7 @@ class Kofu:
         self._signer: SignerKey | None = None
         self._signer_read = False
         self._signed_mark = 0
+        self._seals: SealedEvents | None = None
 
     # ---------------------------------------------------------------- lifetime
 
@@ -279,12 +297,27 @@ class Kofu:
                     self.checkpoint()
         return protect(ledger)
 
+    def owner_only_file(self) -> list[Path]:
+        """SQLite: make the ledger's file owner-only (0600); the files changed."""
+        return owner_only_file(self.ledger)
+
+    def grant_app_role(self, role: str) -> list[str]:
+        """Make `role` the running application's: it records, never changes (PG).
+
+        Run by the tables' owner after `init` (`storage.roles`); the statements.
+
+        Raises:
+            InvalidInput: not PostgreSQL, or not a role name.
+        """
+        return grant_app_role(self.ledger, role)
+
     def close(self) -> None:
         """Close the ledger if this facade opened it."""
         if self._owned and self._ledger is not None:
             self._ledger.close()
             self._ledger = None
         self._store = None
+        self._seals = None
 
     def __enter__(self) -> Self:
         """A session: the ledger opens on first use (input is read before it)."""
@@ -485,32 +518,49 @@ class Kofu:
 
     def demo(
         self,
-        grant_year: int,
+        grant_year: int | Literal["all"],
         seed: int,
         console: Console,
         prefectures: set[str] | None = None,
     ) -> Tally:
         """Record the reference data and a synthetic national year (`record_demo`).
 
-        Its allocations go through `allocate` (runs with their receipts); the rest
-        through the ledger directly. Signed with the published DEMO key (labelled
-        DEMO; docs/INTEGRITY.md), never the ledger's own.
+        `"all"`: every shipped year, FY2018-FY2026, on this ledger in calendar
+        order (`record_all_years`). Its allocations go through `allocate` (runs
+        with their receipts); the rest through the ledger directly. Signed with the
+        published DEMO key (labelled DEMO; docs/INTEGRITY.md), never the ledger's
+        own.
         """
-        from adapters.demo.demo import record_demo  # noqa: PLC0415 - light CLI
+        from adapters.demo.demo import (  # noqa: PLC0415 - light CLI
+            record_all_years,
+            record_demo,
+        )
 
         self._signer, self._signer_read = demo_key(), True
-        tally = record_demo(
-            self.ledger,
-            grant_year,
-            seed,
-            console,
-            lambda command: self.allocate(command).runs,
-            prefectures,
-        )
+
+        def allocate(command: AllocatePhase) -> list[AllocationRun]:
+            return self.allocate(command).runs
+
+        if grant_year == "all":
+            tally = record_all_years(self.ledger, seed, console, allocate, prefectures)
+        else:
+            tally = record_demo(
+                self.ledger, grant_year, seed, console, allocate, prefectures
+            )
         self._sign_written()
         return tally
 
     # ------------------------------------------------------------------ inputs
+
+    @staticmethod
+    def evidence(documents: Sequence[tuple[Path, str]]) -> list[dict[str, str]]:
+        """A report's evidence: each file's name and SHA-256, checked as stated.
+
+        Raises:
+            InvalidInput: a file is unreadable or too large, or its SHA-256 is not
+                the one stated (the file is named).
+        """
+        return evidence_of(documents)
 
     @staticmethod
     def read_answers(
@@ -588,6 +638,7 @@ class Kofu:
         keys: Sequence[VerifierKey] | None = None,
         read_models: bool = False,
         witness: Path | None = None,
+        state: Path | None = None,
     ) -> Verification:
         """Check the history, the Merkle log and its signed checkpoints (read-only).
 
@@ -597,27 +648,51 @@ class Kofu:
         extended or signed; if intact, the chain's checkpoints and the latest
         signed log checkpoint are written to `export`. With `read_models`, once
         the events verify, every read model is recomputed from them and compared
-        row by row (`check_read_models`); nothing is repaired. Cosignatures are
-        checked with the witness keys configured (`KOFU_WITNESS_KEYS`); with
-        `witness` (a witness's state file), the log must hold the tree it cosigned.
+        row by row (`check_read_models`); nothing is repaired. `state` is the
+        verifier's own file (`verifier_state`): when it exists only what came
+        after it is checked; when all is intact it is replaced by what was
+        verified now. Cosignatures are checked with the witness keys configured
+        (`KOFU_WITNESS_KEYS`); with `witness` (a witness's state file), the log
+        must hold the tree it cosigned.
+
+        Raises:
+            InvalidInput: a file is not what it should be, or `state` is given
+                with `against` (an export is checked by a full verify).
         """
+        if state is not None and against is not None:
+            msg = "--state and --against do not go together: check an export in full"
+            raise InvalidInput(msg, field="--state")
         expected = read_checkpoints(against) if against else None
         exported = read_log_checkpoint(against) if against else None
-        state = read_state(witness) if witness else None
+        verified = read_state(state) if state else None
+        seen = read_witness(witness) if witness else None
         if export:
             check_target(export, force=force)  # a bad path: nothing read or written
         trusted = list(keys) if keys is not None else trusted_keys()
         chain = Chain(self.ledger)
-        finding, checked = chain.verify(expected)
-        report = check_log(self.ledger, trusted, exported, witness_keys(), state)
+        report = check_log(
+            self.ledger,
+            trusted,
+            exported,
+            chain=chain,
+            expected=expected,
+            state=verified,
+            witnesses=witness_keys(),
+            witness=seen,
+        )
+        finding, checked = report.chain
         if not trusted and report.leaves:
             report.findings.append(_NO_VERIFIER)
         first = report.first
         if first is not None and (finding is None or first.position < finding.position):
             finding = Finding(first.position, first.kind, first.detail)
         head = chain.head()[0]
-        rows = self.check_read_models() if read_models and finding is None else None
-        if finding is not None or not export:
+        if finding is not None:
+            return Verification(finding, checked, head, log=report)
+        if state is not None:
+            write_state(state, report.state())
+        rows = self.check_read_models() if read_models else None
+        if not export:
             return Verification(finding, checked, head, log=report, read_models=rows)
         log = MerkleLog(self.ledger)
         stored = log.checkpoints()
@@ -807,9 +882,38 @@ class Kofu:
         )
         return sorted({int(row["position"]) for row in rows})
 
-    def authenticate(self, secret: str) -> AccessToken | None:
-        """The live token whose secret this is, or None (`inputs.tokens`)."""
-        return authenticate(self.ledger, secret)
+    def seals(self) -> SealedEvents:
+        """What checks that events are sealed and signed (trusted keys read once)."""
+        if self._seals is None:
+            self._seals = SealedEvents(self.ledger, reader_keys())
+        return self._seals
+
+    def unsigned(self, positions: Sequence[int]) -> set[int]:
+        """Which of these positions no trusted signed checkpoint covers (未封印).
+
+        Read-only; history and the audit trail flag them, never trust them.
+        """
+        return self.seals().unsigned_positions(positions)
+
+    def authenticate(
+        self, secret: str, at: datetime | None = None
+    ) -> AccessToken | None:
+        """The live token whose secret this is, or None (`inputs.tokens`).
+
+        Only a token that a trusted signed checkpoint covers authenticates (the
+        keys of `reader_keys`, read once; the opened checkpoints are kept).
+        `at` is the ledger's clock by default (tests ask about later).
+
+        Raises:
+            UnsignedTokenError: the secret matches a token no signature covers.
+        """
+        seals = self.seals()
+
+        def lookup(token_id: str) -> tuple[AccessToken | None, tuple[int, ...]]:
+            record = token_record(seals, token_id)
+            return record.token, record.unsigned
+
+        return authenticate(lookup, secret, at)
 
     # ------------------------------------------------------------------- reads
 
@@ -906,12 +1010,22 @@ _STEPS: dict[type[Command], Callable[[Ledger, Any], Result]] = {
     DefineProgramme: lambda ledger, cmd: ledger.define_programme(cmd),
     IssueToken: lambda ledger, cmd: ledger.issue_token(cmd),
     RevokeToken: lambda ledger, cmd: ledger.revoke_token(cmd),
+    ApplyForGrant: lambda ledger, cmd: ledger.apply_for_grant(cmd),
+    ReturnApplication: lambda ledger, cmd: ledger.return_application(cmd),
+    DecideGrant: lambda ledger, cmd: ledger.decide_grant(cmd),
+    WithdrawGrant: lambda ledger, cmd: ledger.withdraw_grant(cmd),
+    RecordGrantPayment: lambda ledger, cmd: ledger.record_grant_payment(cmd),
+    ReportSpending: lambda ledger, cmd: ledger.report_spending(cmd),
+    ConfirmGrantAmount: lambda ledger, cmd: ledger.confirm_grant_amount(cmd),
+    OrderRefund: lambda ledger, cmd: ledger.order_refund(cmd),
+    RecordRefundPayment: lambda ledger, cmd: ledger.record_refund_payment(cmd),
+    CancelGrant: lambda ledger, cmd: ledger.cancel_grant(cmd),
 }
 
 
 def run_demo(
     ledger: Ledger,
-    grant_year: int,
+    grant_year: int | Literal["all"],
     seed: int,
     console: Console,
     prefectures: set[str] | None = None,

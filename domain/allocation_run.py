@@ -280,7 +280,7 @@ class PhaseRuns(LedgerAggregate):
 
     @property
     def final(self) -> bool:
-        """Whether a run of this phase binds (交付決定, 額の確定 are made once)."""
+        """Whether a run of this phase binds (交付決定 and 精算 are made once)."""
         return self.phase in {"decision", "settlement"} and bool(self.runs)
 
     def next_run_id(self) -> str:

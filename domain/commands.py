@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 import orjson
 from pydantic import (
@@ -27,9 +27,9 @@ from pydantic import (
     model_validator,
 )
 
-from domain.base import Actor, FiscalYear, InputText, Tier, printable
+from domain.base import Actor, FiscalYear, Grant, InputText, Tier, printable
 from domain.catalogue import CatalogueSpec
-from domain.codes import LgCode
+from domain.codes import InsurerNumber, LgCode, insurer_number, lg_code
 from domain.entities import (
     Entity,
     Expenditure,
@@ -38,6 +38,7 @@ from domain.entities import (
     RequiredAmount,
 )
 from domain.errors import InvalidInput
+from domain.grant_award import Evidence
 from domain.programme import ProgrammeSpec
 from domain.roles import Role
 from domain.rule import RuleSpec
@@ -258,6 +259,15 @@ class RegisterInsurers(Unkeyed):
     insurers: tuple[InsurerDetails, ...]
 
 
+class EndMembership(Unkeyed):
+    """A member municipality leaves an insurer: its membership ends on `valid_to`."""
+
+    insurer_number: InsurerNumber
+    lg_code: LgCode
+    valid_to: date
+    actor: Actor
+
+
 class RecordInsuredCounts(Unkeyed):
     """Record 第1号被保険者数: (LG code, count) pairs."""
 
@@ -322,3 +332,112 @@ class RevokeToken(Unkeyed):
 
     token_id: str
     actor: str
+
+
+# ------------------------------------------------ the money chain (issue 17)
+
+
+UseCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+"""A use (充当先) code of a permitted-uses rule (data/rules/*_uses@*.yaml)."""
+AmountsByUse = Annotated[
+    dict[UseCode, Annotated[int, Field(ge=0, le=10**13, strict=True)]],
+    Field(min_length=1, max_length=100),
+]
+"""Integer yen per use: never negative, never a float."""
+Amount = Annotated[int, Field(ge=1, le=10**13, strict=True)]
+"""A payment in integer yen (more than 0)."""
+
+
+class AwardCommand(Command):
+    """A step of one recipient's chain: 保険者番号 (municipal), prefecture (LG code)."""
+
+    recipient: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+    grant_year: FiscalYear
+    grant: Grant
+    tier: Tier
+    actor: Actor
+
+    @model_validator(mode="after")
+    def _recipient_fits_tier(self) -> Self:
+        try:
+            if self.tier == "municipal":
+                insurer_number(self.recipient)
+            else:
+                lg_code(self.recipient)
+        except InvalidInput as error:
+            what = "an insurer number" if self.tier == "municipal" else "a prefecture"
+            msg = f"the recipient of the {self.tier} tier is {what}: {error.message}"
+            raise ValueError(msg) from None
+        return self
+
+
+class ApplyForGrant(AwardCommand):
+    """交付申請: the recipient applies for an amount per permitted use."""
+
+    uses: AmountsByUse
+
+
+class ReturnApplication(AwardCommand):
+    """差戻し: the ministry returns an application for correction."""
+
+    reason: InputText
+
+
+class DecideGrant(AwardCommand):
+    """交付決定: as applied for (no `uses`), or amended with a reason."""
+
+    uses: AmountsByUse | None = None
+    reason: InputText | None = None
+
+
+class WithdrawGrant(AwardCommand):
+    """取下げ: the recipient withdraws a decided application (L§9)."""
+
+    reason: InputText
+
+
+class RecordGrantPayment(AwardCommand):
+    """交付: a payment of the grant, on the date the bank record states."""
+
+    paid_on: date
+    amount_yen: Amount
+    reference: InputText
+
+
+class ReportSpending(AwardCommand):
+    """実績報告: actual spending per use, with evidence documents (SHA-256)."""
+
+    spending: Annotated[
+        dict[UseCode, Annotated[int, Field(ge=0, le=10**13, strict=True)]],
+        Field(min_length=1, max_length=100),
+    ]
+    evidence: tuple[Evidence, ...] = Field(min_length=1, max_length=100)
+
+
+class ConfirmGrantAmount(AwardCommand):
+    """額の確定: the ministry fixes the amount from the report."""
+
+
+class OrderRefund(AwardCommand):
+    """返還命令 of what was paid above the confirmed amount (deadline: default rule)."""
+
+    deadline: date | None = None
+
+
+class RecordRefundPayment(AwardCommand):
+    """A payment against a refund order, on the date the bank record states."""
+
+    order: Annotated[int, Field(ge=1, le=1000, strict=True)]
+    paid_on: date
+    amount_yen: Amount
+    reference: InputText
+
+
+class CancelGrant(AwardCommand):
+    """取消 of part of the grant, with reason and legal basis (also after 確定)."""
+
+    amount_yen: Amount
+    cause: Literal["breach", "change_of_circumstances"]
+    reason: InputText
+    legal_basis: InputText
+    deadline: date | None = None

@@ -16,8 +16,10 @@ from eventsourcing.utils import get_topic
 from domain.allocation_run import PhaseRuns
 from domain.catalogue import Catalogue, CatalogueSeries
 from domain.entities import Entity, Insurer
+from domain.grant_award import GrantAward
 from domain.programme import ProgrammeYear
 from domain.receipts import CommandReceipt
+from domain.rule import Rule
 from domain.self_evaluation import SelfEvaluation
 from domain.tokens import AccessToken
 
@@ -33,6 +35,8 @@ DIRECTORY_TOPICS = tuple(
         ProgrammeYear.Defined,
         PhaseRuns.Opened,
         AccessToken.Issued,
+        Rule.Published,
+        GrantAward.Opened,
     )
 )
 """Topics of the creation events that the directory follows."""

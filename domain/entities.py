@@ -295,6 +295,8 @@ class Insurer(LedgerAggregate):
         TYPE_CHECKING
     ):  # state, set by `when` (annotations here would make it an init arg)
         details: InsurerDetails
+        registered: InsurerDetails
+        """The details as registered (before any membership ended)."""
 
     @staticmethod
     def id_for(insurer_number: str) -> UUID:
@@ -307,6 +309,11 @@ class Insurer(LedgerAggregate):
         return cls._create(
             cls.Registered, id=cls.id_for(details.insurer_number), details=details
         )
+
+    def ended_on(self, lg_code: str) -> date | None:
+        """The day a member's membership ended (None: current, or not a member)."""
+        ends = [m.valid_to for m in self.details.members if m.lg_code == lg_code]
+        return ends[0] if ends else None
 
     def end_membership(self, lg_code: str, valid_to: date, actor: str) -> None:
         """End a member's membership.
@@ -333,7 +340,7 @@ class Insurer(LedgerAggregate):
         """Apply an event."""
         match event:
             case Insurer.Registered():
-                self.details = event.details
+                self.details = self.registered = event.details
             case Insurer.MembershipEnded():
                 members = tuple(
                     m.model_copy(update={"valid_to": event.valid_to})

@@ -21,9 +21,11 @@ PHASE_JA = {
     "expected": "交付見込額",
     "provisional": "内示",
     "decision": "交付決定",
-    "settlement": "額の確定",
+    "settlement": "精算",
 }
-"""The phases of a grant year's cycle (`domain.programme.PHASES`)."""
+"""The phases of a grant year's cycle (`domain.programme.PHASES`). `settlement` is
+the 精算 of the allocation after late corrections; 額の確定 (L§15) is the money
+chain's `confirmation` (`AWARD_STEP_JA`)."""
 
 TIER_JA = {"municipal": "市町村分", "prefectural": "都道府県分"}
 """The tiers a budget is split into."""
@@ -42,6 +44,36 @@ ADJUSTMENT_JA = {
 """What a settlement's adjustment becomes (`AllocationRun` Adjustment)."""
 GRANT_SHORT = {"promotion": "推進", "effort_support": "支援"}
 """The two grants, as tables and workbooks abbreviate them."""
+
+AWARD_STEP_JA = {
+    "provisional": "内示額",
+    "application": "交付申請",
+    "return": "差戻し",
+    "decision": "交付決定",
+    "withdrawal": "取下げ",
+    "payment": "交付",
+    "report": "実績報告",
+    "confirmation": "額の確定",
+    "cancellation": "取消",
+    "refund_order": "返還命令",
+    "refund": "返還",
+}
+"""The steps of the money chain after the allocation (`domain.grant_award`)."""
+
+AWARD_STATUS_JA = {
+    "applied": "申請中",
+    "returned": "差戻し",
+    "decided": "交付決定",
+    "withdrawn": "取下げ",
+}
+"""Where a recipient's application stands."""
+
+REFUND_CAUSE_JA = {
+    "confirmation": "額の確定による返還（適正化法第18条第2項）",
+    "breach": "取消（違反）による返還（同法第17条第1項・第18条第1項、加算金）",
+    "change_of_circumstances": "取消（事情変更）による返還（同法第10条・第18条第1項）",
+}
+"""Why a refund was ordered, with its articles of 適正化法 (docs/MONEY-CHAIN.md)."""
 
 # ------------------------------------------------------------------------ 和暦
 
@@ -89,6 +121,16 @@ HYPOTHESIS_METHOD_JA = (
     f"{HYPOTHESIS_JA}（{HYPOTHESIS_EN}）: 公表されていない算定式による試算"
 )
 """The method column and note of the national tables (Japanese first)."""
+
+
+MONEY_CHAIN_NOTE = (
+    f"{HYPOTHESIS_JA} {HYPOTHESIS_EN}: the municipal tier's recipient is the insurer "
+    "(保険者番号), summing its member municipalities' amounts in the runs; 額の確定 "
+    "uses premium_share_capped_per_use (第1号保険料相当部分 of permitted spending, "
+    "capped per use by the decision); 加算金・延滞金 day count and rounding are "
+    "hypotheses (docs/MONEY-CHAIN.md)."
+)
+"""The note printed and served with every statement of the money chain."""
 
 
 COUNTERFACTUAL_JA = "反実仮想"

@@ -22,13 +22,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import IntegrityError
 
-from domain import clock, retry
+from domain import awarding, clock, retry
 from domain.base import LedgerAggregate, actor_id, actor_role
 from domain.catalogue import (
     CHECKED,
@@ -39,23 +40,35 @@ from domain.catalogue import (
 )
 from domain.commands import (
     AllocatePhase,
+    ApplyForGrant,
+    AwardCommand,
+    CancelGrant,
     Command,
+    ConfirmGrantAmount,
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    DecideGrant,
     DeclareRequiredAmounts,
     DefineProgramme,
+    EndMembership,
     EnterPaperSubmission,
     ImportMinistryValues,
     IssueToken,
+    OrderRefund,
     PublishCatalogue,
     PublishRules,
     PublishRun,
     RecordExpenditures,
+    RecordGrantPayment,
     RecordInsuredCounts,
+    RecordRefundPayment,
     RegisterEntities,
     RegisterInsurers,
+    ReportSpending,
+    ReturnApplication,
     RevokeToken,
     SubmitSelfEvaluation,
+    WithdrawGrant,
 )
 from domain.directory import Directory
 from domain.entities import Entity, Insurer
@@ -65,6 +78,7 @@ from domain.errors import (
     LedgerError,
     Refused,
 )
+from domain.grant_award import GrantAward
 from domain.programme import ProgrammeYear
 from domain.reading import Reading
 from domain.receipts import CommandReceipt
@@ -77,6 +91,7 @@ T = TypeVar("T")
 A = TypeVar("A", bound=LedgerAggregate)
 V = TypeVar("V")
 C = TypeVar("C", bound=Command)
+W = TypeVar("W", bound=AwardCommand)
 
 Progress = Callable[[int], None]
 Memo = dict[tuple[int, str], tuple[ProgrammeYear, Catalogue]]
@@ -440,7 +455,9 @@ class Ledger(Reading):
                 existing_id = Insurer.id_for(details.insurer_number)
                 if existing_id in self.directory.known:
                     existing = self.get(existing_id, Insurer)
-                    if existing and existing.details != details:
+                    # The registration repeated records nothing, whatever
+                    # memberships ended since (the same fact, told again).
+                    if existing and existing.registered != details:
                         msg = (
                             f"insurer {details.insurer_number} is registered "
                             "with other details"
@@ -449,6 +466,27 @@ class Ledger(Reading):
                     continue
                 new.append(Insurer.register(details))
             return self._save_in_batches("register_insurers", new, 500, None)
+
+        return self._command(cmd, attempt)
+
+    def end_membership(self, cmd: EndMembership) -> Result:
+        """End a member's membership of an insurer (ended on that day: no-op)."""
+
+        def attempt() -> Result:
+            self.refresh()
+            insurer_id = Insurer.id_for(cmd.insurer_number)
+            insurer = (
+                self.get(insurer_id, Insurer)
+                if insurer_id in self.directory.known
+                else None
+            )
+            if insurer is None:
+                msg = f"no insurer {cmd.insurer_number} is registered"
+                raise InvalidInput(msg, field="insurer_number")
+            if insurer.ended_on(cmd.lg_code) == cmd.valid_to:
+                return Result("end_membership", detail="already ended on that day")
+            insurer.end_membership(cmd.lg_code, cmd.valid_to, cmd.actor)
+            return self._save("end_membership", insurer)
 
         return self._command(cmd, attempt)
 
@@ -750,6 +788,66 @@ class Ledger(Reading):
             after = sub_item.parse(cmd.value)
             evaluation.correct(cmd.item, after, cmd.reason, cmd.basis, cmd.actor, today)
             return self._save("correct", evaluation, *([receipt] if receipt else []))
+
+        return self._command(cmd, attempt)
+
+    # ------------------------------------------------ the money chain (issue 17)
+
+    def apply_for_grant(self, cmd: ApplyForGrant) -> Result:
+        """交付申請 (`domain.awarding.apply`)."""
+        return self._award("apply_for_grant", cmd, awarding.apply)
+
+    def return_application(self, cmd: ReturnApplication) -> Result:
+        """差戻し (`domain.awarding.return_application`)."""
+        return self._award("return_application", cmd, awarding.return_application)
+
+    def decide_grant(self, cmd: DecideGrant) -> Result:
+        """交付決定 (`domain.awarding.decide`)."""
+        return self._award("decide_grant", cmd, awarding.decide)
+
+    def withdraw_grant(self, cmd: WithdrawGrant) -> Result:
+        """取下げ (`domain.awarding.withdraw`)."""
+        return self._award("withdraw_grant", cmd, awarding.withdraw)
+
+    def record_grant_payment(self, cmd: RecordGrantPayment) -> Result:
+        """交付 (`domain.awarding.pay`)."""
+        return self._award("record_grant_payment", cmd, awarding.pay)
+
+    def report_spending(self, cmd: ReportSpending) -> Result:
+        """実績報告 (`domain.awarding.report`)."""
+        return self._award("report_spending", cmd, awarding.report)
+
+    def confirm_grant_amount(self, cmd: ConfirmGrantAmount) -> Result:
+        """額の確定 (`domain.awarding.confirm`)."""
+        return self._award("confirm_grant_amount", cmd, awarding.confirm)
+
+    def order_refund(self, cmd: OrderRefund) -> Result:
+        """返還命令 (`domain.awarding.order_refund`)."""
+        return self._award("order_refund", cmd, awarding.order_refund)
+
+    def record_refund_payment(self, cmd: RecordRefundPayment) -> Result:
+        """返還 (`domain.awarding.record_refund`)."""
+        return self._award("record_refund_payment", cmd, awarding.record_refund)
+
+    def cancel_grant(self, cmd: CancelGrant) -> Result:
+        """取消 (`domain.awarding.cancel`)."""
+        return self._award("cancel_grant", cmd, awarding.cancel)
+
+    def _award(
+        self,
+        command: str,
+        cmd: W,
+        step: Callable[[Reading, W, date], GrantAward],
+    ) -> Result:
+        """One step of a recipient's chain, checked, then saved with its receipt."""
+
+        def attempt() -> Result:
+            self.refresh()
+            receipt = self._receipt(cmd)
+            if isinstance(receipt, Result):
+                return receipt
+            award = step(self, cmd, clock.today())
+            return self._save(command, award, *([receipt] if receipt else []))
 
         return self._command(cmd, attempt)
 

@@ -21,7 +21,7 @@ from domain.base import stable_id as _stable_id
 from domain.errors import Refused
 
 Phase = Literal["reference", "expected", "provisional", "decision", "settlement"]
-"""参考値, 交付見込額, 内示, 交付決定, 額の確定."""
+"""参考値, 交付見込額, 内示, 交付決定, 精算 (settled after late corrections)."""
 
 PHASES: tuple[Phase, ...] = (
     "reference",

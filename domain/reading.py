@@ -30,6 +30,7 @@ from domain.catalogue import Catalogue, CatalogueSeries
 from domain.directory import Directory
 from domain.entities import Entity, Insurer
 from domain.errors import InvalidInput
+from domain.grant_award import GrantAward
 from domain.programme import PHASES, ProgrammeYear
 from domain.receipts import CommandReceipt
 from domain.rule import Rule, RuleSpec
@@ -297,6 +298,21 @@ class Reading(Application[UUID]):
     def access_tokens(self) -> list[AccessToken]:
         """Every issued access token, revoked ones included."""
         return list(self._all(AccessToken.Issued, AccessToken))
+
+    def rules(self) -> list[RuleSpec]:
+        """Every rule version in the ledger, by id."""
+        return sorted(
+            (r.spec for r in self._all(Rule.Published, Rule)), key=lambda s: s.id
+        )
+
+    def grant_awards(self, grant_year: int | None = None) -> list[GrantAward]:
+        """Every recipient's chain (of a grant year), by grant, tier and recipient."""
+        found = [
+            a
+            for a in self._all(GrantAward.Opened, GrantAward)
+            if grant_year is None or a.grant_year == grant_year
+        ]
+        return sorted(found, key=lambda a: (a.grant_year, a.grant, a.tier, a.recipient))
 
     def insurers(self) -> list[Insurer]:
         """Every registered insurer, by number."""

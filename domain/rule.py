@@ -14,7 +14,7 @@ from a grant year.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeVar
 from uuid import UUID
 
 from pydantic import Field, model_validator
@@ -30,6 +30,16 @@ from domain.glossary import (
     HYPOTHESIS_JA,
     is_labelled_hypothesis,
 )
+from domain.money_rules import (
+    MONEY_PARAMETERS,
+    ChainScheduleParameters,
+    MoneyParameters,
+    PermittedUsesParameters,
+    PremiumShareParameters,
+    RefundChargesParameters,
+)
+
+M = TypeVar("M", bound=MoneyParameters)
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}@[1-9][0-9]{0,3}$")]
 """`name@version`, e.g. `score_x_insured_share@1`."""
@@ -90,12 +100,16 @@ class EligibilityParameters(Value):
     )
 
 
-PARAMETERS_BY_KIND: dict[str, type[AllocationParameters | EligibilityParameters]] = {
+PARAMETERS_BY_KIND: dict[
+    str, type[AllocationParameters | EligibilityParameters | MoneyParameters]
+] = {
     "pooled_share": AllocationParameters,
     "banded_share": AllocationParameters,
     "spending_increase": EligibilityParameters,
+    **MONEY_PARAMETERS,
 }
-"""Known formula kinds and the parameters each takes (formulas: domain.allocation)."""
+"""Known kinds and the parameters each takes (formulas: domain.allocation; the money
+chain's rules: domain.money_rules)."""
 
 
 class RuleSpec(Value):
@@ -109,7 +123,14 @@ class RuleSpec(Value):
     label: Text
     description: Text
     reference: Text
-    parameters: AllocationParameters | EligibilityParameters
+    parameters: (
+        AllocationParameters
+        | EligibilityParameters
+        | PermittedUsesParameters
+        | PremiumShareParameters
+        | RefundChargesParameters
+        | ChainScheduleParameters
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -192,6 +213,17 @@ class RuleSpec(Value):
         """
         if not isinstance(self.parameters, EligibilityParameters):
             msg = f"rule {self.id} ({self.kind}) is not an eligibility rule"
+            raise InvalidInput(msg, field="rule")
+        return self.parameters
+
+    def money_parameters(self, kind: type[M]) -> M:
+        """The parameters of a money-chain rule of this kind (domain.money_rules).
+
+        Raises:
+            InvalidInput: the rule is of another kind.
+        """
+        if not isinstance(self.parameters, kind):
+            msg = f"rule {self.id} ({self.kind}) is not a {kind.__name__} rule"
             raise InvalidInput(msg, field="rule")
         return self.parameters
 

@@ -28,6 +28,15 @@ LEGACY_TOKEN_DAYS = 90
 it decides when the tokens already recorded stopped working."""
 
 
+class UnsignedTokenError(Exception):
+    """A token whose secret matches, but no trusted signed checkpoint covers it.
+
+    Its `Issued` event (or a later one) was stored around the writer, or the
+    writer has not signed since (no signing key configured): it does not
+    authenticate. The message names the positions.
+    """
+
+
 def check_token_request(role: str, scope: tuple[str, ...], name: str) -> None:
     """Check a token's role, scope and name before anything is read.
 

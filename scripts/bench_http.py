@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -45,13 +46,14 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapters.inputs.tokens import issue
-from adapters.kofu import run_demo
+from adapters.kofu import Kofu, run_demo
 from adapters.queries.runs import allocation_rows, current_runs
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.integrity import Chain
 from adapters.storage.projecting import catch_up
 from adapters.storage.read_store import ReadStore
 from adapters.storage.rebuilding import open_store
+from domain.checkpoint import SignerKey
 from domain.commands import CorrectAnswer
 from domain.ledger import Ledger
 from tests.support.server_trials import (
@@ -106,7 +108,9 @@ class Setup:
             issue(ledger, "insurer", (e,), f"bench-{e}", "system:bench").secret
             for e in self.entities
         ]
-        Chain(ledger).extend()
+        # The tokens were issued through the ledger: the writer signs (only
+        # sealed and signed tokens authenticate, docs/INTEGRITY.md §10).
+        Kofu(ledger=ledger).checkpoint()
 
     def correction(self, index: int) -> dict[str, Any]:
         """A correction of one checkbox, flipped each time, so each records an event."""
@@ -318,6 +322,11 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    # The writer's key for this run (the server trusts its own key): made here
+    # unless one is configured.
+    os.environ.setdefault(
+        "KOFU_SIGNING_KEY", str(SignerKey.generate("bench.kofu.invalid/ledger"))
+    )
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

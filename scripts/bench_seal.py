@@ -173,6 +173,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--fiscal-year", type=int, default=2024)
+    parser.add_argument(
+        "--limit", type=int, default=None, help="only the first N submissions"
+    )
     parser.add_argument("--json", type=Path, default=Path("out/bench_seal.json"))
     args = parser.parse_args()
     reference = data_dir() / "reference"
@@ -197,7 +200,7 @@ def main() -> None:
     ][0]
     submissions = synthesise_year(
         loaded.entities, insured, catalogues, programme, 1
-    ).submissions
+    ).submissions[: args.limit]
     print(f"{len(submissions)} submissions, batch {args.batch}, {args.repeat} rounds")
     opens = programme.schedule.submission_opens
     window = datetime(opens.year, opens.month, opens.day, 10, tzinfo=clock.JST)

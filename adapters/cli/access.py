@@ -106,10 +106,16 @@ def register(
         chosen: Role = next(r for r in ROLES if r == role)
         with session() as kofu:
             issued = kofu.issue_token(chosen, scope, name, actor, expires_in)
+            signed = kofu.signer() is not None
         console.print(
             f"token {issued.token_id} ({role} {name}) issued; "
             f"expires {issued.expires_at.isoformat()}."
         )
+        if not signed:
+            console.print(
+                "no signing key: the token is recorded unsigned (未封印) and does not "
+                "authenticate until a key signs (`kofu checkpoint`)"
+            )
         console.print("Its secret, shown this once (keep it; only its hash is kept):")
         typer.echo(issued.secret)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from adapters.cli.options import YearOption
+from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,15 +26,36 @@ def register_setup(
 
     @app.command()
     @handled
-    def init() -> None:
-        """Create or upgrade the storage (safe to run twice)."""
+    def init(
+        app_role: Annotated[
+            str | None,
+            typer.Option(
+                help="PostgreSQL: create/grant the running application's role "
+                "(records and reads; cannot change or remove events or log rows)."
+            ),
+        ] = None,
+    ) -> None:
+        """Create or upgrade the storage (safe to run twice); run as the owner."""
         with session() as kofu:
             protected = kofu.init()
             out.print(
                 f"kofu ledger ready: {kofu.describe()}, "
                 f"{kofu.ledger.count_events()} events"
-                + ("; event rows protected from UPDATE/DELETE" if protected else "")
+                + (
+                    "; event and log rows protected from UPDATE/DELETE/TRUNCATE"
+                    if protected
+                    else ""
+                )
             )
+            for path in kofu.owner_only_file():
+                out.print(f"{path}: made owner-only (0600); SQLite has no roles")
+            if app_role is not None:
+                for statement in kofu.grant_app_role(app_role):
+                    out.print(f"  {statement}", highlight=False)
+                out.print(
+                    f"role {app_role}: records and reads, cannot change or remove "
+                    "stored events or log rows; run the application as it"
+                )
 
     @app.command()
     @handled
@@ -61,13 +82,35 @@ def register_checks(
     @app.command()
     @handled
     def demo(
-        grant_year: YearOption = 2020,
+        grant_year: Annotated[
+            str,
+            typer.Option(
+                "--fiscal-year",
+                "-y",
+                help="Grant year (交付年度), or all: FY2018-FY2026 on one ledger.",
+            ),
+        ] = "2020",
         seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 1,
     ) -> None:
-        """Load the reference data and run a whole synthetic national year."""
+        """Load the reference data and run a whole synthetic national year (or all)."""
+        year = _demo_year(grant_year)
         with session() as kofu:
-            kofu.demo(grant_year, seed, out)
+            kofu.demo(year, seed, out)
         out.print(
             "checkpoints signed with the DEMO key (published in docs/INTEGRITY.md: "
             "no seal); verify with KOFU_VERIFIER_KEYS or --key from `kofu keys show`"
         )
+
+
+def _demo_year(value: str) -> int | Literal["all"]:
+    """`--fiscal-year` of the demo: a grant year, or `all`.
+
+    Raises:
+        InvalidInput: anything else.
+    """
+    if value.strip().lower() == "all":
+        return "all"
+    if value.strip().isdigit():
+        return int(value)
+    msg = f"takes a grant year (e.g. 2020) or all, not {value!r}"
+    raise InvalidInput(msg, field="--fiscal-year")

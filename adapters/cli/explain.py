@@ -23,6 +23,7 @@ from adapters.cli.options import (
 from adapters.common.formats import Format
 
 if TYPE_CHECKING:
+    from adapters.queries.money import ChainRow
     from domain.ledger import Ledger
 
 
@@ -62,6 +63,19 @@ def _print(console: Console, found: dict[str, Any]) -> None:
             f"adjustment against the decision: {found['adjustment_yen']:,} yen "
             f"({found['adjustment']})"
         )
+
+
+def _print_chain(console: Console, chain: ChainRow | None) -> None:
+    """After the allocation: the money chain of the recipient (docs/MONEY-CHAIN.md)."""
+    if chain is None:
+        return
+    console.print(
+        f"after the allocation ({chain.recipient} {chain.name}, {chain.status}): "
+        f"交付申請 {chain.applied_yen:,}, 交付決定 {chain.decided_yen:,}, 交付 "
+        f"{chain.paid_yen:,}, 実績 {chain.spent_yen:,}, 額の確定 "
+        + (f"{chain.confirmed_yen:,}" if chain.confirmed_yen is not None else "—")
+        + f", 返還命令 {chain.refunds_ordered_yen:,} yen (kofu grant statement)"
+    )
 
 
 def register(
@@ -104,6 +118,7 @@ def register(
     ) -> None:
         """How the score and the amount of an entity came about, step by step."""
         from adapters.queries.explain import explanation  # noqa: PLC0415
+        from adapters.queries.money import chain_of_entity  # noqa: PLC0415
         from adapters.queries.runs import current_runs  # noqa: PLC0415
         from adapters.reports.output import render  # noqa: PLC0415
         from domain.errors import InvalidInput  # noqa: PLC0415
@@ -118,8 +133,10 @@ def register(
                 )
                 raise InvalidInput(msg, field="--phase" if phase else "--fiscal-year")
             found = explanation(opened, runs[0], entity)
+            chain = chain_of_entity(opened, entity, grant_year, grant)
         if fmt is Format.table:
             _print(console, found)
+            _print_chain(console, chain)
         elif fmt is Format.html:
             from adapters.reports.dossier import page  # noqa: PLC0415
 

@@ -1,12 +1,11 @@
-"""Tamper evidence on the command line: verify, keys, checkpoint, prove (issue 15).
+"""Tamper evidence on the command line: verify, keys, checkpoint (issue 15).
 
-`verify` and `prove` only read; `checkpoint` is the writer's (it needs the signing
-key); `keys init` writes a key file, never the database.
+`verify` only reads (as `prove` does, in proofs.py); `checkpoint` is the writer's
+(it needs the signing key); `keys init` writes a key file, never the database.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,8 +17,6 @@ if TYPE_CHECKING:
 
     from adapters.kofu import Kofu, RowsChecked, Verification
 
-MAX_SIZE = 2**63 - 1
-"""The largest tree size an option takes (a BIGINT in the database)."""
 KeyOption = Annotated[
     list[str] | None,
     typer.Option("--key", help="A verifier key to trust (repeatable)."),
@@ -36,7 +33,7 @@ def register(
     session: Callable[[], Kofu],
     out: Console,
 ) -> None:
-    """Add `verify`, `keys init|show`, `checkpoint` and `prove` to the CLI."""
+    """Add `verify`, `keys init|show` and `checkpoint` to the CLI."""
     keys = typer.Typer(help="The ledger's signing key (kept outside the database).")
     app.add_typer(keys, name="keys")
 
@@ -62,6 +59,13 @@ def register(
                 help="Also recompute every read model from the events and compare.",
             ),
         ] = False,
+        state: Annotated[
+            Path | None,
+            typer.Option(
+                help="The verifier's own state file (kept outside the database): "
+                "verify only what came after it, then update it (0600)."
+            ),
+        ] = None,
         against_witness: Annotated[
             Path | None,
             typer.Option(
@@ -75,7 +79,8 @@ def register(
         Exit 1 names the first position of any finding; the verifier keys trusted
         come from --key, --keys-file or KOFU_VERIFIER_KEYS, never the database.
         With --read-models, every read-model row that is not what the events
-        make it is named (table and key); exit 1. Nothing is repaired.
+        make it is named (table and key); exit 1. Nothing is repaired. With
+        --state, a history rewritten below the state's tree size is a finding.
         Cosignatures by the witnesses of KOFU_WITNESS_KEYS are checked and
         reported (which witness cosigned up to which tree size).
         """
@@ -88,6 +93,7 @@ def register(
                 force=force,
                 keys=trusted,
                 read_models=read_models,
+                state=state,
                 witness=against_witness,
             )
         finally:
@@ -139,54 +145,6 @@ def register(
             note = kofu.checkpoint()
         typer.echo(note, nl=False)
 
-    @app.command()
-    @handled
-    def prove(
-        position: Annotated[
-            list[int] | None, typer.Option("--position", help="An event's position.")
-        ] = None,
-        entity: Annotated[
-            str | None, typer.Option("--entity", "-e", help="LG code (6 digits).")
-        ] = None,
-        grant_year: Annotated[
-            int | None, typer.Option("--fiscal-year", "-y", help="Grant year.")
-        ] = None,
-        from_size: Annotated[
-            int | None,
-            typer.Option(
-                "--from-size",
-                min=0,
-                max=MAX_SIZE,
-                help="Add the consistency proof from the signed checkpoint at "
-                "exactly this tree size.",
-            ),
-        ] = None,
-        to_size: Annotated[
-            int | None,
-            typer.Option(
-                "--to-size",
-                min=0,
-                max=MAX_SIZE,
-                help="Prove against the signed checkpoint at exactly this tree "
-                "size (default: the newest).",
-            ),
-        ] = None,
-    ) -> None:
-        """Print a proof bundle: events with inclusion proofs, consistency (JSON).
-
-        Against the newest signed checkpoint (or the one at --to-size); with
-        --from-size, also proves that its tree extends the signed one at that size.
-        """
-        kofu = session()
-        try:
-            positions = list(position or [])
-            if entity is not None and grant_year is not None:
-                positions += kofu.entity_positions(entity, grant_year)
-            bundle = kofu.prove(sorted(set(positions)), from_size, to_size)
-        finally:
-            kofu.close()
-        typer.echo(json.dumps(bundle, ensure_ascii=False, indent=2))
-
 
 def _verdict(found: Verification) -> None:
     log = found.log
@@ -199,7 +157,8 @@ def _verdict(found: Verification) -> None:
         )
         raise typer.Exit(1)
     signed = f"; signed checkpoints to tree size {log.signed}" if log else ""
-    typer.echo(f"intact: {found.checked} events verified{signed}")
+    since = f" (since tree size {log.since})" if log and log.since else ""
+    typer.echo(f"intact: {found.checked} events verified{since}{signed}")
     if log is not None:
         for name, size in sorted(log.witnesses.items()):
             typer.echo(f"witness {name} cosigned up to tree size {size}")

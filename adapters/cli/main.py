@@ -23,13 +23,17 @@ from adapters.cli import (
     admin,
     allocations,
     answers,
+    evaluations,
     excel,
     explain,
     integrity,
+    money,
     projections,
+    proofs,
     reads,
     runtools,
     witness,
+    years,
 )
 from domain import __version__
 
@@ -142,13 +146,17 @@ answers.register(app, handled, session, out, report)
 admin.register_checks(app, handled, session, out)
 integrity.register(app, handled, session, out)
 witness.register(app, handled, session, out)
+proofs.register(app, handled, session)
 reads.register(app, handled, ledger)
+evaluations.register(app, handled, ledger)
+years.register(app, handled, ledger)
 allocations.register(app, handled, ledger, out)
 runtools.register(app, handled, ledger)
 projections.register(app, handled, session, out)
 explain.register(app, handled, ledger, out)
 excel.register(app, handled, session, out)
 access.register(app, handled, ledger, session, out, report)
+money.register(app, handled, session, out, report)
 
 
 def main(argv: list[str] | None = None) -> Any:

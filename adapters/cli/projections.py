@@ -144,7 +144,10 @@ def register(
         ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
-        """The audit trail of one entity and year: every event, in ledger order."""
+        """The audit trail of one entity and year: every event, in ledger order.
+
+        `sealed` is false for an event no trusted signed checkpoint covers (未封印).
+        """
         from adapters.queries.asof import position_as_of  # noqa: PLC0415
         from adapters.queries.rows import as_dicts  # noqa: PLC0415
         from adapters.queries.trail import audit_trail  # noqa: PLC0415
@@ -154,8 +157,12 @@ def register(
             kofu.ledger.entity(entity)
             up_to = position_as_of(kofu.ledger, as_of) if as_of else None
             rows = audit_trail(kofu.store(), entity, grant_year, up_to)
-            render(
-                as_dicts(rows),
-                fmt,
-                f"audit trail {entity} FY{grant_year}",
-            )
+            unsigned = kofu.unsigned([row.position for row in rows])
+            title = f"audit trail {entity} FY{grant_year}"
+            if unsigned:
+                title += f" — 未封印 {len(unsigned)} 件 (unsealed)"
+            flagged = [
+                row | {"sealed": row["position"] not in unsigned}
+                for row in as_dicts(rows)
+            ]
+            render(flagged, fmt, title)

@@ -1,4 +1,4 @@
-"""Read commands: entities, insurers, catalogues, submissions, history."""
+"""Read commands: entities, insurers, catalogues (the evaluations: evaluations.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from adapters.cli.options import (
-    AnyTierOption,
-    EntityOption,
     FormatOption,
-    GrantOption,
     PrefectureOption,
     TierOption,
     YearOption,
@@ -83,44 +80,6 @@ def register(
 
         with ledger() as opened:
             render(_entities(opened, kind, prefecture, grant_year), fmt, "entities")
-
-    @app.command()
-    @handled
-    def trajectory(
-        entity: EntityOption,
-        grant: GrantOption = None,
-        fmt: FormatOption = Format.table,
-    ) -> None:
-        """An entity's years side by side: score, rank, band, amount, and why.
-
-        Each year's change of amount against the year before is split into the
-        pool budget, own insured, own score, the others' scores, and rounding,
-        caps and eligibility; a change of size band or rule is flagged.
-
-        Example: kofu trajectory --entity 131041 --format csv
-        """
-        from adapters.queries.rows import as_dicts  # noqa: PLC0415
-        from adapters.queries.trajectory import trajectory as years  # noqa: PLC0415
-        from adapters.reports.output import render  # noqa: PLC0415
-
-        with ledger() as opened:
-            rows = as_dicts(years(opened, entity, grant))
-        render(rows, fmt, "trajectory")
-
-    @app.command()
-    @handled
-    def trend(fmt: FormatOption = Format.table) -> None:
-        """The nation year by year: budgets, totals, mean score by band, quartiles.
-
-        Example: kofu trend --format json
-        """
-        from adapters.queries.rows import as_dicts  # noqa: PLC0415
-        from adapters.queries.trajectory import national_trend  # noqa: PLC0415
-        from adapters.reports.output import render  # noqa: PLC0415
-
-        with ledger() as opened:
-            rows = as_dicts(national_trend(opened))
-        render(rows, fmt, "trend")
 
     @app.command()
     @handled
@@ -205,45 +164,3 @@ def register(
                 for sub in indicator.sub_items
             ]
             render(rows, fmt, f"FY{grant_year} {tier} v{spec.version}")
-
-    @app.command()
-    @handled
-    def submissions(
-        grant_year: YearOption,
-        tier: AnyTierOption = None,
-        prefecture: PrefectureOption = None,
-        fmt: FormatOption = Format.table,
-    ) -> None:
-        """List the self-evaluations of a grant year and their status."""
-        from adapters.queries.rows import as_dicts  # noqa: PLC0415
-        from adapters.queries.submissions import submission_rows  # noqa: PLC0415
-        from adapters.reports.output import render  # noqa: PLC0415
-
-        with ledger() as opened:
-            rows = submission_rows(opened, grant_year, tier, prefecture)
-            render(as_dicts(rows), fmt, f"FY{grant_year} self-evaluations")
-
-    @app.command()
-    @handled
-    def history(
-        entity: EntityOption,
-        grant_year: YearOption,
-        tier: AnyTierOption = None,
-        fmt: FormatOption = Format.table,
-    ) -> None:
-        """Every event of an entity's self-evaluation, oldest first."""
-        from adapters.queries.rows import as_dicts  # noqa: PLC0415
-        from adapters.queries.submissions import history_rows  # noqa: PLC0415
-        from adapters.reports.output import render  # noqa: PLC0415
-
-        with ledger() as opened:
-            details = opened.entity(entity)
-            chosen = tier or (
-                "municipal" if details.kind == "municipality" else "prefectural"
-            )
-            evaluation = opened.self_evaluation(entity, grant_year, chosen)
-            render(
-                as_dicts(history_rows(opened, evaluation)),
-                fmt,
-                f"{details.name} FY{grant_year}",
-            )

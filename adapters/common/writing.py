@@ -94,7 +94,9 @@ def _links_to_special(path: Path) -> bool:
         return False  # a dangling link (or a loop): replacing it harms nothing
 
 
-def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
+def write_file(
+    path: Path, data: bytes, *, force: bool = False, mode: int = 0o644
+) -> None:
     """Write a new file at `path`; with `force`, replace what is there.
 
     Without `force` the file is created with O_CREAT|O_EXCL|O_NOFOLLOW: an existing
@@ -104,18 +106,18 @@ def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
     something that is not a regular file or a link (a device, a folder) is refused,
     as is a link to one or a link of the system's (/dev/stdout). A path with a NUL
     is refused by name.
-    A file left half-written by a failure is removed.
+    A file left half-written by a failure is removed. `mode`: the new file's.
 
     Raises:
         InvalidInput: it cannot be written (names the path and the reason).
     """
     check_target(path, force=force)
     if force:
-        _replace(path, data)
+        _replace(path, data, mode)
         return
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(path, flags, 0o644)
+        fd = os.open(path, flags, mode)
     except OSError as exc:
         raise _cannot(path, exc) from None
     try:
@@ -127,7 +129,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False) -> None:
         raise _cannot(path, exc) from None
 
 
-def _replace(path: Path, data: bytes) -> None:
+def _replace(path: Path, data: bytes, mode: int = 0o644) -> None:
     try:
         with contextlib.suppress(FileNotFoundError):
             mode = path.lstat().st_mode
@@ -142,7 +144,7 @@ def _replace(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as target:
             target.write(data)
-        Path(temporary).chmod(0o644)
+        Path(temporary).chmod(mode)
         Path(temporary).replace(path)
     except OSError as exc:
         with contextlib.suppress(OSError):

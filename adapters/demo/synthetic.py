@@ -12,7 +12,8 @@ What the data reproduces [published] (docs/DOMAIN.md §3, §5):
   447, 535 and 759 (bands 3-5) municipalities, in every generated year;
 * about 1,571 insurers, 205 of the 1,741 municipalities in unions;
 * the FY2026 mean scores by band (407.6, 448.8, 481.1, 508.0, 527.8 of 800) set each
-  band's mean propensity to tick a checkbox or reach a threshold.
+  band's mean propensity to tick a checkbox or reach a threshold, scaled for other
+  years by the national means FY2024 422.35, FY2025 434.99, FY2026 455.13.
 
 What is modelled [hypothesis]:
 * bands 3 / 4 / 5 split 569 / 115 / 75; typical sizes by kind (designated city,
@@ -27,6 +28,11 @@ What is modelled [hypothesis]:
 * 35 unions of 3-9 consecutive towns and villages in a county (JIS third digit ≥ 3)
   of one prefecture, named after the first member's area, numbered
   `<prefecture><8><serial>` + check digit (no real JIS code has 8 there);
+* the unions change: from FY2021 and FY2025 a town leaves one (a single insurer,
+  marked synthetic), from FY2023 two or three single towns form a new one, each
+  from 1 April of the grant year (memberships end on 31 March);
+* the level of the answers by grant year: each year's national mean share of full
+  marks (MEAN_SHARES: the published FY2024-FY2026 means, a hypothesis before);
 * dates, and the rates of revision (8 %), confirmation (60 %) and correction (2 %);
 * spending (事業費) of every municipality and prefecture in the grant year and the
   year before, per counted category: 3,000-12,000 yen per category-1 insured person
@@ -52,7 +58,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -112,6 +118,8 @@ UNIONS = 35
 UNION_MEMBERS = 205
 UNION_SIZES = (3, 9)
 WIDE_AREA_SHARE = 0.6
+# [hypothesis] unions change members from 1 April of these grant years.
+UNION_CHANGES = ((2021, "leave"), (2023, "form"), (2025, "leave"))
 
 # Size of the 65+ population by kind: (median, spread of the log).
 _KIND_SIZES = {
@@ -126,7 +134,32 @@ _KIND_SIZES = {
 BAND_MEANS = (407.6, 448.8, 481.1, 508.0, 527.8)
 NATIONAL_MEAN = 455.13
 FULL_MARKS = 800.0
+# The national mean score of each grant year as a share of full marks (得点率): the
+# band means above are scaled by the year's share / the FY2026 one.
+# [published] FY2024 422.35, FY2025 434.99, FY2026 455.13 of 800 (docs/DOMAIN.md §5);
+# [hypothesis] FY2018-FY2023: 46.3 % rising 1 point a year to 51.3 % in FY2023,
+# below FY2024 (the published FY2023 means, 推進 742.94 / 1,355 and 支援 412.92 /
+# 830, are 52.9 % of 2,185, a hair above FY2024's 52.8 % on the old catalogue's
+# scale: the synthetic path does not follow that dip).
+PUBLISHED_MEANS = {2024: 422.35, 2025: 434.99, 2026: NATIONAL_MEAN}
+"""[published] national mean total scores of 800 (docs/PROGRAMME-YEARS.md [S7])."""
+MEAN_SHARES = {
+    **{year: 0.463 + 0.01 * (year - 2018) for year in range(2018, 2024)},
+    **{year: mean / FULL_MARKS for year, mean in PUBLISHED_MEANS.items()},
+}
 PROPENSITY_OFFSET = -0.03  # calibrated: FY2024 catalogue mean ≈ 455 of 800
+# calibrated (seed 1, the whole nation): what each year's catalogue adds to the
+# offset for its realised mean to meet MEAN_SHARES (their structures differ).
+YEAR_OFFSETS = {
+    2018: 0.059,
+    2019: 0.063,
+    2020: 0.008,
+    2021: 0.009,
+    2022: 0.01,
+    2023: 0.018,
+    2024: 0.004,
+    2025: 0.003,
+}
 PROPENSITY_SPREAD = 0.11
 PROPENSITY_LIMITS = (0.05, 0.95)
 ITEM_DIFFICULTY = 0.15
@@ -166,11 +199,30 @@ def _clamp(value: float, low: float, high: float) -> float:
 
 
 @dataclass(frozen=True)
+class UnionChange:
+    """Synthetic unions changing members from 1 April of a grant year.
+
+    The memberships in `ended` (insurer number, LG code) end on 31 March before;
+    the insurers in `registered` (a town gone single, a new union) begin on 1 April.
+    """
+
+    grant_year: int
+    ended: tuple[tuple[str, str], ...]
+    registered: tuple[InsurerDetails, ...]
+    what: str
+
+
+@dataclass(frozen=True)
 class Nation:
-    """Insurers and category-1 insured counts of a synthetic nation."""
+    """Insurers and category-1 insured counts of a synthetic nation.
+
+    `insurers` as founded (every membership from 2000-04-01); `changes` to them, by
+    grant year.
+    """
 
     insurers: list[InsurerDetails]
     insured: list[tuple[str, InsuredCount]]
+    changes: list[UnionChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -200,7 +252,8 @@ def synthesise_nation(
     base, bands = _base_counts(municipalities, big, seed)
     insurers = [*designated, *_unions_and_singles(entities, designated, seed)]
     insured = _insured_by_year(entities, (base, bands), fiscal_years, seed)
-    return Nation(sorted(insurers, key=lambda i: i.insurer_number), insured)
+    changes = _union_changes(entities, insurers, seed)
+    return Nation(sorted(insurers, key=lambda i: i.insurer_number), insured, changes)
 
 
 def _kind(entity: Entity.Details, big: set[str]) -> str:
@@ -462,6 +515,114 @@ def _place(
     return None
 
 
+def _union_changes(
+    entities: list[Entity.Details], insurers: list[InsurerDetails], seed: int
+) -> list[UnionChange]:
+    """A town leaves a union (FY2021, FY2025); towns form a new union (FY2023).
+
+    Drawn from a stream of their own, so that the nation as founded is the same
+    with or without them. Where no union has three members, or no two single
+    towns are left in a prefecture, the change is left out.
+    """
+    rng = _rng(seed, "union changes")
+    prefectures = {
+        e.prefecture_code: e.name for e in entities if e.kind == "prefecture"
+    }
+    names = {e.lg_code: e.name for e in entities}
+    current = {i.insurer_number: i for i in insurers}
+    changes = []
+    for year, kind in UNION_CHANGES:
+        if kind == "leave":
+            change = _leave(current, names, year, rng)
+        else:
+            change = _form(current, prefectures, year, rng)
+        if change is None:
+            continue
+        for number, code in change.ended:
+            insurer = current.pop(number)
+            members = tuple(m for m in insurer.members if m.lg_code != code)
+            if members:
+                current[number] = insurer.model_copy(update={"members": members})
+        current.update({i.insurer_number: i for i in change.registered})
+        changes.append(change)
+    return changes
+
+
+def _leave(
+    current: dict[str, InsurerDetails],
+    names: dict[str, str],
+    year: int,
+    rng: random.Random,
+) -> UnionChange | None:
+    """The last member of a drawn union of three or more goes single."""
+    unions = [
+        i
+        for _, i in sorted(current.items())
+        if i.synthetic and len(i.members) > UNION_SIZES[0] - 1
+    ]
+    if not unions:
+        return None
+    union = rng.choice(unions)
+    leaving = union.members[-1].lg_code
+    single = InsurerDetails(
+        insurer_number=insurer_number_for(leaving[:5]),
+        kind="single",
+        name=f"{names[leaving]}（架空の脱退後）",
+        prefecture_code=union.prefecture_code,
+        members=(Membership(lg_code=leaving, valid_from=date(year, 4, 1)),),
+        synthetic=True,  # the union it left, and its leaving, are fictional
+    )
+    return UnionChange(
+        year,
+        ((union.insurer_number, leaving),),
+        (single,),
+        f"{names[leaving]} ({leaving}) leaves {union.name} ({union.insurer_number})"
+        " and becomes a single insurer",
+    )
+
+
+def _form(
+    current: dict[str, InsurerDetails],
+    prefectures: dict[str, str],
+    year: int,
+    rng: random.Random,
+) -> UnionChange | None:
+    """Two or three single towns (JIS third digit ≥ 3) of a prefecture unite."""
+    towns: dict[str, list[InsurerDetails]] = {}
+    for _, insurer in sorted(current.items()):
+        code = insurer.members[0].lg_code
+        if insurer.kind == "single" and code[2] >= "3":
+            towns.setdefault(insurer.prefecture_code, []).append(insurer)
+    size = rng.randint(2, 3)
+    candidates = [p for p in sorted(towns) if len(towns[p]) >= size]
+    if not candidates:
+        return None
+    singles = towns[rng.choice(candidates)]
+    start = rng.randrange(len(singles) - size + 1)
+    group = singles[start : start + size]
+    prefecture = group[0].prefecture_code
+    number = _union_number(prefecture, set(current))
+    members = tuple(
+        Membership(lg_code=i.members[0].lg_code, valid_from=date(year, 4, 1))
+        for i in group
+    )
+    union = InsurerDetails(
+        insurer_number=number,
+        kind="partial_affairs_association",
+        name=f"{prefectures.get(prefecture, '')}{group[0].name}地区"
+        "介護保険事務組合（架空・新設）",
+        prefecture_code=prefecture,
+        members=members,
+        synthetic=True,
+    )
+    return UnionChange(
+        year,
+        tuple((i.insurer_number, i.members[0].lg_code) for i in group),
+        (union,),
+        f"{', '.join(m.lg_code for m in members)} form {number}",
+    )
+
+
 # ------------------------------------------------------------------ finances
 
 
@@ -494,12 +655,15 @@ def synthesise_finances(
     seed: int,
     *,
     declared_on: date | None = None,
+    base: Mapping[str, Expenditure] | None = None,
 ) -> Finances:
     """Spending of every entity in `grant_year` - 1 and `grant_year`; required amounts.
 
     `insured_by_year` (fiscal year to LG code to category-1 insured) must hold both
     years for every entity. `declared_on` defaults to 10 December of the year before
-    the grant year.
+    the grant year. `base` (by LG code): the base year's spending as already
+    recorded (the year before's own figure, in a demo of many years), kept as it
+    is where it has the same categories; the grant year's is drawn against it.
 
     Raises:
         ValueError: no categories, an entity without an insured count, or an
@@ -520,10 +684,20 @@ def synthesise_finances(
     source = f"{SYNTHETIC}: 事業費, kofu demo seed {seed} (not a published figure)"
     expenditures: list[tuple[str, Expenditure]] = []
     for code in sorted(people):
-        base, now = _spending(
-            people[code], direction[code], categories, (seed, grant_year, code)
+        given = (base or {}).get(code)
+        if given is not None and list(given.spending_yen) != list(categories):
+            given = None
+        before, now = _spending(
+            people[code],
+            direction[code],
+            categories,
+            (seed, grant_year, code),
+            list(given.spending_yen.values()) if given else None,
         )
-        for year, amounts in ((grant_year - 1, base), (grant_year, now)):
+        for year, amounts in ((grant_year - 1, before), (grant_year, now)):
+            if year < grant_year and given is not None:
+                expenditures.append((code, given))
+                continue
             as_of = min(date(year, 3, 31), date(grant_year - 1, 10, 1))
             expenditures.append(
                 (
@@ -571,14 +745,22 @@ def _directions(
 
 
 def _spending(
-    people: _People, direction: str, categories: Sequence[str], key: tuple[object, ...]
+    people: _People,
+    direction: str,
+    categories: Sequence[str],
+    key: tuple[object, ...],
+    given: list[int] | None = None,
 ) -> tuple[list[int], list[int]]:
-    """Spending per category in the base year and the grant year (whole yen)."""
+    """Spending per category in the base year (drawn, or `given`) and the grant year.
+
+    Whole yen.
+    """
     rng = _rng(*key, "spending")
-    base = [
+    drawn = [
         round(max(people.base, 1) * rng.uniform(*SPENDING_PER_INSURED))
         for _ in categories
     ]
+    base = given or drawn
     total = _new_total(sum(base), people, direction, rng)
     weights = [amount * max(0.0, rng.gauss(1, CATEGORY_NOISE)) for amount in base]
     return base, _split(total, weights)
@@ -829,6 +1011,15 @@ def _band_groups(
     return groups
 
 
+def mean_share(grant_year: int) -> float:
+    """The national mean score the year's synthetic answers aim at, of full marks.
+
+    Years outside FY2018-FY2026 take the nearest year's.
+    """
+    years = sorted(MEAN_SHARES)
+    return MEAN_SHARES[min(max(grant_year, years[0]), years[-1])]
+
+
 def _propensities(
     groups: dict[int, list[Entity.Details]], grant_year: int, seed: int
 ) -> dict[str, float]:
@@ -843,8 +1034,10 @@ def _propensities(
         }
         shift = fmean(noise.values())
         mean = BAND_MEANS[min(band, len(BAND_MEANS)) - 1] if band else NATIONAL_MEAN
+        level = mean_share(grant_year) * FULL_MARKS / NATIONAL_MEAN
+        offset = PROPENSITY_OFFSET + YEAR_OFFSETS.get(grant_year, 0.0)
         for code, drawn in noise.items():
-            share = mean / FULL_MARKS + PROPENSITY_OFFSET + drawn - shift
+            share = level * mean / FULL_MARKS + offset + drawn - shift
             result[code] = _clamp(share, *PROPENSITY_LIMITS)
     return result
 

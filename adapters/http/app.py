@@ -13,6 +13,7 @@ from adapters.http import (
     commands,
     docs,
     errors,
+    grants,
     login,
     pages,
     proofs,
@@ -57,6 +58,7 @@ def create_app(
     app.include_router(runs.router)
     app.include_router(reads.router)
     app.include_router(commands.router)
+    app.include_router(grants.router)
     app.include_router(checks.router)
     app.include_router(proofs.router)
     # The pages show each role its own (adapters/web/pages.py); their forms that

@@ -18,6 +18,7 @@ from adapters.http.credentials import CSRF_CHECKED, authenticated
 from adapters.http.errors import ApiError
 from adapters.http.service import service
 from domain.roles import Role
+from domain.tokens import UnsignedTokenError
 
 COOKIE = "kofu_token"
 BEARER = HTTPBearer(auto_error=False, description="kofu_<id>_<secret>")
@@ -85,7 +86,8 @@ def principal(
     """The caller of this request.
 
     Raises:
-        ApiError: 401 without a token, or with an unknown or revoked one.
+        ApiError: 401 without a token, or with an unknown, revoked or expired one,
+            or one that no trusted signed checkpoint covers (未封印).
     """
     if (
         bearer is None
@@ -103,7 +105,12 @@ def principal(
         raise ApiError(401, msg, "Authorization")
     found, token = authenticated(request.scope, secret)
     if not found:
-        token = service(request).authenticate(secret)
+        try:
+            token = service(request).authenticate(secret)
+        except UnsignedTokenError as unsigned:
+            token = unsigned
+    if isinstance(token, UnsignedTokenError):
+        raise ApiError(401, str(token), "Authorization")
     if token is None:
         raise ApiError(401, "unknown, revoked or expired token", "Authorization")
     return Principal(token.token_id, token.role, token.name, token.scope)

@@ -7,7 +7,10 @@ then takes it from there instead of looking the token up again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from domain.tokens import UnsignedTokenError
 
 if TYPE_CHECKING:
     from starlette.datastructures import Headers
@@ -24,6 +27,23 @@ PAGE_FORMS = "/pages/"
 """Where the forms that write with the cookie live (their body may be read)."""
 
 
+BODY_REFUSED = (
+    "a request with a body needs a valid token: Authorization: Bearer "
+    "<token> (the kofu_token cookie opens the pages only)"
+)
+"""Why a request with a body and no valid Bearer token is refused (`Guard`)."""
+
+
+def checked(
+    authenticate: Callable[[str], AccessToken | None], secret: str
+) -> AccessToken | UnsignedTokenError | None:
+    """The token of `secret`, None, or the `UnsignedTokenError` it raised."""
+    try:
+        return authenticate(secret)
+    except UnsignedTokenError as unsigned:
+        return unsigned
+
+
 def credentials(headers: Headers) -> tuple[str | None, str | None]:
     """The Bearer token and the `kofu_token` cookie of a request (or None)."""
     bearer = None
@@ -38,8 +58,14 @@ def credentials(headers: Headers) -> tuple[str | None, str | None]:
     return bearer, cookie
 
 
-def authenticated(scope: Scope, secret: str) -> tuple[bool, AccessToken | None]:
-    """What `Guard` found for this secret, if it authenticated it (found, token)."""
+def authenticated(
+    scope: Scope, secret: str
+) -> tuple[bool, AccessToken | UnsignedTokenError | None]:
+    """What `Guard` found for this secret, if it authenticated it (found, token).
+
+    The token, None (unknown, wrong, revoked, expired) or the `UnsignedTokenError`
+    it raised (no trusted signed checkpoint covers it).
+    """
     seen = scope.get(TOKEN_SCOPE_KEY)
     if seen is not None and seen[0] == secret:
         return True, seen[1]

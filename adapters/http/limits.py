@@ -28,8 +28,10 @@ import anyio.to_thread
 import orjson
 from starlette.datastructures import Headers, MutableHeaders
 
-from adapters.http.credentials import PAGE_FORMS, TOKEN_SCOPE_KEY, credentials
+from adapters.http.credentials import BODY_REFUSED as REFUSED
+from adapters.http.credentials import PAGE_FORMS, TOKEN_SCOPE_KEY, checked, credentials
 from adapters.http.errors import ApiError, body
+from domain.tokens import UnsignedTokenError
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -101,10 +103,11 @@ class Guard:
         headers = Headers(scope=scope)
         bearer, cookie = credentials(headers)
         secret = bearer or cookie
-        token: AccessToken | None = None
+        found: AccessToken | UnsignedTokenError | None = None
         if secret:
-            token = await anyio.to_thread.run_sync(self.authenticate, secret)
-            scope[TOKEN_SCOPE_KEY] = (secret, token)
+            found = await anyio.to_thread.run_sync(checked, self.authenticate, secret)
+            scope[TOKEN_SCOPE_KEY] = (secret, found)
+        token = None if isinstance(found, UnsignedTokenError) else found
         page_form = (
             bearer is None
             and token is not None
@@ -117,10 +120,8 @@ class Guard:
             and not page_form
         ):
             # Refused from its headers: the body is never read.
-            message = (
-                "a request with a body needs a valid token: Authorization: Bearer "
-                "<token> (the kofu_token cookie opens the pages only)"
-            )
+            unsigned = bearer and isinstance(found, UnsignedTokenError)
+            message = str(found) if unsigned else REFUSED
             await _answer(send, 401, message, "Authorization", **_challenge())
             return
         if _declared(headers) > self.limits.max_body_bytes:

@@ -21,9 +21,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.http.auth import COOKIE
-from adapters.http.credentials import authenticated
+from adapters.http.credentials import authenticated, checked
 from adapters.http.service import service
 from domain import clock
+from domain.tokens import AccessToken, UnsignedTokenError
 
 router = APIRouter(include_in_schema=False)
 PAGE_ROLES = frozenset({"ministry", "auditor", "insurer", "prefecture"})
@@ -50,8 +51,9 @@ def home(request: Request) -> Response:
     if secret:
         seen, found = authenticated(request.scope, secret)
         if not seen:
-            found = service(request).authenticate(secret)
-    signed_in = found is not None and found.role in PAGE_ROLES
+            found = checked(service(request).authenticate, secret)
+    # An unsealed token (UnsignedTokenError) opens nothing: to the login form.
+    signed_in = isinstance(found, AccessToken) and found.role in PAGE_ROLES
     return RedirectResponse("/pages/" if signed_in else "/login", status_code=303)
 
 
@@ -65,7 +67,10 @@ def form() -> HTMLResponse:
 def log_in(request: Request, token: Annotated[str, Form()]) -> Response:
     """Check the token; set the cookie and go to the pages, or show the form again."""
     server = service(request)
-    found = server.authenticate(token)
+    try:
+        found = server.authenticate(token)
+    except UnsignedTokenError as unsigned:
+        return _form(f"トークンが封印されていません (unsealed): {unsigned}", 401)
     if found is None:
         return _form("トークンが無効です (unknown, revoked or expired token)", 401)
     if found.role not in PAGE_ROLES:

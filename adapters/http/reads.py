@@ -91,12 +91,20 @@ def audit(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> KofuJSON:
-    """The audit trail of one entity and year, in ledger order."""
+    """The audit trail of one entity and year, in ledger order.
+
+    Each row says whether a trusted signed checkpoint covers its event
+    (`sealed`; false: 未封印, stored around the writer or not signed yet).
+    """
     who.check_entity(entity)
     ledger.entity(entity)
     up_to = position(ledger, as_of)
     rows = audit_trail(server.store(), entity, grant_year, up_to)
-    return paged(as_dicts(rows), limit, offset)
+    unsigned = server.kofu.unsigned([row.position for row in rows])
+    flagged = [
+        row | {"sealed": row["position"] not in unsigned} for row in as_dicts(rows)
+    ]
+    return paged(flagged, limit, offset)
 
 
 @router.get("/scores", response_model=Page)

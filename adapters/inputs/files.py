@@ -15,8 +15,11 @@ the error messages that name the file and line or the field path; each reader is
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -662,3 +665,45 @@ def _answers_from_csv(
             validate(SubmitSelfEvaluation, {**group, "origin": where}, where)
         )
     return commands
+
+
+MAX_EVIDENCE_BYTES = 1024 * 1024 * 1024
+"""The largest evidence document hashed (1 GiB, read in chunks: bounded memory)."""
+MAX_EVIDENCE_FILES = 100
+"""The most evidence documents one report names (as `ReportSpending` allows)."""
+
+
+def evidence_of(documents: Sequence[tuple[Path, str]]) -> list[dict[str, str]]:
+    """Each evidence file's name and SHA-256, checked against the one stated.
+
+    Raises:
+        InvalidInput: more than `MAX_EVIDENCE_FILES`; a file unreadable, not a
+            regular file, over `MAX_EVIDENCE_BYTES`, or its SHA-256 not the one
+            stated (the file is named).
+    """
+    if len(documents) > MAX_EVIDENCE_FILES:
+        msg = f"{len(documents)} documents; a report names at most {MAX_EVIDENCE_FILES}"
+        raise InvalidInput(msg, field="evidence")
+    found = []
+    for path, stated in documents:
+        try:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_EVIDENCE_BYTES:
+                msg = (
+                    "not a regular file of at most "
+                    f"{MAX_EVIDENCE_BYTES:,} bytes; give the document itself"
+                )
+                raise InvalidInput(msg, field=str(path))
+            with path.open("rb") as source:
+                digest = hashlib.file_digest(source, "sha256").hexdigest()
+        except OSError as exc:
+            msg = f"cannot read: {exc.strerror}"
+            raise InvalidInput(msg, field=str(path)) from None
+        if digest != stated.strip().lower():
+            msg = (
+                f"the document's SHA-256 is {digest}, not the {stated!r} stated: "
+                "the evidence does not match"
+            )
+            raise InvalidInput(msg, field=str(path))
+        found.append({"name": path.name, "sha256": digest})
+    return found

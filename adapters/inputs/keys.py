@@ -219,3 +219,19 @@ def trusted_keys(
         except NoteError as exc:
             raise InvalidInput(str(exc), field=where) from None
     return keys
+
+
+def reader_keys(environ: Mapping[str, str] | None = None) -> list[VerifierKey]:
+    """The verifier keys a server trusts: `KOFU_VERIFIER_KEYS` and its own key's.
+
+    The verifier half of the writer's configured signing key is trusted too: a
+    server that signs what it writes trusts its own signatures.
+
+    Raises:
+        InvalidInput: a configured key that does not parse.
+    """
+    keys = trusted_keys(environ=environ)
+    signer = configured_signer(environ)
+    if signer is not None:
+        keys.append(signer.verifier())
+    return keys

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from domain import clock
 from domain.commands import IssueToken
 from domain.roles import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
+from domain.tokens import UnsignedTokenError
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -86,23 +88,45 @@ def issue(
     return Issued(token_id, secret, expires_at)
 
 
+TokenLookup = Callable[[str], tuple["AccessToken | None", tuple[int, ...]]]
+"""A token by its id, folded from its stored events, and the positions of those no
+trusted signed checkpoint covers (`adapters.storage.sealed.token_record`)."""
+
+
 def authenticate(
-    ledger: Ledger, secret: str, at: datetime | None = None
+    lookup: TokenLookup, secret: str, at: datetime | None = None
 ) -> AccessToken | None:
     """The live token whose secret this is, or None (unknown, wrong, revoked, expired).
 
     A malformed text is refused from its shape alone (that is public). Otherwise an
     unknown id is compared with a dummy hash, exactly as a known id is compared with
     its own: one `hmac.compare_digest` either way.
+
+    Only sealed events are trusted: `lookup` folds the token from its own stored
+    events and names those no trusted signed checkpoint covers; one of them is
+    enough to refuse. A revocation counts even unsigned (failing closed): a
+    revoked token is None before anything else is said.
+
+    Raises:
+        UnsignedTokenError: the secret matches a live token that no trusted
+            signed checkpoint covers (the positions named).
     """
     match = _TOKEN.fullmatch(secret)
     if match is None:
         return None
-    token = ledger.access_token(match.group(1))
+    token, unsigned = lookup(match.group(1))
     expected = token.secret_sha256 if token is not None else _DUMMY_SHA256
     same = hmac.compare_digest(expected, digest(secret))
     if token is None or not same or token.revoked:
         return None
     if token.expired(at or now()):
         return None
+    if unsigned:
+        where = ", ".join(str(p) for p in unsigned)
+        msg = (
+            f"token {token.token_id} is not sealed (未封印): no trusted signed "
+            f"checkpoint covers its event at position {where} (stored around the "
+            "writer, or the writer has no signing key)"
+        )
+        raise UnsignedTokenError(msg)
     return token

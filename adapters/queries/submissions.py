@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from adapters.inputs.keys import reader_keys
 from adapters.queries.rows import Row
+from adapters.storage.sealed import SealedEvents
 from domain.self_evaluation import SelfEvaluation
 
 if TYPE_CHECKING:
@@ -120,10 +122,21 @@ class HistoryRow(Row):
     reason: str | None
     basis: str | None
     details: str
+    sealed: bool
+    """Whether a trusted signed checkpoint covers the event (False: 未封印)."""
 
 
 def history_rows(ledger: Ledger, evaluation: SelfEvaluation) -> list[HistoryRow]:
-    """Every event of a self-evaluation, oldest first."""
+    """Every event of a self-evaluation, oldest first, each flagged if unsealed.
+
+    An event no trusted signed checkpoint covers (`adapters.storage.sealed`:
+    stored around the writer, or not signed yet) is shown with `sealed` false,
+    never silently trusted.
+    """
+    check = SealedEvents(ledger, reader_keys())
+    stored = check.events_of(evaluation.id)
+    unsigned = set(check.unsigned(stored))
+    positions = {s.event.originator_version: s.position for s in stored}
     rows = []
     for event in ledger.history(evaluation.id):
         data = event.model_dump(mode="json", exclude=_ENVELOPE)
@@ -137,6 +150,8 @@ def history_rows(ledger: Ledger, evaluation: SelfEvaluation) -> list[HistoryRow]
                 reason=data.pop("reason", None),
                 basis=data.pop("basis", None) or data.pop("source", None),
                 details=_summary(data),
+                sealed=positions.get(event.originator_version, 0) not in unsigned
+                and event.originator_version in positions,
             )
         )
     return rows

@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from adapters.inputs.keys import reader_keys
 from adapters.queries.rows import Row
+from adapters.storage.sealed import SealedEvents
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from adapters.storage.read_store import ReadStore
+    from domain.ledger import Ledger
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +59,12 @@ def audit_trail(
         "audit_trail", {"entity": entity, "grant_year": grant_year}, ["position"], up_to
     )
     return [trail_row(row) for row in rows]
+
+
+def unsigned_positions(ledger: Ledger, rows: Sequence[TrailRow]) -> set[int]:
+    """The positions of `rows` no trusted signed checkpoint covers (未封印).
+
+    The trusted keys are the reader's (`reader_keys`); read-only.
+    """
+    check = SealedEvents(ledger, reader_keys())
+    return check.unsigned_positions([row.position for row in rows])

@@ -29,12 +29,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from eventsourcing.persistence import IntegrityError
+import psycopg
+from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
 from adapters.common.parsing import read_bytes
+from adapters.storage.log_scan import Reader, events_query, snapshot
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -51,15 +53,37 @@ PAGE = 1000
 
 def link(previous: str, note: Notification) -> str:
     """The chain hash of one stored event after `previous`."""
-    digest = hashlib.sha256(bytes.fromhex(previous))
-    digest.update(note.id.to_bytes(8, "big"))
-    digest.update(str(note.originator_id).encode())
-    digest.update(int(note.originator_version).to_bytes(8, "big"))
-    digest.update(note.topic.encode() + b"\x00")
     state = note.state
     # A row rewritten by hand may come back as text; hash what it now says.
-    digest.update(state if isinstance(state, bytes) else str(state).encode())
-    return digest.hexdigest()
+    row = (
+        note.id,
+        str(note.originator_id),
+        int(note.originator_version),
+        note.topic,
+        state if isinstance(state, bytes) else str(state).encode(),
+    )
+    return link_row(bytes.fromhex(previous), row).hex()
+
+
+def link_row(previous: bytes, row: tuple[Any, ...]) -> bytes:
+    """The chain hash (bytes) of one stored event as read.
+
+    `row`: position, originator id, version, topic, state.
+    """
+    position, originator_id, version, topic, state = row
+    return hashlib.sha256(
+        b"".join(
+            (
+                previous,
+                position.to_bytes(8, "big"),
+                originator_id.encode(),
+                version.to_bytes(8, "big"),
+                topic.encode(),
+                b"\x00",
+                state,
+            )
+        )
+    ).digest()
 
 
 @dataclass(frozen=True)
@@ -185,84 +209,162 @@ class Chain:
         names = ["position", "hash", "sealed_for", "recorded_at"]
         return [dict(zip(names, _row(r, names), strict=True)) for r in found]
 
-    def _stored(self) -> Iterator[tuple[int, str]]:
-        position = -1
-        while True:
-            with self._cursor() as cursor:
-                cursor.execute(
-                    "SELECT position, hash FROM kofu_chain "
-                    f"WHERE position > {self.p} ORDER BY position LIMIT {PAGE}",
-                    (position,),
-                )
-                rows = [_pair(r) for r in cursor.fetchall()]
-            if not rows:
-                return
-            for row_position, digest in rows:
-                yield int(row_position), str(digest)
-            position = int(rows[-1][0])
+    def check(
+        self,
+        reader: Reader,
+        expected: dict[int, str] | None = None,
+        start: tuple[int, str] = (0, GENESIS),
+    ) -> ChainCheck:
+        """A check of the chain from `start` (a position and its verified hash).
 
-    def _events(self) -> Iterator[Notification]:
-        start = 0
-        while True:
-            notes = self.ledger.recorder.select_notifications(
-                start=start, limit=PAGE, inclusive_of_start=False
-            )
-            if not notes:
-                return
-            yield from notes
-            start = notes[-1].id
+        The caller feeds it the stored events after it (`log_scan.scan`).
+        """
+        schema = (
+            sql.Identifier(self.datastore.schema).as_string(None) + "."
+            if self.postgres
+            else ""
+        )
+        position = start[0]
+        stored = reader.rows(
+            f"SELECT position, hash FROM {schema}kofu_chain "
+            f"WHERE position >= {self.p} ORDER BY position",
+            (position,),
+        )
+        points = reader.rows(
+            f"SELECT position, hash FROM {schema}kofu_chain_checkpoints "
+            f"WHERE position > {self.p} ORDER BY position",
+            (position,),
+        )
+        return ChainCheck(stored, points, expected, start)
 
     def verify(
         self, expected: dict[int, str] | None = None
     ) -> tuple[Finding | None, int]:
         """Recompute the chain: the first finding (None: intact), events checked."""
-        stored = self._stored()
-        chained = next(stored, None)
-        digest, checked = GENESIS, 0
-        hashes: dict[int, str] = {}
-        events = self._events()
-        note = next(events, None)
-        while note is not None and chained is not None:
-            if chained[0] < note.id:
-                return _deleted(chained[0]), checked
-            if chained[0] > note.id:
-                return _inserted(note.id), checked
-            following = next(events, None)
-            linked = link(digest, note)
-            if linked != chained[1]:
-                # An extra event pushes the rest along: the next one links instead.
-                shifted = following is not None and (
-                    link(digest, _at(following, note.id)) == chained[1]
-                )
-                return (_inserted if shifted else _modified)(note.id), checked
-            digest, checked = linked, checked + 1
-            if expected is not None and note.id in expected:
-                hashes[note.id] = digest
-            chained, note = next(stored, None), following
-        if chained is not None:
-            return _deleted(chained[0]), checked
-        # Events after the last chained position are newer than the last seal.
-        return self._check_points(expected, hashes), checked
+        with snapshot(self.datastore) as reader:
+            check = self.check(reader, expected)
+            query = events_query(self.datastore, self.ledger.recorder)
+            for row in reader.rows(query, (0,)):
+                check.see(row)
+                if check.done:
+                    break
+            return check.finish()
 
-    def _check_points(
-        self, expected: dict[int, str] | None, hashes: dict[int, str]
-    ) -> Finding | None:
-        chain = dict(self._stored())
-        for point in self.checkpoints():
-            if chain.get(point["position"]) != point["hash"]:
-                return Finding(
-                    point["position"],
-                    "checkpoint",
-                    "the chain no longer matches its checkpoint",
-                )
-        for position, digest in sorted((expected or {}).items()):
-            if hashes.get(position) != digest:
-                return Finding(
-                    position,
-                    "checkpoint",
-                    "the ledger differs from the exported checkpoint",
-                )
-        return None
+
+class ChainCheck:
+    """The chain recomputed from events fed in position order, against its rows.
+
+    Names the first place the stored history differs from the stored chain (as
+    `Chain.verify` always has): a chained position with no event (deleted), an
+    event at an unchained position before the chain's head (inserted), a hash
+    that differs (modified, or inserted if the next event links in its place),
+    a checkpoint the chain no longer matches, an exported hash it differs from.
+    """
+
+    def __init__(
+        self,
+        stored: Iterator[tuple[Any, ...]],
+        points: Iterator[tuple[Any, ...]],
+        expected: dict[int, str] | None,
+        start: tuple[int, str],
+    ) -> None:
+        self.stored, self.points = stored, points
+        self.expected = dict(expected or {})
+        self.digest = bytes.fromhex(start[1])
+        self.head = start
+        self.chained = next(stored, None)
+        if start[0] and self.chained is not None and int(self.chained[0]) == start[0]:
+            if str(self.chained[1]) != start[1]:
+                self.finding: Finding | None = _modified(start[0])
+            else:
+                self.finding = None
+            self.chained = next(stored, None)
+        elif start[0]:
+            self.finding = _deleted(start[0])
+        else:
+            self.finding = None
+        self.point = next(points, None)
+        self.checked = 0
+        self.pending: tuple[tuple[Any, ...], str] | None = None
+        self.done = self.finding is not None
+
+    def see(self, row: tuple[Any, ...]) -> None:
+        """Check the next stored event (position order)."""
+        chained = self.chained
+        if self.done or self.pending is not None or chained is None:
+            self._aside(row)
+            return
+        position = row[0]
+        if chained[0] != position:
+            self._aside(row)
+            return
+        linked = link_row(self.digest, row)
+        hashed = linked.hex()
+        if hashed != chained[1]:
+            self.pending = (row, str(chained[1]))
+            return
+        self.digest, self.checked = linked, self.checked + 1
+        self.head = (position, hashed)
+        if (
+            self.expected
+            and position in self.expected
+            and self.expected.pop(position) != hashed
+        ):
+            self._found(_exported(position))
+            return
+        point = self.point
+        while point is not None and point[0] <= position:
+            if point[0] < position or point[1] != hashed:
+                self._found(_checkpoint(int(point[0])))
+                return
+            point = self.point = next(self.points, None)
+        self.chained = next(self.stored, None)
+
+    def _aside(self, row: tuple[Any, ...]) -> None:
+        """Everything but the next chained event: a finding, or the chain's end."""
+        if self.done:
+            return
+        if self.pending is not None:
+            # An extra event pushes the rest along: the next one links instead.
+            before, hash_there = self.pending
+            moved = (before[0], *row[1:])
+            shifted = link_row(self.digest, moved).hex() == hash_there
+            self._found((_inserted if shifted else _modified)(int(before[0])))
+            return
+        chained = self.chained
+        if chained is None:
+            self.done = True  # newer than the last seal
+            return
+        position = int(row[0])
+        if chained[0] < position:
+            self._found(_deleted(int(chained[0])))
+        else:
+            self._found(_inserted(position))
+
+    def _found(self, finding: Finding) -> None:
+        self.finding, self.done, self.pending = finding, True, None
+
+    def finish(self) -> tuple[Finding | None, int]:
+        """The first finding (None: intact) and the events checked."""
+        if self.pending is not None:
+            self._found(_modified(int(self.pending[0][0])))
+        if self.finding is None and self.chained is not None:
+            self._found(_deleted(int(self.chained[0])))
+        if self.finding is None and self.point is not None:
+            self._found(_checkpoint(int(self.point[0])))
+        if self.finding is None and self.expected:
+            self._found(_exported(min(self.expected)))
+        return self.finding, self.checked
+
+
+def _checkpoint(position: int) -> Finding:
+    return Finding(position, "checkpoint", "the chain no longer matches its checkpoint")
+
+
+def _exported(position: int) -> Finding:
+    return Finding(
+        position, "checkpoint", "the ledger differs from the exported checkpoint"
+    )
 
 
 class _Transaction:
@@ -301,17 +403,6 @@ def _modified(position: int) -> Finding:
         "modified",
         f"the event at position {position} differs from what was chained "
         "(modified, or swapped with another)",
-    )
-
-
-def _at(note: Notification, position: int) -> Notification:
-    # The same stored event as if it sat at `position` (to test for a shift).
-    return type(note)(
-        id=position,
-        originator_id=note.originator_id,
-        originator_version=note.originator_version,
-        topic=note.topic,
-        state=note.state,
     )
 
 
@@ -396,35 +487,66 @@ def read_log_checkpoint(path: Path) -> str | None:
     return note
 
 
-_EVENTS = "{schema}.kofu_events"
-PROTECT_SQL = (
+PROTECTED = (
+    "kofu_events",
+    "kofu_log_leaves",
+    "kofu_log_nodes",
+    "kofu_log_checkpoints",
+    "kofu_log_cosignatures",
+)
+"""The tables whose rows never change: the events and the Merkle log's (its
+witnesses' cosignatures included: appended, never changed)."""
+_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION {schema}.kofu_forbid_change() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+    "'kofu: stored events are immutable (% on %)', TG_OP, TG_TABLE_NAME; END $$"
+)
+_TABLE_SQL = (
+    "DROP TRIGGER IF EXISTS {name}_immutable ON {table}",
     (
-        "CREATE OR REPLACE FUNCTION {schema}.kofu_forbid_change() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-        "'kofu: stored events are immutable (% on %)', TG_OP, TG_TABLE_NAME; END $$"
+        "CREATE TRIGGER {name}_immutable BEFORE UPDATE OR DELETE "
+        "ON {table} FOR EACH ROW EXECUTE FUNCTION {schema}.kofu_forbid_change()"
     ),
-    f"DROP TRIGGER IF EXISTS kofu_events_immutable ON {_EVENTS}",
+    "DROP TRIGGER IF EXISTS {name}_no_truncate ON {table}",
     (
-        "CREATE TRIGGER kofu_events_immutable BEFORE UPDATE OR DELETE "
-        f"ON {_EVENTS} FOR EACH ROW EXECUTE FUNCTION {{schema}}.kofu_forbid_change()"
-    ),
-    f"DROP TRIGGER IF EXISTS kofu_events_no_truncate ON {_EVENTS}",
-    (
-        "CREATE TRIGGER kofu_events_no_truncate BEFORE TRUNCATE "
-        f"ON {_EVENTS} FOR EACH STATEMENT "
+        "CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE "
+        "ON {table} FOR EACH STATEMENT "
         "EXECUTE FUNCTION {schema}.kofu_forbid_change()"
     ),
-    f"REVOKE UPDATE, DELETE, TRUNCATE ON {_EVENTS} FROM PUBLIC",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC",
 )
+PROTECT_SQL = (
+    _FUNCTION,
+    *[
+        statement.replace("{name}", name).replace("{table}", "{schema}." + name)
+        for name in PROTECTED
+        for statement in _TABLE_SQL
+    ],
+)
+"""Triggers owned by the table's owner refuse UPDATE, DELETE and TRUNCATE of the
+events and of the log's leaves, nodes and checkpoints (`kofu init`)."""
 
 
 def protect(ledger: Ledger) -> bool:
-    """On PostgreSQL, forbid UPDATE, DELETE and TRUNCATE of event rows (idempotent)."""
+    """On PostgreSQL, forbid UPDATE, DELETE and TRUNCATE of event and log rows.
+
+    Idempotent; run by the tables' owner (`kofu init`). The triggers keep the
+    events' old names (`kofu_events_immutable`, `kofu_events_no_truncate`).
+    """
     datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
     if not isinstance(datastore, PostgresDatastore):
         return False
     schema = sql.Identifier(datastore.schema).as_string(None)
-    with datastore.transaction(commit=True) as cursor:
-        for statement in PROTECT_SQL:
-            cursor.execute(statement.replace("{schema}", schema))
+    try:
+        with datastore.transaction(commit=True) as cursor:
+            for statement in PROTECT_SQL:
+                cursor.execute(statement.replace("{schema}", schema))
+    except (PersistenceError, psycopg.Error) as exc:
+        if "must be owner" not in str(exc) and "permission denied" not in str(exc):
+            raise
+        msg = (
+            f"kofu init runs as the owner of the ledger's tables ({exc}); "
+            "the application's role cannot (docs/INTEGRITY.md §13)"
+        )
+        raise InvalidInput(msg, field="kofu init") from None
     return True

@@ -25,8 +25,8 @@ and `scan` names it. Nothing here that reads ever writes a leaf or a node.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
 
+from adapters.storage.log_scan import LogCheck, LogFinding, scan, snapshot
 from domain import merkle
 from domain.bundle import bundle_document, consistency_entry, event_entry
 from domain.checkpoint import Checkpoint, SignerKey, parse_note
@@ -47,7 +48,6 @@ NODES = "kofu_log_nodes"
 CHECKPOINTS = "kofu_log_checkpoints"
 COSIGNATURES = "kofu_log_cosignatures"
 PAGE = 1000
-MAX_FINDINGS = 100
 
 
 class SealError(PersistenceError):
@@ -223,33 +223,6 @@ def seal(
 
 
 @dataclass(frozen=True)
-class LogFinding:
-    """One place where the stored events and the log disagree."""
-
-    position: int
-    kind: str  # unsealed | deleted | modified | log
-    detail: str
-
-
-@dataclass
-class LogCheck:
-    """What `scan` found: the findings (at most MAX_FINDINGS), and what it read."""
-
-    findings: list[LogFinding] = field(default_factory=list)
-    events: int = 0
-    leaves: int = 0
-    root: bytes = merkle.EMPTY_ROOT
-    truncated: bool = False
-
-    def add(self, finding: LogFinding) -> None:
-        """Keep a finding (up to the bound)."""
-        if len(self.findings) < MAX_FINDINGS:
-            self.findings.append(finding)
-        else:
-            self.truncated = True
-
-
-@dataclass(frozen=True)
 class InclusionProof:
     """An event's leaf in the tree of `size` leaves and the path to its root."""
 
@@ -258,6 +231,22 @@ class InclusionProof:
     size: int
     leaf_hash: bytes
     path: tuple[bytes, ...]
+
+
+class _Nodes:
+    """The stored nodes read through one open cursor (a `merkle.NodeSource`)."""
+
+    def __init__(self, cursor: Any, tables: LogTables) -> None:
+        self.cursor, self.tables = cursor, tables
+
+    def hashes(self, keys: Collection[merkle.Key]) -> dict[merkle.Key, bytes]:
+        """The stored hashes named (raise LookupError if one is missing)."""
+        found = _node_rows(self.cursor, self.tables, list(keys))
+        missing = set(keys) - set(found)
+        if missing:
+            msg = f"the Merkle log has no node {min(missing)}"
+            raise LookupError(msg)
+        return found
 
 
 class MerkleLog:
@@ -296,12 +285,7 @@ class MerkleLog:
             LookupError: one of them is not stored.
         """
         with self._read() as cursor:
-            found = _node_rows(cursor, self.tables, list(keys))
-        missing = set(keys) - set(found)
-        if missing:
-            msg = f"the Merkle log has no node {min(missing)}"
-            raise LookupError(msg)
-        return found
+            return _Nodes(cursor, self.tables).hashes(keys)
 
     def root(self, size: int | None = None) -> bytes:
         """The root hash of the first `size` leaves (all of them by default)."""
@@ -314,11 +298,16 @@ class MerkleLog:
 
     def leaf(self, position: int) -> tuple[int, bytes] | None:
         """The leaf index and hash of the event at `position` (None: not sealed)."""
-        row = self._row(
+        with self._read() as cursor:
+            return self._leaf(cursor, position)
+
+    def _leaf(self, cursor: Any, position: int) -> tuple[int, bytes] | None:
+        cursor.execute(
             f"SELECT leaf_index, {self.tables.hash} FROM {self.tables.leaves} "
-            "WHERE position = ?",
-            position,
+            f"WHERE position = {self.tables.p}",
+            (position,),
         )
+        row = cursor.fetchone()
         if row is None:
             return None
         return int(_value(row, "leaf_index", 0)), bytes(_value(row, "hash", 1))
@@ -334,19 +323,27 @@ class MerkleLog:
     def prove_inclusion(self, position: int, size: int | None = None) -> InclusionProof:
         """The inclusion proof of the event at `position` in the tree of `size`.
 
+        One read transaction: the leaf, the log's size and the O(log n) nodes.
+
         Raises:
             LookupError: the event is not sealed, or not within `size` leaves.
         """
-        found = self.leaf(position)
-        if found is None:
-            msg = f"no sealed event at position {position}"
-            raise LookupError(msg)
-        index, leaf_hash = found
-        at = self.size() if size is None else size
-        if index >= at:
-            msg = f"the event at position {position} is not in the tree of {at}"
-            raise LookupError(msg)
-        path = merkle.inclusion_proof(index, at, self)
+        with self._read() as cursor:
+            found = self._leaf(cursor, position)
+            if found is None:
+                msg = f"no sealed event at position {position}"
+                raise LookupError(msg)
+            index, leaf_hash = found
+            if size is None:
+                cursor.execute(self.tables.last_leaf)
+                last = cursor.fetchone()
+                at = int(_value(last, "leaf_index", 0)) + 1 if last else 0
+            else:
+                at = size
+            if index >= at:
+                msg = f"the event at position {position} is not in the tree of {at}"
+                raise LookupError(msg)
+            path = merkle.inclusion_proof(index, at, _Nodes(cursor, self.tables))
         return InclusionProof(position, index, at, leaf_hash, tuple(path))
 
     def prove_consistency(self, old: int, new: int) -> list[bytes]:
@@ -413,18 +410,18 @@ class MerkleLog:
         """Sign the checkpoint at `size` (the log's size) and store the note; the note.
 
         A run's receipt names the tree of the leaves it read: the writer signs at
-        that size even if the log has grown since.
+        that size even if the log has grown since. Two writers signing the same
+        size keep the first note stored.
         """
         note = self.checkpoint(origin or signer.name, size).sign(signer)
         size = Checkpoint.parse(note[: note.index("\n\n") + 1]).size
         p = self.tables.p
         with self.datastore.transaction(commit=True) as cursor:
+            # Never DELETE or UPDATE (the rows are protected, `kofu init`): the
+            # first checkpoint stored at a size stays; `kofu verify` checks it.
             cursor.execute(
-                f"DELETE FROM {self.tables.checkpoints} WHERE tree_size = {p}",
-                (size,),
-            )
-            cursor.execute(
-                f"INSERT INTO {self.tables.checkpoints} VALUES ({p}, {p}, {p})",
+                f"INSERT INTO {self.tables.checkpoints} VALUES ({p}, {p}, {p}) "
+                "ON CONFLICT (tree_size) DO NOTHING",
                 (size, note, datetime.now(tz=UTC).isoformat()),
             )
         return note
@@ -489,6 +486,18 @@ class MerkleLog:
         )
         return None if row is None else str(_value(row, "note", 0))
 
+    def latest_checkpoints(self, count: int) -> list[tuple[int, str]]:
+        """The `count` largest stored checkpoints, (tree size, note), newest first."""
+        with self._read() as cursor:
+            cursor.execute(
+                f"SELECT tree_size, note FROM {self.tables.checkpoints} "
+                f"ORDER BY tree_size DESC LIMIT {int(count)}"
+            )
+            rows = cursor.fetchall()
+        return [
+            (int(_value(r, "tree_size", 0)), str(_value(r, "note", 1))) for r in rows
+        ]
+
     def checkpoints(self) -> list[tuple[int, str]]:
         """The signed checkpoints stored, (tree size, note), oldest first."""
         with self._read() as cursor:
@@ -537,183 +546,18 @@ class MerkleLog:
 
     # --- checking ---------------------------------------------------------------
 
-    def _leaf_rows(self) -> Iterator[tuple[int, int, bytes]]:
-        after = -1
-        while True:
-            with self._read() as cursor:
-                cursor.execute(
-                    f"SELECT leaf_index, position, {self.tables.hash} "
-                    f"FROM {self.tables.leaves} "
-                    f"WHERE leaf_index > {self.tables.p} ORDER BY leaf_index "
-                    f"LIMIT {PAGE}",
-                    (after,),
-                )
-                rows = cursor.fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield (
-                    int(_value(row, "leaf_index", 0)),
-                    int(_value(row, "position", 1)),
-                    bytes(_value(row, "hash", 2)),
-                )
-            after = int(_value(rows[-1], "leaf_index", 0))
-
-    def _events(self) -> Iterator[tuple[int, bytes]]:
-        start = 0
-        while True:
-            notes = self.ledger.recorder.select_notifications(
-                start=start, limit=PAGE, inclusive_of_start=False
-            )
-            if not notes:
-                return
-            for note in notes:
-                state = note.state
-                yield (
-                    note.id,
-                    merkle.event_leaf_hash(
-                        note.id,
-                        str(note.originator_id),
-                        int(note.originator_version),
-                        note.topic,
-                        state if isinstance(state, bytes) else str(state).encode(),
-                    ),
-                )
-            start = notes[-1].id
-
     def scan(self) -> LogCheck:
         """Compare every stored event with its leaf and every node with its leaves.
 
-        Read-only: names each event no leaf covers ("unsealed"), each leaf whose
-        event is gone ("deleted") or differs ("modified"), and any leaf or node
-        row that does not follow from the leaves before it ("log").
+        Read-only, one pass in one snapshot (`log_scan.scan`): names each event
+        no leaf covers ("unsealed"), each leaf whose event is gone ("deleted") or
+        differs ("modified"), and any leaf or node row that does not follow from
+        the leaves before it ("log").
         """
         check = LogCheck()
-        tree = _Recompute(self, check)
-        events, leaves = self._events(), self._leaf_rows()
-        event, leaf = next(events, None), next(leaves, None)
-        last_position = 0
-        while event is not None or leaf is not None:
-            if leaf is not None and (event is None or leaf[1] < event[0]):
-                check.add(_deleted(leaf[1]))
-                last_position = tree.add(leaf, last_position)
-                leaf = next(leaves, None)
-            elif event is not None and (leaf is None or event[0] < leaf[1]):
-                check.events += 1
-                check.add(_unsealed(event[0]))
-                event = next(events, None)
-            else:
-                assert event is not None  # noqa: S101
-                assert leaf is not None  # noqa: S101
-                check.events += 1
-                if event[1] != leaf[2]:
-                    check.add(_modified(event[0]))
-                last_position = tree.add(leaf, last_position)
-                event, leaf = next(events, None), next(leaves, None)
-        tree.finish()
+        with snapshot(self.datastore) as reader:
+            scan(self, reader, check)
         return check
-
-
-class _Recompute:
-    """The tree rebuilt from the stored leaves, page by page, against stored nodes."""
-
-    def __init__(self, log: MerkleLog, check: LogCheck) -> None:
-        self.log, self.check = log, check
-        self.frontier: dict[merkle.Key, bytes] = {}
-        self.page: list[bytes] = []
-
-    def add(self, leaf: tuple[int, int, bytes], last_position: int) -> int:
-        index, position, digest = leaf
-        if index != self.check.leaves or position <= last_position:
-            self.check.add(
-                LogFinding(
-                    position,
-                    "log",
-                    f"the log's leaf {index} (position {position}) is out of order",
-                )
-            )
-        self.page.append(digest)
-        self.check.leaves += 1
-        if len(self.page) >= PAGE:
-            self._flush()
-        return position
-
-    def _flush(self) -> None:
-        if not self.page:
-            return
-        size = self.check.leaves
-        made = merkle.append(size - len(self.page), self.frontier, self.page)
-        known = {**self.frontier, (0, size - 1): self.page[-1]}
-        known.update(((level, index), digest) for level, index, digest in made)
-        self.frontier = {k: known[k] for k in merkle.frontier_keys(size)}
-        self.page = []
-        if not made:
-            return
-        spans: dict[int, list[int]] = {}
-        for level, index, _ in made:
-            span = spans.setdefault(level, [index, index])
-            span[0], span[1] = min(span[0], index), max(span[1], index)
-        with self.log._read() as cursor:  # noqa: SLF001 - the same log
-            cursor.execute(
-                self.log.tables.select_node_ranges(len(spans)),
-                [v for level, (low, high) in spans.items() for v in (level, low, high)],
-            )
-            stored = {
-                (int(_value(r, "level", 0)), int(_value(r, "idx", 1))): bytes(
-                    _value(r, "hash", 2)
-                )
-                for r in cursor.fetchall()
-            }
-        for level, index, digest in made:
-            if stored.get((level, index)) != digest:
-                first = index << level  # a leaf index: name its event's position
-                self.check.add(
-                    LogFinding(
-                        self.log.position_of(first) or first,
-                        "log",
-                        f"the log's node ({level}, {index}) does not match its leaves",
-                    )
-                )
-
-    def finish(self) -> None:
-        self._flush()
-        self.check.root = merkle.root_from_frontier(self.check.leaves, self.frontier)
-        size = self.check.leaves
-        expected = sum(size >> level for level in range(1, size.bit_length()))
-        with self.log._read() as cursor:  # noqa: SLF001
-            cursor.execute(f"SELECT COUNT(*) AS n FROM {self.log.tables.nodes}")
-            row = cursor.fetchone()
-        stored = int(_value(row, "n", 0))
-        if stored != expected:
-            self.check.add(
-                LogFinding(
-                    size,
-                    "log",
-                    f"the log has {stored} interior nodes; its leaves make {expected}",
-                )
-            )
-
-
-def _now() -> str:
-    return datetime.now(tz=UTC).isoformat()
-
-
-def _unsealed(position: int) -> LogFinding:
-    return LogFinding(position, "unsealed", f"unsealed event at position {position}")
-
-
-def _deleted(position: int) -> LogFinding:
-    return LogFinding(
-        position, "deleted", f"the sealed event at position {position} is gone"
-    )
-
-
-def _modified(position: int) -> LogFinding:
-    return LogFinding(
-        position,
-        "modified",
-        f"the event at position {position} differs from what was sealed",
-    )
 
 
 def find_unsealed(ledger: Ledger) -> list[LogFinding]:

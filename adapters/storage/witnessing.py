@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from adapters.inputs.witness import WitnessState, locked, read_state, save_state
-from adapters.storage.merkle_log import LogFinding, MerkleLog
+from adapters.storage.log_scan import LogFinding
+from adapters.storage.merkle_log import MerkleLog
 from domain import merkle
 from domain.checkpoint import (
     Checkpoint,

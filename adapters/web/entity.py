@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from adapters.queries.explain import explanation
-from adapters.queries.trail import audit_trail
+from adapters.queries.money import chain_of_entity
+from adapters.queries.trail import audit_trail, unsigned_positions
 from domain.base import GRANTS
 from domain.errors import InvalidInput
 from domain.programme import PHASES
@@ -73,14 +74,22 @@ def _short(value: object) -> str:
     return text if len(text) <= 120 else text[:117] + "…"  # noqa: PLR2004
 
 
-def timeline(store: ReadModels, lg_code: str, year: int) -> list[dict[str, Any]]:
-    """Every event of the entity and year, in ledger order, ready to show."""
+def timeline(
+    store: ReadModels, lg_code: str, year: int, ledger: Ledger
+) -> list[dict[str, Any]]:
+    """Every event of the entity and year, in ledger order, ready to show.
+
+    An event no trusted signed checkpoint covers is flagged (`unsealed`: 未封印).
+    """
     shown = []
-    for row in audit_trail(store, lg_code, year):
+    rows = audit_trail(store, lg_code, year)
+    unsigned = unsigned_positions(ledger, rows)
+    for row in rows:
         details = row.details
         shown.append(
             {
                 "position": row.position,
+                "unsealed": row.position in unsigned,
                 "recorded_at": row.recorded_at,
                 "event": row.event,
                 "actor": row.actor,
@@ -147,3 +156,13 @@ def answers(
             }
         )
     return rows
+
+
+def chains(ledger: Ledger, lg_code: str, year: int) -> list[dict[str, Any]]:
+    """The money chain each grant's amount of the entity went to (issue 17).
+
+    One row per grant with a chain: its recipient (the insurer it is a member of,
+    or the prefecture itself), the step it reached, and its amounts.
+    """
+    found = (chain_of_entity(ledger, lg_code, year, grant) for grant in GRANTS)
+    return [chain.as_dict() for chain in found if chain is not None]

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from adapters.web.deps import KofuDep, LedgerDep, ViewerDep
 from adapters.web.errors import PageForbiddenError, PageRefusedError
-from adapters.web.pages import (
+from adapters.web.site import (
     checked_entity,
     checked_prefecture,
     checked_year,

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from adapters.inputs.tokens import authenticate
+from adapters.kofu import Kofu as Facade
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.projecting import catch_up
 from adapters.storage.rebuilding import open_store
@@ -33,7 +33,7 @@ def test_an_issued_secret_is_printed_once_and_only_its_hash_is_recorded(
     assert secret.startswith("kofu_")
     opened = open_ledger(tokyo.url)
     try:
-        token = authenticate(opened, secret)
+        token = Facade(ledger=opened).authenticate(secret)
         assert token is not None
         assert token.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
         assert (token.role, token.scope) == ("insurer", ("131041",))
@@ -55,7 +55,7 @@ def test_a_revoked_token_no_longer_authenticates(tokyo: Kofu) -> None:
     assert code == 0
     opened = open_ledger(tokyo.url)
     try:
-        assert authenticate(opened, secret) is None
+        assert Facade(ledger=opened).authenticate(secret) is None
     finally:
         opened.close()
 

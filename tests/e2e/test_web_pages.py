@@ -33,7 +33,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from adapters.inputs.files import load_files
 from adapters.inputs.paths import data_dir
-from adapters.kofu import record_phase, run_demo
+from adapters.kofu import Kofu, record_phase, run_demo
 from adapters.queries.explain import explanation
 from adapters.queries.runs import current_runs
 from adapters.runtools.diff import diff
@@ -120,6 +120,8 @@ def site(
     ledger.publish_catalogue(PublishCatalogue(spec=later.catalogues[0][0]))
     # The reference phase run again after the corrections: reference-2 supersedes 1.
     record_phase(ledger, 2020, "reference", "ministry:web-test")
+    # Written through the ledger directly: the writer (this fixture) signs.
+    Kofu(ledger=ledger).checkpoint()
     app = FastAPI()
     app.include_router(router)
     prefixed = FastAPI()  # as the HTTP API will include it: under a prefix

@@ -406,7 +406,7 @@ def test_a_csv_file_for_excel_gets_a_bom_and_shift_jis_on_request(
 
 
 def test_a_character_shift_jis_cannot_hold_is_named_and_nothing_written() -> None:
-    from adapters.cli.excel import Encoding, encoded
+    from adapters.cli.exports import Encoding, encoded
     from domain.errors import InvalidInput
 
     text = "団体,金額\n新宿区,1\n𠮷野町,2\n"

@@ -16,6 +16,7 @@ from domain.clock import SimulatedClock
 from domain.commands import (
     ConfirmSelfEvaluation,
     CorrectAnswer,
+    EndMembership,
     ImportMinistryValues,
     PublishCatalogue,
     RecordInsuredCounts,
@@ -236,12 +237,27 @@ def test_a_union_needs_registered_members_and_records_their_validity(
     )
     with pytest.raises(InvalidInput, match="011002"):
         ledger.register_insurers(RegisterInsurers(insurers=[unknown]))
-    (insurer,) = [i for i in ledger.insurers() if i.details.insurer_number == "138016"]
-    insurer.end_membership(HINOHARA, date(2021, 3, 31), "ministry:x")
-    ledger.save(insurer)
+    leaves = EndMembership(
+        insurer_number="138016",
+        lg_code=HINOHARA,
+        valid_to=date(2021, 3, 31),
+        actor="ministry:x",
+    )
+    assert ledger.end_membership(leaves).events == 1
     again = next(i for i in ledger.insurers() if i.details.insurer_number == "138016")
     assert again.members_on(date(2021, 4, 1)) == [OKUTAMA]
     assert again.members_on(date(2020, 4, 1)) == [OKUTAMA, HINOHARA]
+    # Told again: the same end, and the same registration, record nothing
+    assert ledger.end_membership(leaves).noop
+    assert ledger.register_insurers(RegisterInsurers(insurers=[union])).noop
+    before = ledger.count_events()
+    later = leaves.model_copy(update={"valid_to": date(2022, 3, 31)})
+    with pytest.raises(Refused, match="not a current member"):
+        ledger.end_membership(later)
+    stranger = leaves.model_copy(update={"insurer_number": "138024"})
+    with pytest.raises(InvalidInput, match="no insurer 138024"):
+        ledger.end_membership(stranger)
+    assert ledger.count_events() == before
 
 
 def test_insured_counts_are_recorded_per_year_with_their_source(ledger: Ledger) -> None:

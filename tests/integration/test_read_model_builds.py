@@ -38,6 +38,8 @@ from domain.base import LedgerAggregate
 from domain.catalogue import CHECKED, UNCHECKED
 from domain.clock import SimulatedClock, installed
 from domain.commands import DefineProgramme, PublishRun, RevokeToken
+from domain.confirmation import ConfirmedUse, Tranche
+from domain.grant_award import Evidence, GrantAward, RefundPayment
 from domain.ledger import Ledger
 from domain.self_evaluation import SelfEvaluation
 from projections.read_models import TABLES, event_classes, shown
@@ -137,11 +139,64 @@ def _every_other_kind(ledger: Ledger) -> set[str]:
     )
     token = issue(ledger, "reader", (), "press", "system:test", days=30)
     ledger.revoke_token(RevokeToken(token_id=token.token_id, actor="system:test"))
+    _a_money_chain(
+        ledger, insurer.details.insurer_number, insurer.members_on(AFTER_DEMO)
+    )
     revised = set()
     for evaluation in list(ledger.self_evaluations(2020, "municipal"))[:5]:
         ledger.retrying(lambda e=evaluation: _revise_twice(ledger, e))
         revised.add(evaluation.lg_code)
     return revised
+
+
+def _a_money_chain(ledger: Ledger, recipient: str, members: list[str]) -> None:
+    """Every event of the money chain (issue 17), recorded on the aggregates directly.
+
+    (The demo's FY2020 application window has closed by now; the chain's commands
+    are tested in tests/e2e/test_money_chain.py.)
+    """
+    day, ministry, own = AFTER_DEMO, "ministry:yamada", f"insurer:{members[0]}"
+    uses = {"comprehensive_program": 100_000}
+    window = (day, day)
+
+    def opened(grant: str) -> GrantAward:
+        award = GrantAward.open(
+            recipient, "insurer", "組合", tuple(members), 2020, grant, "municipal"
+        )
+        award.apply(uses, 100_000, "run-p", "uses", window, day, own)
+        return award
+
+    award = opened("promotion")
+    award.return_for_correction("添付漏れ", day, ministry)
+    award.apply(uses, 100_000, "run-p", "uses", window, day, own)
+    award.decide(uses, 100_000, "run-d", None, day, ministry)
+    award.pay(day, 100_000, "振込", day, ministry)
+    proof = (Evidence(name="report.pdf", sha256="0" * 64),)
+    award.report_spending({"comprehensive_program": 200_000}, proof, day, day, own)
+    line = ConfirmedUse(
+        use="comprehensive_program",
+        permitted=True,
+        funding="premium_share",
+        spent_yen=200_000,
+        share_bp=2300,
+        fundable_yen=46_000,
+        decided_yen=100_000,
+        confirmed_yen=46_000,
+    )
+    award.confirm((line,), "f", ("r",), (2300, "published"), day, ministry)
+    tranche = (Tranche(received_on=day, amount_yen=54_000),)
+    award.order_refund("confirmation", tranche, day, "L§18②", day, ministry)
+    award.record_refund(
+        RefundPayment(order=1, paid_on=day, amount_yen=54_000, recorded_on=day),
+        54_000,
+        "返納",
+        ministry,
+    )
+    award.cancel(6_000, "breach", "目的外使用", "L§17①", day, ministry)
+    withdrawn = opened("effort_support")
+    withdrawn.decide(uses, 100_000, "run-d", None, day, ministry)
+    withdrawn.withdraw("辞退", day, day, own)
+    ledger.save(award, withdrawn)
 
 
 def _revise_twice(ledger: Ledger, stale: SelfEvaluation) -> None:

@@ -25,6 +25,7 @@ from rich.console import Console
 
 from adapters.http.app import create_app
 from adapters.inputs.tokens import issue
+from adapters.kofu import Kofu as Facade
 from adapters.kofu import run_demo
 from adapters.queries.runs import current_runs
 from adapters.queries.trajectory import _quartile, national_trend, trajectory
@@ -194,6 +195,7 @@ def test_the_cli_prints_every_format_and_the_api_scopes_by_role(
             ("press", "reader", ()),
         ]
     }
+    Facade(ledger=ledger).checkpoint()  # issued directly: the writer signs
     with TestClient(create_app(url)) as client:
 
         def get(holder: str, path: str) -> object:

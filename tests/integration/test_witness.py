@@ -87,6 +87,8 @@ def _set_line(url: str, line: str) -> None:
         return
     base, schema = url.split("?schema=")
     with psycopg.connect(base, autocommit=True) as conn:
+        # A superuser can switch the append-only triggers off.
+        conn.execute("SET session_replication_role = replica")
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         conn.execute("UPDATE kofu_log_cosignatures SET line = %s", (line,))
 

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from adapters.http.app import create_app
 from adapters.inputs.tokens import issue
+from adapters.kofu import Kofu as Facade
 from adapters.kofu import run_demo
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.recorders import event_time
@@ -209,6 +210,8 @@ def api(prepared: Worlds) -> Iterator[Api]:
                 ("ministry", ()),
             )
         }
+        # Issued through the ledger directly: the writer (this fixture) signs.
+        Facade(ledger=opened).checkpoint()
         opened.close()
     with TestClient(create_app(world.url), raise_server_exceptions=False) as client:
         yield Api(client, secrets, world)

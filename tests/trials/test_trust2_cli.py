@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
-from adapters.inputs.tokens import authenticate, digest, issue
+from adapters.inputs.tokens import digest, issue
+from adapters.kofu import Kofu as Facade
 from adapters.storage.bootstrap import open_ledger
 from adapters.storage.mapper import PydanticMapper
 from domain import clock as ledger_clock
@@ -244,11 +245,11 @@ def test_tokens_expire_when_issued_and_the_list_shows_it(demo: Kofu) -> None:
     secret = output.strip().splitlines()[-1]
     opened = open_ledger(demo.url)
     try:
-        token = authenticate(opened, secret)
+        token = Facade(ledger=opened).authenticate(secret)
         assert token is not None
         left = token.expires_at - ledger_clock.now()  # the ledger's clock decides
         assert timedelta(days=1) < left <= timedelta(days=2)
-        assert authenticate(opened, secret, at=token.expires_at) is None
+        assert Facade(ledger=opened).authenticate(secret, at=token.expires_at) is None
     finally:
         opened.close()
     code, listing = demo("tokens", "list", "--format", "json")
@@ -320,14 +321,14 @@ def test_unknown_ids_and_wrong_secrets_take_the_same_comparison(
         unknown = f"kofu_{'f' * 12}_{'A' * 43}"
         for secret, found in [(known, True), (wrong, False), (unknown, False)]:
             calls.clear()
-            assert (authenticate(opened, secret) is not None) is found
+            assert (Facade(ledger=opened).authenticate(secret) is not None) is found
             assert len(calls) == 1, secret
             assert calls[0][1] == digest(secret)
         # The unknown id was compared with a dummy hash of the same length.
         assert len(calls[0][0]) == 64
         assert calls[0][0] != digest(unknown)
         calls.clear()
-        assert authenticate(opened, "not a token") is None
+        assert Facade(ledger=opened).authenticate("not a token") is None
         assert calls == []  # a malformed text is refused from its shape alone
     finally:
         opened.close()

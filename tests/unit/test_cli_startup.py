@@ -53,7 +53,9 @@ def _loaded(*args: str) -> tuple[str, list[str]]:
     return done.stdout, json.loads(done.stderr.splitlines()[-1])
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["tokens", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["tokens", "--help"], ["grant", "--help"]]
+)
 def test_help_and_version_load_nothing_heavy(args: list[str]) -> None:
     shown, modules = _loaded(*args)
     assert shown.strip()

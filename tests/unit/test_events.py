@@ -17,6 +17,7 @@ from domain import (
     allocation_run,
     catalogue,
     entities,
+    grant_award,
     programme,
     receipts,
     rule,
@@ -40,6 +41,7 @@ AGGREGATES = [
     rule.Rule,
     self_evaluation.SelfEvaluation,
     tokens.AccessToken,
+    grant_award.GrantAward,
 ]
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from adapters.demo.demo import send_year
 from adapters.demo.synthetic import (
+    PUBLISHED_MEANS,
     SYNTHETIC,
     Nation,
     SurveyYear,
@@ -37,6 +38,7 @@ from domain.commands import (
 )
 from domain.entities import size_band
 from domain.programme import ProgrammeSpec
+from domain.scoring import score
 
 SEED = 1
 YEARS = [2020, 2022, 2024, 2026]
@@ -536,3 +538,64 @@ def _apply(ledger: Any, survey: SurveyYear, keep: Any) -> None:
     simulated = ledger_clock.current()
     assert isinstance(simulated, SimulatedClock)
     send_year(ledger, kept, simulated)
+
+
+def test_the_national_mean_score_follows_the_published_means(
+    reference: Loaded,
+) -> None:
+    """FY2024-FY2026 within a point of the published means of 800; FY2023 below."""
+    nation = synthesise_nation(
+        reference.entities, reference.wards, [2023, 2024, 2025, 2026], SEED
+    )
+    means = {}
+    for year in (2023, 2024, 2025, 2026):
+        catalogue = _catalogues(year)["municipal"]
+        survey = _survey(reference, nation, year, SEED)
+        answers: dict[str, dict[str, object]] = {}
+        for command in [*survey.submissions, *survey.revisions]:
+            if command.tier == "municipal":
+                answers.setdefault(command.entity, {}).update(command.answers)
+        for values in survey.ministry_values:
+            if values.tier == "municipal":
+                answers.setdefault(values.entity, {}).update(values.values)
+        scored = full = 0
+        for raw in answers.values():
+            parsed = {c: catalogue.sub_items()[c][0].parse(v) for c, v in raw.items()}
+            for grant in _programme(year).budgets:
+                sheet = score(catalogue, parsed, grant)
+                scored, full = scored + sheet.total, full + sheet.max_total
+        means[year] = scored / full
+    for year, published in PUBLISHED_MEANS.items():
+        assert abs(means[year] * 800 - published) < 1.5, (year, means[year] * 800)
+    assert means[2023] < means[2024] < means[2025] < means[2026]
+
+
+def test_unions_change_members_apart_from_the_nation_as_founded(
+    reference: Loaded, nation: Nation
+) -> None:
+    changes = {c.grant_year: c for c in nation.changes}
+    assert sorted(changes) == [2021, 2023, 2025]
+    founded = {i.insurer_number: i for i in nation.insurers}
+    left = changes[2021]
+    ((union, town),) = left.ended
+    assert founded[union].synthetic
+    assert town in {m.lg_code for m in founded[union].members}
+    (single,) = left.registered
+    assert single.kind == "single"
+    assert single.synthetic
+    assert "架空" in single.name
+    assert single.members[0].lg_code == town
+    assert single.members[0].valid_from == date(2021, 4, 1)
+    formed = changes[2023]
+    (new_union,) = formed.registered
+    assert new_union.synthetic
+    assert new_union.insurer_number not in founded
+    assert {code for _, code in formed.ended} == {m.lg_code for m in new_union.members}
+    assert all(founded[n].kind == "single" for n, _ in formed.ended)
+    # The nation as founded is the same whatever changes come after
+    assert (
+        nation.insurers
+        == synthesise_nation(reference.entities, reference.wards, [2020], SEED).insurers
+    )
+    again = synthesise_nation(reference.entities, reference.wards, YEARS, SEED)
+    assert again.changes == nation.changes
