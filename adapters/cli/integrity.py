@@ -12,19 +12,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from adapters.cli.options import KeyOption, KeysFileOption
+from adapters.cli.witness import witnessed_lines
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from adapters.kofu import Kofu, RowsChecked, Verification
-
-KeyOption = Annotated[
-    list[str] | None,
-    typer.Option("--key", help="A verifier key to trust (repeatable)."),
-]
-KeysFileOption = Annotated[
-    Path | None,
-    typer.Option("--keys-file", help="A file of verifier keys to trust, one a line."),
-]
 
 
 def register(
@@ -159,14 +153,8 @@ def _verdict(found: Verification) -> None:
     signed = f"; signed checkpoints to tree size {log.signed}" if log else ""
     since = f" (since tree size {log.since})" if log and log.since else ""
     typer.echo(f"intact: {found.checked} events verified{since}{signed}")
-    if log is not None:
-        for name, size in sorted(log.witnesses.items()):
-            typer.echo(f"witness {name} cosigned up to tree size {size}")
-        if log.unknown_cosignatures:
-            typer.echo(
-                f"note: {log.unknown_cosignatures} cosignatures by witnesses not in "
-                "KOFU_WITNESS_KEYS (not counted)"
-            )
+    for line in witnessed_lines(found):
+        typer.echo(line)
     if log is not None and log.demo:
         typer.echo("note: checkpoints signed with the DEMO key (published): no seal")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +23,14 @@ YearOption = Annotated[
 ]
 EntityOption = Annotated[
     str, typer.Option("--entity", "-e", help="LG code (6 digits).")
+]
+KeyOption = Annotated[
+    list[str] | None,
+    typer.Option("--key", help="A verifier key to trust (repeatable)."),
+]
+KeysFileOption = Annotated[
+    Path | None,
+    typer.Option("--keys-file", help="A file of verifier keys to trust, one a line."),
 ]
 
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adapters.cli.integrity import KeyOption, KeysFileOption
+from adapters.cli.options import KeyOption, KeysFileOption
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from adapters.kofu import Kofu
+    from adapters.kofu import Kofu, Verification
 
 
 def register(
@@ -75,3 +75,20 @@ def register(
             f"(the witness's clock, POSIX seconds)"
         )
         typer.echo(made.note, nl=False)
+
+
+def witnessed_lines(found: Verification) -> list[str]:
+    """What `verify` says of the witnesses: who cosigned up to where."""
+    log = found.log
+    if log is None:
+        return []
+    lines = [
+        f"witness {name} cosigned up to tree size {size}"
+        for name, size in sorted(log.witnesses.items())
+    ]
+    if log.unknown_cosignatures:
+        lines.append(
+            f"note: {log.unknown_cosignatures} cosignatures by witnesses not in "
+            "KOFU_WITNESS_KEYS (not counted)"
+        )
+    return lines
