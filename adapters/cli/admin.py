@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from domain.errors import InvalidInput
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -108,6 +106,8 @@ def _demo_year(value: str) -> int | Literal["all"]:
     Raises:
         InvalidInput: anything else.
     """
+    from domain.errors import InvalidInput  # noqa: PLC0415
+
     if value.strip().lower() == "all":
         return "all"
     if value.strip().isdigit():
