@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from adapters.http.app import create_app
 from adapters.inputs.tokens import issue
+from adapters.kofu import Kofu as KofuFacade
 from adapters.storage.bootstrap import open_ledger
 from domain.clock import SimulatedClock
 from tests.conftest import Kofu
@@ -56,6 +57,8 @@ def api(kofu: Kofu, tmp_path: Path, clock: SimulatedClock) -> Iterator[Client]:
             name: issue(opened, role, scope, name, "system:test").secret  # type: ignore[arg-type]
             for name, (role, scope) in HOLDERS.items()
         }
+        # The writer signs what it issued: only sealed tokens authenticate.
+        KofuFacade(ledger=opened).checkpoint()
     finally:
         opened.close()
     with TestClient(create_app(kofu.url), raise_server_exceptions=False) as client:

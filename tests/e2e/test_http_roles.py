@@ -147,7 +147,26 @@ def _revise_shinjuku(api: Api) -> None:
 _REVISIONS = itertools.count(101)
 
 
-PREPARE = {"confirm": _revise_shinjuku}
+def _shinjuku_true_first(api: Api) -> None:
+    """I-1-a true, so that correcting it to false records something (the synthetic
+    answers, whatever they are, decide nothing here)."""
+    service = api.client.app.state.service  # type: ignore[attr-defined]
+    evaluation = service.ledger.self_evaluation(SHINJUKU, 2020, "municipal")
+    answer = evaluation.answers.get("I-1-a")
+    if answer is not None and answer.checked is False:
+        body = {
+            "entity": SHINJUKU,
+            "grant_year": 2020,
+            "item": "I-1-a",
+            "value": True,
+            "reason": "再確認",
+            "basis": "老認発第1号",
+        }
+        response = api.call("ministry", "POST", "/api/corrections", body)
+        assert response.status_code == 201, response.text
+
+
+PREPARE = {"confirm": _revise_shinjuku, "correct": _shinjuku_true_first}
 """What an allowed cell needs first so that it has something to record."""
 
 CELLS = [

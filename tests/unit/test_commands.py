@@ -28,6 +28,7 @@ UNKEYED = {
     "DefineProgramme",
     "IssueToken",
     "RevokeToken",
+    "EndMembership",
 }
 
 
