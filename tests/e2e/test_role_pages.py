@@ -158,6 +158,8 @@ def test_an_insurers_pages_show_its_amounts_and_pass_axe(
     # the national overview is not the insurer's: a 403 page, itself accessible
     chromium.get(f"{served}/pages/years/2020")
     assert "403" in chromium.title
+    # every page has a way out, the 403 page too
+    assert chromium.find_elements(By.CSS_SELECTOR, "form[action='/logout'] button")
     assert check_page(chromium, axe_source, _backend(api), "insurer-403") == []
 
 
