@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from adapters.http.credentials import CSRF_CHECKED, authenticated
+from adapters.http.credentials import CSRF_CHECKED, authenticated, checked
 from adapters.http.errors import ApiError
 from adapters.http.service import service
 from domain.roles import Role
-from domain.tokens import UnsignedTokenError
+from domain.tokens import AccessToken, UnsignedTokenError
 
 COOKIE = "kofu_token"
 BEARER = HTTPBearer(auto_error=False, description="kofu_<id>_<secret>")
@@ -103,17 +103,22 @@ def principal(
     if not secret:
         msg = "a token is needed: Authorization: Bearer <token> (or kofu_token cookie)"
         raise ApiError(401, msg, "Authorization")
-    found, token = authenticated(request.scope, secret)
-    if not found:
-        try:
-            token = service(request).authenticate(secret)
-        except UnsignedTokenError as unsigned:
-            token = unsigned
+    token = token_of(request, secret)
     if isinstance(token, UnsignedTokenError):
         raise ApiError(401, str(token), "Authorization")
     if token is None:
         raise ApiError(401, "unknown, revoked or expired token", "Authorization")
     return Principal(token.token_id, token.role, token.name, token.scope)
+
+
+def token_of(request: Request, secret: str) -> AccessToken | UnsignedTokenError | None:
+    """The token of `secret`: what `Guard` found for it, else looked up now.
+
+    None for an unknown, revoked or expired one; the `UnsignedTokenError` for one
+    no trusted signed checkpoint covers.
+    """
+    found, token = authenticated(request.scope, secret)
+    return token if found else checked(service(request).authenticate, secret)
 
 
 def require_roles(*roles: Role) -> Callable[..., Principal]:

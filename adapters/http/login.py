@@ -20,8 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.http.auth import COOKIE
-from adapters.http.credentials import authenticated, checked
+from adapters.http.auth import COOKIE, token_of
 from adapters.http.service import service
 from domain import clock
 from domain.tokens import AccessToken, UnsignedTokenError
@@ -46,12 +45,8 @@ def _form(message: str = "", status: int = 200) -> HTMLResponse:
 @router.get("/", response_model=None)
 def home(request: Request) -> Response:
     """The pages for a signed-in browser, the login form otherwise (303 either way)."""
-    found = None
     secret = request.cookies.get(COOKIE)
-    if secret:
-        seen, found = authenticated(request.scope, secret)
-        if not seen:
-            found = checked(service(request).authenticate, secret)
+    found = token_of(request, secret) if secret else None
     # An unsealed token (UnsignedTokenError) opens nothing: to the login form.
     signed_in = isinstance(found, AccessToken) and found.role in PAGE_ROLES
     return RedirectResponse("/pages/" if signed_in else "/login", status_code=303)

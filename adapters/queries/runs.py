@@ -64,6 +64,11 @@ def summary_rows(runs: list[AllocationRun]) -> list[RunSummary]:
     return rows
 
 
+def grant_years(ledger: Ledger) -> list[int]:
+    """The grant years the ledger holds a catalogue of, oldest first."""
+    return sorted({year for year, _, _ in ledger.catalogue_versions()})
+
+
 def current_runs(
     ledger: Ledger,
     grant_year: int,

@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from adapters.queries.rows import Row
-from adapters.queries.runs import current_runs
+from adapters.queries.runs import current_runs, grant_years
 from domain.base import GRANTS
 from domain.errors import InvalidInput
 from domain.formulas import ATTRIBUTION, formula_for
@@ -61,10 +61,6 @@ class TrajectoryRow(Row):
     hypothesis: bool
 
 
-def _years(ledger: Ledger) -> list[int]:
-    return sorted({year for year, _, _ in ledger.catalogue_versions()})
-
-
 def _line(run: AllocationRun, entity: str) -> EntityResult | None:
     return next((r for r in run.calculated.results if r.entity == entity), None)
 
@@ -89,7 +85,7 @@ def trajectory(
     tier = "prefectural" if details.kind == "prefecture" else "municipal"
     rows: list[TrajectoryRow] = []
     before: dict[str, tuple[AllocationRun, EntityResult]] = {}
-    for year in _years(ledger):
+    for year in grant_years(ledger):
         for run in current_runs(ledger, year, grant, tier, None, None, visible):
             line = _line(run, entity)
             if line is None:
@@ -184,7 +180,7 @@ def national_trend(
 ) -> list[TrendRow]:
     """Every grant year's runs in force: budgets, totals, score spread by band."""
     rows = []
-    for year in _years(ledger):
+    for year in grant_years(ledger):
         for run in current_runs(ledger, year, None, None, None, None, visible):
             calculated = run.calculated
             results = calculated.results

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from adapters.web.deps import KofuDep, LedgerDep, ViewerDep
 from adapters.web.errors import PageForbiddenError, PageRefusedError
@@ -24,6 +24,7 @@ from adapters.web.site import (
     checked_year,
     confirms_for,
     may_see,
+    redirect_to,
     router,
     submits_for,
 )
@@ -36,12 +37,6 @@ _STATUS = {1: 409, 2: 422}
 
 def _refused(exc: LedgerError) -> PageRefusedError:
     return PageRefusedError(_STATUS.get(exc.exit_code, 409), str(exc))
-
-
-def _back(request: Request, name: str, done: str, **params: str) -> Response:
-    root = request.scope.get("root_path", "")
-    where = request.app.url_path_for(name, **params)
-    return RedirectResponse(f"{root}{where}?done={done}", status_code=303)
 
 
 @router.get("/entities/{lg_code}/{grant_year}/workbook.xlsx", name="web_workbook")
@@ -112,7 +107,9 @@ async def upload(
     except LedgerError as exc:
         raise _refused(exc) from None
     done = "nothing" if result.noop else "submitted"
-    return _back(request, "web_entity", done, lg_code=lg_code, grant_year=str(year))
+    return redirect_to(
+        request, "web_entity", f"?done={done}", lg_code=lg_code, grant_year=year
+    )
 
 
 @router.post("/prefectures/{code}/{grant_year}/confirmations", name="web_confirm")
@@ -143,4 +140,6 @@ def confirm(
     except LedgerError as exc:
         raise _refused(exc) from None
     done = "nothing" if result.noop else f"confirmed-{entity}"
-    return _back(request, "web_prefecture", done, code=code, grant_year=str(year))
+    return redirect_to(
+        request, "web_prefecture", f"?done={done}", code=code, grant_year=year
+    )

@@ -15,8 +15,9 @@ from contextlib import suppress
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
+from adapters.queries.runs import grant_years
 from adapters.web import entity as entity_page
 from adapters.web import overview as overview_page
 from adapters.web import run as run_page
@@ -31,10 +32,10 @@ from adapters.web.site import (
     checked_run,
     checked_year,
     done_message,
-    known_years,
     may_see,
     overseer,
     page,
+    redirect_to,
     router,
     submits_for,
 )
@@ -57,23 +58,20 @@ def home(
 
     An insurer is sent to its entity's latest year, a prefecture to its board.
     """
-    years = known_years(ledger)
+    years = grant_years(ledger)
     if not years:
         msg = "台帳にはまだ交付年度がありません。"
         raise PageNotFoundError(msg)
     with_runs = [y for y in years if ledger.phase_runs(y)]
     latest = (with_runs or years)[-1]
-    root = request.scope.get("root_path", "")
     if viewer is not None and viewer.role == "insurer":
-        where = request.app.url_path_for(
-            "web_entity", lg_code=viewer.scope[0], grant_year=str(latest)
+        return redirect_to(
+            request, "web_entity", lg_code=viewer.scope[0], grant_year=latest
         )
-        return RedirectResponse(f"{root}{where}", status_code=303)
     if viewer is not None and viewer.role == "prefecture":
-        where = request.app.url_path_for(
-            "web_prefecture", code=viewer.scope[0][:2], grant_year=str(latest)
+        return redirect_to(
+            request, "web_prefecture", code=viewer.scope[0][:2], grant_year=latest
         )
-        return RedirectResponse(f"{root}{where}", status_code=303)
     overseer(viewer)
     return _overview(request, ledger, store, latest, years, table)
 
@@ -90,7 +88,7 @@ def year(
     """The national allocation overview of one grant year."""
     overseer(viewer)
     found = checked_year(ledger, grant_year)
-    return _overview(request, ledger, store, found, known_years(ledger), table)
+    return _overview(request, ledger, store, found, grant_years(ledger), table)
 
 
 def _overview(
@@ -153,7 +151,7 @@ def entity(
     return page(
         request,
         "entity.html.j2",
-        years=known_years(ledger),
+        years=grant_years(ledger),
         viewer=viewer,
         overseer=viewer is None or viewer.role in OVERSEERS,
         submits=submits_for(viewer, lg_code),

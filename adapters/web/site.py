@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
+from adapters.queries.runs import grant_years
 from adapters.web.deps import Viewer
 from adapters.web.errors import PageForbiddenError, PageNotFoundError, PageRoute
 from adapters.web.formatting import environment
@@ -105,13 +106,11 @@ def confirms_for(viewer: Viewer | None, prefecture: str) -> bool:
 
 def page(request: Request, template: str, **context: Any) -> HTMLResponse:
     """Render a page's template with its links and the time it was made."""
+
     # Paths within the application serving the page (its prefixes included), under
     # the path it is mounted at: the pages work wherever the router is included.
-    root = request.scope.get("root_path", "")
-
     def link(name: str, **params: object) -> str:
-        found = request.app.url_path_for(name, **{k: str(v) for k, v in params.items()})
-        return f"{root}{found}"
+        return path_to(request, name, **params)
 
     html = (
         environment()
@@ -125,9 +124,18 @@ def page(request: Request, template: str, **context: Any) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-def known_years(ledger: Ledger) -> list[int]:
-    """The grant years the ledger has a catalogue of."""
-    return sorted({year for year, _, _ in ledger.catalogue_versions()})
+def path_to(request: Request, name: str, **params: object) -> str:
+    """The path of a page of this router, under the path it is mounted at."""
+    root = request.scope.get("root_path", "")
+    found = request.app.url_path_for(name, **{k: str(v) for k, v in params.items()})
+    return f"{root}{found}"
+
+
+def redirect_to(
+    request: Request, name: str, query: str = "", **params: object
+) -> RedirectResponse:
+    """A 303 to a page of this router (`query`: its query string, if any)."""
+    return RedirectResponse(path_to(request, name, **params) + query, status_code=303)
 
 
 def done_message(done: str | None) -> str | None:
@@ -143,7 +151,7 @@ def done_message(done: str | None) -> str | None:
 
 def checked_year(ledger: Ledger, text: str) -> int:
     """The grant year in an address, if the ledger has it (else the 404 page)."""
-    if not _YEAR.fullmatch(text) or int(text) not in known_years(ledger):
+    if not _YEAR.fullmatch(text) or int(text) not in grant_years(ledger):
         msg = f"交付年度 {text} の記録はありません。"
         raise PageNotFoundError(msg)
     return int(text)

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from adapters.queries.rows import as_dicts
+from adapters.queries.runs import grant_years
 from adapters.queries.trajectory import national_trend, trajectory
 from adapters.web.board import board
 from adapters.web.chart import bar_chart
@@ -24,7 +25,6 @@ from adapters.web.site import (
     checked_year,
     confirms_for,
     done_message,
-    known_years,
     may_see,
     overseer,
     page,
@@ -64,7 +64,7 @@ def entity_years(
         entity=details,
         rows=rows,
         charts=charts,
-        years=known_years(ledger),
+        years=grant_years(ledger),
         hypothesis=any(r["hypothesis"] for r in rows),
     )
 
@@ -96,7 +96,7 @@ def trends(request: Request, ledger: LedgerDep, viewer: ViewerDep) -> HTMLRespon
         "trends.html.j2",
         rows=rows,
         charts=charts,
-        years=known_years(ledger),
+        years=grant_years(ledger),
         overseer=viewer is None or viewer.role in OVERSEERS,
         hypothesis=any(r["hypothesis"] for r in rows),
     )
@@ -124,7 +124,7 @@ def prefecture(
         "prefecture.html.j2",
         prefecture=details,
         year=year_found,
-        years=known_years(ledger),
+        years=grant_years(ledger),
         board=found,
         today=clock.today(),
         confirms=confirms_for(viewer, code),
