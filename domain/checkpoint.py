@@ -175,11 +175,16 @@ class VerifierKey:
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Whether `signature` is this key's Ed25519 signature of `message`."""
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        return ed25519_signed(self.public, message, signature)
+
+
+def ed25519_signed(public: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether `signature` is the Ed25519 signature of `message` by `public`."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)

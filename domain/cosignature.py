@@ -20,10 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Self
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
-    Ed25519PublicKey,
 )
 
 from domain.checkpoint import (
@@ -31,6 +29,7 @@ from domain.checkpoint import (
     Signature,
     b64encode,
     check_seed,
+    ed25519_signed,
     key_id,
     parse_key,
     parse_private,
@@ -86,11 +85,7 @@ class WitnessKey:
         timestamp = int.from_bytes(data[:8], "big")
         if timestamp > MAX_TIME:
             return None
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public).verify(
-                data[8:], message(text, timestamp)
-            )
-        except (InvalidSignature, ValueError):
+        if not ed25519_signed(self.public, message(text, timestamp), data[8:]):
             return None
         return timestamp
 
