@@ -274,3 +274,15 @@ def _session_token(api: Api) -> str:
     from adapters.http.pages import form_token_of
 
     return form_token_of(api.client.cookies["kofu_token"])
+
+
+def test_an_upload_over_the_body_limit_is_refused_and_writes_nothing(api: Api) -> None:
+    # The cookie opens a page form's body, but the body limit still holds (Guard):
+    # a workbook over it is 413 before the form is read, and nothing is written.
+    limit = api.client.app.state.service.limits.max_body_bytes  # type: ignore[attr-defined]
+    with signed_in(api, "insurer"):
+        csrf = _session_token(api)
+        before = api.events()
+        sent = upload(api, SHINJUKU, 2024, b"PK" + b"\0" * limit, csrf)
+        assert sent.status_code == 413, sent.text
+        assert api.events() == before
